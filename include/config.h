@@ -1,0 +1,110 @@
+/*
+ * config.h: the configuration, as a plain struct filled by config.c, the
+ * only module that includes libconfig.h. One file format serves both hosts;
+ * each program reads the groups it needs (docs/configuration.md).
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "airlock.h"
+
+#define CFG_MAX_ROOTS		32
+#define CFG_MAX_PROFILES	64
+#define CFG_PATH		PATH_MAX
+
+/* key usage bits (as in X.509 KeyUsage, bit 0 = digitalSignature) */
+enum {
+	KU_DIGITAL_SIGNATURE	= 1 << 0,
+	KU_NON_REPUDIATION	= 1 << 1,
+	KU_KEY_ENCIPHERMENT	= 1 << 2,
+	KU_DATA_ENCIPHERMENT	= 1 << 3,
+	KU_KEY_AGREEMENT	= 1 << 4,
+	KU_KEY_CERT_SIGN	= 1 << 5,
+	KU_CRL_SIGN		= 1 << 6,
+};
+/* extended key usage bits */
+enum {
+	EKU_SERVER	= 1 << 0,
+	EKU_CLIENT	= 1 << 1,
+	EKU_CODE	= 1 << 2,
+	EKU_EMAIL	= 1 << 3,
+	EKU_TIMESTAMP	= 1 << 4,
+	EKU_OCSP	= 1 << 5,
+};
+/* SAN types a profile may allow */
+enum { SAN_DNS = 1 << 0, SAN_EMAIL = 1 << 1, SAN_IP = 1 << 2, SAN_URI = 1 << 3 };
+/* key types a profile may allow */
+enum { KEYT_RSA = 1 << 0, KEYT_EC = 1 << 1, KEYT_ED25519 = 1 << 2 };
+
+struct cfg_profile {
+	char		name[AIRLOCK_NAME_MAX];
+	uint32_t	max_days;		/* cap on validity */
+	uint32_t	default_days;		/* when the request says 0 */
+	unsigned	key_usage;		/* KU_* */
+	unsigned	ext_key_usage;		/* EKU_* */
+	int		ca;			/* basicConstraints cA */
+	int		pathlen;		/* -1: none */
+	unsigned	san_types;		/* SAN_* the CSR may carry */
+	unsigned	key_types;		/* KEYT_*; 0 means RSA|EC */
+	uint32_t	min_rsa_bits;		/* 0 means 2048 */
+	char		subject_attrs[128];	/* allowed DN attrs, e.g. "CN,O,OU,C,L,ST,emailAddress" */
+	char		crl_url[256];		/* CRL distribution point, "" none */
+	char		ocsp_url[256];		/* AIA OCSP, "" none */
+	char		issuer_url[256];	/* AIA caIssuers, "" none */
+	char		policy_oid[128];	/* certificate policy, "" none */
+};
+
+struct cfg_root {
+	char		name[AIRLOCK_NAME_MAX];
+	char		dir[CFG_PATH];		/* ca.crt, chain.pem, ca.key or key.uri */
+	char		pass_file[CFG_PATH];	/* passphrase for ca.key, "" none */
+	char		profiles[CFG_MAX_PROFILES][AIRLOCK_NAME_MAX];
+	int		nprofiles;
+	uint32_t	crl_days;		/* nextUpdate - thisUpdate */
+	uint32_t	crl_grace_days;		/* keep expired entries this long */
+};
+
+struct cfg_link {
+	char		transport[16];		/* "serial" or "usb-pl2501" */
+	char		device[CFG_PATH];	/* serial device path */
+	int		baud;			/* 115200 */
+	int		rtscts;			/* hardware flow control */
+	char		key_file[CFG_PATH];	/* pre-shared link key, 0600 */
+	char		usb_id[16];		/* "067b:2501" */
+	char		usb_path[32];		/* "bus-port.port", "" any */
+	int		max_payload;		/* frame payload bytes */
+	int		window;			/* frames in flight */
+};
+
+struct cfg {
+	char		path[CFG_PATH];		/* the file read */
+	char		state_dir[CFG_PATH];	/* databases */
+	char		run_dir[CFG_PATH];	/* FIFOs */
+	char		link_user[32];		/* user for airlock-linkd, "" keep */
+	char		signer_user[32];	/* user for airlock-signerd, "" keep */
+	int		verbose;
+	struct cfg_link	link;
+	/* signer host */
+	char		queue_db[CFG_PATH];	/* linkd queue; default state_dir/queue.db */
+	char		ca_db[CFG_PATH];	/* signer CA db; default state_dir/ca.db */
+	/* webdb host */
+	char		outbox_db[CFG_PATH];	/* client outbox; default state_dir/outbox.db */
+	char		spool_dir[CFG_PATH];	/* in/ out/ err/ below it */
+	uint32_t	time_interval;		/* seconds between TIME samples */
+	struct cfg_root	roots[CFG_MAX_ROOTS];
+	int		nroots;
+	struct cfg_profile profiles[CFG_MAX_PROFILES];
+	int		nprofiles;
+};
+
+/* config.c */
+/* Reads path into c. On error returns -1 and puts "file:line: sentence" in why. */
+int	 config_load(const char *path, struct cfg *c, char *why, size_t whysz);
+const struct cfg_root	 *config_root(const struct cfg *, const char *name, size_t len);
+const struct cfg_profile *config_profile(const struct cfg *, const char *name, size_t len);
+int	 config_root_allows(const struct cfg_root *, const char *profile, size_t len);
+
+#endif

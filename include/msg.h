@@ -1,0 +1,96 @@
+/*
+ * msg.h: the message codec (docs/protocol.md, "Messages").
+ *
+ * A message is: version (1 byte) || type (1) || request id (16) || fields,
+ * each field tag (2 bytes) || length (4) || value, big-endian. The decoder
+ * checks every length before touching the bytes, refuses duplicate and
+ * unknown fields (tags >= 0x8000 are optional and skipped), and checks the
+ * per-type table of required and allowed fields. Byte fields point into the
+ * input buffer: they stay valid as long as it does.
+ */
+#ifndef MSG_H
+#define MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "airlock.h"
+#include "util.h"
+
+#define MSG_VERSION	1
+#define MSG_HDR_LEN	(2 + AIRLOCK_REQID_LEN)
+#define MSG_MAX_LEN	(16u << 20)	/* hard limit on one message (CRLs) */
+
+enum msg_type {
+	MSG_SIGN	= 0x01,	/* webdb -> signer */
+	MSG_REVOKE	= 0x02,
+	MSG_CRL_FETCH	= 0x03,
+	MSG_TIME	= 0x04,
+	MSG_STATUS	= 0x05,
+	MSG_CERT	= 0x81,	/* signer -> webdb */
+	MSG_CRL		= 0x82,
+	MSG_ERROR	= 0x83,
+	MSG_TIME_ACK	= 0x84,
+	MSG_STATUS_REPLY = 0x85,
+	MSG_REVOKED	= 0x86,
+};
+
+enum msg_tag {
+	T_ROOT		= 1,	/* utf8, root or subroot name */
+	T_PROFILE	= 2,	/* utf8, profile name */
+	T_DAYS		= 3,	/* u32, requested validity in days */
+	T_CSR		= 4,	/* bytes, PKCS#10 DER or PEM, or SPKAC */
+	T_CSR_FORMAT	= 5,	/* u8, enum msg_csr_format */
+	T_SERIAL	= 6,	/* bytes, unsigned big-endian */
+	T_REASON	= 7,	/* u8, RFC 5280 CRLReason */
+	T_INVALIDITY	= 8,	/* u64, unix seconds */
+	T_CRL_NUMBER	= 9,	/* bytes, unsigned big-endian */
+	T_TIME_NS	= 10,	/* u64, unix time in ns */
+	T_SYNC		= 11,	/* u8, enum msg_sync */
+	T_CERT		= 12,	/* bytes, certificate DER */
+	T_CHAIN		= 13,	/* bytes, concatenated issuer chain DER */
+	T_CRL		= 14,	/* bytes, CRL DER */
+	T_CRL_KIND	= 15,	/* u8, enum msg_crl_kind */
+	T_CODE		= 16,	/* u16, enum al_err */
+	T_TEXT		= 17,	/* utf8, human sentence or status text */
+	T_TIME2_NS	= 18,	/* u64, the answering side's time in ns */
+	T_MAX_TAG	= 18,
+};
+
+enum msg_csr_format { MSG_CSR_PKCS10 = 0, MSG_CSR_SPKAC = 1 };
+enum msg_sync { MSG_SYNC_UNKNOWN = 0, MSG_SYNC_YES = 1, MSG_SYNC_NO = 2 };
+enum msg_crl_kind { MSG_CRL_FULL = 0, MSG_CRL_DELTA = 1 };
+
+struct msg_bytes {
+	const uint8_t	*p;
+	size_t		 len;
+};
+
+struct msg {
+	uint8_t		 type;				/* enum msg_type */
+	uint8_t		 reqid[AIRLOCK_REQID_LEN];
+	uint32_t	 present;			/* bit (1 << tag) per field */
+	struct msg_bytes root, profile, csr, serial, crl_number, cert, chain,
+			 crl, text;
+	uint32_t	 days;
+	uint8_t		 csr_format, reason, sync, crl_kind;
+	uint16_t	 code;
+	uint64_t	 invalidity, time_ns, time2_ns;
+};
+
+#define MSG_HAS(m, tag)	(((m)->present >> (tag)) & 1)
+#define MSG_SET(m, tag)	((m)->present |= 1u << (tag))
+
+/* msg.c */
+/* Returns AL_OK, or AL_E_MSG / AL_E_MSG_TYPE / AL_E_MSG_FIELD / AL_E_MSG_VALUE.
+ * On AL_E_MSG_TYPE and later errors m->type and m->reqid are filled in, so
+ * the caller can address its ERROR answer. */
+int	 msg_decode(const uint8_t *, size_t, struct msg *);
+/* Appends the encoding of m to b; fields listed in m->present are written. */
+int	 msg_encode(const struct msg *, struct buf *);
+const char *msg_type_name(int);
+int	 msg_is_request(int);
+/* Fill an ERROR answer to req. text may be NULL for al_strerror(code). */
+void	 msg_error(struct msg *, const uint8_t reqid[AIRLOCK_REQID_LEN], int code, const char *text);
+
+#endif

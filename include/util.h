@@ -1,0 +1,66 @@
+/*
+ * util.h: small helpers used everywhere: a growable byte buffer, EINTR-safe
+ * whole reads and writes, big-endian packing, hex, clocks, logging.
+ */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* buf.c */
+struct buf {
+	uint8_t	*p;		/* data, owned */
+	size_t	 len;		/* bytes used */
+	size_t	 cap;		/* bytes allocated */
+};
+void	 buf_init(struct buf *);
+void	 buf_free(struct buf *);		/* clears the bytes too */
+void	 buf_reset(struct buf *);
+int	 buf_reserve(struct buf *, size_t);
+int	 buf_put(struct buf *, const void *, size_t);
+int	 buf_put_u8(struct buf *, uint8_t);
+int	 buf_put_u16(struct buf *, uint16_t);
+int	 buf_put_u32(struct buf *, uint32_t);
+int	 buf_put_u64(struct buf *, uint64_t);
+void	 buf_consume(struct buf *, size_t);	/* drop n bytes from the front */
+
+static inline uint16_t get_be16(const uint8_t *p)
+{ return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint32_t get_be32(const uint8_t *p)
+{ return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+static inline uint64_t get_be64(const uint8_t *p)
+{ return (uint64_t)get_be32(p) << 32 | get_be32(p + 4); }
+static inline void put_be16(uint8_t *p, uint16_t v)
+{ p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static inline void put_be32(uint8_t *p, uint32_t v)
+{ p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v; }
+static inline void put_be64(uint8_t *p, uint64_t v)
+{ put_be32(p, (uint32_t)(v >> 32)); put_be32(p + 4, (uint32_t)v); }
+
+/* util.c */
+ssize_t	 read_full(int, void *, size_t);	/* 0 on EOF before any byte; -1 on error or short EOF */
+int	 write_full(int, const void *, size_t);
+int	 set_nonblock(int, int);
+void	 hex_encode(const uint8_t *, size_t, char *);	/* out holds 2n+1 */
+int	 hex_decode(const char *, uint8_t *, size_t);	/* exact length n; 0 or -1 */
+uint64_t mono_ms(void);				/* CLOCK_MONOTONIC in ms */
+uint64_t real_ns(void);				/* CLOCK_REALTIME in ns */
+int	 read_file(const char *, struct buf *, size_t max);
+int	 write_file_atomic(const char *, const void *, size_t, int mode);
+int	 name_ok(const char *, size_t);		/* [A-Za-z0-9._-]{1,63} */
+void	 reqid_hex(const uint8_t *, char out[33]);
+
+/* log.c */
+enum { LOG_TO_STDERR = 1, LOG_TO_SYSLOG = 2 };
+void	 log_init(const char *ident, int where, int verbose);
+void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+void	 fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

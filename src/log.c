@@ -1,0 +1,98 @@
+/*
+ * log.c: logging to stderr or syslog (journald reads both). Every line a
+ * daemon logs about a request starts with its request id, by convention of
+ * the callers ("req=<hex> ...").
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "util.h"
+
+static int log_where = LOG_TO_STDERR;
+static int log_verbose;
+static const char *log_ident = "airlock";
+
+void
+log_init(const char *ident, int where, int verbose)
+{
+	log_ident = ident;
+	log_where = where;
+	log_verbose = verbose;
+	if (where & LOG_TO_SYSLOG)
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+static void
+vlog(int pri, const char *fmt, va_list ap, const char *suffix)
+{
+	char msg[2048];
+	struct timespec ts;
+	struct tm tm;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_where & LOG_TO_SYSLOG)
+		syslog(pri, "%s%s%s", msg, suffix ? ": " : "", suffix ? suffix : "");
+	if (log_where & LOG_TO_STDERR) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		fprintf(stderr, "%02d:%02d:%02d.%03ld %s: %s%s%s\n", tm.tm_hour,
+		    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, log_ident, msg,
+		    suffix ? ": " : "", suffix ? suffix : "");
+	}
+}
+
+#define LOG_BODY(pri, suffix) do {		\
+	va_list ap;				\
+	va_start(ap, fmt);			\
+	vlog(pri, fmt, ap, suffix);		\
+	va_end(ap);				\
+} while (0)
+
+void
+log_warn(const char *fmt, ...)
+{
+	const char *e = strerror(errno);
+
+	LOG_BODY(LOG_WARNING, e);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_WARNING, NULL);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	LOG_BODY(LOG_INFO, NULL);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	if (!log_verbose)
+		return;
+	LOG_BODY(LOG_DEBUG, NULL);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	const char *e = strerror(errno);
+
+	LOG_BODY(LOG_CRIT, e);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_CRIT, NULL);
+	exit(1);
+}
