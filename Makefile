@@ -12,7 +12,8 @@ CC	?= cc
 B	:= build
 PKGS	:= libssl libcrypto sqlite3 libconfig libusb-1.0
 WARN	:= -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
-	   -Wpointer-arith -Wcast-qual -Wsign-compare -Wformat=2
+	   -Wpointer-arith -Wcast-qual -Wsign-compare -Wformat=2 \
+	   -Wno-format-truncation
 ifneq ($(filter true 1,$(CI) $(WERROR)),)
 WARN	+= -Werror
 endif

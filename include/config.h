@@ -17,22 +17,22 @@
 
 /* key usage bits (as in X.509 KeyUsage, bit 0 = digitalSignature) */
 enum {
-	KU_DIGITAL_SIGNATURE	= 1 << 0,
-	KU_NON_REPUDIATION	= 1 << 1,
-	KU_KEY_ENCIPHERMENT	= 1 << 2,
-	KU_DATA_ENCIPHERMENT	= 1 << 3,
-	KU_KEY_AGREEMENT	= 1 << 4,
-	KU_KEY_CERT_SIGN	= 1 << 5,
-	KU_CRL_SIGN		= 1 << 6,
+	CFG_KU_DIGITAL_SIGNATURE	= 1 << 0,
+	CFG_KU_NON_REPUDIATION	= 1 << 1,
+	CFG_KU_KEY_ENCIPHERMENT	= 1 << 2,
+	CFG_KU_DATA_ENCIPHERMENT	= 1 << 3,
+	CFG_KU_KEY_AGREEMENT	= 1 << 4,
+	CFG_KU_KEY_CERT_SIGN	= 1 << 5,
+	CFG_KU_CRL_SIGN		= 1 << 6,
 };
 /* extended key usage bits */
 enum {
-	EKU_SERVER	= 1 << 0,
-	EKU_CLIENT	= 1 << 1,
-	EKU_CODE	= 1 << 2,
-	EKU_EMAIL	= 1 << 3,
-	EKU_TIMESTAMP	= 1 << 4,
-	EKU_OCSP	= 1 << 5,
+	CFG_EKU_SERVER	= 1 << 0,
+	CFG_EKU_CLIENT	= 1 << 1,
+	CFG_EKU_CODE	= 1 << 2,
+	CFG_EKU_EMAIL	= 1 << 3,
+	CFG_EKU_TIMESTAMP	= 1 << 4,
+	CFG_EKU_OCSP	= 1 << 5,
 };
 /* SAN types a profile may allow */
 enum { SAN_DNS = 1 << 0, SAN_EMAIL = 1 << 1, SAN_IP = 1 << 2, SAN_URI = 1 << 3 };
@@ -43,8 +43,8 @@ struct cfg_profile {
 	char		name[AIRLOCK_NAME_MAX];
 	uint32_t	max_days;		/* cap on validity */
 	uint32_t	default_days;		/* when the request says 0 */
-	unsigned	key_usage;		/* KU_* */
-	unsigned	ext_key_usage;		/* EKU_* */
+	unsigned	key_usage;		/* CFG_KU_* */
+	unsigned	ext_key_usage;		/* CFG_EKU_* */
 	int		ca;			/* basicConstraints cA */
 	int		pathlen;		/* -1: none */
 	unsigned	san_types;		/* SAN_* the CSR may carry */

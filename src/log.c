@@ -29,6 +29,10 @@ log_init(const char *ident, int where, int verbose)
 
 static void
 vlog(int pri, const char *fmt, va_list ap, const char *suffix)
+    __attribute__((format(printf, 2, 0)));
+
+static void
+vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 {
 	char msg[2048];
 	struct timespec ts;

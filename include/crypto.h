@@ -1,0 +1,33 @@
+/*
+ * crypto.h: the link's symmetric cryptography (HMAC-SHA256, SHA-256, the
+ * CSPRNG) and the pre-shared link key file. ca.c holds everything X.509.
+ */
+#ifndef CRYPTO_H
+#define CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+#define LINK_KEY_LEN	32
+#define HMAC_LEN	32
+
+/* crypto.c */
+int	 crypto_random(void *, size_t);
+/* HMAC-SHA256 over the concatenation a || b (b may be NULL). */
+void	 crypto_hmac(const uint8_t *key, size_t keylen, const void *a, size_t alen,
+	    const void *b, size_t blen, uint8_t out[HMAC_LEN]);
+void	 crypto_sha256(const void *, size_t, uint8_t out[32]);
+int	 crypto_memeq(const void *, const void *, size_t);	/* constant time; 1 equal */
+void	 crypto_cleanse(void *, size_t);
+/* The link key file holds 64 hex digits and a newline, mode 0600 (or 0400),
+ * and must not be readable by group or others. */
+/* Appends DER as PEM with the given label ("CERTIFICATE", ...). */
+int	 pem_encode(const char *label, const uint8_t *der, size_t len, struct buf *out);
+/* Appends each certificate of a concatenation of DER certificates as PEM. */
+int	 chain_pem(const uint8_t *der, size_t len, struct buf *out);
+int	 linkkey_load(const char *path, uint8_t key[LINK_KEY_LEN], char *why, size_t whysz);
+int	 linkkey_create(const char *path, char *why, size_t whysz);
+
+#endif

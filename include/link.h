@@ -1,0 +1,125 @@
+/*
+ * link.h: the session and reliability layer over the frame codec
+ * (docs/protocol.md, "Session" and "Reliability"). Pure: the caller feeds
+ * received bytes and the time, and writes out what the link puts in l->out.
+ * It carries a stream of messages, each prefixed by its 32-bit length, in
+ * DATA frames under a sliding window with cumulative and selective
+ * acknowledgement; the whole stream is authenticated per frame with
+ * HMAC-SHA256 under a session key derived from the pre-shared link key and
+ * fresh nonces from both ends.
+ */
+#ifndef LINK_H
+#define LINK_H
+
+#include <stdint.h>
+
+#include "crypto.h"
+#include "frame.h"
+#include "util.h"
+
+#define LINK_MAX_WINDOW	32		/* the SACK bitmap covers this many */
+#define LINK_NONCE_LEN	16
+
+enum link_role { LINK_INITIATOR = 0, LINK_RESPONDER = 1 };
+enum link_state { LINK_DOWN = 0, LINK_HELLO = 1, LINK_UP = 2 };
+
+struct link_params {
+	int		 baud;		/* line rate, for the timers; 0: fast (USB) */
+	int		 max_payload;	/* DATA payload bytes, <= FRAME_MAX_PAYLOAD */
+	int		 window;	/* DATA frames in flight, <= LINK_MAX_WINDOW */
+	uint32_t	 keepalive_ms;	/* send an ACK when idle this long */
+	uint32_t	 dead_ms;	/* session is dead after this long silent */
+	uint32_t	 hello_ms;	/* initiator repeats HELLO this often */
+};
+
+struct link_cb {
+	void	(*up)(void *);				/* a new session is up */
+	void	(*down)(void *);			/* the session ended */
+	void	(*message)(void *, const uint8_t *, size_t);	/* one whole message */
+	void	(*delivered)(void *, uint64_t tag);	/* peer acknowledged it */
+};
+
+struct link_stats {
+	uint64_t	 frames_in, frames_out;
+	uint64_t	 data_out, retransmits, timeouts;
+	uint64_t	 bad_mac, bad_session, dup, out_of_window;
+	uint64_t	 sessions, resets_sent, resets_rcvd, protocol_errors;
+	uint64_t	 msgs_in, msgs_out, bytes_in, bytes_out;
+};
+
+struct link_seg {
+	uint32_t	 seq;
+	uint16_t	 len;
+	uint8_t		 sacked;	/* peer has it, beyond the cumulative ack */
+	uint8_t		 lost;		/* retransmit at the next chance */
+	uint64_t	 txno;		/* transmission order, for loss detection */
+	uint8_t		 data[FRAME_MAX_PAYLOAD];
+};
+
+struct link_rseg {
+	uint16_t	 len;
+	uint8_t		 have;
+	uint8_t		 data[FRAME_MAX_PAYLOAD];
+};
+
+struct link_pend {
+	uint64_t	 end;		/* stream offset just past the message */
+	uint64_t	 tag;
+};
+
+struct link {
+	int		 role;
+	int		 state;
+	struct link_params p;
+	struct link_cb	 cb;
+	void		*arg;
+	uint8_t		 key[LINK_KEY_LEN];	/* pre-shared link key */
+	uint8_t		 skey[HMAC_LEN];	/* session key */
+	uint32_t	 session;
+	uint8_t		 nonce_i[LINK_NONCE_LEN];	/* initiator's nonce of this session */
+	uint8_t		 hello_ack[FRAME_MAX_WIRE];	/* responder: to repeat */
+	size_t		 hello_ack_len;
+	int		 peer_payload, peer_window;
+	uint64_t	 hello_at, reset_at;
+	/* sending */
+	struct buf	 txq;		/* stream bytes not yet in a segment */
+	uint64_t	 seg_off;	/* stream offset of txq's first byte */
+	uint64_t	 acked_off;	/* stream bytes acknowledged in order */
+	uint32_t	 snd_una, snd_nxt;
+	uint64_t	 txno;
+	uint64_t	 rto_at;
+	uint32_t	 rto_ms;
+	int		 backoff;
+	struct link_pend *pend;
+	size_t		 npend, pendcap;
+	struct link_seg	 seg[LINK_MAX_WINDOW];
+	/* receiving */
+	uint32_t	 rcv_nxt;
+	struct buf	 rxq;		/* in-order stream bytes, not yet a whole message */
+	int		 ack_pending;
+	uint64_t	 last_rx, last_tx;
+	struct link_rseg rseg[LINK_MAX_WINDOW];
+	struct frame_decoder dec;
+	struct buf	 out;		/* wire bytes for the transport */
+	struct link_stats st;
+};
+
+/* link.c */
+void	 link_params_default(struct link_params *, int baud);
+struct link *link_new(int role, const uint8_t key[LINK_KEY_LEN],
+	    const struct link_params *, const struct link_cb *, void *arg);
+void	 link_free(struct link *);
+/* Bytes from the transport. */
+void	 link_input(struct link *, const uint8_t *, size_t, uint64_t now_ms);
+/* Timers and output: call after input, after writing, and on timeouts.
+ * Fills l->out while it holds less than about one frame. */
+void	 link_pump(struct link *, uint64_t now_ms);
+/* Queue one message; tag comes back in delivered(). -1 if not up. */
+int	 link_send(struct link *, const uint8_t *, size_t, uint64_t tag);
+size_t	 link_backlog(const struct link *);	/* bytes queued, unacknowledged */
+int	 link_timeout_ms(const struct link *, uint64_t now_ms);
+/* The transport went away or came back: drop the session. */
+void	 link_reset(struct link *);
+const char *link_state_name(int);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * proc.h: process set-up shared by the daemons: options, logging,
+ * privilege drop, signals.
+ */
+#ifndef PROC_H
+#define PROC_H
+
+#include <signal.h>
+
+#include "config.h"
+
+struct proc_opts {
+	const char	*config;	/* -c */
+	int		 foreground;	/* -d: log to stderr */
+	int		 verbose;	/* -v */
+};
+
+extern volatile sig_atomic_t proc_quit;	/* set by SIGTERM / SIGINT */
+
+/* proc.c */
+/* Parses -c -d -v -h; prints usage and exits on -h or a bad option.
+ * Returns the index of the first non-option argument. */
+int	 proc_options(int, char **, struct proc_opts *, const char *usage);
+/* Loads the configuration or exits with the sentence. */
+void	 proc_config(const struct proc_opts *, struct cfg *, const char *ident);
+void	 proc_signals(void);
+/* Switches to user (if we are root and user is set), no-new-privs, no core. */
+void	 proc_drop(const char *user);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * signer.h: the signer's request handling, apart from its FIFOs, so that
+ * tests can call it directly. Every request gets an answer message: a
+ * CERT, a TIME_ACK, or an ERROR with a code and a sentence. Answers are
+ * committed to ca.db before they are returned, and a request id that was
+ * answered before gets the stored answer again, byte for byte.
+ */
+#ifndef SIGNER_H
+#define SIGNER_H
+
+#include "config.h"
+#include "store.h"
+#include "util.h"
+
+struct ca;
+
+struct signer_stats {
+	uint64_t	 requests;
+	uint64_t	 issued;
+	uint64_t	 rejected;	/* answered with an error */
+	uint64_t	 replayed;	/* answered from the store */
+	uint64_t	 storage_errors;
+	uint64_t	 time_samples;
+};
+
+struct signer {
+	const struct cfg *cfg;
+	struct db	*db;
+	struct ca	*ca[CFG_MAX_ROOTS];	/* by index in cfg->roots */
+	struct signer_stats st;
+};
+
+/* signer.c */
+/* Opens ca.db and loads every root's CA; a sentence in why on failure. */
+int	 signer_init(struct signer *, const struct cfg *, char *why, size_t whysz);
+void	 signer_free(struct signer *);
+/* Answers one request. Returns 0, or -1 when the answer is a retryable
+ * storage error that was not recorded (the request must be sent again). */
+int	 signer_handle(struct signer *, const uint8_t *req, size_t len, struct buf *ans);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * transport.h: the cable behind one small vtable, so that framing, session
+ * and queue code never know whether a serial line or the PL2501 USB bridge
+ * carries the bytes. Reads and writes never block; the caller polls fd().
+ */
+#ifndef TRANSPORT_H
+#define TRANSPORT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+struct transport;
+
+struct transport_ops {
+	const char	*name;
+	int	 (*open)(struct transport *, char *why, size_t whysz);
+	void	 (*close)(struct transport *);
+	/* >0 bytes; 0 nothing now; -1 the device is gone (close and reopen) */
+	ssize_t	 (*read)(struct transport *, void *, size_t);
+	ssize_t	 (*write)(struct transport *, const void *, size_t);
+	int	 (*status)(struct transport *, char *, size_t);
+};
+
+struct transport {
+	const struct transport_ops *ops;
+	const struct cfg_link	*cfg;
+	int			 fd;	/* poll this; -1 when closed */
+	void			*priv;
+};
+
+/* transport.c */
+int	 transport_init(struct transport *, const struct cfg_link *, char *why, size_t whysz);
+
+/* serial.c */
+extern const struct transport_ops serial_ops;
+
+#endif

@@ -1,0 +1,129 @@
+# harness.sh: shared by `make demo` and the integration tests (sourced, bash).
+# Builds a throwaway CA estate and a pty cable in a state directory and runs
+# the three airlock processes on it, each as its own process.
+#
+#   al_setup DIR             CAs (root, RSA-4096 and P-384 subroots), link key,
+#                            configs for both hosts
+#   al_cable DIR [ARGS...]   start the cable simulator (linksim) with ARGS
+#   al_start DIR             start airlock-signerd, airlock-linkd, airlock-client
+#   al_stop DIR              stop everything started here
+#   al_csr DIR NAME KEY CN   make DIR/csr/NAME.csr (KEY: rsa:2048, ec:P-256, ...)
+#   al_client DIR ARGS...    run airlock-client with the webdb config
+
+AL_TOP=${AL_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+AL_BIN=${AL_BIN:-$AL_TOP/build/bin}
+
+al_die() { echo "harness: $*" >&2; exit 1; }
+
+al_config() {	# DIR: the two configuration files
+	local d=$1
+	cat > "$d/signer/airlock.conf" <<CONF
+# airlock signer host (made by scripts/harness.sh)
+state_dir = "$d/signer/state";
+run_dir = "$d/signer/run";
+link = {
+  transport = "serial";
+  device = "$d/cable-signer";
+  baud = ${AL_BAUD:-115200};
+  key_file = "$d/signer/link.key";
+  max_payload = ${AL_PAYLOAD:-1024};
+  window = ${AL_WINDOW:-16};
+};
+profiles = (
+  { name = "server"; max_days = 397; default_days = 90;
+    key_usage = ["digitalSignature", "keyEncipherment"];
+    ext_key_usage = ["serverAuth"]; san = ["dns", "ip"];
+    subject = "CN,O,OU,C,L,ST"; },
+  { name = "client"; max_days = 730; default_days = 365;
+    key_usage = ["digitalSignature"]; ext_key_usage = ["clientAuth"];
+    san = ["email"]; subject = "CN,O,OU,C,emailAddress"; }
+);
+roots = (
+  { name = "demo-rsa"; dir = "$d/ca/sub-rsa"; profiles = ["server", "client"]; },
+  { name = "demo-ec"; dir = "$d/ca/sub-ec"; profiles = ["server", "client"]; }
+);
+CONF
+	cat > "$d/webdb/airlock-client.conf" <<CONF
+# airlock webdb host (made by scripts/harness.sh)
+state_dir = "$d/webdb/state";
+link = {
+  transport = "serial";
+  device = "$d/cable-webdb";
+  baud = ${AL_BAUD:-115200};
+  key_file = "$d/webdb/link.key";
+  max_payload = ${AL_PAYLOAD:-1024};
+  window = ${AL_WINDOW:-16};
+};
+client = { time_interval = ${AL_TIME_INTERVAL:-60}; };
+CONF
+}
+
+al_setup() {
+	local d=$1 ctl=$AL_BIN/airlockctl
+	mkdir -p "$d/ca" "$d/signer/state" "$d/signer/run" "$d/webdb/state" "$d/csr" "$d/log"
+	"$ctl" root init --dir "$d/ca/root" --subject "/CN=airlock demo root/O=airlock demo" \
+		--key ec:P-384 --days 3650 >/dev/null || al_die "root CA"
+	"$ctl" root init --dir "$d/ca/sub-rsa" --subject "/CN=airlock demo RSA subroot/O=airlock demo" \
+		--key rsa:4096 --days 1825 --parent "$d/ca/root" --pathlen 0 >/dev/null || al_die "RSA subroot"
+	"$ctl" root init --dir "$d/ca/sub-ec" --subject "/CN=airlock demo EC subroot/O=airlock demo" \
+		--key ec:P-384 --days 1825 --parent "$d/ca/root" --pathlen 0 >/dev/null || al_die "EC subroot"
+	"$ctl" link-key new "$d/signer/link.key" >/dev/null || al_die "link key"
+	install -m 0600 "$d/signer/link.key" "$d/webdb/link.key"
+	al_config "$d"
+}
+
+al_cable() {
+	local d=$1; shift
+	rm -f "$d/cable.ready"
+	"$AL_BIN/linksim" --a "$d/cable-webdb" --b "$d/cable-signer" --ready "$d/cable.ready" \
+		--stats "$d/log/cable.stats" --pidfile "$d/cable.pid" "$@" 2>"$d/log/linksim.log" &
+	for _ in $(seq 100); do [ -f "$d/cable.ready" ] && return 0; sleep 0.05; done
+	al_die "the cable simulator did not start (see $d/log/linksim.log)"
+}
+
+al_start() {
+	local d=$1
+	"$AL_BIN/airlock-signerd" -d -c "$d/signer/airlock.conf" 2>>"$d/log/signerd.log" &
+	echo $! > "$d/signerd.pid"
+	"$AL_BIN/airlock-linkd" -d -c "$d/signer/airlock.conf" 2>>"$d/log/linkd.log" &
+	echo $! > "$d/linkd.pid"
+	"$AL_BIN/airlock-client" -d -c "$d/webdb/airlock-client.conf" run 2>>"$d/log/client.log" &
+	echo $! > "$d/client.pid"
+}
+
+al_stop_one() {	# DIR NAME
+	local f=$1/$2.pid pid
+	[ -f "$f" ] || return 0
+	pid=$(cat "$f")
+	kill "$pid" 2>/dev/null
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	kill -9 "$pid" 2>/dev/null
+	rm -f "$f"
+}
+
+al_stop() {
+	local d=$1
+	for p in client linkd signerd cable; do al_stop_one "$d" $p; done
+	wait 2>/dev/null
+}
+
+al_csr() {	# DIR NAME KEY CN [extra openssl req args]
+	local d=$1 n=$2 k=$3 cn=$4; shift 4
+	case $k in
+	rsa:*) openssl req -new -newkey "$k" -nodes -keyout "$d/csr/$n.key" \
+		-subj "/CN=$cn/O=airlock demo" -out "$d/csr/$n.csr" "$@" 2>/dev/null ;;
+	ec:*) openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:"${k#ec:}" -nodes \
+		-keyout "$d/csr/$n.key" -subj "/CN=$cn/O=airlock demo" -out "$d/csr/$n.csr" "$@" 2>/dev/null ;;
+	esac || al_die "CSR $n"
+}
+
+al_client() {
+	local d=$1; shift
+	"$AL_BIN/airlock-client" -c "$d/webdb/airlock-client.conf" "$@"
+}
+
+# al_verify DIR ROOTNAME CERTFILE: openssl verify against the root and the subroot
+al_verify() {
+	local d=$1 sub=$2 cert=$3
+	openssl verify -CAfile "$d/ca/root/ca.crt" -untrusted "$d/ca/$sub/ca.crt" "$cert" >/dev/null 2>&1
+}

@@ -1,0 +1,643 @@
+/*
+ * client.c: airlock-client, the webdb end of the cable. The web application
+ * hands it requests through a spool directory (spool/in/NAME.req: a few
+ * "key=value" lines, then the PEM CSR) or the `submit` command; each is
+ * committed to outbox.db under a 128-bit request id before anything else
+ * happens, sent over the link, and kept until its answer is committed.
+ * Results appear atomically as spool/out/NAME.crt (certificate PEM) with
+ * NAME.chain.pem, or spool/err/NAME.err ("CODE sentence"). After a restart
+ * of either side, every unanswered request goes again under its id.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "link.h"
+#include "msg.h"
+#include "proc.h"
+#include "store.h"
+#include "transport.h"
+#include "util.h"
+
+#define CLIENT_BACKLOG	(64 * 1024)	/* bytes queued on the link at most */
+#define CLIENT_SCAN_MS	250		/* spool and outbox scan period */
+#define CLIENT_MAX_REQ	(64 * 1024)	/* a spool request file */
+
+static const char usage[] =
+	"usage: airlock-client [-dv] [-c config] command [args]\n"
+	"commands:\n"
+	"  run                      run the link to the signer host (daemon)\n"
+	"  submit --root R --profile P [--days N] [--id HEX] [--name NAME]\n"
+	"         [--spkac] CSRFILE  queue a signing request; prints its id\n"
+	"  result ID                print the certificate (exit 0), the error\n"
+	"                           (exit 1) or \"pending\" (exit 3)\n"
+	"  wait [--timeout S] ID... wait until every ID is answered\n"
+	"  status                   outbox counts\n";
+
+static void
+errx_usage(const char *why)
+{
+	if (why != NULL)
+		fprintf(stderr, "airlock-client: %s\n", why);
+	fputs(usage, stderr);
+	exit(2);
+}
+
+struct client {
+	struct cfg	 c;
+	struct db	*db;
+	struct transport t;
+	struct link	*l;
+	int64_t		 sent_upto;	/* outbox ids sent in this session */
+	uint64_t	 next_scan, next_time, retry_at;
+	struct buf	 tmp;
+	uint64_t	 answers, duplicates, undecodable;
+};
+
+static void
+client_paths(const struct cfg *c, const char *sub, const char *name,
+    const char *ext, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s/%s/%s%s", c->spool_dir, sub, name, ext);
+}
+
+static void
+client_mkdirs(const struct cfg *c)
+{
+	const char *subs[] = { "", "/in", "/out", "/err", "/accepted", "/rejected" };
+	char p[PATH_MAX];
+	size_t i;
+
+	mkdir(c->state_dir, 0750);
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", c->spool_dir, subs[i]);
+		if (mkdir(p, 0750) == -1 && errno != EEXIST)
+			fatal("%s", p);
+	}
+}
+
+/* Builds a SIGN message; text is the CSR (PEM, DER or SPKAC). */
+static int
+client_sign_msg(const uint8_t reqid[AIRLOCK_REQID_LEN], const char *root,
+    const char *profile, uint32_t days, int spkac, const uint8_t *csr,
+    size_t csrlen, struct buf *out)
+{
+	struct msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_SIGN;
+	memcpy(m.reqid, reqid, AIRLOCK_REQID_LEN);
+	m.root.p = (const uint8_t *)root;
+	m.root.len = strlen(root);
+	m.profile.p = (const uint8_t *)profile;
+	m.profile.len = strlen(profile);
+	m.csr.p = csr;
+	m.csr.len = csrlen;
+	m.present = 1u << T_ROOT | 1u << T_PROFILE | 1u << T_CSR;
+	if (days) {
+		m.days = days;
+		MSG_SET(&m, T_DAYS);
+	}
+	if (spkac) {
+		m.csr_format = MSG_CSR_SPKAC;
+		MSG_SET(&m, T_CSR_FORMAT);
+	}
+	buf_reset(out);
+	if (msg_encode(&m, out) == -1)
+		return -1;
+	/* the signer host checks again, but a bad request is refused here first */
+	return msg_decode(out->p, out->len, &m) == AL_OK ? 0 : -1;
+}
+
+/*
+ * A spool request: "key=value" lines (root, profile, days, id, format),
+ * then the CSR. Returns 0 and the message, or -1 with a sentence.
+ */
+static int
+client_parse_spool(const struct buf *f, struct buf *msg, uint8_t reqid[AIRLOCK_REQID_LEN],
+    char *why, size_t whysz)
+{
+	char root[AIRLOCK_NAME_MAX] = "", profile[AIRLOCK_NAME_MAX] = "", line[256];
+	const char *p = (const char *)f->p, *end = p + f->len, *nl;
+	unsigned long days = 0;
+	int spkac = 0, have_id = 0;
+
+	while (p < end && *p != '-' && strncmp(p, "SPKAC=", 6) != 0) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL || (size_t)(nl - p) >= sizeof(line)) {
+			snprintf(why, whysz, "header line too long or unterminated");
+			return -1;
+		}
+		memcpy(line, p, (size_t)(nl - p));
+		line[nl - p] = '\0';
+		p = nl + 1;
+		if (line[0] == '\0' || line[0] == '#')
+			continue;
+		if (strncmp(line, "root=", 5) == 0)
+			snprintf(root, sizeof(root), "%s", line + 5);
+		else if (strncmp(line, "profile=", 8) == 0)
+			snprintf(profile, sizeof(profile), "%s", line + 8);
+		else if (strncmp(line, "days=", 5) == 0)
+			days = strtoul(line + 5, NULL, 10);
+		else if (strcmp(line, "format=spkac") == 0)
+			spkac = 1;
+		else if (strncmp(line, "id=", 3) == 0 && hex_decode(line + 3, reqid,
+		    AIRLOCK_REQID_LEN) == 0)
+			have_id = 1;
+		else {
+			snprintf(why, whysz, "unknown or bad header line \"%.60s\"", line);
+			return -1;
+		}
+	}
+	if (!name_ok(root, strlen(root)) || !name_ok(profile, strlen(profile)) ||
+	    days > 36500 || p >= end) {
+		snprintf(why, whysz, "needs root=, profile= and a CSR after them");
+		return -1;
+	}
+	if (!have_id && crypto_random(reqid, AIRLOCK_REQID_LEN) == -1)
+		fatalx("random number generator failed");
+	if (client_sign_msg(reqid, root, profile, (uint32_t)days, spkac,
+	    (const uint8_t *)p, (size_t)(end - p), msg) == -1) {
+		snprintf(why, whysz, "the request does not make a valid message");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+client_spool_one(struct client *cl, const char *name)
+{
+	char path[PATH_MAX], dst[PATH_MAX], stem[128], why[256];
+	uint8_t reqid[AIRLOCK_REQID_LEN];
+	struct buf f, m;
+	size_t len = strlen(name);
+
+	snprintf(stem, sizeof(stem), "%.*s", (int)(len - 4), name);
+	client_paths(&cl->c, "in", name, "", path, sizeof(path));
+	buf_init(&f);
+	buf_init(&m);
+	if (read_file(path, &f, CLIENT_MAX_REQ) == -1) {
+		snprintf(why, sizeof(why), "cannot read: %s", strerror(errno));
+		goto reject;
+	}
+	if (client_parse_spool(&f, &m, reqid, why, sizeof(why)) == -1)
+		goto reject;
+	if (outbox_add(cl->db, reqid, MSG_SIGN, stem, m.p, m.len) == -1)
+		goto out;	/* the file stays; tried again on the next scan */
+	client_paths(&cl->c, "accepted", name, "", dst, sizeof(dst));
+	if (rename(path, dst) == -1)
+		log_warn("%s", path);
+	hex_encode(reqid, sizeof(reqid), why);
+	log_info("req=%s queued from spool file %s", why, name);
+	goto out;
+reject:
+	log_warnx("spool %s rejected: %s", name, why);
+	client_paths(&cl->c, "err", stem, ".err", dst, sizeof(dst));
+	{
+		char text[512];
+		int n = snprintf(text, sizeof(text), "%d %s\n", AL_E_MSG_VALUE, why);
+		write_file_atomic(dst, text, (size_t)n, 0640);
+	}
+	client_paths(&cl->c, "rejected", name, "", dst, sizeof(dst));
+	rename(path, dst);
+out:
+	buf_free(&f);
+	buf_free(&m);
+}
+
+static void
+client_scan_spool(struct client *cl)
+{
+	char dir[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+	size_t n;
+
+	snprintf(dir, sizeof(dir), "%s/in", cl->c.spool_dir);
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		n = strlen(e->d_name);
+		if (e->d_name[0] == '.' || n < 5 || n > 100 ||
+		    strcmp(e->d_name + n - 4, ".req") != 0)
+			continue;
+		client_spool_one(cl, e->d_name);
+	}
+	closedir(d);
+}
+
+static int
+client_send_one(void *arg, const struct outbox_item *it, const uint8_t *req, size_t len)
+{
+	struct client *cl = arg;
+
+	if (link_backlog(cl->l) > CLIENT_BACKLOG || link_send(cl->l, req, len,
+	    (uint64_t)it->id) == -1)
+		return -1;
+	cl->sent_upto = it->id;
+	return 0;
+}
+
+/* Sends outbox entries not yet sent in this session, oldest first. */
+static void
+client_send_pending(struct client *cl)
+{
+	if (cl->l->state != LINK_UP || link_backlog(cl->l) > CLIENT_BACKLOG)
+		return;
+	outbox_pending(cl->db, cl->sent_upto, 64, client_send_one, cl);
+}
+
+static void
+client_send_time(struct client *cl)
+{
+	struct msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_TIME;
+	if (crypto_random(m.reqid, sizeof(m.reqid)) == -1)
+		return;
+	m.time_ns = real_ns();
+	MSG_SET(&m, T_TIME_NS);
+	buf_reset(&cl->tmp);
+	if (msg_encode(&m, &cl->tmp) == 0)
+		link_send(cl->l, cl->tmp.p, cl->tmp.len, 0);
+}
+
+static void
+client_write_result(struct client *cl, const struct outbox_item *it, const struct msg *m)
+{
+	char path[PATH_MAX], name[128], text[1024];
+	struct buf pem;
+	int n;
+
+	if (it->name[0] != '\0')
+		snprintf(name, sizeof(name), "%s", it->name);
+	else
+		reqid_hex(it->reqid, name);
+	buf_init(&pem);
+	if (m->type == MSG_CERT) {
+		pem_encode("CERTIFICATE", m->cert.p, m->cert.len, &pem);
+		client_paths(&cl->c, "out", name, ".crt", path, sizeof(path));
+		if (write_file_atomic(path, pem.p, pem.len, 0644) == -1)
+			log_warn("%s", path);
+		buf_reset(&pem);
+		if (MSG_HAS(m, T_CHAIN))
+			chain_pem(m->chain.p, m->chain.len, &pem);
+		client_paths(&cl->c, "out", name, ".chain.pem", path, sizeof(path));
+		if (write_file_atomic(path, pem.p, pem.len, 0644) == -1)
+			log_warn("%s", path);
+	} else if (m->type == MSG_ERROR) {
+		n = snprintf(text, sizeof(text), "%u %.*s\n", m->code, (int)m->text.len,
+		    m->text.p);
+		client_paths(&cl->c, "err", name, ".err", path, sizeof(path));
+		if (write_file_atomic(path, text, (size_t)n, 0644) == -1)
+			log_warn("%s", path);
+	}
+	buf_free(&pem);
+}
+
+static void
+client_on_message(void *arg, const uint8_t *p, size_t n)
+{
+	struct client *cl = arg;
+	struct outbox_item it;
+	struct msg m;
+	char id[33];
+	int r;
+
+	if (msg_decode(p, n, &m) != AL_OK || msg_is_request(m.type)) {
+		cl->undecodable++;
+		log_warnx("undecodable answer of %zu bytes dropped", n);
+		return;
+	}
+	reqid_hex(m.reqid, id);
+	if (m.type == MSG_TIME_ACK) {
+		log_info("time sample acknowledged: signer clock %+.3f s from webdb",
+		    ((double)m.time2_ns - (double)m.time_ns) / 1e9);
+		return;
+	}
+	if (m.type == MSG_STATUS_REPLY) {
+		log_info("status: %.*s", (int)m.text.len, m.text.p);
+		return;
+	}
+	if (m.type == MSG_ERROR && (m.code == AL_E_STORAGE || m.code == AL_E_BUSY)) {
+		log_warnx("req=%s signer host: %.*s; will send again", id,
+		    (int)m.text.len, m.text.p);
+		outbox_set_state(cl->db, m.reqid, O_NEW);
+		return;
+	}
+	r = outbox_answer(cl->db, m.reqid, m.type == MSG_ERROR ? O_FAILED : O_DONE,
+	    m.type == MSG_ERROR ? m.code : 0, p, n);
+	if (r != 1) {
+		cl->duplicates++;
+		log_debug("req=%s answer for an unknown or answered request", id);
+		return;
+	}
+	cl->answers++;
+	if (outbox_get(cl->db, m.reqid, &it, NULL) == 1)
+		client_write_result(cl, &it, &m);
+	if (m.type == MSG_ERROR)
+		log_info("req=%s failed: %u %.*s", id, m.code, (int)m.text.len, m.text.p);
+	else
+		log_info("req=%s answered: %s", id, msg_type_name(m.type));
+}
+
+static void
+client_on_delivered(void *arg, uint64_t tag)
+{
+	struct client *cl = arg;
+
+	if (tag > 0)
+		outbox_set_sent(cl->db, (int64_t)tag);
+}
+
+static void
+client_on_up(void *arg)
+{
+	struct client *cl = arg;
+
+	log_info("link up: sending every unanswered request");
+	cl->sent_upto = 0;
+	cl->next_time = 0;
+}
+
+static void
+client_on_down(void *arg)
+{
+	(void)arg;
+	log_info("link down");
+}
+
+static void
+client_cable_io(struct client *cl, short revents, uint64_t now)
+{
+	uint8_t tmp[8192];
+	ssize_t r = 0;
+
+	if (revents & (POLLIN | POLLHUP | POLLERR)) {
+		while ((r = cl->t.ops->read(&cl->t, tmp, sizeof(tmp))) > 0)
+			link_input(cl->l, tmp, (size_t)r, now);
+	}
+	if (r != -1) {
+		link_pump(cl->l, now);
+		while (cl->l->out.len > 0) {
+			if ((r = cl->t.ops->write(&cl->t, cl->l->out.p, cl->l->out.len)) <= 0)
+				break;
+			buf_consume(&cl->l->out, (size_t)r);
+			link_pump(cl->l, now);
+		}
+	}
+	if (r == -1) {
+		log_warnx("cable: device lost; reopening");
+		cl->t.ops->close(&cl->t);
+		link_reset(cl->l);
+	}
+}
+
+static void
+client_tick(struct client *cl, uint64_t now)
+{
+	char why[512];
+
+	if (cl->t.fd == -1 && now >= cl->retry_at) {
+		cl->retry_at = now + 1000;
+		if (cl->t.ops->open(&cl->t, why, sizeof(why)) == -1)
+			log_debug("cable: %s", why);
+		else
+			log_info("cable open: %s", cl->c.link.device);
+	}
+	if (now >= cl->next_scan) {
+		cl->next_scan = now + CLIENT_SCAN_MS;
+		client_scan_spool(cl);
+		client_send_pending(cl);
+	}
+	if (cl->l->state == LINK_UP && now >= cl->next_time) {
+		cl->next_time = now + (uint64_t)cl->c.time_interval * 1000;
+		client_send_time(cl);
+	}
+}
+
+static int
+client_run(struct client *cl)
+{
+	static const struct link_cb cb = {
+		client_on_up, client_on_down, client_on_message, client_on_delivered
+	};
+	struct link_params lp;
+	struct pollfd pfd;
+	uint8_t key[LINK_KEY_LEN];
+	char why[1024];
+	uint64_t now;
+	int timeout;
+
+	if (linkkey_load(cl->c.link.key_file, key, why, sizeof(why)) == -1)
+		fatalx("%s", why);
+	if (transport_init(&cl->t, &cl->c.link, why, sizeof(why)) == -1)
+		fatalx("%s", why);
+	link_params_default(&lp, cl->c.link.baud);
+	lp.max_payload = cl->c.link.max_payload;
+	lp.window = cl->c.link.window;
+	if ((cl->l = link_new(LINK_INITIATOR, key, &lp, &cb, cl)) == NULL)
+		fatalx("out of memory");
+	crypto_cleanse(key, sizeof(key));
+	proc_signals();
+	log_info("started: cable %s, outbox %s, spool %s", cl->c.link.device,
+	    cl->c.outbox_db, cl->c.spool_dir);
+	while (!proc_quit) {
+		now = mono_ms();
+		client_tick(cl, now);
+		if (cl->t.fd != -1)
+			link_pump(cl->l, now);
+		timeout = link_timeout_ms(cl->l, now);
+		if (timeout > CLIENT_SCAN_MS)
+			timeout = CLIENT_SCAN_MS;
+		pfd.fd = cl->t.fd;
+		pfd.events = POLLIN | (cl->l->out.len ? POLLOUT : 0);
+		if (poll(&pfd, 1, timeout) == -1 && errno != EINTR)
+			fatal("poll");
+		if (cl->t.fd != -1)
+			client_cable_io(cl, pfd.revents, mono_ms());
+	}
+	log_info("stopping: %llu answers, %llu duplicate answers; link: %llu frames in, "
+	    "%llu retransmits, %llu bad CRC, %llu bad MAC", (unsigned long long)cl->answers,
+	    (unsigned long long)cl->duplicates, (unsigned long long)cl->l->st.frames_in,
+	    (unsigned long long)cl->l->st.retransmits,
+	    (unsigned long long)cl->l->dec.st.bad_crc, (unsigned long long)cl->l->st.bad_mac);
+	link_free(cl->l);
+	return 0;
+}
+
+static int
+client_submit(struct client *cl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, 'r' },
+		{ "profile", required_argument, NULL, 'p' },
+		{ "days", required_argument, NULL, 'D' },
+		{ "id", required_argument, NULL, 'i' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "spkac", no_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *root = NULL, *profile = NULL, *name = "";
+	uint8_t reqid[AIRLOCK_REQID_LEN];
+	unsigned long days = 0;
+	int ch, spkac = 0, have_id = 0, r;
+	struct buf csr, m;
+	char id[33];
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'r': root = optarg; break;
+		case 'p': profile = optarg; break;
+		case 'D': days = strtoul(optarg, NULL, 10); break;
+		case 'n': name = optarg; break;
+		case 's': spkac = 1; break;
+		case 'i':
+			if (hex_decode(optarg, reqid, sizeof(reqid)) == -1)
+				errx_usage("--id needs 32 hex digits");
+			have_id = 1;
+			break;
+		default:
+			errx_usage(NULL);
+		}
+	}
+	if (root == NULL || profile == NULL || optind != argc - 1)
+		errx_usage("submit needs --root, --profile and one CSR file");
+	buf_init(&csr);
+	buf_init(&m);
+	if (read_file(argv[optind], &csr, CLIENT_MAX_REQ) == -1)
+		fatal("%s", argv[optind]);
+	if (!have_id && crypto_random(reqid, sizeof(reqid)) == -1)
+		fatalx("random number generator failed");
+	if (client_sign_msg(reqid, root, profile, (uint32_t)days, spkac, csr.p, csr.len,
+	    &m) == -1)
+		fatalx("%s: root, profile or CSR cannot form a valid request", argv[optind]);
+	if ((r = outbox_add(cl->db, reqid, MSG_SIGN, name, m.p, m.len)) == -1)
+		fatalx("%s: cannot store the request", cl->c.outbox_db);
+	reqid_hex(reqid, id);
+	printf("%s\n", id);
+	if (r == 0)
+		fprintf(stderr, "airlock-client: request %s was already queued\n", id);
+	buf_free(&csr);
+	buf_free(&m);
+	return 0;
+}
+
+/* 0 done (certificate printed), 1 failed, 3 pending, 2 unknown */
+static int
+client_result_one(struct client *cl, const char *hex, int print)
+{
+	uint8_t reqid[AIRLOCK_REQID_LEN];
+	struct outbox_item it;
+	struct buf ans, pem;
+	struct msg m;
+	int rv = 3;
+
+	if (hex_decode(hex, reqid, sizeof(reqid)) == -1)
+		errx_usage("a request id is 32 hex digits");
+	buf_init(&ans);
+	buf_init(&pem);
+	if (outbox_get(cl->db, reqid, &it, &ans) != 1) {
+		fprintf(stderr, "airlock-client: %s: no such request\n", hex);
+		return 2;
+	}
+	if (it.state >= O_DONE && msg_decode(ans.p, ans.len, &m) == AL_OK) {
+		if (m.type == MSG_ERROR) {
+			if (print)
+				fprintf(stderr, "error %u: %.*s\n", m.code, (int)m.text.len,
+				    m.text.p);
+			rv = 1;
+		} else {
+			if (print && m.type == MSG_CERT &&
+			    pem_encode("CERTIFICATE", m.cert.p, m.cert.len, &pem) == 0)
+				fwrite(pem.p, 1, pem.len, stdout);
+			rv = 0;
+		}
+	} else if (print)
+		printf("pending (%s)\n", outbox_state_name(it.state));
+	buf_free(&ans);
+	buf_free(&pem);
+	return rv;
+}
+
+static int
+client_wait(struct client *cl, int argc, char **argv)
+{
+	uint64_t deadline = 0;
+	int i, first = 1, pending;
+
+	if (argc >= 3 && strcmp(argv[1], "--timeout") == 0) {
+		deadline = mono_ms() + strtoull(argv[2], NULL, 10) * 1000;
+		first = 3;
+	}
+	for (;;) {
+		pending = 0;
+		for (i = first; i < argc; i++)
+			if (client_result_one(cl, argv[i], 0) == 3)
+				pending++;
+		if (pending == 0)
+			return 0;
+		if (deadline && mono_ms() > deadline) {
+			fprintf(stderr, "airlock-client: %d requests still pending\n", pending);
+			return 3;
+		}
+		usleep(100000);
+	}
+}
+
+static int
+client_status(struct client *cl)
+{
+	int64_t n[O_NSTATES];
+	int i;
+
+	if (outbox_counts(cl->db, n) == -1)
+		return 1;
+	for (i = 0; i < O_NSTATES; i++)
+		printf("%-8s %lld\n", outbox_state_name(i), (long long)n[i]);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct client cl;
+	struct proc_opts o;
+	const char *cmd;
+	int i;
+
+	i = proc_options(argc, argv, &o, usage);
+	if (i >= argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	cmd = argv[i];
+	if (strcmp(cmd, "run") != 0)
+		o.foreground = 1;
+	proc_config(&o, &cl.c, "airlock-client");
+	buf_init(&cl.tmp);
+	client_mkdirs(&cl.c);
+	if (outbox_open(cl.c.outbox_db, 0, &cl.db) == -1)
+		fatalx("%s: cannot open the outbox", cl.c.outbox_db);
+	if (strcmp(cmd, "run") == 0)
+		return client_run(&cl);
+	if (strcmp(cmd, "submit") == 0)
+		return client_submit(&cl, argc - i, argv + i);
+	if (strcmp(cmd, "result") == 0 && argc - i == 2)
+		return client_result_one(&cl, argv[i + 1], 1);
+	if (strcmp(cmd, "wait") == 0 && argc - i >= 2)
+		return client_wait(&cl, argc - i, argv + i);
+	if (strcmp(cmd, "status") == 0)
+		return client_status(&cl);
+	fputs(usage, stderr);
+	return 2;
+}

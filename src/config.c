@@ -1,0 +1,456 @@
+/*
+ * config.c: reads the libconfig file into struct cfg. The only module that
+ * includes libconfig.h. Every error names the file and line and says what is
+ * wrong; unknown settings are errors too, so a typo is never silently ignored.
+ * Relative paths are taken relative to the directory of the config file.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libconfig.h>
+
+#include "config.h"
+#include "util.h"
+
+struct flag_name {
+	const char	*name;
+	unsigned	 bit;
+};
+
+static const struct flag_name ku_names[] = {
+	{ "digitalSignature", CFG_KU_DIGITAL_SIGNATURE },
+	{ "nonRepudiation", CFG_KU_NON_REPUDIATION },
+	{ "keyEncipherment", CFG_KU_KEY_ENCIPHERMENT },
+	{ "dataEncipherment", CFG_KU_DATA_ENCIPHERMENT },
+	{ "keyAgreement", CFG_KU_KEY_AGREEMENT },
+	{ "keyCertSign", CFG_KU_KEY_CERT_SIGN },
+	{ "cRLSign", CFG_KU_CRL_SIGN },
+	{ NULL, 0 }
+};
+static const struct flag_name eku_names[] = {
+	{ "serverAuth", CFG_EKU_SERVER },
+	{ "clientAuth", CFG_EKU_CLIENT },
+	{ "codeSigning", CFG_EKU_CODE },
+	{ "emailProtection", CFG_EKU_EMAIL },
+	{ "timeStamping", CFG_EKU_TIMESTAMP },
+	{ "OCSPSigning", CFG_EKU_OCSP },
+	{ NULL, 0 }
+};
+static const struct flag_name san_names[] = {
+	{ "dns", SAN_DNS }, { "email", SAN_EMAIL }, { "ip", SAN_IP }, { "uri", SAN_URI },
+	{ NULL, 0 }
+};
+static const struct flag_name key_names[] = {
+	{ "rsa", KEYT_RSA }, { "ec", KEYT_EC }, { "ed25519", KEYT_ED25519 },
+	{ NULL, 0 }
+};
+
+struct cfg_ctx {
+	const char	*file;
+	char		 dir[CFG_PATH];	/* directory of the file */
+	char		*why;
+	size_t		 whysz;
+};
+
+static int
+cfg_err(struct cfg_ctx *x, const config_setting_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+cfg_err(struct cfg_ctx *x, const config_setting_t *s, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(x->why, x->whysz, "%s:%d: %s", x->file,
+	    s ? config_setting_source_line(s) : 0, msg);
+	return -1;
+}
+
+/* Keys allowed in a group, so that a misspelt setting is an error. */
+static int
+cfg_known(struct cfg_ctx *x, const config_setting_t *g, const char *const *keys)
+{
+	int i, j, n = config_setting_length(g);
+
+	for (i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *name = config_setting_name(s);
+
+		for (j = 0; keys[j] != NULL; j++)
+			if (name && strcmp(name, keys[j]) == 0)
+				break;
+		if (keys[j] == NULL)
+			return cfg_err(x, s, "unknown setting \"%s\"", name ? name : "?");
+	}
+	return 0;
+}
+
+static int
+cfg_str(struct cfg_ctx *x, const config_setting_t *g, const char *key,
+    char *out, size_t outsz)
+{
+	const config_setting_t *s = config_setting_get_member(g, key);
+	const char *v;
+
+	if (s == NULL)
+		return 0;
+	if ((v = config_setting_get_string(s)) == NULL)
+		return cfg_err(x, s, "\"%s\" must be a string", key);
+	if (strlen(v) >= outsz)
+		return cfg_err(x, s, "\"%s\" is too long", key);
+	strcpy(out, v);
+	return 0;
+}
+
+static int
+cfg_path(struct cfg_ctx *x, const config_setting_t *g, const char *key,
+    char *out, size_t outsz)
+{
+	char tmp[CFG_PATH];
+
+	tmp[0] = '\0';
+	if (cfg_str(x, g, key, tmp, sizeof(tmp)) == -1)
+		return -1;
+	if (tmp[0] == '\0')
+		return 0;
+	if (tmp[0] == '/') {
+		snprintf(out, outsz, "%s", tmp);
+		return 0;
+	}
+	if ((size_t)snprintf(out, outsz, "%s/%s", x->dir, tmp) >= outsz)
+		return cfg_err(x, config_setting_get_member(g, key), "path too long");
+	return 0;
+}
+
+static int
+cfg_int(struct cfg_ctx *x, const config_setting_t *g, const char *key,
+    long long lo, long long hi, long long *out)
+{
+	const config_setting_t *s = config_setting_get_member(g, key);
+	long long v;
+
+	if (s == NULL)
+		return 0;
+	if (config_setting_type(s) == CONFIG_TYPE_BOOL)
+		v = config_setting_get_bool(s);
+	else if (config_setting_type(s) == CONFIG_TYPE_INT ||
+	    config_setting_type(s) == CONFIG_TYPE_INT64)
+		v = config_setting_get_int64(s);
+	else
+		return cfg_err(x, s, "\"%s\" must be a number", key);
+	if (v < lo || v > hi)
+		return cfg_err(x, s, "\"%s\" = %lld is out of range %lld..%lld", key, v, lo, hi);
+	*out = v;
+	return 0;
+}
+
+#define CFG_INT(x, g, key, lo, hi, dst) do {				\
+	long long v_ = (long long)(dst);				\
+	if (cfg_int(x, g, key, lo, hi, &v_) == -1)			\
+		return -1;						\
+	(dst) = v_;							\
+} while (0)
+
+static int
+cfg_flags(struct cfg_ctx *x, const config_setting_t *g, const char *key,
+    const struct flag_name *names, unsigned *out)
+{
+	const config_setting_t *s = config_setting_get_member(g, key);
+	int i, j, n;
+
+	if (s == NULL)
+		return 0;
+	if (!config_setting_is_array(s) && !config_setting_is_list(s))
+		return cfg_err(x, s, "\"%s\" must be a list of names", key);
+	*out = 0;
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++) {
+		const char *v = config_setting_get_string_elem(s, i);
+
+		for (j = 0; names[j].name != NULL; j++)
+			if (v && strcmp(v, names[j].name) == 0)
+				break;
+		if (names[j].name == NULL)
+			return cfg_err(x, s, "\"%s\": unknown name \"%s\"", key, v ? v : "?");
+		*out |= names[j].bit;
+	}
+	return 0;
+}
+
+static const char *const profile_keys[] = {
+	"name", "max_days", "default_days", "key_usage", "ext_key_usage", "ca",
+	"pathlen", "san", "key_types", "min_rsa_bits", "subject", "crl_url",
+	"ocsp_url", "issuer_url", "policy_oid", NULL
+};
+
+static int
+cfg_profile(struct cfg_ctx *x, const config_setting_t *g, struct cfg_profile *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->max_days = 397;
+	p->default_days = 365;
+	p->pathlen = -1;
+	p->san_types = SAN_DNS | SAN_EMAIL | SAN_IP;
+	if (cfg_known(x, g, profile_keys) == -1 ||
+	    cfg_str(x, g, "name", p->name, sizeof(p->name)) == -1)
+		return -1;
+	if (!name_ok(p->name, strlen(p->name)))
+		return cfg_err(x, g, "profile needs a name of letters, digits, '.', '_' or '-'");
+	CFG_INT(x, g, "max_days", 1, 36500, p->max_days);
+	CFG_INT(x, g, "default_days", 1, 36500, p->default_days);
+	CFG_INT(x, g, "ca", 0, 1, p->ca);
+	CFG_INT(x, g, "pathlen", -1, 16, p->pathlen);
+	CFG_INT(x, g, "min_rsa_bits", 1024, 16384, p->min_rsa_bits);
+	if (p->default_days > p->max_days)
+		return cfg_err(x, g, "profile %s: default_days exceeds max_days", p->name);
+	if (cfg_flags(x, g, "key_usage", ku_names, &p->key_usage) == -1 ||
+	    cfg_flags(x, g, "ext_key_usage", eku_names, &p->ext_key_usage) == -1 ||
+	    cfg_flags(x, g, "san", san_names, &p->san_types) == -1 ||
+	    cfg_flags(x, g, "key_types", key_names, &p->key_types) == -1 ||
+	    cfg_str(x, g, "subject", p->subject_attrs, sizeof(p->subject_attrs)) == -1 ||
+	    cfg_str(x, g, "crl_url", p->crl_url, sizeof(p->crl_url)) == -1 ||
+	    cfg_str(x, g, "ocsp_url", p->ocsp_url, sizeof(p->ocsp_url)) == -1 ||
+	    cfg_str(x, g, "issuer_url", p->issuer_url, sizeof(p->issuer_url)) == -1 ||
+	    cfg_str(x, g, "policy_oid", p->policy_oid, sizeof(p->policy_oid)) == -1)
+		return -1;
+	return 0;
+}
+
+static const char *const root_keys[] = {
+	"name", "dir", "pass_file", "profiles", "crl_days", "crl_grace_days", NULL
+};
+
+static int
+cfg_root(struct cfg_ctx *x, const struct cfg *c, const config_setting_t *g,
+    struct cfg_root *r)
+{
+	const config_setting_t *pl;
+	int i;
+
+	memset(r, 0, sizeof(*r));
+	r->crl_days = 7;
+	r->crl_grace_days = 30;
+	if (cfg_known(x, g, root_keys) == -1 ||
+	    cfg_str(x, g, "name", r->name, sizeof(r->name)) == -1 ||
+	    cfg_path(x, g, "dir", r->dir, sizeof(r->dir)) == -1 ||
+	    cfg_path(x, g, "pass_file", r->pass_file, sizeof(r->pass_file)) == -1)
+		return -1;
+	if (!name_ok(r->name, strlen(r->name)))
+		return cfg_err(x, g, "root needs a name of letters, digits, '.', '_' or '-'");
+	if (r->dir[0] == '\0')
+		return cfg_err(x, g, "root %s: \"dir\" is required", r->name);
+	CFG_INT(x, g, "crl_days", 1, 3650, r->crl_days);
+	CFG_INT(x, g, "crl_grace_days", 0, 36500, r->crl_grace_days);
+	if ((pl = config_setting_get_member(g, "profiles")) == NULL)
+		return cfg_err(x, g, "root %s: \"profiles\" is required", r->name);
+	for (i = 0; i < config_setting_length(pl); i++) {
+		const char *v = config_setting_get_string_elem(pl, i);
+
+		if (v == NULL || config_profile(c, v, strlen(v)) == NULL)
+			return cfg_err(x, pl, "root %s: unknown profile \"%s\"",
+			    r->name, v ? v : "?");
+		if (r->nprofiles == CFG_MAX_PROFILES)
+			return cfg_err(x, pl, "root %s: too many profiles", r->name);
+		snprintf(r->profiles[r->nprofiles++], AIRLOCK_NAME_MAX, "%s", v);
+	}
+	return 0;
+}
+
+static const char *const link_keys[] = {
+	"transport", "device", "baud", "rtscts", "key_file", "usb_id",
+	"usb_path", "max_payload", "window", NULL
+};
+
+static int
+cfg_link(struct cfg_ctx *x, const config_setting_t *g, struct cfg_link *l)
+{
+	if (g == NULL)
+		return 0;
+	if (cfg_known(x, g, link_keys) == -1 ||
+	    cfg_str(x, g, "transport", l->transport, sizeof(l->transport)) == -1 ||
+	    cfg_path(x, g, "device", l->device, sizeof(l->device)) == -1 ||
+	    cfg_path(x, g, "key_file", l->key_file, sizeof(l->key_file)) == -1 ||
+	    cfg_str(x, g, "usb_id", l->usb_id, sizeof(l->usb_id)) == -1 ||
+	    cfg_str(x, g, "usb_path", l->usb_path, sizeof(l->usb_path)) == -1)
+		return -1;
+	if (strcmp(l->transport, "serial") != 0 && strcmp(l->transport, "usb-pl2501") != 0)
+		return cfg_err(x, config_setting_get_member(g, "transport"),
+		    "transport must be \"serial\" or \"usb-pl2501\"");
+	CFG_INT(x, g, "baud", 1200, 4000000, l->baud);
+	CFG_INT(x, g, "rtscts", 0, 1, l->rtscts);
+	CFG_INT(x, g, "max_payload", 64, 4096, l->max_payload);
+	CFG_INT(x, g, "window", 1, 32, l->window);
+	return 0;
+}
+
+static const char *const top_keys[] = {
+	"state_dir", "run_dir", "link_user", "signer_user", "verbose", "link",
+	"signer", "client", "profiles", "roots", NULL
+};
+static const char *const signer_keys[] = { "queue_db", "ca_db", NULL };
+static const char *const client_keys[] = {
+	"outbox_db", "spool_dir", "time_interval", NULL
+};
+
+static void
+cfg_defaults(struct cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	strcpy(c->state_dir, "/var/lib/airlock");
+	strcpy(c->run_dir, "/run/airlock");
+	strcpy(c->link.transport, "serial");
+	strcpy(c->link.device, "/dev/ttyS0");
+	strcpy(c->link.key_file, "/etc/airlock/link.key");
+	strcpy(c->link.usb_id, "067b:2501");
+	c->link.baud = 115200;
+	c->link.max_payload = 1024;
+	c->link.window = 16;
+	c->time_interval = 60;
+}
+
+static int
+cfg_derive(struct cfg_ctx *x, struct cfg *c)
+{
+	struct { char *dst; const char *leaf; } d[] = {
+		{ c->queue_db, "queue.db" }, { c->ca_db, "ca.db" },
+		{ c->outbox_db, "outbox.db" }, { c->spool_dir, "spool" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+		if (d[i].dst[0] != '\0')
+			continue;
+		if ((size_t)snprintf(d[i].dst, CFG_PATH, "%s/%s", c->state_dir,
+		    d[i].leaf) >= CFG_PATH)
+			return cfg_err(x, NULL, "state_dir is too long");
+	}
+	return 0;
+}
+
+static int
+cfg_groups(struct cfg_ctx *x, config_t *cf, struct cfg *c)
+{
+	const config_setting_t *top = config_root_setting(cf), *g, *s;
+	int i;
+
+	if (cfg_known(x, top, top_keys) == -1 ||
+	    cfg_path(x, top, "state_dir", c->state_dir, sizeof(c->state_dir)) == -1 ||
+	    cfg_path(x, top, "run_dir", c->run_dir, sizeof(c->run_dir)) == -1 ||
+	    cfg_str(x, top, "link_user", c->link_user, sizeof(c->link_user)) == -1 ||
+	    cfg_str(x, top, "signer_user", c->signer_user, sizeof(c->signer_user)) == -1 ||
+	    cfg_link(x, config_setting_get_member(top, "link"), &c->link) == -1)
+		return -1;
+	CFG_INT(x, top, "verbose", 0, 3, c->verbose);
+	if ((g = config_setting_get_member(top, "signer")) != NULL &&
+	    (cfg_known(x, g, signer_keys) == -1 ||
+	    cfg_path(x, g, "queue_db", c->queue_db, sizeof(c->queue_db)) == -1 ||
+	    cfg_path(x, g, "ca_db", c->ca_db, sizeof(c->ca_db)) == -1))
+		return -1;
+	if ((g = config_setting_get_member(top, "client")) != NULL) {
+		if (cfg_known(x, g, client_keys) == -1 ||
+		    cfg_path(x, g, "outbox_db", c->outbox_db, sizeof(c->outbox_db)) == -1 ||
+		    cfg_path(x, g, "spool_dir", c->spool_dir, sizeof(c->spool_dir)) == -1)
+			return -1;
+		CFG_INT(x, g, "time_interval", 1, 86400, c->time_interval);
+	}
+	if ((g = config_setting_get_member(top, "profiles")) != NULL) {
+		for (i = 0; i < config_setting_length(g); i++) {
+			s = config_setting_get_elem(g, (unsigned)i);
+			if (c->nprofiles == CFG_MAX_PROFILES)
+				return cfg_err(x, s, "too many profiles");
+			if (cfg_profile(x, s, &c->profiles[c->nprofiles]) == -1)
+				return -1;
+			if (config_profile(c, c->profiles[c->nprofiles].name,
+			    strlen(c->profiles[c->nprofiles].name)) != NULL)
+				return cfg_err(x, s, "profile \"%s\" defined twice",
+				    c->profiles[c->nprofiles].name);
+			c->nprofiles++;
+		}
+	}
+	if ((g = config_setting_get_member(top, "roots")) != NULL) {
+		for (i = 0; i < config_setting_length(g); i++) {
+			s = config_setting_get_elem(g, (unsigned)i);
+			if (c->nroots == CFG_MAX_ROOTS)
+				return cfg_err(x, s, "too many roots");
+			if (cfg_root(x, c, s, &c->roots[c->nroots]) == -1)
+				return -1;
+			if (config_root(c, c->roots[c->nroots].name,
+			    strlen(c->roots[c->nroots].name)) != NULL)
+				return cfg_err(x, s, "root \"%s\" defined twice",
+				    c->roots[c->nroots].name);
+			c->nroots++;
+		}
+	}
+	return cfg_derive(x, c);
+}
+
+int
+config_load(const char *path, struct cfg *c, char *why, size_t whysz)
+{
+	struct cfg_ctx x = { path, "", why, whysz };
+	char tmp[CFG_PATH];
+	config_t cf;
+	int rv = -1;
+
+	cfg_defaults(c);
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	snprintf(x.dir, sizeof(x.dir), "%s", dirname(tmp));
+	config_init(&cf);
+	if (config_read_file(&cf, path) != CONFIG_TRUE) {
+		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
+			snprintf(why, whysz, "%s: cannot read: %s", path, strerror(errno));
+		else
+			snprintf(why, whysz, "%s:%d: %s", path,
+			    config_error_line(&cf), config_error_text(&cf));
+		goto out;
+	}
+	rv = cfg_groups(&x, &cf, c);
+out:
+	config_destroy(&cf);
+	return rv;
+}
+
+const struct cfg_root *
+config_root(const struct cfg *c, const char *name, size_t len)
+{
+	int i;
+
+	for (i = 0; i < c->nroots; i++)
+		if (strlen(c->roots[i].name) == len &&
+		    memcmp(c->roots[i].name, name, len) == 0)
+			return &c->roots[i];
+	return NULL;
+}
+
+const struct cfg_profile *
+config_profile(const struct cfg *c, const char *name, size_t len)
+{
+	int i;
+
+	for (i = 0; i < c->nprofiles; i++)
+		if (strlen(c->profiles[i].name) == len &&
+		    memcmp(c->profiles[i].name, name, len) == 0)
+			return &c->profiles[i];
+	return NULL;
+}
+
+int
+config_root_allows(const struct cfg_root *r, const char *profile, size_t len)
+{
+	int i;
+
+	for (i = 0; i < r->nprofiles; i++)
+		if (strlen(r->profiles[i]) == len &&
+		    memcmp(r->profiles[i], profile, len) == 0)
+			return 1;
+	return 0;
+}

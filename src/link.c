@@ -1,0 +1,664 @@
+/*
+ * link.c: session handshake and sliding-window ARQ over frames.
+ *
+ * Handshake: the initiator (webdb's client) sends HELLO with a fresh nonce,
+ * repeated until answered; the responder (linkd) answers HELLO_ACK with both
+ * nonces and starts a session whose key is HMAC(link key, label || nonce_i ||
+ * nonce_r). HELLO, HELLO_ACK and RESET are authenticated with the link key,
+ * DATA and ACK with the session key. A frame for another session is dropped
+ * and counted; the responder answers it with RESET so a restarted peer
+ * finds out at once instead of after the dead timer.
+ *
+ * Reliability: DATA frames carry consecutive sequence numbers; every frame
+ * carries the next expected sequence number (cumulative ACK) and a 32-bit
+ * bitmap of later frames already held (selective ACK). The cable delivers in
+ * order, so when a frame sent after frame X is acknowledged and X is not, X
+ * was lost and is retransmitted at once. A retransmission timer derived
+ * from the line rate and the bytes in flight covers the tail of a burst.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "link.h"
+#include "msg.h"
+
+static const char session_label[] = "airlock link session v1";
+
+void
+link_params_default(struct link_params *p, int baud)
+{
+	memset(p, 0, sizeof(*p));
+	p->baud = baud;
+	p->max_payload = 1024;
+	p->window = 16;
+	p->keepalive_ms = 2000;
+	p->dead_ms = 15000;
+	p->hello_ms = 1000;
+}
+
+const char *
+link_state_name(int s)
+{
+	static const char *const names[] = { "down", "hello", "up" };
+
+	return s >= 0 && s <= LINK_UP ? names[s] : "?";
+}
+
+/* Milliseconds the line needs for n bytes (10 bits a byte at 8N1). */
+static uint64_t
+link_line_ms(const struct link *l, uint64_t n)
+{
+	if (l->p.baud <= 0)
+		return 1;
+	return n * 10 * 1000 / (uint64_t)l->p.baud + 1;
+}
+
+static void
+link_update_rto(struct link *l)
+{
+	uint64_t inflight = (uint64_t)l->p.window * (uint64_t)(l->p.max_payload + 64);
+
+	/* the window out, a full reverse queue back, and a margin for scheduling */
+	l->rto_ms = (uint32_t)(2 * link_line_ms(l, inflight + 8192) + 250);
+}
+
+struct link *
+link_new(int role, const uint8_t key[LINK_KEY_LEN], const struct link_params *p,
+    const struct link_cb *cb, void *arg)
+{
+	struct link *l;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	l->role = role;
+	l->p = *p;
+	if (l->p.max_payload <= 0 || l->p.max_payload > FRAME_MAX_PAYLOAD)
+		l->p.max_payload = FRAME_MAX_PAYLOAD;
+	if (l->p.window <= 0 || l->p.window > LINK_MAX_WINDOW)
+		l->p.window = LINK_MAX_WINDOW;
+	l->cb = *cb;
+	l->arg = arg;
+	memcpy(l->key, key, LINK_KEY_LEN);
+	buf_init(&l->txq);
+	buf_init(&l->rxq);
+	buf_init(&l->out);
+	frame_decoder_init(&l->dec);
+	link_update_rto(l);
+	l->state = role == LINK_INITIATOR ? LINK_HELLO : LINK_DOWN;
+	return l;
+}
+
+void
+link_free(struct link *l)
+{
+	if (l == NULL)
+		return;
+	crypto_cleanse(l->key, sizeof(l->key));
+	crypto_cleanse(l->skey, sizeof(l->skey));
+	buf_free(&l->txq);
+	buf_free(&l->rxq);
+	buf_free(&l->out);
+	free(l->pend);
+	free(l);
+}
+
+/* Forget everything of the current session. */
+static void
+link_clear(struct link *l)
+{
+	int was_up = l->state == LINK_UP;
+
+	buf_reset(&l->txq);
+	buf_reset(&l->rxq);
+	l->seg_off = l->acked_off = 0;
+	l->snd_una = l->snd_nxt = l->rcv_nxt = 0;
+	l->npend = 0;
+	l->ack_pending = 0;
+	l->backoff = 0;
+	l->rto_at = 0;
+	memset(l->rseg, 0, sizeof(l->rseg));
+	crypto_cleanse(l->skey, sizeof(l->skey));
+	l->session = 0;
+	l->state = l->role == LINK_INITIATOR ? LINK_HELLO : LINK_DOWN;
+	l->hello_at = 0;
+	if (l->role == LINK_INITIATOR)
+		memset(l->nonce_i, 0, sizeof(l->nonce_i));
+	if (was_up && l->cb.down)
+		l->cb.down(l->arg);
+}
+
+void
+link_reset(struct link *l)
+{
+	buf_reset(&l->out);
+	frame_decoder_init(&l->dec);
+	link_clear(l);
+}
+
+static void
+link_mac(const uint8_t *key, size_t keylen, const uint8_t *hdr,
+    const uint8_t *payload, size_t len, uint8_t mac[FRAME_MAC_LEN])
+{
+	uint8_t full[HMAC_LEN];
+
+	crypto_hmac(key, keylen, hdr, FRAME_HDR_LEN, payload, len, full);
+	memcpy(mac, full, FRAME_MAC_LEN);
+}
+
+static int
+link_uses_link_key(int type)
+{
+	return type == FRAME_HELLO || type == FRAME_HELLO_ACK || type == FRAME_RESET;
+}
+
+static uint32_t
+link_sack_bits(const struct link *l)
+{
+	uint32_t bits = 0;
+	int i;
+
+	for (i = 0; i < LINK_MAX_WINDOW; i++)
+		if (l->rseg[(l->rcv_nxt + 1 + (uint32_t)i) % LINK_MAX_WINDOW].have)
+			bits |= 1u << i;
+	return bits;
+}
+
+/* Append one frame to l->out. */
+static void
+link_emit(struct link *l, int type, uint32_t seq, const uint8_t *payload,
+    size_t len, uint64_t now)
+{
+	struct frame_hdr h;
+	uint8_t hdr[FRAME_HDR_LEN], mac[FRAME_MAC_LEN], wire[FRAME_MAX_WIRE];
+	size_t n;
+
+	memset(&h, 0, sizeof(h));
+	h.version = FRAME_VERSION;
+	h.type = (uint8_t)type;
+	h.len = (uint16_t)len;
+	h.session = l->session;
+	h.seq = seq;
+	if (type == FRAME_DATA || type == FRAME_ACK) {
+		h.ack = l->rcv_nxt;
+		h.sack = link_sack_bits(l);
+		l->ack_pending = 0;
+	}
+	frame_hdr_pack(&h, hdr);
+	if (link_uses_link_key(type))
+		link_mac(l->key, LINK_KEY_LEN, hdr, payload, len, mac);
+	else
+		link_mac(l->skey, HMAC_LEN, hdr, payload, len, mac);
+	if ((n = frame_encode(&h, payload, mac, wire)) == 0)
+		fatalx("link: cannot encode a frame of %zu bytes", len);
+	if (buf_put(&l->out, wire, n) == -1)
+		fatalx("link: out of memory");
+	l->st.frames_out++;
+	l->last_tx = now;
+}
+
+static void
+link_send_hello(struct link *l, uint64_t now)
+{
+	uint8_t p[LINK_NONCE_LEN + 4];
+
+	if (l->nonce_i[0] == 0 && l->nonce_i[1] == 0 &&
+	    crypto_random(l->nonce_i, LINK_NONCE_LEN) == -1)
+		fatalx("link: random number generator failed");
+	l->nonce_i[0] |= 1;	/* never all zero: zero means "no nonce yet" */
+	memcpy(p, l->nonce_i, LINK_NONCE_LEN);
+	put_be16(p + LINK_NONCE_LEN, (uint16_t)l->p.max_payload);
+	p[LINK_NONCE_LEN + 2] = (uint8_t)l->p.window;
+	p[LINK_NONCE_LEN + 3] = 0;
+	l->session = 0;
+	link_emit(l, FRAME_HELLO, 0, p, sizeof(p), now);
+	l->hello_at = now + l->p.hello_ms;
+}
+
+static void
+link_send_reset(struct link *l, uint32_t stale, uint64_t now)
+{
+	uint8_t p[4];
+	uint32_t keep = l->session;
+
+	if (now < l->reset_at)
+		return;
+	put_be32(p, stale);
+	l->session = 0;
+	link_emit(l, FRAME_RESET, 0, p, sizeof(p), now);
+	l->session = keep;
+	l->reset_at = now + 500;
+	l->st.resets_sent++;
+}
+
+static void
+link_derive(struct link *l, const uint8_t *nonce_i, const uint8_t *nonce_r)
+{
+	uint8_t both[2 * LINK_NONCE_LEN], id[HMAC_LEN];
+
+	memcpy(both, nonce_i, LINK_NONCE_LEN);
+	memcpy(both + LINK_NONCE_LEN, nonce_r, LINK_NONCE_LEN);
+	crypto_hmac(l->key, LINK_KEY_LEN, session_label, sizeof(session_label) - 1,
+	    both, sizeof(both), l->skey);
+	crypto_hmac(l->skey, HMAC_LEN, "id", 2, NULL, 0, id);
+	l->session = get_be32(id) | 1;
+}
+
+static void
+link_peer_params(struct link *l, const uint8_t *p)
+{
+	int mp = get_be16(p), w = p[2];
+
+	l->peer_payload = mp < 64 ? 64 : mp > FRAME_MAX_PAYLOAD ? FRAME_MAX_PAYLOAD : mp;
+	l->peer_window = w < 1 ? 1 : w > LINK_MAX_WINDOW ? LINK_MAX_WINDOW : w;
+}
+
+static void
+link_up(struct link *l, uint64_t now)
+{
+	l->state = LINK_UP;
+	l->last_rx = now;
+	l->st.sessions++;
+	if (l->cb.up)
+		l->cb.up(l->arg);
+}
+
+/* Responder: a HELLO starts a new session, unless it repeats the current one. */
+static void
+link_on_hello(struct link *l, const struct frame *f, uint64_t now)
+{
+	uint8_t nonce_r[LINK_NONCE_LEN], p[2 * LINK_NONCE_LEN + 4];
+	size_t mark;
+
+	if (l->role != LINK_RESPONDER || f->h.len != LINK_NONCE_LEN + 4)
+		return;
+	if (l->state == LINK_UP && memcmp(f->payload, l->nonce_i, LINK_NONCE_LEN) == 0) {
+		buf_put(&l->out, l->hello_ack, l->hello_ack_len);
+		return;
+	}
+	link_clear(l);
+	memcpy(l->nonce_i, f->payload, LINK_NONCE_LEN);
+	link_peer_params(l, f->payload + LINK_NONCE_LEN);
+	if (crypto_random(nonce_r, sizeof(nonce_r)) == -1)
+		fatalx("link: random number generator failed");
+	memcpy(p, l->nonce_i, LINK_NONCE_LEN);
+	memcpy(p + LINK_NONCE_LEN, nonce_r, LINK_NONCE_LEN);
+	put_be16(p + 2 * LINK_NONCE_LEN, (uint16_t)l->p.max_payload);
+	p[2 * LINK_NONCE_LEN + 2] = (uint8_t)l->p.window;
+	p[2 * LINK_NONCE_LEN + 3] = 0;
+	link_derive(l, l->nonce_i, nonce_r);
+	mark = l->out.len;
+	link_emit(l, FRAME_HELLO_ACK, 0, p, sizeof(p), now);
+	l->hello_ack_len = l->out.len - mark;
+	memcpy(l->hello_ack, l->out.p + mark, l->hello_ack_len);
+	link_up(l, now);
+}
+
+static void
+link_on_hello_ack(struct link *l, const struct frame *f, uint64_t now)
+{
+	if (l->role != LINK_INITIATOR || l->state != LINK_HELLO ||
+	    f->h.len != 2 * LINK_NONCE_LEN + 4 ||
+	    memcmp(f->payload, l->nonce_i, LINK_NONCE_LEN) != 0)
+		return;		/* an answer to an older HELLO: ignore */
+	link_derive(l, l->nonce_i, f->payload + LINK_NONCE_LEN);
+	if (l->session != f->h.session) {
+		l->st.protocol_errors++;
+		link_clear(l);
+		return;
+	}
+	link_peer_params(l, f->payload + 2 * LINK_NONCE_LEN);
+	link_up(l, now);
+}
+
+static void
+link_on_reset(struct link *l, const struct frame *f)
+{
+	if (f->h.len != 4 || l->role != LINK_INITIATOR)
+		return;
+	if (l->state != LINK_UP || get_be32(f->payload) != l->session)
+		return;		/* not about our session: stale or replayed */
+	l->st.resets_rcvd++;
+	link_clear(l);
+}
+
+static int
+link_seq_in(uint32_t s, uint32_t lo, uint32_t hi)	/* lo <= s < hi, modulo 2^32 */
+{
+	return s - lo < hi - lo;
+}
+
+static void
+link_deliver_pending(struct link *l)
+{
+	size_t i = 0;
+
+	while (i < l->npend && l->pend[i].end <= l->acked_off)
+		i++;
+	if (i == 0)
+		return;
+	/* callbacks last, on a consistent state: one may queue more messages */
+	{
+		struct link_pend done[64];
+		size_t n = i < 64 ? i : 64, k;
+
+		memcpy(done, l->pend, n * sizeof(done[0]));
+		memmove(l->pend, l->pend + n, (l->npend - n) * sizeof(l->pend[0]));
+		l->npend -= n;
+		for (k = 0; k < n; k++)
+			if (l->cb.delivered)
+				l->cb.delivered(l->arg, done[k].tag);
+	}
+	link_deliver_pending(l);
+}
+
+static void
+link_on_ack(struct link *l, uint32_t ack, uint32_t sack, uint64_t now)
+{
+	uint64_t newest = 0;
+	uint32_t s;
+	int i, progress = 0;
+
+	if (!link_seq_in(ack, l->snd_una, l->snd_nxt + 1)) {
+		l->st.protocol_errors++;
+		return;
+	}
+	for (s = l->snd_una; s != ack; s++) {
+		struct link_seg *g = &l->seg[s % LINK_MAX_WINDOW];
+
+		if (g->txno > newest)
+			newest = g->txno;
+		l->acked_off += g->len;
+		progress = 1;
+	}
+	l->snd_una = ack;
+	for (i = 0; i < LINK_MAX_WINDOW; i++) {
+		struct link_seg *g;
+
+		s = ack + 1 + (uint32_t)i;
+		if (!(sack >> i & 1) || !link_seq_in(s, l->snd_una, l->snd_nxt))
+			continue;
+		g = &l->seg[s % LINK_MAX_WINDOW];
+		if (!g->sacked)
+			progress = 1;
+		g->sacked = 1;
+		g->lost = 0;
+		if (g->txno > newest)
+			newest = g->txno;
+	}
+	/* in-order line: anything sent before a frame that arrived, and missing, is lost */
+	for (s = l->snd_una; s != l->snd_nxt; s++) {
+		struct link_seg *g = &l->seg[s % LINK_MAX_WINDOW];
+
+		if (!g->sacked && g->txno < newest)
+			g->lost = 1;
+	}
+	if (progress) {
+		l->backoff = 0;
+		l->rto_at = l->snd_una == l->snd_nxt ? 0 : now + l->rto_ms;
+	}
+	link_deliver_pending(l);
+}
+
+static int
+link_extract(struct link *l)
+{
+	uint32_t mlen;
+
+	while (l->rxq.len >= 4) {
+		mlen = get_be32(l->rxq.p);
+		if (mlen == 0 || mlen > MSG_MAX_LEN)
+			return -1;
+		if (l->rxq.len - 4 < mlen)
+			break;
+		l->st.msgs_in++;
+		if (l->cb.message)
+			l->cb.message(l->arg, l->rxq.p + 4, mlen);
+		buf_consume(&l->rxq, 4 + (size_t)mlen);
+	}
+	return 0;
+}
+
+static void
+link_protocol_error(struct link *l, uint64_t now)
+{
+	l->st.protocol_errors++;
+	if (l->role == LINK_RESPONDER)
+		link_send_reset(l, l->session, now);
+	link_clear(l);
+}
+
+static void
+link_on_data(struct link *l, const struct frame *f, uint64_t now)
+{
+	struct link_rseg *r;
+
+	l->ack_pending = 1;
+	if (f->h.len == 0)
+		return;
+	if (!link_seq_in(f->h.seq, l->rcv_nxt, l->rcv_nxt + LINK_MAX_WINDOW)) {
+		if (link_seq_in(f->h.seq, l->rcv_nxt - LINK_MAX_WINDOW * 4, l->rcv_nxt))
+			l->st.dup++;
+		else
+			l->st.out_of_window++;
+		return;
+	}
+	r = &l->rseg[f->h.seq % LINK_MAX_WINDOW];
+	if (r->have) {
+		l->st.dup++;
+		return;
+	}
+	memcpy(r->data, f->payload, f->h.len);
+	r->len = f->h.len;
+	r->have = 1;
+	while ((r = &l->rseg[l->rcv_nxt % LINK_MAX_WINDOW])->have) {
+		l->st.bytes_in += r->len;
+		if (l->rxq.len + r->len > MSG_MAX_LEN + 4 ||
+		    buf_put(&l->rxq, r->data, r->len) == -1) {
+			link_protocol_error(l, now);
+			return;
+		}
+		r->have = 0;
+		l->rcv_nxt++;
+	}
+	if (link_extract(l) == -1)
+		link_protocol_error(l, now);
+}
+
+static void
+link_frame(struct link *l, const struct frame *f, uint64_t now)
+{
+	uint8_t mac[FRAME_MAC_LEN];
+	int lk = link_uses_link_key(f->h.type);
+
+	if (!lk && (l->state != LINK_UP || f->h.session != l->session)) {
+		l->st.bad_session++;
+		if (l->role == LINK_RESPONDER)
+			link_send_reset(l, f->h.session, now);
+		return;
+	}
+	if (lk)
+		link_mac(l->key, LINK_KEY_LEN, f->authed, f->payload, f->h.len, mac);
+	else
+		link_mac(l->skey, HMAC_LEN, f->authed, f->payload, f->h.len, mac);
+	if (!crypto_memeq(mac, f->mac, FRAME_MAC_LEN)) {
+		l->st.bad_mac++;
+		return;
+	}
+	l->st.frames_in++;
+	switch (f->h.type) {
+	case FRAME_HELLO:
+		link_on_hello(l, f, now);
+		return;
+	case FRAME_HELLO_ACK:
+		link_on_hello_ack(l, f, now);
+		return;
+	case FRAME_RESET:
+		link_on_reset(l, f);
+		return;
+	}
+	l->last_rx = now;
+	link_on_ack(l, f->h.ack, f->h.sack, now);
+	if (l->state == LINK_UP && f->h.type == FRAME_DATA)
+		link_on_data(l, f, now);
+}
+
+void
+link_input(struct link *l, const uint8_t *p, size_t n, uint64_t now)
+{
+	struct frame f;
+	size_t used;
+
+	while (n > 0) {
+		if (!frame_decoder_push(&l->dec, p, n, &used, &f))
+			break;
+		/* the authenticated part lies inside the decoder: see frame.h */
+		link_frame(l, &f, now);
+		p += used;
+		n -= used;
+	}
+}
+
+int
+link_send(struct link *l, const uint8_t *msg, size_t len, uint64_t tag)
+{
+	struct link_pend *np;
+
+	if (l->state != LINK_UP || len == 0 || len > MSG_MAX_LEN)
+		return -1;
+	if (l->npend == l->pendcap) {
+		size_t nc = l->pendcap ? l->pendcap * 2 : 64;
+
+		if ((np = realloc(l->pend, nc * sizeof(*np))) == NULL)
+			return -1;
+		l->pend = np;
+		l->pendcap = nc;
+	}
+	if (buf_put_u32(&l->txq, (uint32_t)len) == -1 || buf_put(&l->txq, msg, len) == -1)
+		return -1;
+	l->pend[l->npend].end = l->seg_off + l->txq.len;
+	l->pend[l->npend].tag = tag;
+	l->npend++;
+	l->st.msgs_out++;
+	return 0;
+}
+
+size_t
+link_backlog(const struct link *l)
+{
+	return l->txq.len + (size_t)(l->seg_off - l->acked_off);
+}
+
+static void
+link_transmit(struct link *l, struct link_seg *g, uint64_t now)
+{
+	g->txno = ++l->txno;
+	g->lost = 0;
+	link_emit(l, FRAME_DATA, g->seq, g->data, g->len, now);
+	l->st.data_out++;
+	if (l->rto_at == 0)
+		l->rto_at = now + l->rto_ms;
+}
+
+static int
+link_send_lost(struct link *l, uint64_t now)
+{
+	uint32_t s;
+
+	for (s = l->snd_una; s != l->snd_nxt; s++) {
+		struct link_seg *g = &l->seg[s % LINK_MAX_WINDOW];
+
+		if (g->lost && !g->sacked) {
+			l->st.retransmits++;
+			link_transmit(l, g, now);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int
+link_send_new(struct link *l, uint64_t now)
+{
+	struct link_seg *g;
+	int window = l->p.window < l->peer_window ? l->p.window : l->peer_window;
+	size_t max = (size_t)(l->p.max_payload < l->peer_payload ?
+	    l->p.max_payload : l->peer_payload), n;
+
+	if (l->txq.len == 0 || l->snd_nxt - l->snd_una >= (uint32_t)window)
+		return 0;
+	/* a short segment only when nothing else waits for the line */
+	if (l->txq.len < max && l->out.len > 0)
+		return 0;
+	n = l->txq.len < max ? l->txq.len : max;
+	g = &l->seg[l->snd_nxt % LINK_MAX_WINDOW];
+	g->seq = l->snd_nxt++;
+	g->len = (uint16_t)n;
+	g->sacked = 0;
+	memcpy(g->data, l->txq.p, n);
+	buf_consume(&l->txq, n);
+	l->seg_off += n;
+	l->st.bytes_out += n;
+	link_transmit(l, g, now);
+	return 1;
+}
+
+static void
+link_timers(struct link *l, uint64_t now)
+{
+	uint32_t s;
+
+	if (l->state == LINK_HELLO && now >= l->hello_at) {
+		link_send_hello(l, now);
+		return;
+	}
+	if (l->state != LINK_UP)
+		return;
+	if (now - l->last_rx > l->p.dead_ms) {
+		link_clear(l);
+		return;
+	}
+	if (l->rto_at && now >= l->rto_at && l->snd_una != l->snd_nxt) {
+		/* the oldest missing frame goes again; the rest follow as ACKs tell */
+		l->st.timeouts++;
+		for (s = l->snd_una; s != l->snd_nxt; s++)
+			if (!l->seg[s % LINK_MAX_WINDOW].sacked) {
+				l->seg[s % LINK_MAX_WINDOW].lost = 1;
+				break;
+			}
+		if (l->backoff < 3)
+			l->backoff++;
+		l->rto_at = now + ((uint64_t)l->rto_ms << l->backoff);
+	}
+}
+
+void
+link_pump(struct link *l, uint64_t now)
+{
+	size_t low = (size_t)l->p.max_payload + 64;
+
+	link_timers(l, now);
+	if (l->state != LINK_UP)
+		return;
+	while (l->out.len < low) {
+		if (!link_send_lost(l, now) && !link_send_new(l, now))
+			break;
+	}
+	if (l->ack_pending || now - l->last_tx >= l->p.keepalive_ms)
+		link_emit(l, FRAME_ACK, 0, NULL, 0, now);
+}
+
+int
+link_timeout_ms(const struct link *l, uint64_t now)
+{
+	uint64_t next = now + 1000;
+
+	if (l->state == LINK_HELLO && l->hello_at < next)
+		next = l->hello_at;
+	if (l->state == LINK_UP) {
+		if (l->rto_at && l->rto_at < next)
+			next = l->rto_at;
+		if (l->last_tx + l->p.keepalive_ms < next)
+			next = l->last_tx + l->p.keepalive_ms;
+	}
+	return next <= now ? 0 : (int)(next - now);
+}

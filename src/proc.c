@@ -1,0 +1,107 @@
+/*
+ * proc.c: process set-up shared by the daemons.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "util.h"
+
+volatile sig_atomic_t proc_quit;
+
+int
+proc_options(int argc, char **argv, struct proc_opts *o, const char *usage)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'd' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->config = "/etc/airlock/airlock.conf";
+	while ((ch = getopt_long(argc, argv, "+c:dvh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'd':
+			o->foreground = 1;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(0);
+		default:
+			fputs(usage, stderr);
+			exit(2);
+		}
+	}
+	return optind;
+}
+
+void
+proc_config(const struct proc_opts *o, struct cfg *c, const char *ident)
+{
+	char why[1024];
+
+	log_init(ident, o->foreground ? LOG_TO_STDERR : LOG_TO_SYSLOG | LOG_TO_STDERR,
+	    o->verbose);
+	if (config_load(o->config, c, why, sizeof(why)) == -1)
+		fatalx("%s", why);
+	if (c->verbose > o->verbose)
+		log_init(ident, o->foreground ? LOG_TO_STDERR : LOG_TO_SYSLOG | LOG_TO_STDERR,
+		    c->verbose);
+}
+
+static void
+proc_on_signal(int sig)
+{
+	(void)sig;
+	proc_quit = 1;
+}
+
+void
+proc_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = proc_on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+void
+proc_drop(const char *user)
+{
+	struct passwd *pw;
+
+	if (user != NULL && user[0] != '\0' && geteuid() == 0) {
+		if ((pw = getpwnam(user)) == NULL)
+			fatalx("unknown user %s", user);
+		if (setgroups(1, &pw->pw_gid) == -1 ||
+		    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+			fatal("cannot switch to user %s", user);
+		log_info("running as user %s", user);
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		fatal("prctl(PR_SET_NO_NEW_PRIVS)");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fatal("prctl(PR_SET_DUMPABLE)");
+}

@@ -1,0 +1,1374 @@
+/*
+ * test_ca.c: the X.509 engine against real keys. A group setup makes a
+ * throwaway estate under /tmp (an RSA-2048 root and an EC P-384 subroot
+ * with an encrypted key); requests are built here with the OpenSSL API,
+ * good ones are issued and verified with X509_verify_cert, bad ones must
+ * give their exact error code. Only RSA-2048 and EC keys, to stay fast.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+
+#include "airlock.h"
+#include "ca.h"
+#include "msg.h"
+#include "util.h"
+
+#define SUB_PASS	"sub secret passphrase"
+#define DAY		86400
+
+static struct {
+	char		 tmp[64];		/* mkdtemp */
+	char		 root_dir[PATH_MAX];	/* RSA-2048, self-signed */
+	char		 sub_dir[PATH_MAX];	/* EC P-384, under root, encrypted key */
+	char		 sub_pass[PATH_MAX];	/* pass_file for sub */
+	struct ca	*root;
+	struct ca	*sub;
+	EVP_PKEY	*p256;			/* requester keys */
+	EVP_PKEY	*rsa2048;
+	time_t		 now;
+} T;
+
+static const uint8_t serial16[16] = {
+	0x4a, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+	0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+};
+
+/* --- helpers --- */
+
+static void
+tpath(char *out, const char *name)
+{
+	snprintf(out, PATH_MAX, "%s/%s", T.tmp, name);
+}
+
+static void
+dpath(char *out, const char *dir, const char *name)
+{
+	int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
+
+	assert_true(n > 0 && n < PATH_MAX);
+}
+
+static void
+write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void
+copy_file(const char *from, const char *to)
+{
+	struct buf b;
+
+	buf_init(&b);
+	assert_int_equal(read_file(from, &b, 1 << 20), 0);
+	assert_int_equal(write_file_atomic(to, b.p, b.len, 0600), 0);
+	buf_free(&b);
+}
+
+static void
+fill_root(struct cfg_root *r, const char *name, const char *dir,
+    const char *pass_file)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	snprintf(r->dir, sizeof(r->dir), "%s", dir);
+	snprintf(r->pass_file, sizeof(r->pass_file), "%s", pass_file);
+}
+
+static void
+fill_profile(struct cfg_profile *p)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "tls");
+	p->max_days = 397;
+	p->default_days = 90;
+	p->key_usage = CFG_KU_DIGITAL_SIGNATURE | CFG_KU_KEY_ENCIPHERMENT;
+	p->ext_key_usage = CFG_EKU_SERVER | CFG_EKU_CLIENT;
+	p->pathlen = -1;
+	p->san_types = SAN_DNS | SAN_IP;
+	snprintf(p->crl_url, sizeof(p->crl_url), "http://crl.example.test/sub.crl");
+	snprintf(p->ocsp_url, sizeof(p->ocsp_url), "http://ocsp.example.test/");
+	snprintf(p->issuer_url, sizeof(p->issuer_url), "http://ca.example.test/sub.crt");
+	snprintf(p->policy_oid, sizeof(p->policy_oid), "1.3.6.1.4.1.55555.1.1");
+}
+
+static void
+fill_params(struct ca_root_params *rp, const char *dir, const char *subject,
+    const char *key_type, uint32_t days)
+{
+	memset(rp, 0, sizeof(*rp));
+	rp->dir = dir;
+	rp->subject = subject;
+	rp->key_type = key_type;
+	rp->days = days;
+	rp->pathlen = -1;
+}
+
+static EVP_PKEY *
+rsa_key(int bits, unsigned long e)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	EVP_PKEY *k = NULL;
+	BIGNUM *bn = BN_new();
+
+	assert_non_null(ctx);
+	assert_non_null(bn);
+	assert_int_equal(BN_set_word(bn, e), 1);
+	assert_int_equal(EVP_PKEY_keygen_init(ctx), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, bits), 1);
+	assert_int_equal(EVP_PKEY_CTX_set1_rsa_keygen_pubexp(ctx, bn), 1);
+	assert_int_equal(EVP_PKEY_keygen(ctx, &k), 1);
+	BN_free(bn);
+	EVP_PKEY_CTX_free(ctx);
+	return k;
+}
+
+static EVP_PKEY *
+ec_key(const char *curve)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve);
+
+	assert_non_null(k);
+	return k;
+}
+
+static X509_EXTENSION *
+san_conf(const char *conf)
+{
+	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name,
+	    conf);
+
+	assert_non_null(e);
+	return e;
+}
+
+static X509_EXTENSION *
+san_ip_raw(const uint8_t *ip, int len)
+{
+	GENERAL_NAMES *gens = GENERAL_NAMES_new();
+	GENERAL_NAME *gn = GENERAL_NAME_new();
+	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+	X509_EXTENSION *e;
+
+	assert_non_null(gens);
+	assert_non_null(gn);
+	assert_non_null(os);
+	assert_int_equal(ASN1_OCTET_STRING_set(os, ip, len), 1);
+	GENERAL_NAME_set0_value(gn, GEN_IPADD, os);
+	assert_int_not_equal(sk_GENERAL_NAME_push(gens, gn), 0);
+	e = X509V3_EXT_i2d(NID_subject_alt_name, 0, gens);
+	assert_non_null(e);
+	GENERAL_NAMES_free(gens);
+	return e;
+}
+
+/*
+ * attrs: name, value pairs, NULL-terminated. A name starting with '!' is
+ * stored raw as a UTF8String, bypassing OpenSSL's own checks. san is
+ * consumed.
+ */
+static X509_REQ *
+make_req(EVP_PKEY *key, const EVP_MD *md, const char *const *attrs,
+    X509_EXTENSION *san)
+{
+	X509_REQ *r = X509_REQ_new();
+	X509_NAME *n;
+	STACK_OF(X509_EXTENSION) *exts;
+	const char *name;
+	int i, type;
+
+	assert_non_null(r);
+	n = X509_REQ_get_subject_name(r);
+	for (i = 0; attrs != NULL && attrs[i] != NULL; i += 2) {
+		name = attrs[i];
+		type = MBSTRING_UTF8;
+		if (name[0] == '!')
+			name++, type = V_ASN1_UTF8STRING;
+		assert_int_equal(X509_NAME_add_entry_by_txt(n, name, type,
+		    (const unsigned char *)attrs[i + 1], -1, -1, 0), 1);
+	}
+	assert_int_equal(X509_REQ_set_pubkey(r, key), 1);
+	if (san != NULL) {
+		exts = sk_X509_EXTENSION_new_null();
+		assert_non_null(exts);
+		assert_int_not_equal(sk_X509_EXTENSION_push(exts, san), 0);
+		assert_int_equal(X509_REQ_add_extensions(r, exts), 1);
+		sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	}
+	assert_true(X509_REQ_sign(r, key, md) > 0);
+	return r;
+}
+
+static void
+req_der(X509_REQ *r, struct buf *b)
+{
+	unsigned char *der = NULL;
+	int n = i2d_X509_REQ(r, &der);
+
+	assert_true(n > 0);
+	buf_init(b);
+	assert_int_equal(buf_put(b, der, (size_t)n), 0);
+	OPENSSL_free(der);
+}
+
+static void
+req_pem(X509_REQ *r, int new_label, struct buf *b)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	BUF_MEM *bm;
+
+	assert_non_null(bio);
+	assert_int_equal(new_label ? PEM_write_bio_X509_REQ_NEW(bio, r) :
+	    PEM_write_bio_X509_REQ(bio, r), 1);
+	BIO_get_mem_ptr(bio, &bm);
+	buf_init(b);
+	assert_int_equal(buf_put(b, bm->data, bm->length), 0);
+	BIO_free(bio);
+}
+
+/* Builds, encodes as DER and frees a request in one go. */
+static void
+der_of(EVP_PKEY *key, const EVP_MD *md, const char *const *attrs,
+    X509_EXTENSION *san, struct buf *b)
+{
+	X509_REQ *r = make_req(key, md, attrs, san);
+
+	req_der(r, b);
+	X509_REQ_free(r);
+}
+
+static void
+fill_req(struct ca_request *rq, const struct buf *b, int format, uint32_t days)
+{
+	memset(rq, 0, sizeof(*rq));
+	rq->csr = b->p;
+	rq->csr_len = b->len;
+	rq->format = format;
+	rq->days = days;
+	rq->now = T.now;
+}
+
+/* ca_check_request, then ca_issue must agree; returns the code. */
+static int
+check_both(struct ca *ca, const struct cfg_profile *p, const struct buf *b,
+    int format, uint32_t days, char *why, size_t whysz)
+{
+	struct ca_request rq;
+	struct ca_issued out;
+	int rc1, rc2;
+
+	fill_req(&rq, b, format, days);
+	rc1 = ca_check_request(ca, p, &rq, why, whysz);
+	memset(&out, 0xa5, sizeof(out));
+	rc2 = ca_issue(ca, p, &rq, serial16, sizeof(serial16), &out, why, whysz);
+	assert_int_equal(rc1, rc2);
+	if (rc2 != AL_OK) {
+		assert_null(out.der.p);
+		assert_int_equal(out.der.len, 0);
+		assert_true(why[0] != '\0');
+	}
+	buf_free(&out.der);
+	return rc2;
+}
+
+static X509 *
+cert_of(const struct buf *b)
+{
+	const unsigned char *p = b->p;
+	X509 *x = d2i_X509(NULL, &p, (long)b->len);
+
+	assert_non_null(x);
+	assert_ptr_equal(p, b->p + b->len);
+	return x;
+}
+
+/* Splits ca_chain_der() back into certificates. */
+static STACK_OF(X509) *
+chain_of(const struct ca *ca)
+{
+	const struct buf *b = ca_chain_der(ca);
+	const unsigned char *p = b->p, *end = b->p + b->len;
+	STACK_OF(X509) *sk = sk_X509_new_null();
+	X509 *x;
+
+	assert_non_null(sk);
+	while (p < end) {
+		x = d2i_X509(NULL, &p, (long)(end - p));
+		assert_non_null(x);
+		assert_int_not_equal(sk_X509_push(sk, x), 0);
+	}
+	return sk;
+}
+
+static int
+verify_with(X509 *leaf, STACK_OF(X509) *chain, int purpose)
+{
+	X509_STORE *store = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	STACK_OF(X509) *untrusted = sk_X509_new_null();
+	int i, n = sk_X509_num(chain), ok;
+
+	assert_non_null(store);
+	assert_non_null(ctx);
+	assert_non_null(untrusted);
+	/* the last certificate is the trust anchor, the others are untrusted */
+	assert_int_equal(X509_STORE_add_cert(store, sk_X509_value(chain, n - 1)), 1);
+	for (i = 0; i < n - 1; i++)
+		assert_int_not_equal(sk_X509_push(untrusted, sk_X509_value(chain, i)), 0);
+	assert_int_equal(X509_STORE_CTX_init(ctx, store, leaf, untrusted), 1);
+	X509_STORE_CTX_set_time(ctx, 0, T.now + 60);
+	if (purpose)
+		assert_int_equal(X509_STORE_CTX_set_purpose(ctx, purpose), 1);
+	ok = X509_verify_cert(ctx);
+	if (ok != 1)
+		print_message("verify: %s\n", X509_verify_cert_error_string(
+		    X509_STORE_CTX_get_error(ctx)));
+	X509_STORE_CTX_free(ctx);
+	sk_X509_free(untrusted);
+	X509_STORE_free(store);
+	return ok;
+}
+
+static int
+ext_critical(X509 *x, int nid)
+{
+	int idx = X509_get_ext_by_NID(x, nid, -1);
+
+	assert_true(idx >= 0);
+	return X509_EXTENSION_get_critical(X509_get_ext(x, idx));
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* --- fixtures --- */
+
+static int
+group_setup(void **state)
+{
+	struct ca_root_params rp;
+	struct cfg_root r;
+	char why[512];
+
+	(void)state;
+	snprintf(T.tmp, sizeof(T.tmp), "/tmp/test_ca.XXXXXX");
+	if (mkdtemp(T.tmp) == NULL)
+		return -1;
+	tpath(T.root_dir, "root");
+	tpath(T.sub_dir, "sub");
+	tpath(T.sub_pass, "sub.pass");
+	T.now = time(NULL);
+
+	fill_params(&rp, T.root_dir, "/CN=Test Root/O=Airlock Test/C=DE",
+	    "rsa:2048", 3650);
+	rp.pathlen = 1;
+	if (ca_root_init(&rp, why, sizeof(why)) != 0) {
+		print_error("root: %s\n", why);
+		return -1;
+	}
+	fill_params(&rp, T.sub_dir, "/CN=Test Sub/O=Airlock Test", "ec:P-384",
+	    1825);
+	rp.parent_dir = T.root_dir;
+	rp.pass = SUB_PASS;
+	rp.pathlen = 0;
+	if (ca_root_init(&rp, why, sizeof(why)) != 0) {
+		print_error("sub: %s\n", why);
+		return -1;
+	}
+	write_text(T.sub_pass, SUB_PASS "\n");
+	fill_root(&r, "root", T.root_dir, "");
+	if (ca_load(&r, &T.root, why, sizeof(why)) != 0) {
+		print_error("load root: %s\n", why);
+		return -1;
+	}
+	fill_root(&r, "sub", T.sub_dir, T.sub_pass);
+	if (ca_load(&r, &T.sub, why, sizeof(why)) != 0) {
+		print_error("load sub: %s\n", why);
+		return -1;
+	}
+	T.p256 = ec_key("P-256");
+	T.rsa2048 = rsa_key(2048, 65537);
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	ca_free(T.root);
+	ca_free(T.sub);
+	EVP_PKEY_free(T.p256);
+	EVP_PKEY_free(T.rsa2048);
+	if (T.tmp[0] != '\0')
+		nftw(T.tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+static const char *const good_attrs[] = {
+	"CN", "www.example.test", "O", "Example", "C", "DE", NULL,
+};
+
+/* --- CA directories --- */
+
+static void
+test_root_layout(void **state)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	struct buf b;
+
+	(void)state;
+	dpath(path, T.root_dir, "ca.key");
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	buf_init(&b);
+	assert_int_equal(read_file(path, &b, 1 << 20), 0);
+	assert_non_null(memmem(b.p, b.len, "-----BEGIN PRIVATE KEY-----", 27));
+	dpath(path, T.sub_dir, "ca.key");
+	assert_int_equal(read_file(path, &b, 1 << 20), 0);
+	assert_non_null(memmem(b.p, b.len, "BEGIN ENCRYPTED PRIVATE KEY", 27));
+	/* a self-signed root has an empty chain.pem */
+	dpath(path, T.root_dir, "chain.pem");
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	dpath(path, T.sub_dir, "chain.pem");
+	assert_int_equal(read_file(path, &b, 1 << 20), 0);
+	assert_non_null(memmem(b.p, b.len, "BEGIN CERTIFICATE", 17));
+	buf_free(&b);
+}
+
+static void
+test_root_certs(void **state)
+{
+	STACK_OF(X509) *rc = chain_of(T.root), *sc = chain_of(T.sub);
+	X509 *root, *sub;
+
+	(void)state;
+	assert_int_equal(sk_X509_num(rc), 1);
+	assert_int_equal(sk_X509_num(sc), 2);
+	root = sk_X509_value(rc, 0);
+	sub = sk_X509_value(sc, 0);
+	/* the subroot's chain is its own certificate, then the root */
+	assert_int_equal(X509_cmp(sk_X509_value(sc, 1), root), 0);
+	assert_int_equal(X509_check_issued(root, root), X509_V_OK);
+	assert_int_equal(X509_check_issued(root, sub), X509_V_OK);
+	assert_int_equal(X509_get_version(root), X509_VERSION_3);
+	assert_int_equal(X509_get_signature_nid(root), NID_sha256WithRSAEncryption);
+	assert_int_equal(X509_get_signature_nid(sub), NID_sha256WithRSAEncryption);
+	assert_true(X509_get_extension_flags(root) & EXFLAG_CA);
+	assert_true(X509_get_extension_flags(sub) & EXFLAG_CA);
+	assert_int_equal(X509_get_pathlen(root), 1);
+	assert_int_equal(X509_get_pathlen(sub), 0);
+	assert_int_equal(X509_get_key_usage(sub),
+	    X509v3_KU_KEY_CERT_SIGN | X509v3_KU_CRL_SIGN);
+	assert_int_equal(ext_critical(sub, NID_basic_constraints), 1);
+	assert_int_equal(ext_critical(sub, NID_key_usage), 1);
+	assert_int_equal(ASN1_OCTET_STRING_cmp(X509_get0_authority_key_id(sub),
+	    X509_get0_subject_key_id(root)), 0);
+	assert_int_equal(verify_with(sub, rc, 0), 1);
+	assert_true(ca_not_after(T.sub) - (T.now + 1825 * DAY) < 120);
+	assert_true(ca_not_after(T.root) > ca_not_after(T.sub));
+	sk_X509_pop_free(rc, X509_free);
+	sk_X509_pop_free(sc, X509_free);
+}
+
+static void
+test_root_serial(void **state)
+{
+	STACK_OF(X509) *sc = chain_of(T.sub);
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(
+	    sk_X509_value(sc, 0)), NULL);
+
+	(void)state;
+	assert_non_null(bn);
+	/* 16 random bytes, top bit clear: a positive 127-bit number */
+	assert_int_equal(BN_num_bits(bn), 127);
+	assert_int_equal(BN_is_negative(bn), 0);
+	BN_free(bn);
+	sk_X509_pop_free(sc, X509_free);
+}
+
+static void
+test_root_init_refuses_nonempty(void **state)
+{
+	struct ca_root_params rp;
+	struct cfg_root r;
+	struct ca *ca;
+	char why[512];
+
+	(void)state;
+	fill_params(&rp, T.root_dir, "/CN=Again", "ec:P-256", 100);
+	assert_int_equal(ca_root_init(&rp, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, T.root_dir));
+	assert_non_null(strstr(why, "not empty"));
+	/* and left the existing CA alone */
+	fill_root(&r, "root", T.root_dir, "");
+	assert_int_equal(ca_load(&r, &ca, why, sizeof(why)), 0);
+	ca_free(ca);
+}
+
+static void
+test_root_init_bad_params(void **state)
+{
+	struct ca_root_params rp;
+	char dir[PATH_MAX], why[512];
+	struct stat st;
+
+	(void)state;
+	tpath(dir, "badkey");
+	fill_params(&rp, dir, "/CN=X", "dsa:1024", 100);
+	assert_int_equal(ca_root_init(&rp, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "dsa:1024"));
+	/* the directory it made is gone again */
+	assert_int_equal(stat(dir, &st), -1);
+	assert_int_equal(errno, ENOENT);
+
+	fill_params(&rp, dir, "CN=no-slash", "ec:P-256", 100);
+	assert_int_equal(ca_root_init(&rp, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "subject"));
+	assert_int_equal(stat(dir, &st), -1);
+
+	/* a subroot may not outlive its parent */
+	fill_params(&rp, dir, "/CN=Too Long", "ec:P-256", 3651 + 10);
+	rp.parent_dir = T.root_dir;
+	assert_int_equal(ca_root_init(&rp, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "outlive"));
+	assert_int_equal(stat(dir, &st), -1);
+
+	/* the parent's key needs its passphrase */
+	fill_params(&rp, dir, "/CN=Under Sub", "ec:P-256", 30);
+	rp.parent_dir = T.sub_dir;
+	rp.parent_pass = "not the passphrase";
+	assert_int_equal(ca_root_init(&rp, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "ca.key"));
+	assert_non_null(strstr(why, "wrong passphrase"));
+	assert_int_equal(stat(dir, &st), -1);
+}
+
+/* Ed25519 root in an existing empty directory; issues with no digest. */
+static void
+test_root_ed25519(void **state)
+{
+	struct ca_root_params rp;
+	struct cfg_profile p;
+	struct cfg_root r;
+	struct ca_request rq;
+	struct ca_issued out;
+	struct buf csr;
+	STACK_OF(X509) *chain;
+	struct ca *ca;
+	char dir[PATH_MAX], why[512];
+	X509 *x;
+
+	(void)state;
+	tpath(dir, "ed");
+	assert_int_equal(mkdir(dir, 0700), 0);
+	fill_params(&rp, dir, "/CN=Ed Root/O=Airlock Test", "ed25519", 365);
+	assert_int_equal(ca_root_init(&rp, why, sizeof(why)), 0);
+	fill_root(&r, "ed", dir, "");
+	assert_int_equal(ca_load(&r, &ca, why, sizeof(why)), 0);
+
+	fill_profile(&p);
+	der_of(T.p256, EVP_sha256(), good_attrs, NULL, &csr);
+	fill_req(&rq, &csr, MSG_CSR_PKCS10, 30);
+	assert_int_equal(ca_issue(ca, &p, &rq, serial16, sizeof(serial16),
+	    &out, why, sizeof(why)), AL_OK);
+	x = cert_of(&out.der);
+	assert_int_equal(X509_get_signature_nid(x), NID_ED25519);
+	chain = chain_of(ca);
+	assert_int_equal(verify_with(x, chain, X509_PURPOSE_SSL_SERVER), 1);
+	sk_X509_pop_free(chain, X509_free);
+	X509_free(x);
+	buf_free(&out.der);
+	buf_free(&csr);
+	ca_free(ca);
+}
+
+/* --- loading --- */
+
+static void
+test_load_wrong_pass(void **state)
+{
+	struct cfg_root r;
+	struct ca *ca = (struct ca *)1;
+	char pf[PATH_MAX], keypath[PATH_MAX], why[512];
+
+	(void)state;
+	tpath(pf, "wrong.pass");
+	write_text(pf, "this is not it\n");
+	dpath(keypath, T.sub_dir, "ca.key");
+	fill_root(&r, "sub", T.sub_dir, pf);
+	assert_int_equal(ca_load(&r, &ca, why, sizeof(why)), -1);
+	assert_null(ca);
+	assert_non_null(strstr(why, keypath));
+	assert_non_null(strstr(why, "wrong passphrase"));
+}
+
+static void
+test_load_no_pass(void **state)
+{
+	struct cfg_root r;
+	struct ca *ca;
+	char pf[PATH_MAX], why[512];
+
+	(void)state;
+	fill_root(&r, "sub", T.sub_dir, "");
+	assert_int_equal(ca_load(&r, &ca, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "ca.key"));
+	assert_non_null(strstr(why, "no passphrase"));
+
+	tpath(pf, "missing.pass");
+	fill_root(&r, "sub", T.sub_dir, pf);
+	assert_int_equal(ca_load(&r, &ca, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, pf));
+}
+
+static void
+test_load_missing_and_mismatch(void **state)
+{
+	struct cfg_root r;
+	struct ca *ca;
+	char dir[PATH_MAX], from[PATH_MAX], to[PATH_MAX], why[512];
+
+	(void)state;
+	tpath(dir, "nothere");
+	fill_root(&r, "x", dir, "");
+	assert_int_equal(ca_load(&r, &ca, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "ca.crt"));
+
+	/* root's certificate with sub's key */
+	tpath(dir, "mismatch");
+	assert_int_equal(mkdir(dir, 0700), 0);
+	dpath(from, T.root_dir, "ca.crt");
+	dpath(to, dir, "ca.crt");
+	copy_file(from, to);
+	dpath(from, T.sub_dir, "ca.key");
+	dpath(to, dir, "ca.key");
+	copy_file(from, to);
+	fill_root(&r, "x", dir, T.sub_pass);
+	assert_int_equal(ca_load(&r, &ca, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "does not match"));
+	assert_null(ca);
+}
+
+static void
+test_load_chain_variants(void **state)
+{
+	struct cfg_root r;
+	struct ca *ca;
+	char dir[PATH_MAX], from[PATH_MAX], to[PATH_MAX], why[512];
+	const struct buf *a, *b;
+
+	(void)state;
+	/* no chain.pem at all: fine, the chain is just ca.crt */
+	tpath(dir, "nochain");
+	assert_int_equal(mkdir(dir, 0700), 0);
+	dpath(from, T.root_dir, "ca.crt");
+	dpath(to, dir, "ca.crt");
+	copy_file(from, to);
+	dpath(from, T.root_dir, "ca.key");
+	dpath(to, dir, "ca.key");
+	copy_file(from, to);
+	fill_root(&r, "x", dir, "");
+	assert_int_equal(ca_load(&r, &ca, why, sizeof(why)), 0);
+	a = ca_chain_der(ca);
+	b = ca_chain_der(T.root);
+	assert_int_equal(a->len, b->len);
+	assert_memory_equal(a->p, b->p, a->len);
+	ca_free(ca);
+
+	/* a chain.pem that is not PEM certificates */
+	dpath(to, dir, "chain.pem");
+	write_text(to, "-----BEGIN CERTIFICATE-----\nnot base64 !!\n"
+	    "-----END CERTIFICATE-----\n");
+	assert_int_equal(ca_load(&r, &ca, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "chain.pem"));
+	unlink(to);
+
+	/* a key.uri that is not a pkcs11 URI (the engine is never reached) */
+	dpath(to, dir, "key.uri");
+	write_text(to, "file:///etc/passwd\n");
+	assert_int_equal(ca_load(&r, &ca, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "key.uri"));
+	assert_non_null(strstr(why, "pkcs11:"));
+	unlink(to);
+}
+
+/* --- issuing --- */
+
+static void
+test_issue_p256(void **state)
+{
+	struct cfg_profile p;
+	struct ca_request rq;
+	struct ca_issued out;
+	struct buf csr;
+	STACK_OF(X509) *chain;
+	STACK_OF(X509) *subc;
+	GENERAL_NAMES *gens;
+	BIGNUM *bn;
+	uint8_t sbuf[32];
+	char why[512];
+	X509 *x;
+	int crit;
+
+	(void)state;
+	fill_profile(&p);
+	der_of(T.p256, EVP_sha256(), good_attrs,
+	    san_conf("DNS:www.example.test,DNS:*.example.test,IP:192.0.2.1"),
+	    &csr);
+	fill_req(&rq, &csr, MSG_CSR_PKCS10, 90);
+	assert_int_equal(ca_check_request(T.sub, &p, &rq, why, sizeof(why)),
+	    AL_OK);
+	assert_int_equal(ca_issue(T.sub, &p, &rq, serial16, sizeof(serial16),
+	    &out, why, sizeof(why)), AL_OK);
+	x = cert_of(&out.der);
+
+	chain = chain_of(T.sub);
+	assert_int_equal(verify_with(x, chain, X509_PURPOSE_SSL_SERVER), 1);
+	assert_int_equal(verify_with(x, chain, X509_PURPOSE_SSL_CLIENT), 1);
+	subc = chain;
+
+	assert_int_equal(X509_get_version(x), X509_VERSION_3);
+	assert_int_equal(X509_get_signature_nid(x), NID_ecdsa_with_SHA384);
+	assert_int_equal(X509_NAME_cmp(X509_get_issuer_name(x),
+	    X509_get_subject_name(sk_X509_value(subc, 0))), 0);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(x), T.p256), 1);
+	assert_string_equal(out.subject, "C=DE,O=Example,CN=www.example.test");
+
+	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	assert_non_null(bn);
+	assert_int_equal(BN_bn2bin(bn, sbuf), sizeof(serial16));
+	assert_memory_equal(sbuf, serial16, sizeof(serial16));
+	BN_free(bn);
+
+	assert_int_equal(out.not_before, T.now);
+	assert_int_equal(out.not_after, T.now + 90 * DAY);
+	assert_int_equal(ASN1_TIME_cmp_time_t(X509_get0_notBefore(x), T.now), 0);
+	assert_int_equal(ASN1_TIME_cmp_time_t(X509_get0_notAfter(x),
+	    T.now + 90 * DAY), 0);
+
+	assert_false(X509_get_extension_flags(x) & EXFLAG_CA);
+	assert_int_equal(ext_critical(x, NID_basic_constraints), 1);
+	assert_int_equal(ext_critical(x, NID_key_usage), 1);
+	assert_int_equal(X509_get_key_usage(x),
+	    X509v3_KU_DIGITAL_SIGNATURE | X509v3_KU_KEY_ENCIPHERMENT);
+	assert_int_equal(ext_critical(x, NID_ext_key_usage), 0);
+	assert_int_equal(X509_get_extended_key_usage(x),
+	    XKU_SSL_SERVER | XKU_SSL_CLIENT);
+	assert_non_null(X509_get0_subject_key_id(x));
+	assert_int_equal(ASN1_OCTET_STRING_cmp(X509_get0_authority_key_id(x),
+	    X509_get0_subject_key_id(sk_X509_value(subc, 0))), 0);
+
+	gens = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
+	assert_non_null(gens);
+	assert_int_equal(sk_GENERAL_NAME_num(gens), 3);
+	GENERAL_NAMES_free(gens);
+	assert_true(X509_get_ext_by_NID(x, NID_crl_distribution_points, -1) >= 0);
+	assert_true(X509_get_ext_by_NID(x, NID_info_access, -1) >= 0);
+	assert_true(X509_get_ext_by_NID(x, NID_certificate_policies, -1) >= 0);
+
+	sk_X509_pop_free(chain, X509_free);
+	X509_free(x);
+	buf_free(&out.der);
+	buf_free(&csr);
+}
+
+/* From the RSA root, an RSA request, a CA profile, defaults for days. */
+static void
+test_issue_rsa_ca_profile(void **state)
+{
+	static const char *const attrs[] = { "CN", "Issuing CA", NULL };
+	struct cfg_profile p;
+	struct ca_request rq;
+	struct ca_issued out;
+	struct buf csr;
+	STACK_OF(X509) *chain;
+	char why[512];
+	X509 *x;
+
+	(void)state;
+	fill_profile(&p);
+	p.ca = 1;
+	p.pathlen = 0;
+	p.key_usage = CFG_KU_KEY_CERT_SIGN | CFG_KU_CRL_SIGN;
+	p.ext_key_usage = 0;
+	p.crl_url[0] = p.ocsp_url[0] = p.issuer_url[0] = p.policy_oid[0] = '\0';
+	der_of(T.rsa2048, EVP_sha256(), attrs, NULL, &csr);
+	fill_req(&rq, &csr, MSG_CSR_PKCS10, 0);
+	assert_int_equal(ca_issue(T.root, &p, &rq, serial16, sizeof(serial16),
+	    &out, why, sizeof(why)), AL_OK);
+	assert_int_equal(out.not_after, T.now + 90 * DAY);
+	x = cert_of(&out.der);
+	assert_int_equal(X509_get_signature_nid(x), NID_sha256WithRSAEncryption);
+	assert_true(X509_get_extension_flags(x) & EXFLAG_CA);
+	assert_int_equal(X509_get_pathlen(x), 0);
+	assert_int_equal(X509_get_key_usage(x),
+	    X509v3_KU_KEY_CERT_SIGN | X509v3_KU_CRL_SIGN);
+	assert_int_equal(X509_get_ext_by_NID(x, NID_ext_key_usage, -1), -1);
+	assert_int_equal(X509_get_ext_by_NID(x, NID_subject_alt_name, -1), -1);
+	assert_int_equal(X509_get_ext_by_NID(x, NID_crl_distribution_points, -1), -1);
+	assert_int_equal(X509_get_ext_by_NID(x, NID_info_access, -1), -1);
+	chain = chain_of(T.root);
+	assert_int_equal(verify_with(x, chain, 0), 1);
+	assert_string_equal(out.subject, "CN=Issuing CA");
+	sk_X509_pop_free(chain, X509_free);
+	X509_free(x);
+	buf_free(&out.der);
+	buf_free(&csr);
+}
+
+static void
+test_pem_and_der(void **state)
+{
+	struct cfg_profile p;
+	struct buf der, pem, pem_new, junk;
+	X509_REQ *r;
+	char why[512];
+
+	(void)state;
+	fill_profile(&p);
+	r = make_req(T.p256, EVP_sha384(), good_attrs, NULL);
+	req_der(r, &der);
+	req_pem(r, 0, &pem);
+	req_pem(r, 1, &pem_new);
+	X509_REQ_free(r);
+	assert_non_null(memmem(pem.p, pem.len, "BEGIN CERTIFICATE REQUEST", 25));
+	assert_non_null(memmem(pem_new.p, pem_new.len,
+	    "BEGIN NEW CERTIFICATE REQUEST", 29));
+	assert_int_equal(check_both(T.sub, &p, &der, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_OK);
+	assert_int_equal(check_both(T.sub, &p, &pem, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_OK);
+	assert_int_equal(check_both(T.sub, &p, &pem_new, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_OK);
+
+	/* a PEM block of another kind is not a request */
+	buf_init(&junk);
+	assert_int_equal(buf_put(&junk, "-----BEGIN CERTIFICATE-----\n", 28), 0);
+	assert_int_equal(buf_put(&junk, pem.p + 36, pem.len - 36), 0);
+	assert_int_equal(check_both(T.sub, &p, &junk, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_CSR_PARSE);
+	buf_free(&junk);
+	buf_free(&der);
+	buf_free(&pem);
+	buf_free(&pem_new);
+}
+
+/* --- refusals --- */
+
+static void
+test_bad_signature(void **state)
+{
+	struct cfg_profile p;
+	struct buf csr;
+	char why[512];
+
+	(void)state;
+	fill_profile(&p);
+	der_of(T.p256, EVP_sha256(), good_attrs, NULL, &csr);
+	/* the signature is the last field: its last byte is part of s */
+	csr.p[csr.len - 1] ^= 0x01;
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_CSR_SIG);
+	assert_non_null(strstr(why, "self-signature"));
+	buf_free(&csr);
+}
+
+static void
+test_parse_errors(void **state)
+{
+	static const char text[] = "hello, this is not a certificate request";
+	static const uint8_t fake_der[] = { 0x30, 0x82, 0x01, 0x00, 0x02, 0x01 };
+	struct cfg_profile p;
+	struct buf csr, b;
+	char why[512];
+
+	(void)state;
+	fill_profile(&p);
+	buf_init(&b);
+	assert_int_equal(buf_put(&b, text, sizeof(text) - 1), 0);
+	assert_int_equal(check_both(T.sub, &p, &b, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_CSR_PARSE);
+	buf_reset(&b);
+	assert_int_equal(buf_put(&b, fake_der, sizeof(fake_der)), 0);
+	assert_int_equal(check_both(T.sub, &p, &b, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_CSR_PARSE);
+	buf_reset(&b);
+	assert_int_equal(check_both(T.sub, &p, &b, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_CSR_PARSE);
+	assert_non_null(strstr(why, "empty"));
+
+	der_of(T.p256, EVP_sha256(), good_attrs, NULL, &csr);
+	/* truncated */
+	csr.len -= 10;
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_CSR_PARSE);
+	csr.len += 10;
+	/* trailing bytes */
+	assert_int_equal(buf_put_u8(&csr, 0), 0);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_CSR_PARSE);
+	assert_non_null(strstr(why, "follow"));
+	csr.len--;
+	/* an unknown format */
+	assert_int_equal(check_both(T.sub, &p, &csr, 7, 30, why, sizeof(why)),
+	    AL_E_CSR_PARSE);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_OK);
+	buf_free(&csr);
+	buf_free(&b);
+}
+
+static void
+test_key_size(void **state)
+{
+	struct cfg_profile p;
+	EVP_PKEY *small, *e3, *k1;
+	struct buf csr;
+	char why[512];
+
+	(void)state;
+	fill_profile(&p);
+	small = rsa_key(1024, 65537);
+	der_of(small, EVP_sha256(), good_attrs, NULL, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_KEY_SIZE);
+	assert_non_null(strstr(why, "1024"));
+	buf_free(&csr);
+
+	/* 2048 is the default minimum; the profile may raise it */
+	der_of(T.rsa2048, EVP_sha256(), good_attrs, NULL, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_OK);
+	p.min_rsa_bits = 3072;
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_KEY_SIZE);
+	p.min_rsa_bits = 0;
+	buf_free(&csr);
+
+	e3 = rsa_key(2048, 3);
+	der_of(e3, EVP_sha256(), good_attrs, NULL, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_KEY_SIZE);
+	assert_non_null(strstr(why, "exponent"));
+	buf_free(&csr);
+
+	k1 = ec_key("secp256k1");
+	der_of(k1, EVP_sha256(), good_attrs, NULL, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_KEY_SIZE);
+	assert_non_null(strstr(why, "secp256k1"));
+	buf_free(&csr);
+	EVP_PKEY_free(small);
+	EVP_PKEY_free(e3);
+	EVP_PKEY_free(k1);
+}
+
+static void
+test_key_type(void **state)
+{
+	struct cfg_profile p;
+	EVP_PKEY *ed;
+	struct buf csr;
+	char why[512];
+
+	(void)state;
+	fill_profile(&p);
+	ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	assert_non_null(ed);
+	der_of(ed, NULL, good_attrs, NULL, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_KEY_TYPE);
+	assert_non_null(strstr(why, "Ed25519"));
+	p.key_types = KEYT_ED25519;
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_OK);
+	buf_free(&csr);
+	/* EC is then not allowed any more */
+	der_of(T.p256, EVP_sha256(), good_attrs, NULL, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_KEY_TYPE);
+	buf_free(&csr);
+	EVP_PKEY_free(ed);
+}
+
+static void
+test_digest(void **state)
+{
+	struct cfg_profile p;
+	struct buf csr;
+	char why[512];
+
+	(void)state;
+	fill_profile(&p);
+	der_of(T.p256, EVP_sha1(), good_attrs, NULL, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_DIGEST);
+	assert_non_null(strstr(why, "SHA1"));
+	buf_free(&csr);
+	der_of(T.rsa2048, EVP_sha224(), good_attrs, NULL, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_DIGEST);
+	buf_free(&csr);
+	der_of(T.rsa2048, EVP_sha512(), good_attrs, NULL, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_OK);
+	buf_free(&csr);
+}
+
+static void
+test_validity(void **state)
+{
+	struct cfg_profile p;
+	struct buf csr;
+	char why[512];
+
+	(void)state;
+	fill_profile(&p);
+	der_of(T.p256, EVP_sha256(), good_attrs, NULL, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 397, why,
+	    sizeof(why)), AL_OK);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 398, why,
+	    sizeof(why)), AL_E_VALIDITY);
+	assert_non_null(strstr(why, "397"));
+	/* longer than the subroot lives: refused, not shortened */
+	p.max_days = 10000;
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 2000, why,
+	    sizeof(why)), AL_E_VALIDITY);
+	assert_non_null(strstr(why, "after the CA certificate"));
+	/* no days and no default */
+	p.default_days = 0;
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 0, why,
+	    sizeof(why)), AL_E_VALIDITY);
+	buf_free(&csr);
+}
+
+static void
+test_subject(void **state)
+{
+	static const char *const with_o[] = { "CN", "a", "O", "Org", NULL };
+	static const char *const bad_c[] = { "CN", "a", "!C", "DEU", NULL };
+	static const char *const ctrl[] = { "!CN", "ali\x01" "ce", NULL };
+	static const char *const c1[] = { "!CN", "a\xc2\x85" "b", NULL };
+	static const char *const cafe[] = { "CN", "cafe", NULL };
+	static const char *const uid[] = { "CN", "a", "UID", "42", NULL };
+	static const char *const utf8[] = { "CN", "J\xc3\xbcrgen", NULL };
+	struct cfg_profile p;
+	struct buf csr;
+	uint8_t *p8;
+	char why[512];
+
+	(void)state;
+	fill_profile(&p);
+	snprintf(p.subject_attrs, sizeof(p.subject_attrs), "CN");
+	der_of(T.p256, EVP_sha256(), with_o, NULL, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_SUBJECT);
+	assert_non_null(strstr(why, "attribute O "));
+	buf_free(&csr);
+	p.subject_attrs[0] = '\0';
+
+	der_of(T.p256, EVP_sha256(), uid, NULL, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_SUBJECT);
+	buf_free(&csr);
+	der_of(T.p256, EVP_sha256(), bad_c, NULL, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_SUBJECT);
+	assert_non_null(strstr(why, "two letters"));
+	buf_free(&csr);
+	der_of(T.p256, EVP_sha256(), ctrl, NULL, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_SUBJECT);
+	buf_free(&csr);
+	der_of(T.p256, EVP_sha256(), c1, NULL, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_SUBJECT);
+	assert_non_null(strstr(why, "control"));
+	buf_free(&csr);
+	/* OpenSSL will not sign bad UTF-8, so break it afterwards: no parse */
+	der_of(T.p256, EVP_sha256(), cafe, NULL, &csr);
+	p8 = memmem(csr.p, csr.len, "cafe", 4);
+	assert_non_null(p8);
+	p8[3] = 0xc3;
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_CSR_PARSE);
+	buf_free(&csr);
+	der_of(T.p256, EVP_sha256(), NULL, NULL, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_SUBJECT);
+	assert_non_null(strstr(why, "empty"));
+	buf_free(&csr);
+	der_of(T.p256, EVP_sha256(), utf8, NULL, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_OK);
+	buf_free(&csr);
+}
+
+static void
+test_san(void **state)
+{
+	static const uint8_t ip5[] = { 192, 0, 2, 1, 7 };
+	static const char *const bad_dns[] = {
+		"DNS:bad_host.example.test", "DNS:foo.*.example.test",
+		"DNS:-lead.example.test", "DNS:trailing.example.test.",
+		"DNS:*", "DNS:a..example.test", NULL,
+	};
+	struct cfg_profile p;
+	struct buf csr;
+	char why[512];
+	int i;
+
+	(void)state;
+	fill_profile(&p);
+	for (i = 0; bad_dns[i] != NULL; i++) {
+		der_of(T.p256, EVP_sha256(), good_attrs, san_conf(bad_dns[i]),
+		    &csr);
+		assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30,
+		    why, sizeof(why)), AL_E_SAN);
+		assert_non_null(strstr(why, "not a valid DNS name"));
+		buf_free(&csr);
+	}
+	der_of(T.p256, EVP_sha256(), good_attrs, san_ip_raw(ip5, sizeof(ip5)),
+	    &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_SAN);
+	buf_free(&csr);
+
+	/* a type the profile does not allow, then allowed */
+	der_of(T.p256, EVP_sha256(), good_attrs,
+	    san_conf("email:alice@example.test,URI:https://example.test/a"),
+	    &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_SAN);
+	assert_non_null(strstr(why, "does not allow"));
+	p.san_types = SAN_EMAIL | SAN_URI;
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_OK);
+	buf_free(&csr);
+
+	der_of(T.p256, EVP_sha256(), good_attrs, san_conf("email:not-an-email"),
+	    &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_SAN);
+	buf_free(&csr);
+	der_of(T.p256, EVP_sha256(), good_attrs, san_conf("otherName:"
+	    "1.3.6.1.4.1.311.20.2.3;UTF8:alice@example.test"), &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_SAN);
+	buf_free(&csr);
+}
+
+/* --- SPKAC --- */
+
+static char *
+make_spkac(EVP_PKEY *key, const EVP_MD *md, int corrupt)
+{
+	NETSCAPE_SPKI *spki = NETSCAPE_SPKI_new();
+	unsigned char *der = NULL;
+	const unsigned char *q;
+	char *b64;
+	int n;
+
+	assert_non_null(spki);
+	assert_int_equal(NETSCAPE_SPKI_set_pubkey(spki, key), 1);
+	assert_int_equal(ASN1_STRING_set(spki->spkac->challenge, "chal", -1), 1);
+	assert_true(NETSCAPE_SPKI_sign(spki, key, md) > 0);
+	if (corrupt) {
+		n = i2d_NETSCAPE_SPKI(spki, &der);
+		assert_true(n > 0);
+		der[n - 1] ^= 1;
+		NETSCAPE_SPKI_free(spki);
+		q = der;
+		spki = d2i_NETSCAPE_SPKI(NULL, &q, n);
+		assert_non_null(spki);
+		OPENSSL_free(der);
+	}
+	b64 = NETSCAPE_SPKI_b64_encode(spki);
+	assert_non_null(b64);
+	NETSCAPE_SPKI_free(spki);
+	return b64;
+}
+
+static void
+spkac_text(struct buf *b, const char *head, const char *b64, const char *tail)
+{
+	buf_init(b);
+	assert_int_equal(buf_put(b, head, strlen(head)), 0);
+	assert_int_equal(buf_put(b, b64, strlen(b64)), 0);
+	assert_int_equal(buf_put(b, tail, strlen(tail)), 0);
+}
+
+static void
+test_spkac(void **state)
+{
+	struct cfg_profile p;
+	struct ca_request rq;
+	struct ca_issued out;
+	STACK_OF(X509) *chain;
+	struct buf b;
+	char *good, *bad, why[512];
+	X509 *x;
+
+	(void)state;
+	fill_profile(&p);
+	good = make_spkac(T.p256, EVP_sha256(), 0);
+	bad = make_spkac(T.p256, EVP_sha256(), 1);
+
+	spkac_text(&b, "CN=bob\r\nO=Example\r\nSPKAC=", good, "\r\n");
+	fill_req(&rq, &b, MSG_CSR_SPKAC, 30);
+	assert_int_equal(ca_issue(T.sub, &p, &rq, serial16, sizeof(serial16),
+	    &out, why, sizeof(why)), AL_OK);
+	assert_string_equal(out.subject, "O=Example,CN=bob");
+	x = cert_of(&out.der);
+	chain = chain_of(T.sub);
+	assert_int_equal(verify_with(x, chain, X509_PURPOSE_SSL_CLIENT), 1);
+	assert_int_equal(X509_get_ext_by_NID(x, NID_subject_alt_name, -1), -1);
+	sk_X509_pop_free(chain, X509_free);
+	X509_free(x);
+	buf_free(&out.der);
+	buf_free(&b);
+
+	/* subject lines may follow the SPKAC line, as the client spools it */
+	spkac_text(&b, "SPKAC=", good, "\nCN=carol\nO=Example\n");
+	fill_req(&rq, &b, MSG_CSR_SPKAC, 30);
+	assert_int_equal(ca_issue(T.sub, &p, &rq, serial16, sizeof(serial16),
+	    &out, why, sizeof(why)), AL_OK);
+	assert_string_equal(out.subject, "O=Example,CN=carol");
+	buf_free(&out.der);
+	buf_free(&b);
+	/* a bare base64 line works too */
+	spkac_text(&b, "CN=bob\n", good, "\n");
+	assert_int_equal(check_both(T.sub, &p, &b, MSG_CSR_SPKAC, 30, why,
+	    sizeof(why)), AL_OK);
+	buf_free(&b);
+	/* no subject */
+	spkac_text(&b, "SPKAC=", good, "");
+	assert_int_equal(check_both(T.sub, &p, &b, MSG_CSR_SPKAC, 30, why,
+	    sizeof(why)), AL_E_SUBJECT);
+	buf_free(&b);
+	/* a subject attribute the profile does not allow */
+	spkac_text(&b, "CN=bob\nUID=7\nSPKAC=", good, "");
+	assert_int_equal(check_both(T.sub, &p, &b, MSG_CSR_SPKAC, 30, why,
+	    sizeof(why)), AL_E_SUBJECT);
+	buf_free(&b);
+	/* broken signature */
+	spkac_text(&b, "CN=bob\nSPKAC=", bad, "\n");
+	assert_int_equal(check_both(T.sub, &p, &b, MSG_CSR_SPKAC, 30, why,
+	    sizeof(why)), AL_E_CSR_SIG);
+	buf_free(&b);
+	/* not base64, and no SPKAC at all */
+	spkac_text(&b, "CN=bob\nSPKAC=", "!!!!", "\n");
+	assert_int_equal(check_both(T.sub, &p, &b, MSG_CSR_SPKAC, 30, why,
+	    sizeof(why)), AL_E_CSR_PARSE);
+	buf_free(&b);
+	spkac_text(&b, "CN=bob\n", "", "");
+	assert_int_equal(check_both(T.sub, &p, &b, MSG_CSR_SPKAC, 30, why,
+	    sizeof(why)), AL_E_CSR_PARSE);
+	buf_free(&b);
+	/* two SPKACs */
+	spkac_text(&b, "CN=bob\nSPKAC=", good, "\n");
+	assert_int_equal(buf_put(&b, "SPKAC=", 6), 0);
+	assert_int_equal(buf_put(&b, good, strlen(good)), 0);
+	assert_int_equal(check_both(T.sub, &p, &b, MSG_CSR_SPKAC, 30, why,
+	    sizeof(why)), AL_E_CSR_PARSE);
+	buf_free(&b);
+	OPENSSL_free(good);
+	OPENSSL_free(bad);
+}
+
+static void
+test_serial_refused(void **state)
+{
+	static const uint8_t zero[] = { 0, 0 };
+	uint8_t big[21];
+	struct cfg_profile p;
+	struct ca_request rq;
+	struct ca_issued out;
+	struct buf csr;
+	char why[512];
+
+	(void)state;
+	fill_profile(&p);
+	memset(big, 0x11, sizeof(big));
+	der_of(T.p256, EVP_sha256(), good_attrs, NULL, &csr);
+	fill_req(&rq, &csr, MSG_CSR_PKCS10, 30);
+	assert_int_equal(ca_issue(T.sub, &p, &rq, zero, sizeof(zero), &out, why,
+	    sizeof(why)), AL_E_INTERNAL);
+	assert_null(out.der.p);
+	assert_non_null(strstr(why, "serial"));
+	assert_int_equal(ca_issue(T.sub, &p, &rq, big, sizeof(big), &out, why,
+	    sizeof(why)), AL_E_INTERNAL);
+	assert_null(out.der.p);
+	/* 20 octets with the top bit clear is the largest allowed */
+	big[0] = 0x7f;
+	assert_int_equal(ca_issue(T.sub, &p, &rq, big, 20, &out, why,
+	    sizeof(why)), AL_OK);
+	buf_free(&out.der);
+	buf_free(&csr);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_root_layout),
+		cmocka_unit_test(test_root_certs),
+		cmocka_unit_test(test_root_serial),
+		cmocka_unit_test(test_root_init_refuses_nonempty),
+		cmocka_unit_test(test_root_init_bad_params),
+		cmocka_unit_test(test_root_ed25519),
+		cmocka_unit_test(test_load_wrong_pass),
+		cmocka_unit_test(test_load_no_pass),
+		cmocka_unit_test(test_load_missing_and_mismatch),
+		cmocka_unit_test(test_load_chain_variants),
+		cmocka_unit_test(test_issue_p256),
+		cmocka_unit_test(test_issue_rsa_ca_profile),
+		cmocka_unit_test(test_pem_and_der),
+		cmocka_unit_test(test_bad_signature),
+		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_key_size),
+		cmocka_unit_test(test_key_type),
+		cmocka_unit_test(test_digest),
+		cmocka_unit_test(test_validity),
+		cmocka_unit_test(test_subject),
+		cmocka_unit_test(test_san),
+		cmocka_unit_test(test_spkac),
+		cmocka_unit_test(test_serial_refused),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
