@@ -33,6 +33,8 @@ TOOLS	:= $(TOOLSRC:tools/%.c=$(B)/bin/%)
 UNITSRC	:= $(wildcard tests/unit/test_*.c)
 UNITS	:= $(UNITSRC:tests/unit/%.c=$(B)/tests/%)
 ITESTS	:= $(sort $(wildcard tests/integration/t_*.sh))
+FUZZSRC	:= $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS	:= $(FUZZSRC:tests/fuzz/%.c=$(B)/fuzz/%)
 
 DEB_PKGS := build-essential pkg-config libssl-dev libsqlite3-dev libconfig-dev \
 	    libusb-1.0-0-dev libcmocka-dev libumockdev-dev umockdev openssl \
@@ -78,8 +80,8 @@ $(B)/tests/%: tests/unit/%.c $(LIB) | $(B)/tests
 $(B)/obj $(B)/bin $(B)/tests:
 	mkdir -p $@
 
-check: all $(UNITS)
-	@scripts/run-tests.sh $(UNITS) -- $(ITESTS) -- fuzz-smoke
+check: all $(UNITS) $(FUZZERS)
+	@scripts/run-tests.sh $(UNITS) -- $(ITESTS) -- $(FUZZERS)
 
 unit: all $(UNITS)
 	@scripts/run-tests.sh $(UNITS)
@@ -91,8 +93,6 @@ demo: all
 	@scripts/demo.sh
 
 # Fuzzing: libFuzzer targets in tests/fuzz, built with clang and ASan/UBSan.
-FUZZSRC	 := $(wildcard tests/fuzz/fuzz_*.c)
-FUZZERS	 := $(FUZZSRC:tests/fuzz/%.c=$(B)/fuzz/%)
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -Iinclude -D_GNU_SOURCE \
 	   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 60
@@ -104,11 +104,11 @@ fuzz: $(FUZZERS)
 fuzz-smoke: $(FUZZERS)
 	@scripts/fuzz.sh 5 $(FUZZERS)
 
-asan:
-	$(MAKE) B=build-asan CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" check
-
 bench-link: all
 	@scripts/bench-link.sh
+
+asan:
+	$(MAKE) B=build-asan CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" check
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/airlock

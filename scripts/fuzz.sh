@@ -47,8 +47,10 @@ run_one() {
 	    -print_final_stats=1 -artifact_prefix="$artifacts/" \
 	    "$corpus" >"$log" 2>&1
 	rc=$?
-	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-	crash=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" |
+	    tail -n 1)
+	crash=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" |
+	    tail -n 1)
 	crashes=0
 	[ $rc -ne 0 ] && crashes=1
 	echo "fuzz: $name seconds=$secs execs=${execs:-0} crashes=$crashes"

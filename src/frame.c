@@ -49,15 +49,17 @@
 #include "frame.h"
 #include "util.h"
 
-#define COBS_BLOCK	0xff		/* code of a full block, no zero follows */
+#define COBS_BLOCK	0xff		/* full block: no 0x00 after it */
 
 static int	 frame_hdr_ok(const struct frame_hdr *);
 static void	 frame_hdr_unpack(const uint8_t *, struct frame_hdr *);
+static int	 frame_crc_ok(const uint8_t *, size_t);
 static int	 frame_accept(const uint8_t *, size_t, struct frame *);
 static int	 frame_check(struct frame_decoder *, struct frame *);
-static size_t	 frame_gather(struct frame_decoder *, const uint8_t *, size_t,
-		    int *);
-static size_t	 frame_skip(struct frame_decoder *, const uint8_t *, size_t);
+static size_t	 frame_gather(struct frame_decoder *, const uint8_t *,
+		    size_t, int *);
+static size_t	 frame_skip(struct frame_decoder *, const uint8_t *,
+		    size_t);
 
 /* CRC-32C, reflected polynomial 0x82F63B78: entry i is the CRC of byte i */
 static const uint32_t crc32c_table[256] = {
@@ -236,6 +238,14 @@ frame_decoder_init(struct frame_decoder *d)
 	memset(d, 0, sizeof(*d));
 }
 
+/* The last 4 bytes of a body of n >= FRAME_CRC_LEN are the CRC of the rest. */
+static int
+frame_crc_ok(const uint8_t *body, size_t n)
+{
+	n -= FRAME_CRC_LEN;
+	return crc32c(0, body, n) == get_be32(body + n);
+}
+
 /* A body whose CRC is right: fill f and return 0 if the header fits it. */
 static int
 frame_accept(const uint8_t *body, size_t blen, struct frame *f)
@@ -258,15 +268,13 @@ static int
 frame_check(struct frame_decoder *d, struct frame *f)
 {
 	long	 len;
-	size_t	 crc_at;
 
 	len = cobs_decode(d->wire, d->n, d->body, sizeof(d->body));
-	crc_at = len < 0 ? 0 : (size_t)len - FRAME_CRC_LEN;
 	if (len < 0)
 		d->st.bad_cobs++;
 	else if ((size_t)len < FRAME_MIN_BODY)
 		d->st.runt++;
-	else if (crc32c(0, d->body, crc_at) != get_be32(d->body + crc_at))
+	else if (!frame_crc_ok(d->body, (size_t)len))
 		d->st.bad_crc++;
 	else if (frame_accept(d->body, (size_t)len, f) == -1)
 		d->st.bad_header++;

@@ -27,14 +27,14 @@
 #include "frame.h"
 #include "util.h"
 
-#define COBS_MAX_IN	20000		/* the -max_len of scripts/fuzz.sh */
+#define COBS_MAX_IN	20000		/* fuzz.sh -max_len */
 
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static struct frame_decoder dec, redec;
 
 struct feed {
-	const uint8_t	*in;		/* everything after the first byte */
+	const uint8_t	*in;		/* all after the first byte */
 	size_t		 n;
 	uint64_t	 good_nonzero;	/* wire bytes of good frames */
 };

@@ -22,13 +22,13 @@
 #include "frame.h"
 #include "util.h"
 
-#define MAX_GOT		64		/* frames one feed may return */
+#define MAX_GOT		64		/* frames in one test stream */
 #define STREAM_MAX	(1 << 20)	/* bytes of one test stream */
 
 enum chunking {
 	CHUNK_WHOLE,			/* one call with everything */
 	CHUNK_BYTE,			/* one byte per call */
-	CHUNK_RANDOM,			/* random pieces, small and large */
+	CHUNK_RANDOM,			/* random pieces, small or large */
 };
 static const enum chunking chunkings[] = {
 	CHUNK_WHOLE, CHUNK_BYTE, CHUNK_RANDOM
@@ -42,9 +42,9 @@ struct tframe {
 };
 
 static struct frame_decoder dec;
-static struct tframe	 want[MAX_GOT];	/* frames put into the stream */
+static struct tframe	 want[MAX_GOT];	/* frames put in */
 static size_t		 nwant;
-static struct tframe	 got[MAX_GOT];	/* frames the decoder returned */
+static struct tframe	 got[MAX_GOT];	/* frames decoded */
 static size_t		 ngot;
 static uint8_t		 stream[STREAM_MAX];
 static size_t		 slen;
@@ -265,14 +265,18 @@ test_crc32c_vectors(void **state)
 	} v[] = {
 		{ "empty", "", 0x00000000 },
 		{ "123456789", "313233343536373839", 0xe3069283 },
-		{ "32 x 00", "0000000000000000000000000000000000000000000000000000000000000000",
-		    0x8a9136aa },
-		{ "32 x ff", "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
-		    0x62a8ab43 },
-		{ "00..1f", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-		    0x46dd794e },
-		{ "1f..00", "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100",
-		    0x113fdb5c },
+		{ "32 x 00",
+		    "00000000000000000000000000000000"
+		    "00000000000000000000000000000000", 0x8a9136aa },
+		{ "32 x ff",
+		    "ffffffffffffffffffffffffffffffff"
+		    "ffffffffffffffffffffffffffffffff", 0x62a8ab43 },
+		{ "00..1f",
+		    "000102030405060708090a0b0c0d0e0f"
+		    "101112131415161718191a1b1c1d1e1f", 0x46dd794e },
+		{ "1f..00",
+		    "1f1e1d1c1b1a19181716151413121110"
+		    "0f0e0d0c0b0a09080706050403020100", 0x113fdb5c },
 	};
 	uint8_t	 b[64];
 	size_t	 i, n;
@@ -479,7 +483,7 @@ test_frame_hdr_pack(void **state)
  */
 static const uint8_t ka_wire[] = {
 	0x03, 0x01, 0x03,			/* -, version 01, type 03 */
-	0x06, 0x02, 0x01, 0x02, 0x03, 0x04,	/* len 00 02, session 01020304 */
+	0x06, 0x02, 0x01, 0x02, 0x03, 0x04,	/* len 00 02, session */
 	0x01,					/* seq 00 */
 	0x01,					/* seq 00 */
 	0x02, 0x01,				/* seq 00 01 */
@@ -540,7 +544,7 @@ test_frame_encode_rejects(void **state)
 	} v[] = {
 		{ "smallest", 1, FRAME_HELLO, 0, 1 },
 		{ "largest", 1, FRAME_RESET, FRAME_MAX_PAYLOAD, 1 },
-		{ "payload one too long", 1, FRAME_DATA, FRAME_MAX_PAYLOAD + 1, 0 },
+		{ "payload 4097", 1, FRAME_DATA, FRAME_MAX_PAYLOAD + 1, 0 },
 		{ "payload 65535", 1, FRAME_DATA, 65535, 0 },
 		{ "version 0", 0, FRAME_DATA, 10, 0 },
 		{ "version 2", 2, FRAME_DATA, 10, 0 },
@@ -619,7 +623,10 @@ test_round_trip_bytewise(void **state)
 	assert_int_equal(errors(&dec.st), 0);
 }
 
-/* The longest encoding a valid frame can have: no 0x00 but in the length. */
+/*
+ * The longest encoding a valid frame can have (no 0x00 but the low byte of
+ * the length) fills the wire buffer exactly.
+ */
 static void
 test_round_trip_longest(void **state)
 {
@@ -634,7 +641,7 @@ test_round_trip_longest(void **state)
 		fill_random(t.payload, FRAME_MAX_PAYLOAD, 0);
 		fill_random(t.mac, FRAME_MAC_LEN, 0);
 		wn = put_frame(&t);
-		assert_true(wn >= FRAME_MAX_BODY + FRAME_MAX_BODY / 254);
+		assert_int_equal(wn, FRAME_MAX_WIRE);
 		feed(chunkings[i]);
 		assert_got_want();
 	}
@@ -653,7 +660,7 @@ test_stream(void **state)
 	static const struct {
 		const char	*name;
 		enum lead	 lead;
-		int		 fill;		/* 0x00s between frames */
+		int		 fill;		/* idle 0x00s */
 	} v[] = {
 		{ "frames only", LEAD_NONE, 0 },
 		{ "idle fill", LEAD_NONE, 1 },
@@ -670,7 +677,8 @@ test_stream(void **state)
 	memset(zeros, 0, sizeof(zeros));
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		for (k = 0; k < NCHUNKINGS; k++) {
-			print_message("stream %s, chunking %zu\n", v[i].name, k);
+			print_message("stream %s, chunking %zu\n",
+			    v[i].name, k);
 			reset();
 			expect_garbage = 0;
 			if (v[i].lead == LEAD_NOISE) {
@@ -741,7 +749,8 @@ test_push_used(void **state)
 	frame_decoder_init(&dec);
 	memcpy(two, ka_wire, sizeof(ka_wire));
 	memcpy(two + sizeof(ka_wire), ka_wire, sizeof(ka_wire));
-	assert_int_equal(frame_decoder_push(&dec, two, sizeof(two), &used, &f), 1);
+	assert_int_equal(frame_decoder_push(&dec, two, sizeof(two), &used,
+	    &f), 1);
 	assert_int_equal(used, sizeof(ka_wire));
 	assert_memory_equal(f.payload, "hi", 2);
 	assert_int_equal(frame_decoder_push(&dec, two + used,
@@ -769,10 +778,10 @@ enum edit {
 	EDIT_LEN,			/* length field += val, CRC fixed */
 	EDIT_CUT,			/* keep at bytes of body, CRC kept */
 	EDIT_CUT_CRC,			/* keep at bytes, CRC fixed */
-	EDIT_GROW,			/* payload +val bytes, len and CRC fixed */
+	EDIT_GROW,			/* val more payload, len, CRC fixed */
 };
 
-#define AT_END		(-1)		/* the last byte of the body */
+#define AT_END		(-1)		/* the body's last byte */
 #define STAT(m)		offsetof(struct frame_stats, m)
 
 static size_t
@@ -844,13 +853,13 @@ test_bad_frames(void **state)
 		{ "bit flip in length", EDIT_FLIP, 3, 0, STAT(bad_crc) },
 		{ "bit flip in seq", EDIT_FLIP, 10, 7, STAT(bad_crc) },
 		{ "bit flip in payload", EDIT_FLIP, 80, 3, STAT(bad_crc) },
-		{ "bit flip in mac", EDIT_FLIP, 20 + 100 + 5, 5, STAT(bad_crc) },
+		{ "bit flip in mac", EDIT_FLIP, 125, 5, STAT(bad_crc) },
 		{ "bit flip in crc", EDIT_FLIP, AT_END, 0, STAT(bad_crc) },
 		{ "cut to nothing", EDIT_CUT, 0, 0, STAT(runt) },
 		{ "cut to 1 byte", EDIT_CUT, 1, 0, STAT(runt) },
 		{ "cut to header", EDIT_CUT, FRAME_HDR_LEN, 0, STAT(runt) },
-		{ "cut to 39 bytes", EDIT_CUT, FRAME_MIN_BODY - 1, 0, STAT(runt) },
-		{ "cut to 40 bytes", EDIT_CUT, FRAME_MIN_BODY, 0, STAT(bad_crc) },
+		{ "cut to 39 bytes", EDIT_CUT, 39, 0, STAT(runt) },
+		{ "cut to 40 bytes", EDIT_CUT, 40, 0, STAT(bad_crc) },
 		{ "cut by one byte", EDIT_CUT, AT_END, 0, STAT(bad_crc) },
 		{ "version 0", EDIT_SET, 0, 0, STAT(bad_header) },
 		{ "version 2", EDIT_SET, 0, 2, STAT(bad_header) },
@@ -865,7 +874,8 @@ test_bad_frames(void **state)
 		    FRAME_MAX_PAYLOAD + 1 - 100, STAT(bad_cobs) },
 	};
 	static struct tframe a, b;
-	static uint8_t	 body[FRAME_MAX_BODY + 64], wire[FRAME_MAX_WIRE + 64];
+	static uint8_t	 body[FRAME_MAX_BODY + 64];
+	static uint8_t	 wire[FRAME_MAX_WIRE + 64];
 	size_t		 i, k, n;
 	uint64_t	 count;
 
@@ -878,7 +888,7 @@ test_bad_frames(void **state)
 			random_frame(&a, 100);
 			a.h.type = FRAME_DATA;
 			n = body_of(&a, body);
-			/* what EDIT_GROW adds; its 0x00s keep it under oversize */
+			/* what EDIT_GROW adds; 0x00s keep it below oversize */
 			fill_random(body + n, sizeof(body) - n, 8);
 			n = edit_body(body, n, v[i].e, v[i].at, v[i].val);
 			n = cobs_encode(body, n, wire);
@@ -987,7 +997,7 @@ test_junk(void **state)
 	static const struct {
 		const char	*name;
 		const char	*hex;
-		size_t		 stat;		/* (size_t)-1: nothing */
+		size_t		 stat;		/* or (size_t)-1 */
 		uint64_t	 garbage;
 	} v[] = {
 		{ "idle fill", "00000000", (size_t)-1, 0 },
