@@ -20,7 +20,7 @@ endif
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 $(WARN) -Iinclude -D_GNU_SOURCE \
 	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lutil
+LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lutil -lm
 
 MAINS	:= src/linkd.c src/signerd.c src/client.c src/ctl.c
 LIBSRC	:= $(filter-out $(MAINS),$(wildcard src/*.c))

@@ -45,6 +45,7 @@ struct link_stats {
 	uint64_t	 bad_mac, bad_session, dup, out_of_window;
 	uint64_t	 sessions, resets_sent, resets_rcvd, protocol_errors;
 	uint64_t	 msgs_in, msgs_out, bytes_in, bytes_out;
+	uint64_t	 resizes;	/* frame size adapted to the error rate */
 };
 
 struct link_seg {
@@ -90,6 +91,8 @@ struct link {
 	uint64_t	 rto_at;
 	uint32_t	 rto_ms;
 	int		 backoff;
+	int		 seg_size;	/* payload bytes per DATA frame now */
+	uint32_t	 per_sent, per_lost;	/* this adaptation period */
 	struct link_pend *pend;
 	size_t		 npend, pendcap;
 	struct link_seg	 seg[LINK_MAX_WINDOW];

@@ -15,7 +15,13 @@
  * order, so when a frame sent after frame X is acknowledged and X is not, X
  * was lost and is retransmitted at once. A retransmission timer derived
  * from the line rate and the bytes in flight covers the tail of a burst.
+ *
+ * Frame size: large frames waste little on headers, small ones lose little
+ * to a bit error. Every LINK_ADAPT_FRAMES new frames the sender estimates
+ * the error rate per byte from its losses and picks the payload size that
+ * maximises the expected useful fraction s / (s + h) * exp(-e (s + h)).
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +29,10 @@
 #include "msg.h"
 
 static const char session_label[] = "airlock link session v1";
+
+#define LINK_ADAPT_FRAMES	32	/* frames per adaptation period */
+#define LINK_FRAME_OVERHEAD	46	/* header, MAC, CRC, delimiter, COBS */
+#define LINK_MIN_SEG		128
 
 void
 link_params_default(struct link_params *p, int baud)
@@ -252,10 +262,42 @@ link_peer_params(struct link *l, const uint8_t *p)
 	l->peer_window = w < 1 ? 1 : w > LINK_MAX_WINDOW ? LINK_MAX_WINDOW : w;
 }
 
+static int
+link_max_seg(const struct link *l)
+{
+	return l->p.max_payload < l->peer_payload ? l->p.max_payload : l->peer_payload;
+}
+
+/* Picks the frame size for the error rate seen in the last period. */
+static void
+link_adapt(struct link *l)
+{
+	double p, e, h = LINK_FRAME_OVERHEAD, s;
+	int max = link_max_seg(l), n;
+
+	if (l->per_sent < LINK_ADAPT_FRAMES)
+		return;
+	p = (double)l->per_lost / (double)(l->per_sent + l->per_lost);
+	if (l->per_lost == 0)
+		n = l->seg_size * 2;
+	else {
+		e = -log(1.0 - (p < 0.9 ? p : 0.9)) / ((double)l->seg_size + h);
+		s = (-h + sqrt(h * h + 4.0 * h / e)) / 2.0;
+		n = (int)s & ~63;
+	}
+	n = n < LINK_MIN_SEG ? LINK_MIN_SEG : n > max ? max : n;
+	if (n != l->seg_size)
+		l->st.resizes++;
+	l->seg_size = n;
+	l->per_sent = l->per_lost = 0;
+}
+
 static void
 link_up(struct link *l, uint64_t now)
 {
 	l->state = LINK_UP;
+	l->seg_size = link_max_seg(l);
+	l->per_sent = l->per_lost = 0;
 	l->last_rx = now;
 	l->st.sessions++;
 	if (l->cb.up)
@@ -569,6 +611,7 @@ link_send_lost(struct link *l, uint64_t now)
 
 		if (g->lost && !g->sacked) {
 			l->st.retransmits++;
+			l->per_lost++;
 			link_transmit(l, g, now);
 			return 1;
 		}
@@ -581,8 +624,7 @@ link_send_new(struct link *l, uint64_t now)
 {
 	struct link_seg *g;
 	int window = l->p.window < l->peer_window ? l->p.window : l->peer_window;
-	size_t max = (size_t)(l->p.max_payload < l->peer_payload ?
-	    l->p.max_payload : l->peer_payload), n;
+	size_t max = (size_t)l->seg_size, n;
 
 	if (l->txq.len == 0 || l->snd_nxt - l->snd_una >= (uint32_t)window)
 		return 0;
@@ -599,6 +641,8 @@ link_send_new(struct link *l, uint64_t now)
 	l->seg_off += n;
 	l->st.bytes_out += n;
 	link_transmit(l, g, now);
+	l->per_sent++;
+	link_adapt(l);
 	return 1;
 }
 

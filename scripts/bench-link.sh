@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# bench-link.sh: `make bench-link`. BENCH_N (default 1000) CSR round trips
+# through the cable simulator at 115200 baud, once on a clean line and once
+# at a bit error rate of 1e-5, with real P-256 CSRs and certificates issued
+# by an RSA-4096 subroot. Goodput R is the busier direction's useful bytes
+# (certificate DER delivered to webdb, or CSR DER delivered to the signer)
+# per second, divided by the line rate of 11,520 bytes/s. A benchmark, not a
+# test: it prints a table and one line
+#   BENCH link goodput_clean=R1 goodput_ber1e-5=R2 line_rate_Bps=11520
+set -u
+. "$(dirname "$0")/harness.sh"
+N=${BENCH_N:-1000}
+export AL_PAYLOAD=${BENCH_PAYLOAD:-4096} AL_WINDOW=${BENCH_WINDOW:-16} AL_TIME_INTERVAL=3600
+W=$(mktemp -d /tmp/airlock-bench.XXXXXX)
+trap 'for d in "$W"/run-*; do al_stop "$d"; done; rm -rf "$W"' EXIT
+
+# N CSRs, made once (not timed), with python3-cryptography
+python3 - "$W/csr" "$N" <<'PY' || exit 1
+import os, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+out, n = sys.argv[1], int(sys.argv[2])
+os.makedirs(out)
+for i in range(n):
+    k = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"host{i}.bench.example"),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "airlock bench")])
+    csr = (x509.CertificateSigningRequestBuilder().subject_name(name)
+           .add_extension(x509.SubjectAlternativeName([x509.DNSName(f"host{i}.bench.example")]), False)
+           .sign(k, hashes.SHA256()))
+    open(f"{out}/{i}.der", "wb").write(csr.public_bytes(serialization.Encoding.DER))
+PY
+
+run_one() {	# LABEL [linksim args...]: prints "R csr_Bps cert_Bps seconds retransmits"
+	local label=$1; shift
+	local d=$W/run-$label
+	mkdir -p "$d"
+	al_setup "$d"
+	for i in $(seq 0 $((N - 1))); do
+		al_client "$d" submit --root demo-rsa --profile server "$W/csr/$i.der" >/dev/null || exit 1
+	done
+	al_cable "$d" --baud 115200 "$@"
+	"$AL_BIN/airlock-signerd" -d -c "$d/signer/airlock.conf" 2>>"$d/log/signerd.log" & echo $! > "$d/signerd.pid"
+	"$AL_BIN/airlock-linkd" -d -c "$d/signer/airlock.conf" 2>>"$d/log/linkd.log" & echo $! > "$d/linkd.pid"
+	sleep 0.5
+	local t0 t1
+	t0=$(date +%s.%N)
+	"$AL_BIN/airlock-client" -d -c "$d/webdb/airlock-client.conf" run 2>>"$d/log/client.log" & echo $! > "$d/client.pid"
+	while [ "$(sqlite3 "$d/webdb/state/outbox.db" "select count(*) from outbox where state < 2")" != 0 ]; do
+		sleep 0.05
+	done
+	t1=$(date +%s.%N)
+	al_stop "$d"
+	python3 - "$d" "$W/csr" "$t0" "$t1" <<'PY'
+import base64, glob, os, sys, sqlite3
+d, csrdir, t0, t1 = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+db = sqlite3.connect(f"{d}/webdb/state/outbox.db")
+done = db.execute("select count(*) from outbox where state = 2").fetchone()[0]
+certs = 0
+for f in glob.glob(f"{d}/webdb/state/spool/out/*.crt"):
+    pem = open(f).read().split("-----")[2]
+    certs += len(base64.b64decode("".join(pem.split())))
+csrs = sum(os.path.getsize(f) for f in glob.glob(f"{csrdir}/*.der"))
+secs = t1 - t0
+busier = max(certs, csrs) / secs
+retx = 0
+for line in open(f"{d}/log/linkd.log"):
+    if "retransmits" in line:
+        retx = line.rsplit(",", 1)[-1].split()[0]
+print(f"{busier / 11520:.3f} {csrs / secs:.0f} {certs / secs:.0f} {secs:.1f} {done} {retx}")
+PY
+}
+
+printf '%-10s %8s %10s %10s %8s %6s %6s\n' line goodput csr_B/s cert_B/s seconds done retx
+read -r r1 a1 b1 s1 n1 x1 <<<"$(run_one clean)"
+printf '%-10s %8s %10s %10s %8s %6s %6s\n' clean "$r1" "$a1" "$b1" "$s1" "$n1" "$x1"
+read -r r2 a2 b2 s2 n2 x2 <<<"$(run_one ber1e-5 --ber 1e-5 --seed 11)"
+printf '%-10s %8s %10s %10s %8s %6s %6s\n' ber1e-5 "$r2" "$a2" "$b2" "$s2" "$n2" "$x2"
+[ "$n1" = "$N" ] && [ "$n2" = "$N" ] || echo "bench-link: not every request was answered ($n1, $n2 of $N)" >&2
+echo "BENCH link goodput_clean=$r1 goodput_ber1e-5=$r2 line_rate_Bps=11520"
