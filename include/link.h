@@ -53,6 +53,8 @@ struct link_seg {
 	uint16_t	 len;
 	uint8_t		 sacked;	/* peer has it, beyond the cumulative ack */
 	uint8_t		 lost;		/* retransmit at the next chance */
+	uint8_t		 retx;		/* sent more than once: no RTT sample */
+	uint64_t	 sent_ms;	/* last transmission */
 	uint64_t	 txno;		/* transmission order, for loss detection */
 	uint8_t		 data[FRAME_MAX_PAYLOAD];
 };
@@ -91,6 +93,7 @@ struct link {
 	uint64_t	 rto_at;
 	uint32_t	 rto_ms;
 	int		 backoff;
+	int32_t		 srtt_ms, rttvar_ms;	/* RFC 6298 estimators; srtt 0: none yet */
 	int		 seg_size;	/* payload bytes per DATA frame now */
 	uint32_t	 per_sent, per_lost;	/* this adaptation period */
 	struct link_pend *pend;
@@ -104,6 +107,7 @@ struct link {
 	struct link_rseg rseg[LINK_MAX_WINDOW];
 	struct frame_decoder dec;
 	struct buf	 out;		/* wire bytes for the transport */
+	uint64_t	 line_free_us;	/* when the line will have sent what we wrote */
 	struct link_stats st;
 };
 
@@ -120,6 +124,11 @@ void	 link_pump(struct link *, uint64_t now_ms);
 /* Queue one message; tag comes back in delivered(). -1 if not up. */
 int	 link_send(struct link *, const uint8_t *, size_t, uint64_t tag);
 size_t	 link_backlog(const struct link *);	/* bytes queued, unacknowledged */
+/* Pacing: bytes of l->out the caller may write now, so that the driver's
+ * queue stays short and acknowledgements are not stuck behind old data;
+ * and the report of what it wrote. Unlimited when baud is 0. */
+size_t	 link_write_allowance(const struct link *, uint64_t now_ms);
+void	 link_wrote(struct link *, size_t, uint64_t now_ms);
 int	 link_timeout_ms(const struct link *, uint64_t now_ms);
 /* The transport went away or came back: drop the session. */
 void	 link_reset(struct link *);

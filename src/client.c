@@ -388,9 +388,15 @@ client_cable_io(struct client *cl, short revents, uint64_t now)
 	if (r != -1) {
 		link_pump(cl->l, now);
 		while (cl->l->out.len > 0) {
-			if ((r = cl->t.ops->write(&cl->t, cl->l->out.p, cl->l->out.len)) <= 0)
+			size_t n = link_write_allowance(cl->l, now);
+
+			if (n == 0)
+				break;
+			if ((r = cl->t.ops->write(&cl->t, cl->l->out.p, n < cl->l->out.len ?
+			    n : cl->l->out.len)) <= 0)
 				break;
 			buf_consume(&cl->l->out, (size_t)r);
+			link_wrote(cl->l, (size_t)r, now);
 			link_pump(cl->l, now);
 		}
 	}
@@ -459,7 +465,7 @@ client_run(struct client *cl)
 		if (timeout > CLIENT_SCAN_MS)
 			timeout = CLIENT_SCAN_MS;
 		pfd.fd = cl->t.fd;
-		pfd.events = POLLIN | (cl->l->out.len ? POLLOUT : 0);
+		pfd.events = POLLIN | (link_write_allowance(cl->l, now) && cl->l->out.len ? POLLOUT : 0);
 		if (poll(&pfd, 1, timeout) == -1 && errno != EINTR)
 			fatal("poll");
 		if (cl->t.fd != -1)

@@ -13,8 +13,11 @@
  * carries the next expected sequence number (cumulative ACK) and a 32-bit
  * bitmap of later frames already held (selective ACK). The cable delivers in
  * order, so when a frame sent after frame X is acknowledged and X is not, X
- * was lost and is retransmitted at once. A retransmission timer derived
- * from the line rate and the bytes in flight covers the tail of a burst.
+ * was lost and is retransmitted at once. A retransmission timer covers the
+ * tail of a burst: it starts from the line rate and the window size and then
+ * follows the measured round trip (RFC 6298, Karn's rule). Like Nagle's
+ * algorithm, a segment shorter than the frame size leaves only when nothing
+ * is in flight, so a busy line carries full frames.
  *
  * Frame size: large frames waste little on headers, small ones lose little
  * to a bit error. Every LINK_ADAPT_FRAMES new frames the sender estimates
@@ -30,7 +33,7 @@
 
 static const char session_label[] = "airlock link session v1";
 
-#define LINK_ADAPT_FRAMES	32	/* frames per adaptation period */
+#define LINK_ADAPT_FRAMES	8	/* frames per adaptation period */
 #define LINK_FRAME_OVERHEAD	46	/* header, MAC, CRC, delimiter, COBS */
 #define LINK_MIN_SEG		128
 
@@ -68,8 +71,45 @@ link_update_rto(struct link *l)
 {
 	uint64_t inflight = (uint64_t)l->p.window * (uint64_t)(l->p.max_payload + 64);
 
-	/* the window out, a full reverse queue back, and a margin for scheduling */
+	if (l->srtt_ms > 0) {
+		l->rto_ms = (uint32_t)(l->srtt_ms + 4 * l->rttvar_ms);
+		if (l->rto_ms < 200)
+			l->rto_ms = 200;
+		if (l->rto_ms > 20000)
+			l->rto_ms = 20000;
+		return;
+	}
+	/* before a sample: the window out, a full reverse queue back, a margin */
 	l->rto_ms = (uint32_t)(2 * link_line_ms(l, inflight + 8192) + 250);
+}
+
+/* The timer for a frame sent now: never shorter than the line needs for
+ * everything ahead of it and a full frame back, whatever the RTT said. */
+static uint64_t
+link_rto(const struct link *l)
+{
+	uint64_t floor, ahead = l->seg_off - l->acked_off + l->out.len;
+
+	floor = link_line_ms(l, ahead + 2 * (uint64_t)(l->p.max_payload + 64)) * 3 / 2 + 200;
+	return floor > l->rto_ms ? floor : l->rto_ms;
+}
+
+static void
+link_rtt_sample(struct link *l, int32_t r)
+{
+	int32_t d;
+
+	if (l->srtt_ms == 0) {
+		l->srtt_ms = r > 0 ? r : 1;
+		l->rttvar_ms = r / 2;
+	} else {
+		d = l->srtt_ms - r;
+		l->rttvar_ms += ((d < 0 ? -d : d) - l->rttvar_ms) / 4;
+		l->srtt_ms += (r - l->srtt_ms) / 8;
+		if (l->srtt_ms <= 0)
+			l->srtt_ms = 1;
+	}
+	link_update_rto(l);
 }
 
 struct link *
@@ -126,6 +166,8 @@ link_clear(struct link *l)
 	l->ack_pending = 0;
 	l->backoff = 0;
 	l->rto_at = 0;
+	l->srtt_ms = l->rttvar_ms = 0;
+	link_update_rto(l);
 	memset(l->rseg, 0, sizeof(l->rseg));
 	crypto_cleanse(l->skey, sizeof(l->skey));
 	l->session = 0;
@@ -296,7 +338,8 @@ static void
 link_up(struct link *l, uint64_t now)
 {
 	l->state = LINK_UP;
-	l->seg_size = link_max_seg(l);
+	/* start moderate: grows to the maximum after a clean period or two */
+	l->seg_size = link_max_seg(l) < 1024 ? link_max_seg(l) : 1024;
 	l->per_sent = l->per_lost = 0;
 	l->last_rx = now;
 	l->st.sessions++;
@@ -396,7 +439,7 @@ link_deliver_pending(struct link *l)
 static void
 link_on_ack(struct link *l, uint32_t ack, uint32_t sack, uint64_t now)
 {
-	uint64_t newest = 0;
+	uint64_t newest = 0, sample_at = 0;
 	uint32_t s;
 	int i, progress = 0;
 
@@ -409,6 +452,8 @@ link_on_ack(struct link *l, uint32_t ack, uint32_t sack, uint64_t now)
 
 		if (g->txno > newest)
 			newest = g->txno;
+		if (!g->retx && !g->sacked && g->sent_ms > sample_at)
+			sample_at = g->sent_ms;
 		l->acked_off += g->len;
 		progress = 1;
 	}
@@ -420,8 +465,11 @@ link_on_ack(struct link *l, uint32_t ack, uint32_t sack, uint64_t now)
 		if (!(sack >> i & 1) || !link_seq_in(s, l->snd_una, l->snd_nxt))
 			continue;
 		g = &l->seg[s % LINK_MAX_WINDOW];
-		if (!g->sacked)
+		if (!g->sacked) {
 			progress = 1;
+			if (!g->retx && g->sent_ms > sample_at)
+				sample_at = g->sent_ms;
+		}
 		g->sacked = 1;
 		g->lost = 0;
 		if (g->txno > newest)
@@ -434,9 +482,11 @@ link_on_ack(struct link *l, uint32_t ack, uint32_t sack, uint64_t now)
 		if (!g->sacked && g->txno < newest)
 			g->lost = 1;
 	}
+	if (sample_at)
+		link_rtt_sample(l, (int32_t)(now - sample_at));
 	if (progress) {
 		l->backoff = 0;
-		l->rto_at = l->snd_una == l->snd_nxt ? 0 : now + l->rto_ms;
+		l->rto_at = l->snd_una == l->snd_nxt ? 0 : now + link_rto(l);
 	}
 	link_deliver_pending(l);
 }
@@ -584,6 +634,34 @@ link_send(struct link *l, const uint8_t *msg, size_t len, uint64_t tag)
 	return 0;
 }
 
+#define LINK_PACE_SLACK_US	30000	/* what may wait in the driver */
+
+size_t
+link_write_allowance(const struct link *l, uint64_t now)
+{
+	uint64_t now_us = now * 1000, byte_us, limit = now_us + LINK_PACE_SLACK_US;
+
+	if (l->p.baud <= 0)
+		return l->out.len;
+	if (l->line_free_us >= limit)
+		return 0;
+	byte_us = 10000000ull / (uint64_t)l->p.baud;
+	return (size_t)((limit - (l->line_free_us > now_us ? l->line_free_us : now_us)) /
+	    (byte_us ? byte_us : 1)) + 1;
+}
+
+void
+link_wrote(struct link *l, size_t n, uint64_t now)
+{
+	uint64_t now_us = now * 1000;
+
+	if (l->p.baud <= 0)
+		return;
+	if (l->line_free_us < now_us)
+		l->line_free_us = now_us;
+	l->line_free_us += (uint64_t)n * 10000000ull / (uint64_t)l->p.baud;
+}
+
 size_t
 link_backlog(const struct link *l)
 {
@@ -593,12 +671,15 @@ link_backlog(const struct link *l)
 static void
 link_transmit(struct link *l, struct link_seg *g, uint64_t now)
 {
+	if (g->txno != 0)
+		g->retx = 1;
 	g->txno = ++l->txno;
+	g->sent_ms = now;
 	g->lost = 0;
 	link_emit(l, FRAME_DATA, g->seq, g->data, g->len, now);
 	l->st.data_out++;
 	if (l->rto_at == 0)
-		l->rto_at = now + l->rto_ms;
+		l->rto_at = now + link_rto(l);
 }
 
 static int
@@ -628,14 +709,16 @@ link_send_new(struct link *l, uint64_t now)
 
 	if (l->txq.len == 0 || l->snd_nxt - l->snd_una >= (uint32_t)window)
 		return 0;
-	/* a short segment only when nothing else waits for the line */
-	if (l->txq.len < max && l->out.len > 0)
+	/* a short segment only when nothing is in flight (Nagle) */
+	if (l->txq.len < max && (l->out.len > 0 || l->snd_una != l->snd_nxt))
 		return 0;
 	n = l->txq.len < max ? l->txq.len : max;
 	g = &l->seg[l->snd_nxt % LINK_MAX_WINDOW];
 	g->seq = l->snd_nxt++;
 	g->len = (uint16_t)n;
 	g->sacked = 0;
+	g->retx = 0;
+	g->txno = 0;
 	memcpy(g->data, l->txq.p, n);
 	buf_consume(&l->txq, n);
 	l->seg_off += n;
@@ -671,7 +754,7 @@ link_timers(struct link *l, uint64_t now)
 			}
 		if (l->backoff < 3)
 			l->backoff++;
-		l->rto_at = now + ((uint64_t)l->rto_ms << l->backoff);
+		l->rto_at = now + (link_rto(l) << l->backoff);
 	}
 }
 
@@ -698,6 +781,12 @@ link_timeout_ms(const struct link *l, uint64_t now)
 
 	if (l->state == LINK_HELLO && l->hello_at < next)
 		next = l->hello_at;
+	if (l->out.len > 0 && l->p.baud > 0) {
+		uint64_t free_ms = (l->line_free_us + 999) / 1000;
+
+		if (free_ms < next)
+			next = free_ms > now ? free_ms - LINK_PACE_SLACK_US / 2000 : now;
+	}
 	if (l->state == LINK_UP) {
 		if (l->rto_at && l->rto_at < next)
 			next = l->rto_at;

@@ -328,9 +328,15 @@ linkd_cable_io(struct linkd *d, short revents, uint64_t now)
 	}
 	link_pump(d->l, now);
 	while (d->l->out.len > 0) {
-		if ((r = d->t.ops->write(&d->t, d->l->out.p, d->l->out.len)) <= 0)
+		size_t n = link_write_allowance(d->l, now);
+
+		if (n == 0)
+			break;
+		if ((r = d->t.ops->write(&d->t, d->l->out.p, n < d->l->out.len ?
+		    n : d->l->out.len)) <= 0)
 			break;
 		buf_consume(&d->l->out, (size_t)r);
+		link_wrote(d->l, (size_t)r, now);
 		link_pump(d->l, now);
 	}
 	if (r == -1) {
@@ -355,7 +361,7 @@ linkd_loop(struct linkd *d)
 		if ((d->t.fd == -1 || !d->signer_up) && timeout > LINKD_RETRY_MS)
 			timeout = LINKD_RETRY_MS;
 		pfd[0].fd = d->t.fd;
-		pfd[0].events = POLLIN | (d->l->out.len ? POLLOUT : 0);
+		pfd[0].events = POLLIN | (link_write_allowance(d->l, now) && d->l->out.len ? POLLOUT : 0);
 		pfd[1].fd = d->signer_up ? d->ans.fd : -1;
 		pfd[1].events = POLLIN;
 		pfd[2].fd = d->signer_up && d->req.out.len ? d->req.fd : -1;
