@@ -7,6 +7,7 @@
 #define TRANSPORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "config.h"
@@ -30,7 +31,10 @@ struct transport {
 	void			*priv;
 };
 
+struct link;
+
 /* transport.c */
+int	 transport_link_io(struct transport *, struct link *, short revents, uint64_t now_ms);
 int	 transport_init(struct transport *, const struct cfg_link *, char *why, size_t whysz);
 
 /* serial.c */

@@ -378,29 +378,7 @@ client_on_down(void *arg)
 static void
 client_cable_io(struct client *cl, short revents, uint64_t now)
 {
-	uint8_t tmp[8192];
-	ssize_t r = 0;
-
-	if (revents & (POLLIN | POLLHUP | POLLERR)) {
-		while ((r = cl->t.ops->read(&cl->t, tmp, sizeof(tmp))) > 0)
-			link_input(cl->l, tmp, (size_t)r, now);
-	}
-	if (r != -1) {
-		link_pump(cl->l, now);
-		while (cl->l->out.len > 0) {
-			size_t n = link_write_allowance(cl->l, now);
-
-			if (n == 0)
-				break;
-			if ((r = cl->t.ops->write(&cl->t, cl->l->out.p, n < cl->l->out.len ?
-			    n : cl->l->out.len)) <= 0)
-				break;
-			buf_consume(&cl->l->out, (size_t)r);
-			link_wrote(cl->l, (size_t)r, now);
-			link_pump(cl->l, now);
-		}
-	}
-	if (r == -1) {
+	if (transport_link_io(&cl->t, cl->l, revents, now) == -1) {
 		log_warnx("cable: device lost; reopening");
 		cl->t.ops->close(&cl->t);
 		link_reset(cl->l);

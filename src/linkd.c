@@ -313,33 +313,8 @@ linkd_reopen(struct linkd *d, uint64_t now)
 static void
 linkd_cable_io(struct linkd *d, short revents, uint64_t now)
 {
-	uint8_t tmp[8192];
-	ssize_t r = 0;
-
-	if (revents & (POLLIN | POLLHUP | POLLERR)) {
-		while ((r = d->t.ops->read(&d->t, tmp, sizeof(tmp))) > 0)
-			link_input(d->l, tmp, (size_t)r, now);
-		if (r == -1) {
-			log_warnx("cable: device lost; reopening");
-			d->t.ops->close(&d->t);
-			link_reset(d->l);
-			return;
-		}
-	}
-	link_pump(d->l, now);
-	while (d->l->out.len > 0) {
-		size_t n = link_write_allowance(d->l, now);
-
-		if (n == 0)
-			break;
-		if ((r = d->t.ops->write(&d->t, d->l->out.p, n < d->l->out.len ?
-		    n : d->l->out.len)) <= 0)
-			break;
-		buf_consume(&d->l->out, (size_t)r);
-		link_wrote(d->l, (size_t)r, now);
-		link_pump(d->l, now);
-	}
-	if (r == -1) {
+	if (transport_link_io(&d->t, d->l, revents, now) == -1) {
+		log_warnx("cable: device lost; reopening");
 		d->t.ops->close(&d->t);
 		link_reset(d->l);
 	}
