@@ -95,7 +95,8 @@ struct link {
 	int		 backoff;
 	int32_t		 srtt_ms, rttvar_ms;	/* RFC 6298 estimators; srtt 0: none yet */
 	int		 seg_size;	/* payload bytes per DATA frame now */
-	uint32_t	 per_sent, per_lost;	/* this adaptation period */
+	uint32_t	 per_sent;	/* frames sent in this adaptation period */
+	double		 est_bytes, est_lost;	/* decaying sums for the error rate */
 	struct link_pend *pend;
 	size_t		 npend, pendcap;
 	struct link_seg	 seg[LINK_MAX_WINDOW];
@@ -133,5 +134,7 @@ int	 link_timeout_ms(const struct link *, uint64_t now_ms);
 /* The transport went away or came back: drop the session. */
 void	 link_reset(struct link *);
 const char *link_state_name(int);
+/* Every counter on one "key=value ..." line, for logs and status answers. */
+void	 link_stats_line(const struct link *, char *, size_t);
 
 #endif

@@ -10,9 +10,9 @@
 set -u
 . "$(dirname "$0")/harness.sh"
 N=${BENCH_N:-1000}
-export AL_PAYLOAD=${BENCH_PAYLOAD:-4096} AL_WINDOW=${BENCH_WINDOW:-16} AL_TIME_INTERVAL=3600
+export AL_PAYLOAD=${BENCH_PAYLOAD:-4096} AL_WINDOW=${BENCH_WINDOW:-32} AL_TIME_INTERVAL=3600
 W=$(mktemp -d /tmp/airlock-bench.XXXXXX)
-trap 'for d in "$W"/run-*; do al_stop "$d"; done; rm -rf "$W"' EXIT
+trap 'for d in "$W"/run-*; do al_stop "$d"; done; [ "${BENCH_KEEP:-}" ] && echo "kept $W" >&2 || rm -rf "$W"' EXIT
 
 # N CSRs, made once (not timed), with python3-cryptography
 python3 - "$W/csr" "$N" <<'PY' || exit 1
@@ -67,8 +67,8 @@ secs = t1 - t0
 busier = max(certs, csrs) / secs
 retx = 0
 for line in open(f"{d}/log/linkd.log"):
-    if "retransmits" in line:
-        retx = line.rsplit(",", 1)[-1].split()[0]
+    if " retransmits=" in line:
+        retx = line.split(" retransmits=")[1].split()[0]
 print(f"{busier / 11520:.3f} {csrs / secs:.0f} {certs / secs:.0f} {secs:.1f} {done} {retx}")
 PY
 }

@@ -27,7 +27,7 @@ link = {
   baud = ${AL_BAUD:-115200};
   key_file = "$d/signer/link.key";
   max_payload = ${AL_PAYLOAD:-1024};
-  window = ${AL_WINDOW:-16};
+  window = ${AL_WINDOW:-32};
 };
 profiles = (
   { name = "server"; max_days = 397; default_days = 90;
@@ -52,7 +52,7 @@ link = {
   baud = ${AL_BAUD:-115200};
   key_file = "$d/webdb/link.key";
   max_payload = ${AL_PAYLOAD:-1024};
-  window = ${AL_WINDOW:-16};
+  window = ${AL_WINDOW:-32};
 };
 client = { time_interval = ${AL_TIME_INTERVAL:-60}; };
 CONF

@@ -449,11 +449,9 @@ client_run(struct client *cl)
 		if (cl->t.fd != -1)
 			client_cable_io(cl, pfd.revents, mono_ms());
 	}
-	log_info("stopping: %llu answers, %llu duplicate answers; link: %llu frames in, "
-	    "%llu retransmits, %llu bad CRC, %llu bad MAC", (unsigned long long)cl->answers,
-	    (unsigned long long)cl->duplicates, (unsigned long long)cl->l->st.frames_in,
-	    (unsigned long long)cl->l->st.retransmits,
-	    (unsigned long long)cl->l->dec.st.bad_crc, (unsigned long long)cl->l->st.bad_mac);
+	link_stats_line(cl->l, why, sizeof(why));
+	log_info("stopping: %llu answers, %llu duplicate answers; link %s",
+	    (unsigned long long)cl->answers, (unsigned long long)cl->duplicates, why);
 	link_free(cl->l);
 	return 0;
 }

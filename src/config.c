@@ -312,7 +312,7 @@ cfg_defaults(struct cfg *c)
 	strcpy(c->link.usb_id, "067b:2501");
 	c->link.baud = 115200;
 	c->link.max_payload = 1024;
-	c->link.window = 16;
+	c->link.window = 32;
 	c->time_interval = 60;
 }
 

@@ -25,6 +25,7 @@
  * maximises the expected useful fraction s / (s + h) * exp(-e (s + h)).
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -310,28 +311,30 @@ link_max_seg(const struct link *l)
 	return l->p.max_payload < l->peer_payload ? l->p.max_payload : l->peer_payload;
 }
 
-/* Picks the frame size for the error rate seen in the last period. */
+/*
+ * Picks the frame size for the error rate seen lately: per-byte error rate
+ * e = losses / bytes sent, both sums decaying by a quarter each period, with
+ * a quarter of a loss as prior so that a clean line goes to the largest size.
+ */
 static void
 link_adapt(struct link *l)
 {
-	double p, e, h = LINK_FRAME_OVERHEAD, s;
+	double e, h = LINK_FRAME_OVERHEAD, s;
 	int max = link_max_seg(l), n;
 
 	if (l->per_sent < LINK_ADAPT_FRAMES)
 		return;
-	p = (double)l->per_lost / (double)(l->per_sent + l->per_lost);
-	if (l->per_lost == 0)
-		n = l->seg_size * 2;
-	else {
-		e = -log(1.0 - (p < 0.9 ? p : 0.9)) / ((double)l->seg_size + h);
-		s = (-h + sqrt(h * h + 4.0 * h / e)) / 2.0;
-		n = (int)s & ~63;
-	}
-	n = n < LINK_MIN_SEG ? LINK_MIN_SEG : n > max ? max : n;
+	e = (l->est_lost + 0.25) / (l->est_bytes > 1 ? l->est_bytes : 1);
+	s = (-h + sqrt(h * h + 4.0 * h / e)) / 2.0;
+	n = s > max ? max : (int)s & ~63;
+	if (n < LINK_MIN_SEG)
+		n = LINK_MIN_SEG;
 	if (n != l->seg_size)
 		l->st.resizes++;
 	l->seg_size = n;
-	l->per_sent = l->per_lost = 0;
+	l->per_sent = 0;
+	l->est_bytes *= 0.75;
+	l->est_lost *= 0.75;
 }
 
 static void
@@ -340,7 +343,8 @@ link_up(struct link *l, uint64_t now)
 	l->state = LINK_UP;
 	/* start moderate: grows to the maximum after a clean period or two */
 	l->seg_size = link_max_seg(l) < 1024 ? link_max_seg(l) : 1024;
-	l->per_sent = l->per_lost = 0;
+	l->per_sent = 0;
+	l->est_bytes = l->est_lost = 0;
 	l->last_rx = now;
 	l->st.sessions++;
 	if (l->cb.up)
@@ -692,7 +696,7 @@ link_send_lost(struct link *l, uint64_t now)
 
 		if (g->lost && !g->sacked) {
 			l->st.retransmits++;
-			l->per_lost++;
+			l->est_lost += 1;
 			link_transmit(l, g, now);
 			return 1;
 		}
@@ -725,6 +729,7 @@ link_send_new(struct link *l, uint64_t now)
 	l->st.bytes_out += n;
 	link_transmit(l, g, now);
 	l->per_sent++;
+	l->est_bytes += (double)(n + LINK_FRAME_OVERHEAD);
 	link_adapt(l);
 	return 1;
 }
@@ -770,7 +775,8 @@ link_pump(struct link *l, uint64_t now)
 		if (!link_send_lost(l, now) && !link_send_new(l, now))
 			break;
 	}
-	if (l->ack_pending || now - l->last_tx >= l->p.keepalive_ms)
+	/* an acknowledgement rides on the next DATA frame when one is queued */
+	if ((l->ack_pending && l->out.len == 0) || now - l->last_tx >= l->p.keepalive_ms)
 		link_emit(l, FRAME_ACK, 0, NULL, 0, now);
 }
 
@@ -794,4 +800,28 @@ link_timeout_ms(const struct link *l, uint64_t now)
 			next = l->last_tx + l->p.keepalive_ms;
 	}
 	return next <= now ? 0 : (int)(next - now);
+}
+
+void
+link_stats_line(const struct link *l, char *out, size_t outsz)
+{
+	const struct link_stats *t = &l->st;
+	const struct frame_stats *f = &l->dec.st;
+
+	snprintf(out, outsz, "state=%s sessions=%llu frames_in=%llu frames_out=%llu "
+	    "data_out=%llu retransmits=%llu timeouts=%llu bad_crc=%llu bad_cobs=%llu "
+	    "runt=%llu oversize=%llu garbage_bytes=%llu bad_mac=%llu bad_session=%llu "
+	    "dup=%llu resets_sent=%llu resets_rcvd=%llu protocol_errors=%llu "
+	    "msgs_in=%llu msgs_out=%llu frame_size=%d resizes=%llu srtt_ms=%d",
+	    link_state_name(l->state), (unsigned long long)t->sessions,
+	    (unsigned long long)t->frames_in, (unsigned long long)t->frames_out,
+	    (unsigned long long)t->data_out, (unsigned long long)t->retransmits,
+	    (unsigned long long)t->timeouts, (unsigned long long)f->bad_crc,
+	    (unsigned long long)f->bad_cobs, (unsigned long long)f->runt,
+	    (unsigned long long)f->oversize, (unsigned long long)f->garbage,
+	    (unsigned long long)t->bad_mac, (unsigned long long)t->bad_session,
+	    (unsigned long long)t->dup, (unsigned long long)t->resets_sent,
+	    (unsigned long long)t->resets_rcvd, (unsigned long long)t->protocol_errors,
+	    (unsigned long long)t->msgs_in, (unsigned long long)t->msgs_out,
+	    l->seg_size, (unsigned long long)t->resizes, (int)l->srtt_ms);
 }

@@ -392,13 +392,11 @@ main(int argc, char **argv)
 	buf_init(&d.tmp);
 	log_info("started: cable %s, queue %s", d.c.link.device, d.c.queue_db);
 	linkd_loop(&d);
+	link_stats_line(d.l, why, sizeof(why));
 	log_info("stopping: %llu requests, %llu duplicates, %llu answered, "
-	    "%llu undecodable, %llu rejected; link: %llu frames in, %llu bad MAC, "
-	    "%llu bad CRC, %llu retransmits", (unsigned long long)d.st.requests,
+	    "%llu undecodable, %llu rejected; link %s", (unsigned long long)d.st.requests,
 	    (unsigned long long)d.st.duplicates, (unsigned long long)d.st.answered,
-	    (unsigned long long)d.st.undecodable, (unsigned long long)d.st.rejected,
-	    (unsigned long long)d.l->st.frames_in, (unsigned long long)d.l->st.bad_mac,
-	    (unsigned long long)d.l->dec.st.bad_crc, (unsigned long long)d.l->st.retransmits);
+	    (unsigned long long)d.st.undecodable, (unsigned long long)d.st.rejected, why);
 	link_free(d.l);
 	db_close(d.q);
 	return 0;
