@@ -48,6 +48,10 @@ struct ca_root_params {
  * PKCS#11). Checks key and certificate match. */
 int	 ca_load(const struct cfg_root *, struct ca **, char *why, size_t whysz);
 void	 ca_free(struct ca *);
+/* Lets ca_load and ca_root_init ask on the console (no echo) for the
+ * passphrase of an encrypted key, or a token PIN, when none is configured
+ * and standard input is a terminal. Off by default. */
+void	 ca_allow_prompt(int);
 /* DER of the CA certificate followed by its chain, for CERT answers. */
 const struct buf *ca_chain_der(const struct ca *);
 time_t	 ca_not_after(const struct ca *);

@@ -33,9 +33,11 @@ enum {
 	CFG_EKU_EMAIL	= 1 << 3,
 	CFG_EKU_TIMESTAMP	= 1 << 4,
 	CFG_EKU_OCSP	= 1 << 5,
+	CFG_EKU_SMARTCARD	= 1 << 6,	/* Microsoft smart card logon */
 };
 /* SAN types a profile may allow */
-enum { SAN_DNS = 1 << 0, SAN_EMAIL = 1 << 1, SAN_IP = 1 << 2, SAN_URI = 1 << 3 };
+enum { SAN_DNS = 1 << 0, SAN_EMAIL = 1 << 1, SAN_IP = 1 << 2, SAN_URI = 1 << 3,
+	SAN_XMPP = 1 << 4 };	/* XMPP: otherName id-on-xmppAddr (RFC 6120) */
 /* key types a profile may allow */
 enum { KEYT_RSA = 1 << 0, KEYT_EC = 1 << 1, KEYT_ED25519 = 1 << 2 };
 
@@ -54,7 +56,11 @@ struct cfg_profile {
 	char		crl_url[256];		/* CRL distribution point, "" none */
 	char		ocsp_url[256];		/* AIA OCSP, "" none */
 	char		issuer_url[256];	/* AIA caIssuers, "" none */
-	char		policy_oid[128];	/* certificate policy, "" none */
+	char		policy_oid[128];	/* certificate policies, "OID[,OID...]", "" none */
+	char		cps_url[256];		/* CPS qualifier of each policy, "" none */
+	int		ocsp_nocheck;		/* id-pkix-ocsp-nocheck (OCSP responders) */
+	int		no_ski;			/* omit subjectKeyIdentifier ("ski = false") */
+	int		no_aki;			/* omit authorityKeyIdentifier ("aki = false") */
 };
 
 struct cfg_root {

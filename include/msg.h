@@ -54,12 +54,14 @@ enum msg_tag {
 	T_CODE		= 16,	/* u16, enum al_err */
 	T_TEXT		= 17,	/* utf8, human sentence or status text */
 	T_TIME2_NS	= 18,	/* u64, the answering side's time in ns */
-	T_MAX_TAG	= 18,
+	T_CRL_SIG	= 19,	/* bytes, signature value of the full CRL */
+	T_DELTA_CRL	= 20,	/* bytes, delta CRL DER beside a full CRL */
+	T_MAX_TAG	= 20,
 };
 
 enum msg_csr_format { MSG_CSR_PKCS10 = 0, MSG_CSR_SPKAC = 1 };
 enum msg_sync { MSG_SYNC_UNKNOWN = 0, MSG_SYNC_YES = 1, MSG_SYNC_NO = 2 };
-enum msg_crl_kind { MSG_CRL_FULL = 0, MSG_CRL_DELTA = 1 };
+enum msg_crl_kind { MSG_CRL_FULL = 0, MSG_CRL_DELTA = 1, MSG_CRL_CURRENT = 2 };
 
 struct msg_bytes {
 	const uint8_t	*p;
@@ -71,7 +73,7 @@ struct msg {
 	uint8_t		 reqid[AIRLOCK_REQID_LEN];
 	uint32_t	 present;			/* bit (1 << tag) per field */
 	struct msg_bytes root, profile, csr, serial, crl_number, cert, chain,
-			 crl, text;
+			 crl, text, crl_sig, delta_crl;
 	uint32_t	 days;
 	uint8_t		 csr_format, reason, sync, crl_kind;
 	uint16_t	 code;

@@ -38,4 +38,16 @@ void	 signer_free(struct signer *);
  * storage error that was not recorded (the request must be sent again). */
 int	 signer_handle(struct signer *, const uint8_t *req, size_t len, struct buf *ans);
 
+#define SIGNER_BATCH_MAX	64	/* requests per group commit in airlock-signerd */
+
+struct signer_req {
+	const uint8_t	*p;		/* one request message */
+	size_t		 len;
+};
+/* Answers n requests (ans[i] for r[i]) with one durable commit for all of
+ * them: the answers exist only once everything they record is committed.
+ * Returns how many answers are retryable storage errors (0: all final). */
+int	 signer_handle_batch(struct signer *, const struct signer_req *r, size_t n,
+	    struct buf *ans);
+
 #endif

@@ -53,6 +53,11 @@ int	 write_file_atomic(const char *, const void *, size_t, int mode);
 int	 name_ok(const char *, size_t);		/* [A-Za-z0-9._-]{1,63} */
 void	 reqid_hex(const uint8_t *, char out[33]);
 
+/* askpass.c */
+/* Prompts on stderr and reads a line from the terminal on stdin without
+ * echo. -1 if stdin is not a terminal or the line does not fit. */
+int	 askpass(const char *prompt, char *out, size_t outsz);
+
 /* log.c */
 enum { LOG_TO_STDERR = 1, LOG_TO_SYSLOG = 2 };
 void	 log_init(const char *ident, int where, int verbose);

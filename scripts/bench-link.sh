@@ -48,7 +48,7 @@ run_one() {	# LABEL [linksim args...]: prints "R csr_Bps cert_Bps seconds retran
 	local t0 t1
 	t0=$(date +%s.%N)
 	"$AL_BIN/airlock-client" -d -c "$d/webdb/airlock-client.conf" run 2>>"$d/log/client.log" & echo $! > "$d/client.pid"
-	while [ "$(sqlite3 "$d/webdb/state/outbox.db" "select count(*) from outbox where state < 2")" != 0 ]; do
+	while [ "$(sqlite3 -cmd ".timeout 5000" "$d/webdb/state/outbox.db" "select count(*) from outbox where state < 2")" != 0 ]; do
 		sleep 0.05
 	done
 	t1=$(date +%s.%N)

@@ -115,7 +115,11 @@ struct csr {
 struct ca_pw {
 	const char	*pass;		/* NULL: none configured */
 	int		 asked;		/* OpenSSL wanted one */
+	const char	*file;		/* ask on the console for this key, or NULL */
+	int		 prompted;	/* the operator typed it */
 };
+
+static int	 ca_prompt_ok;		/* ca_allow_prompt() */
 
 static void	 say(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
@@ -132,6 +136,7 @@ static const struct {
 	{ CFG_EKU_EMAIL,		NID_email_protect },
 	{ CFG_EKU_TIMESTAMP,	NID_time_stamp },
 	{ CFG_EKU_OCSP,		NID_OCSP_sign },
+	{ CFG_EKU_SMARTCARD,	NID_ms_smartcard_login },
 };
 
 static const struct {
@@ -170,6 +175,25 @@ ssl_reason(void)
 	return r != NULL ? r : "unknown OpenSSL error";
 }
 
+/* The console prompt; OpenSSL clears out after use. */
+static int
+ca_pw_ask(struct ca_pw *pw, char *out, size_t size)
+{
+	char prompt[PATH_MAX + 32];
+
+	snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", pw->file);
+	if (askpass(prompt, out, size) == -1)
+		return -1;
+	pw->prompted = 1;
+	return (int)strlen(out);
+}
+
+void
+ca_allow_prompt(int on)
+{
+	ca_prompt_ok = on && isatty(STDIN_FILENO);
+}
+
 static int
 ca_pw_cb(char *out, int size, int rwflag, void *u)
 {
@@ -178,6 +202,8 @@ ca_pw_cb(char *out, int size, int rwflag, void *u)
 
 	(void)rwflag;
 	pw->asked = 1;
+	if (pw->pass == NULL && pw->file != NULL && ca_prompt_ok && size > 0)
+		return ca_pw_ask(pw, out, (size_t)size);
 	if (pw->pass == NULL || size <= 0)
 		return -1;
 	n = strlen(pw->pass);
@@ -257,7 +283,7 @@ ca_mem_bio(const struct buf *b)
 static int
 ca_read_cert(const char *path, X509 **out, char *why, size_t whysz)
 {
-	struct ca_pw pw = { NULL, 0 };
+	struct ca_pw pw = { NULL, 0, NULL, 0 };
 	struct buf b;
 	BIO *bio = NULL;
 	int rc = -1;
@@ -283,7 +309,7 @@ static int
 ca_read_chain_bio(BIO *bio, STACK_OF(X509) *chain, const char *path,
     char *why, size_t whysz)
 {
-	struct ca_pw pw = { NULL, 0 };
+	struct ca_pw pw = { NULL, 0, NULL, 0 };
 	unsigned long e;
 	X509 *x;
 
@@ -342,7 +368,7 @@ static int
 ca_read_key(const char *path, const char *pass, EVP_PKEY **out, char *why,
     size_t whysz)
 {
-	struct ca_pw pw = { pass, 0 };
+	struct ca_pw pw = { pass, 0, path, 0 };
 	struct buf b;
 	BIO *bio = NULL;
 	int rc = -1;
@@ -357,9 +383,10 @@ ca_read_key(const char *path, const char *pass, EVP_PKEY **out, char *why,
 	}
 	if ((*out = PEM_read_bio_PrivateKey(bio, NULL, ca_pw_cb, &pw)) != NULL)
 		rc = 0;
-	else if (pw.asked && pass == NULL)
+	else if (pw.asked && pass == NULL && !pw.prompted)
 		say(why, whysz, "%s: the key is encrypted and no passphrase is "
-		    "configured (pass_file)", path);
+		    "configured (pass_file)%s", path, ca_prompt_ok ? "" :
+		    ", and standard input is not a terminal to ask on");
 	else if (pw.asked)
 		say(why, whysz, "%s: wrong passphrase or corrupt key", path);
 	else
@@ -474,9 +501,10 @@ ca_read_key_uri(struct ca *ca, const char *path, const char *pin, char *why,
     size_t whysz)
 {
 	struct buf b;
-	char *uri, *module;
+	char *uri, *module, asked[CA_PASS_MAX + 1], prompt[PATH_MAX + 40];
 	int rc = -1;
 
+	asked[0] = '\0';
 	buf_init(&b);
 	if (ca_slurp(path, &b, why, whysz) == -1)
 		goto done;
@@ -485,9 +513,17 @@ ca_read_key_uri(struct ca *ca, const char *path, const char *pin, char *why,
 		say(why, whysz, "%s: not a text file", path);
 		goto done;
 	}
-	if (ca_parse_key_uri((char *)b.p, &uri, &module, path, why, whysz) == 0)
-		rc = ca_engine_key(ca, uri, module, pin, path, why, whysz);
+	if (ca_parse_key_uri((char *)b.p, &uri, &module, path, why, whysz) == -1)
+		goto done;
+	if (pin == NULL && ca_prompt_ok) {
+		snprintf(prompt, sizeof(prompt), "PIN for the token key of %s: ",
+		    path);
+		if (askpass(prompt, asked, sizeof(asked)) == 0)
+			pin = asked;
+	}
+	rc = ca_engine_key(ca, uri, module, pin, path, why, whysz);
 done:
+	OPENSSL_cleanse(asked, sizeof(asked));
 	buf_free(&b);
 	return rc;
 }
@@ -690,7 +726,7 @@ csr_der(const uint8_t *p, size_t n, char *why, size_t whysz)
 static X509_REQ *
 csr_pem(const uint8_t *p, size_t n, char *why, size_t whysz)
 {
-	struct ca_pw pw = { NULL, 0 };
+	struct ca_pw pw = { NULL, 0, NULL, 0 };
 	X509_REQ *r = NULL;
 	BIO *bio;
 
@@ -884,10 +920,10 @@ csr_check_rsa(const struct cfg_profile *pr, EVP_PKEY *pub, char *why,
 		say(why, whysz, "the RSA key has %d bits; at most %d are "
 		    "accepted", bits, CA_RSA_MAX_BITS);
 	else if (!EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_E, &e) ||
-	    !BN_is_odd(e) || BN_num_bits(e) < 17)
-		/* odd and at least 17 bits: odd and >= 65537 */
-		say(why, whysz, "the RSA public exponent must be odd and at "
-		    "least 65537");
+	    !BN_is_odd(e) || BN_num_bits(e) < 17 || BN_num_bits(e) > 256)
+		/* NIST SP 800-89: odd, 65537 <= e < 2^256 */
+		say(why, whysz, "the RSA public exponent must be odd, at least "
+		    "65537 and less than 2^256");
 	else
 		rc = AL_OK;
 	BN_free(e);
@@ -1233,7 +1269,31 @@ static const struct {
 	{ GEN_EMAIL,	SAN_EMAIL,	"email address" },
 	{ GEN_IPADD,	SAN_IP,		"IP address" },
 	{ GEN_URI,	SAN_URI,	"URI" },
+	{ GEN_OTHERNAME, SAN_XMPP,	"XMPP address" },
 };
+
+/* id-on-xmppAddr: a UTF8String "[local@]domain" with an LDH domain. */
+static int
+csr_xmpp_ok(const OTHERNAME *on)
+{
+	const unsigned char *s, *at;
+	size_t n;
+
+	if (OBJ_obj2nid(on->type_id) != NID_XmppAddr || on->value == NULL ||
+	    on->value->type != V_ASN1_UTF8STRING)
+		return 0;
+	s = ASN1_STRING_get0_data(on->value->value.utf8string);
+	n = (size_t)ASN1_STRING_length(on->value->value.utf8string);
+	if (!ca_utf8_ok(s, n))
+		return 0;
+	if ((at = memchr(s, '@', n)) != NULL) {
+		if (at == s)
+			return 0;
+		n -= (size_t)(at + 1 - s);
+		s = at + 1;
+	}
+	return ca_dns_ok(s, n, 0);
+}
 
 static int
 csr_san_value_ok(int type, const ASN1_STRING *v)
@@ -1266,6 +1326,10 @@ csr_check_gn(const struct cfg_profile *pr, const GENERAL_NAME *gn, int idx,
 	for (i = 0; i < sizeof(ca_san_types) / sizeof(ca_san_types[0]); i++)
 		if (ca_san_types[i].gen == type)
 			break;
+	/* of the otherName forms only id-on-xmppAddr is known */
+	if (type == GEN_OTHERNAME &&
+	    OBJ_obj2nid(gn->d.otherName->type_id) != NID_XmppAddr)
+		i = sizeof(ca_san_types) / sizeof(ca_san_types[0]);
 	if (i == sizeof(ca_san_types) / sizeof(ca_san_types[0])) {
 		say(why, whysz, "subjectAltName entry %d has a type that is not "
 		    "supported", idx + 1);
@@ -1276,7 +1340,8 @@ csr_check_gn(const struct cfg_profile *pr, const GENERAL_NAME *gn, int idx,
 		    "entries of type %s", pr->name, ca_san_types[i].name);
 		return AL_E_SAN;
 	}
-	if (!csr_san_value_ok(type, v)) {
+	if (type == GEN_OTHERNAME ? !csr_xmpp_ok(gn->d.otherName) :
+	    !csr_san_value_ok(type, v)) {
 		say(why, whysz, "subjectAltName entry %d is not a valid %s",
 		    idx + 1, ca_san_types[i].name);
 		return AL_E_SAN;
@@ -1594,30 +1659,86 @@ ca_ext_aia(X509 *x, const char *ocsp, const char *issuer)
 	return rc;
 }
 
+/* A policy qualifier pointing at the CPS (RFC 5280 4.2.1.4). */
 static int
-ca_ext_policy(X509 *x, const char *oid)
+ca_policy_cps(POLICYINFO *pi, const char *cps)
 {
-	CERTIFICATEPOLICIES *cp;
-	POLICYINFO *pi = NULL;
+	POLICYQUALINFO *q;
+
+	if ((pi->qualifiers = sk_POLICYQUALINFO_new_null()) == NULL ||
+	    (q = POLICYQUALINFO_new()) == NULL)
+		return -1;
+	q->pqualid = OBJ_nid2obj(NID_id_qt_cps);
+	if ((q->d.cpsuri = ASN1_IA5STRING_new()) == NULL ||
+	    !ASN1_STRING_set(q->d.cpsuri, cps, -1) ||
+	    !sk_POLICYQUALINFO_push(pi->qualifiers, q)) {
+		POLICYQUALINFO_free(q);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ca_policy_add(CERTIFICATEPOLICIES *cp, const char *oid, const char *cps)
+{
+	POLICYINFO *pi;
 	ASN1_OBJECT *obj;
-	int rc = -1;
 
 	if ((obj = OBJ_txt2obj(oid, 1)) == NULL)
 		return -1;
-	if ((cp = sk_POLICYINFO_new_null()) == NULL ||
-	    (pi = POLICYINFO_new()) == NULL) {
+	if ((pi = POLICYINFO_new()) == NULL) {
 		ASN1_OBJECT_free(obj);
-		goto done;
+		return -1;
 	}
 	ASN1_OBJECT_free(pi->policyid);
 	pi->policyid = obj;
-	if (!sk_POLICYINFO_push(cp, pi))
-		goto done;
-	pi = NULL;
+	if ((cps[0] != '\0' && ca_policy_cps(pi, cps) == -1) ||
+	    !sk_POLICYINFO_push(cp, pi)) {
+		POLICYINFO_free(pi);
+		return -1;
+	}
+	return 0;
+}
+
+/* oids: dotted OIDs separated by commas or spaces (checked by config.c). */
+static int
+ca_ext_policy(X509 *x, const char *oids, const char *cps)
+{
+	CERTIFICATEPOLICIES *cp;
+	char oid[128];
+	size_t len;
+	int rc = -1;
+
+	if ((cp = sk_POLICYINFO_new_null()) == NULL)
+		return -1;
+	for (oids += strspn(oids, ", "); *oids != '\0';
+	    oids += strspn(oids, ", ")) {
+		len = strcspn(oids, ", ");
+		if (len >= sizeof(oid))
+			goto done;
+		memcpy(oid, oids, len);
+		oid[len] = '\0';
+		oids += len;
+		if (ca_policy_add(cp, oid, cps) == -1)
+			goto done;
+	}
 	rc = ca_add_ext(x, NID_certificate_policies, cp, 0);
 done:
-	POLICYINFO_free(pi);
 	CERTIFICATEPOLICIES_free(cp);
+	return rc;
+}
+
+/* id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1): the value is NULL. */
+static int
+ca_ext_nocheck(X509 *x)
+{
+	ASN1_NULL *n;
+	int rc;
+
+	if ((n = ASN1_NULL_new()) == NULL)
+		return -1;
+	rc = ca_add_ext(x, NID_id_pkix_OCSP_noCheck, n, 0);
+	ASN1_NULL_free(n);
 	return rc;
 }
 
@@ -1628,12 +1749,15 @@ ca_ext_profile(X509 *x, X509 *issuer, const struct cfg_profile *pr,
 	if (ca_ext_basic(x, pr->ca, pr->pathlen) == -1 ||
 	    (pr->key_usage && ca_ext_ku(x, pr->key_usage) == -1) ||
 	    (pr->ext_key_usage && ca_ext_eku(x, pr->ext_key_usage) == -1) ||
-	    ca_ext_ski(x) == -1 || ca_ext_aki(x, issuer) == -1 ||
+	    (!pr->no_ski && ca_ext_ski(x) == -1) ||
+	    (!pr->no_aki && ca_ext_aki(x, issuer) == -1) ||
 	    (san != NULL && ca_add_ext(x, NID_subject_alt_name, san, 0) == -1) ||
 	    (pr->crl_url[0] && ca_ext_crldp(x, pr->crl_url) == -1) ||
 	    ((pr->ocsp_url[0] || pr->issuer_url[0]) &&
 	    ca_ext_aia(x, pr->ocsp_url, pr->issuer_url) == -1) ||
-	    (pr->policy_oid[0] && ca_ext_policy(x, pr->policy_oid) == -1))
+	    (pr->policy_oid[0] && ca_ext_policy(x, pr->policy_oid,
+	    pr->cps_url) == -1) ||
+	    (pr->ocsp_nocheck && ca_ext_nocheck(x) == -1))
 		return -1;
 	return 0;
 }

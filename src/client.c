@@ -29,6 +29,7 @@
 #define CLIENT_BACKLOG	(64 * 1024)	/* bytes queued on the link at most */
 #define CLIENT_SCAN_MS	250		/* spool and outbox scan period */
 #define CLIENT_MAX_REQ	(64 * 1024)	/* a spool request file */
+#define CLIENT_RESEND_MS 5000		/* after a retryable failure */
 
 static const char usage[] =
 	"usage: airlock-client [-dv] [-c config] command [args]\n"
@@ -57,6 +58,7 @@ struct client {
 	struct link	*l;
 	int64_t		 sent_upto;	/* outbox ids sent in this session */
 	uint64_t	 next_scan, next_time, retry_at;
+	uint64_t	 resend_at;	/* send every unanswered request again */
 	struct buf	 tmp;
 	uint64_t	 answers, duplicates, undecodable;
 };
@@ -120,16 +122,32 @@ client_sign_msg(const uint8_t reqid[AIRLOCK_REQID_LEN], const char *root,
  * A spool request: "key=value" lines (root, profile, days, id, format),
  * then the CSR. Returns 0 and the message, or -1 with a sentence.
  */
+/*
+ * A spool file without id= gets one derived from its name and contents, so
+ * that a file read again after a crash (committed, not yet moved) is the
+ * same request and cannot be signed twice.
+ */
+static void
+client_spool_id(const char *name, const struct buf *f, uint8_t reqid[AIRLOCK_REQID_LEN])
+{
+	uint8_t h[HMAC_LEN];
+
+	crypto_hmac((const uint8_t *)"airlock spool id", 16, name, strlen(name) + 1,
+	    f->p, f->len, h);
+	memcpy(reqid, h, AIRLOCK_REQID_LEN);
+}
+
 static int
-client_parse_spool(const struct buf *f, struct buf *msg, uint8_t reqid[AIRLOCK_REQID_LEN],
-    char *why, size_t whysz)
+client_parse_spool(const char *name, const struct buf *f, struct buf *msg,
+    uint8_t reqid[AIRLOCK_REQID_LEN], char *why, size_t whysz)
 {
 	char root[AIRLOCK_NAME_MAX] = "", profile[AIRLOCK_NAME_MAX] = "", line[256];
 	const char *p = (const char *)f->p, *end = p + f->len, *nl;
 	unsigned long days = 0;
 	int spkac = 0, have_id = 0;
 
-	while (p < end && *p != '-' && strncmp(p, "SPKAC=", 6) != 0) {
+	while (p < end && *p != '-' && !((size_t)(end - p) >= 6 &&
+	    memcmp(p, "SPKAC=", 6) == 0)) {
 		nl = memchr(p, '\n', (size_t)(end - p));
 		if (nl == NULL || (size_t)(nl - p) >= sizeof(line)) {
 			snprintf(why, whysz, "header line too long or unterminated");
@@ -161,8 +179,8 @@ client_parse_spool(const struct buf *f, struct buf *msg, uint8_t reqid[AIRLOCK_R
 		snprintf(why, whysz, "needs root=, profile= and a CSR after them");
 		return -1;
 	}
-	if (!have_id && crypto_random(reqid, AIRLOCK_REQID_LEN) == -1)
-		fatalx("random number generator failed");
+	if (!have_id)
+		client_spool_id(name, f, reqid);
 	if (client_sign_msg(reqid, root, profile, (uint32_t)days, spkac,
 	    (const uint8_t *)p, (size_t)(end - p), msg) == -1) {
 		snprintf(why, whysz, "the request does not make a valid message");
@@ -187,7 +205,7 @@ client_spool_one(struct client *cl, const char *name)
 		snprintf(why, sizeof(why), "cannot read: %s", strerror(errno));
 		goto reject;
 	}
-	if (client_parse_spool(&f, &m, reqid, why, sizeof(why)) == -1)
+	if (client_parse_spool(name, &f, &m, reqid, why, sizeof(why)) == -1)
 		goto reject;
 	if (outbox_add(cl->db, reqid, MSG_SIGN, stem, m.p, m.len) == -1)
 		goto out;	/* the file stays; tried again on the next scan */
@@ -288,11 +306,11 @@ client_write_result(struct client *cl, const struct outbox_item *it, const struc
 		if (write_file_atomic(path, pem.p, pem.len, 0644) == -1)
 			log_warn("%s", path);
 		buf_reset(&pem);
-		if (MSG_HAS(m, T_CHAIN))
-			chain_pem(m->chain.p, m->chain.len, &pem);
-		client_paths(&cl->c, "out", name, ".chain.pem", path, sizeof(path));
-		if (write_file_atomic(path, pem.p, pem.len, 0644) == -1)
-			log_warn("%s", path);
+		if (MSG_HAS(m, T_CHAIN) && chain_pem(m->chain.p, m->chain.len, &pem) == 0) {
+			client_paths(&cl->c, "out", name, ".chain.pem", path, sizeof(path));
+			if (write_file_atomic(path, pem.p, pem.len, 0644) == -1)
+				log_warn("%s", path);
+		}
 	} else if (m->type == MSG_ERROR) {
 		n = snprintf(text, sizeof(text), "%u %.*s\n", m->code, (int)m->text.len,
 		    m->text.p);
@@ -331,18 +349,24 @@ client_on_message(void *arg, const uint8_t *p, size_t n)
 		log_warnx("req=%s signer host: %.*s; will send again", id,
 		    (int)m.text.len, m.text.p);
 		outbox_set_state(cl->db, m.reqid, O_NEW);
+		cl->resend_at = mono_ms() + CLIENT_RESEND_MS;
 		return;
 	}
-	r = outbox_answer(cl->db, m.reqid, m.type == MSG_ERROR ? O_FAILED : O_DONE,
-	    m.type == MSG_ERROR ? m.code : 0, p, n);
-	if (r != 1) {
+	if (outbox_get(cl->db, m.reqid, &it, NULL) != 1 || it.state >= O_DONE) {
 		cl->duplicates++;
 		log_debug("req=%s answer for an unknown or answered request", id);
 		return;
 	}
+	/* files first: a crash before the commit gets the same answer again */
+	client_write_result(cl, &it, &m);
+	r = outbox_answer(cl->db, m.reqid, m.type == MSG_ERROR ? O_FAILED : O_DONE,
+	    m.type == MSG_ERROR ? m.code : 0, p, n);
+	if (r == -1) {
+		log_warnx("req=%s cannot store the answer; it will be asked for again", id);
+		cl->resend_at = mono_ms() + CLIENT_RESEND_MS;
+		return;
+	}
 	cl->answers++;
-	if (outbox_get(cl->db, m.reqid, &it, NULL) == 1)
-		client_write_result(cl, &it, &m);
 	if (m.type == MSG_ERROR)
 		log_info("req=%s failed: %u %.*s", id, m.code, (int)m.text.len, m.text.p);
 	else
@@ -396,6 +420,10 @@ client_tick(struct client *cl, uint64_t now)
 			log_debug("cable: %s", why);
 		else
 			log_info("cable open: %s", cl->c.link.device);
+	}
+	if (cl->resend_at && now >= cl->resend_at) {
+		cl->resend_at = 0;
+		cl->sent_upto = 0;
 	}
 	if (now >= cl->next_scan) {
 		cl->next_scan = now + CLIENT_SCAN_MS;
@@ -564,8 +592,13 @@ client_wait(struct client *cl, int argc, char **argv)
 	for (;;) {
 		pending = 0;
 		for (i = first; i < argc; i++)
-			if (client_result_one(cl, argv[i], 0) == 3)
+			switch (client_result_one(cl, argv[i], 0)) {
+			case 3:
 				pending++;
+				break;
+			case 2:
+				return 2;	/* no such request: waiting would be forever */
+			}
 		if (pending == 0)
 			return 0;
 		if (deadline && mono_ms() > deadline) {

@@ -38,11 +38,12 @@ static const struct flag_name eku_names[] = {
 	{ "emailProtection", CFG_EKU_EMAIL },
 	{ "timeStamping", CFG_EKU_TIMESTAMP },
 	{ "OCSPSigning", CFG_EKU_OCSP },
+	{ "msSmartcardLogin", CFG_EKU_SMARTCARD },
 	{ NULL, 0 }
 };
 static const struct flag_name san_names[] = {
 	{ "dns", SAN_DNS }, { "email", SAN_EMAIL }, { "ip", SAN_IP }, { "uri", SAN_URI },
-	{ NULL, 0 }
+	{ "xmpp", SAN_XMPP }, { NULL, 0 }
 };
 static const struct flag_name key_names[] = {
 	{ "rsa", KEYT_RSA }, { "ec", KEYT_EC }, { "ed25519", KEYT_ED25519 },
@@ -188,12 +189,85 @@ cfg_flags(struct cfg_ctx *x, const config_setting_t *g, const char *key,
 static const char *const profile_keys[] = {
 	"name", "max_days", "default_days", "key_usage", "ext_key_usage", "ca",
 	"pathlen", "san", "key_types", "min_rsa_bits", "subject", "crl_url",
-	"ocsp_url", "issuer_url", "policy_oid", NULL
+	"ocsp_url", "issuer_url", "policy_oid", "cps_url", "ocsp_nocheck", "ski",
+	"aki", NULL
 };
+
+/* Dotted numeric OIDs separated by commas or spaces, at most 8. */
+static int
+cfg_oids_ok(const char *s)
+{
+	int n = 0, arcs;
+	size_t len;
+
+	for (s += strspn(s, ", "); *s != '\0'; s += strspn(s, ", ")) {
+		len = strcspn(s, ", ");
+		if (++n > 8 || len < 3 || (s[0] != '0' && s[0] != '1' &&
+		    s[0] != '2') || s[1] != '.')
+			return 0;
+		for (arcs = 1; len > 0; s++, len--) {
+			if (*s == '.' && (s[1] == '.' || len == 1))
+				return 0;
+			if (*s == '.')
+				arcs++;
+			else if (*s < '0' || *s > '9')
+				return 0;
+		}
+		if (arcs < 2)
+			return 0;
+	}
+	return 1;
+}
+
+/* scheme ":" rest, printable ASCII without blanks (RFC 3986 in outline). */
+static int
+cfg_uri_ok(const char *s)
+{
+	const char *p = s;
+
+	if (*s == '\0')
+		return 1;
+	if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+		return 0;
+	p += strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789+-.");
+	if (*p++ != ':' || *p == '\0')
+		return 0;
+	for (; *p != '\0'; p++)
+		if (*p <= ' ' || *p >= 0x7f)
+			return 0;
+	return 1;
+}
+
+static int
+cfg_profile_check(struct cfg_ctx *x, const config_setting_t *g,
+    const struct cfg_profile *p)
+{
+	const char *urls[] = { "crl_url", "ocsp_url", "issuer_url", "cps_url" };
+	const char *vals[] = { p->crl_url, p->ocsp_url, p->issuer_url, p->cps_url };
+	size_t i;
+
+	if (p->default_days > p->max_days)
+		return cfg_err(x, g, "profile %s: default_days exceeds max_days", p->name);
+	for (i = 0; i < sizeof(urls) / sizeof(urls[0]); i++)
+		if (!cfg_uri_ok(vals[i]))
+			return cfg_err(x, config_setting_get_member(g, urls[i]),
+			    "profile %s: \"%s\" is not a URI", p->name, urls[i]);
+	if (!cfg_oids_ok(p->policy_oid))
+		return cfg_err(x, config_setting_get_member(g, "policy_oid"),
+		    "profile %s: \"policy_oid\" must be dotted numeric OIDs "
+		    "separated by commas", p->name);
+	if (p->cps_url[0] && !p->policy_oid[0])
+		return cfg_err(x, config_setting_get_member(g, "cps_url"),
+		    "profile %s: \"cps_url\" needs \"policy_oid\"", p->name);
+	return 0;
+}
 
 static int
 cfg_profile(struct cfg_ctx *x, const config_setting_t *g, struct cfg_profile *p)
 {
+	int ski, aki;
+
 	memset(p, 0, sizeof(*p));
 	p->max_days = 397;
 	p->default_days = 365;
@@ -209,8 +283,12 @@ cfg_profile(struct cfg_ctx *x, const config_setting_t *g, struct cfg_profile *p)
 	CFG_INT(x, g, "ca", 0, 1, p->ca);
 	CFG_INT(x, g, "pathlen", -1, 16, p->pathlen);
 	CFG_INT(x, g, "min_rsa_bits", 1024, 16384, p->min_rsa_bits);
-	if (p->default_days > p->max_days)
-		return cfg_err(x, g, "profile %s: default_days exceeds max_days", p->name);
+	CFG_INT(x, g, "ocsp_nocheck", 0, 1, p->ocsp_nocheck);
+	ski = aki = 1;
+	CFG_INT(x, g, "ski", 0, 1, ski);
+	CFG_INT(x, g, "aki", 0, 1, aki);
+	p->no_ski = !ski;
+	p->no_aki = !aki;
 	if (cfg_flags(x, g, "key_usage", ku_names, &p->key_usage) == -1 ||
 	    cfg_flags(x, g, "ext_key_usage", eku_names, &p->ext_key_usage) == -1 ||
 	    cfg_flags(x, g, "san", san_names, &p->san_types) == -1 ||
@@ -219,9 +297,10 @@ cfg_profile(struct cfg_ctx *x, const config_setting_t *g, struct cfg_profile *p)
 	    cfg_str(x, g, "crl_url", p->crl_url, sizeof(p->crl_url)) == -1 ||
 	    cfg_str(x, g, "ocsp_url", p->ocsp_url, sizeof(p->ocsp_url)) == -1 ||
 	    cfg_str(x, g, "issuer_url", p->issuer_url, sizeof(p->issuer_url)) == -1 ||
-	    cfg_str(x, g, "policy_oid", p->policy_oid, sizeof(p->policy_oid)) == -1)
+	    cfg_str(x, g, "policy_oid", p->policy_oid, sizeof(p->policy_oid)) == -1 ||
+	    cfg_str(x, g, "cps_url", p->cps_url, sizeof(p->cps_url)) == -1)
 		return -1;
-	return 0;
+	return cfg_profile_check(x, g, p);
 }
 
 static const char *const root_keys[] = {
@@ -251,6 +330,9 @@ cfg_root(struct cfg_ctx *x, const struct cfg *c, const config_setting_t *g,
 	CFG_INT(x, g, "crl_grace_days", 0, 36500, r->crl_grace_days);
 	if ((pl = config_setting_get_member(g, "profiles")) == NULL)
 		return cfg_err(x, g, "root %s: \"profiles\" is required", r->name);
+	if (!config_setting_is_array(pl) && !config_setting_is_list(pl))
+		return cfg_err(x, pl, "root %s: \"profiles\" must be a list of names, "
+		    "like [\"server\"]", r->name);
 	for (i = 0; i < config_setting_length(pl); i++) {
 		const char *v = config_setting_get_string_elem(pl, i);
 

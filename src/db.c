@@ -80,24 +80,56 @@ db_prepare(struct db *d, sqlite3_stmt **st, const char *sql)
 int
 db_begin(struct db *d)
 {
-	return db_exec(d, "BEGIN IMMEDIATE");
+	char sql[32];
+
+	/* at depth 0 a transaction must not be open; above, it must still be
+	 * (SQLite rolls everything back by itself after some I/O errors) */
+	if ((d->depth == 0) != (sqlite3_get_autocommit(d->h) != 0))
+		return -1;
+	if (d->depth == 0)
+		snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE");
+	else
+		snprintf(sql, sizeof(sql), "SAVEPOINT s%d", d->depth);
+	if (db_exec(d, sql) == -1)
+		return -1;
+	d->depth++;
+	return 0;
 }
 
 int
 db_commit(struct db *d)
 {
-	if (db_exec(d, "COMMIT") == -1) {
+	char sql[32];
+
+	if (d->depth <= 1)
+		snprintf(sql, sizeof(sql), "COMMIT");
+	else
+		snprintf(sql, sizeof(sql), "RELEASE s%d", d->depth - 1);
+	if (sqlite3_get_autocommit(d->h) || db_exec(d, sql) == -1) {
 		db_rollback(d);
 		return -1;
 	}
+	if (d->depth > 0)
+		d->depth--;
 	return 0;
 }
 
+/* Undoes the innermost level only. */
 void
 db_rollback(struct db *d)
 {
-	if (!sqlite3_get_autocommit(d->h))
-		sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
+	char sql[64];
+
+	if (d->depth <= 1) {
+		if (!sqlite3_get_autocommit(d->h))
+			sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
+		d->depth = 0;
+		return;
+	}
+	d->depth--;
+	snprintf(sql, sizeof(sql), "ROLLBACK TO s%d; RELEASE s%d", d->depth,
+	    d->depth);
+	sqlite3_exec(d->h, sql, NULL, NULL, NULL);
 }
 
 int

@@ -9,10 +9,15 @@
 struct db {
 	sqlite3		*h;
 	char		 path[4096];
+	int		 depth;		/* open db_begin levels; above 1 they are savepoints */
 };
 
 int	 db_prepare(struct db *, sqlite3_stmt **, const char *sql);
 int	 db_exec(struct db *, const char *sql);
+/* Transactions nest: the outermost db_begin is BEGIN IMMEDIATE and its
+ * db_commit makes everything durable; inner ones are savepoints, so a
+ * function that commits its own writes can run inside a caller's
+ * transaction (the signer's group commit) and still undo only its own. */
 int	 db_begin(struct db *);
 int	 db_commit(struct db *);
 void	 db_rollback(struct db *);

@@ -328,7 +328,7 @@ link_adapt(struct link *l)
 	s = (-h + sqrt(h * h + 4.0 * h / e)) / 2.0;
 	n = s > max ? max : (int)s & ~63;
 	if (n < LINK_MIN_SEG)
-		n = LINK_MIN_SEG;
+		n = LINK_MIN_SEG < max ? LINK_MIN_SEG : max;
 	if (n != l->seg_size)
 		l->st.resizes++;
 	l->seg_size = n;
@@ -548,16 +548,21 @@ link_on_data(struct link *l, const struct frame *f, uint64_t now)
 	r->have = 1;
 	while ((r = &l->rseg[l->rcv_nxt % LINK_MAX_WINDOW])->have) {
 		l->st.bytes_in += r->len;
-		if (l->rxq.len + r->len > MSG_MAX_LEN + 4 ||
+		/* whole messages leave at once, so this bounds one partial message */
+		if (l->rxq.len + r->len > MSG_MAX_LEN + 4 + FRAME_MAX_PAYLOAD ||
 		    buf_put(&l->rxq, r->data, r->len) == -1) {
 			link_protocol_error(l, now);
 			return;
 		}
 		r->have = 0;
 		l->rcv_nxt++;
+		if (link_extract(l) == -1) {
+			link_protocol_error(l, now);
+			return;
+		}
+		if (l->state != LINK_UP)
+			return;		/* a message callback ended the session */
 	}
-	if (link_extract(l) == -1)
-		link_protocol_error(l, now);
 }
 
 static void
@@ -775,8 +780,9 @@ link_pump(struct link *l, uint64_t now)
 		if (!link_send_lost(l, now) && !link_send_new(l, now))
 			break;
 	}
-	/* an acknowledgement rides on the next DATA frame when one is queued */
-	if ((l->ack_pending && l->out.len == 0) || now - l->last_tx >= l->p.keepalive_ms)
+	/* acknowledge at once: a delayed ACK stalls a peer short of window
+	 * (measured: it cost more than the ACK frames it saved) */
+	if (l->ack_pending || now - l->last_tx >= l->p.keepalive_ms)
 		link_emit(l, FRAME_ACK, 0, NULL, 0, now);
 }
 

@@ -25,6 +25,7 @@
 
 #define LINKD_INFLIGHT	32	/* requests handed to the signer at once */
 #define LINKD_RETRY_MS	1000	/* reopen a vanished device or FIFO */
+#define LINKD_REHAND_MS	5000	/* after a retryable failure */
 
 static const char usage[] =
 	"usage: airlock-linkd [-dv] [-c config]\n"
@@ -47,6 +48,7 @@ struct linkd {
 	int		 handed;		/* requests at the signer now */
 	int		 signer_up;
 	uint64_t	 retry_at;
+	uint64_t	 rehand_at;		/* hand unanswered requests again */
 	struct linkd_stats st;
 	struct buf	 tmp;
 };
@@ -236,7 +238,7 @@ linkd_answer(struct linkd *d, const uint8_t *p, size_t n)
 	if (m.type == MSG_ERROR && (m.code == AL_E_STORAGE || m.code == AL_E_BUSY)) {
 		/* retryable: the request stays queued and goes again later */
 		log_warnx("req=%s signer: %.*s; will retry", id, (int)m.text.len, m.text.p);
-		queue_set_state(d->q, m.reqid, Q_RECEIVED);
+		d->rehand_at = mono_ms() + LINKD_REHAND_MS;
 		linkd_send(d, p, n, -1);
 		return;
 	}
@@ -245,6 +247,7 @@ linkd_answer(struct linkd *d, const uint8_t *p, size_t n)
 	    m.type == MSG_ERROR ? m.code : 0, reason) == -1) {
 		d->st.storage_errors++;
 		log_warnx("req=%s cannot store the answer; the signer will be asked again", id);
+		d->rehand_at = mono_ms() + LINKD_REHAND_MS;
 		return;
 	}
 	d->st.answered++;
@@ -301,6 +304,11 @@ linkd_reopen(struct linkd *d, uint64_t now)
 			log_debug("cable: %s", why);
 		else
 			log_info("cable open: %s", d->c.link.device);
+	}
+	if (d->signer_up && d->rehand_at && now >= d->rehand_at) {
+		d->rehand_at = 0;
+		d->handed = 0;		/* the signer answers repeats from its store */
+		linkd_hand(d, 0);
 	}
 	if (!d->signer_up && ipc_open(&d->ans) == 0 && ipc_open(&d->req) == 0) {
 		log_info("signer connected");

@@ -82,10 +82,12 @@ static const struct msg_field msg_fields[T_MAX_TAG + 1] = {
 	[T_CERT]	= BYTES_F(cert, 1, 64u << 10, NULL),
 	[T_CHAIN]	= BYTES_F(chain, 1, 256u << 10, NULL),
 	[T_CRL]		= BYTES_F(crl, 1, MSG_MAX_LEN, NULL),
-	[T_CRL_KIND]	= UINT_F(1, crl_kind, 0, MSG_CRL_DELTA, NULL),
+	[T_CRL_KIND]	= UINT_F(1, crl_kind, 0, MSG_CRL_CURRENT, NULL),
 	[T_CODE]	= UINT_F(2, code, 0, UINT16_MAX, NULL),
 	[T_TEXT]	= BYTES_F(text, 0, 64u << 10, msg_text_ok),
 	[T_TIME2_NS]	= UINT_F(8, time2_ns, 0, UINT64_MAX, NULL),
+	[T_CRL_SIG]	= BYTES_F(crl_sig, 1, 1024, NULL),
+	[T_DELTA_CRL]	= BYTES_F(delta_crl, 1, MSG_MAX_LEN, NULL),
 };
 
 static const struct msg_kind msg_kinds[] = {
@@ -106,8 +108,8 @@ static const struct msg_kind msg_kinds[] = {
 	    BIT(T_CERT),
 	    BIT(T_SERIAL) | BIT(T_CHAIN) | BIT(T_ROOT) },
 	{ MSG_CRL, "CRL",
-	    BIT(T_ROOT) | BIT(T_CRL) | BIT(T_CRL_NUMBER) | BIT(T_CRL_KIND),
-	    0 },
+	    BIT(T_ROOT) | BIT(T_CRL_NUMBER) | BIT(T_CRL_KIND),
+	    BIT(T_CRL) | BIT(T_CRL_SIG) | BIT(T_DELTA_CRL) },
 	{ MSG_ERROR, "ERROR",
 	    BIT(T_CODE) | BIT(T_TEXT), 0 },
 	{ MSG_TIME_ACK, "TIME_ACK",

@@ -94,6 +94,32 @@ signer_new_serial(struct signer_job *j)
 	return -1;
 }
 
+/* ERROR 501 to a request: not recorded, so the same request may come again. */
+static int
+signer_retry_later(struct signer *s, const uint8_t *req, size_t len,
+    struct buf *ans)
+{
+	struct msg m;
+
+	s->st.storage_errors++;
+	msg_decode(req, len, &m);	/* only for the request id */
+	msg_error(&m, m.reqid, AL_E_STORAGE, NULL);
+	buf_reset(ans);
+	if (msg_encode(&m, ans) == -1)
+		fatalx("signer: out of memory");
+	return -1;
+}
+
+/* Ends a request's savepoint, keeping what it wrote in the batch. */
+static int
+signer_release(struct signer *s, const uint8_t *req, size_t len,
+    struct buf *ans)
+{
+	if (castore_commit(s->db) == -1)
+		return signer_retry_later(s, req, len, ans);
+	return 0;
+}
+
 static void
 do_sign(struct signer_job *j)
 {
@@ -130,6 +156,9 @@ do_sign(struct signer_job *j)
 	code = ca_issue(j->s->ca[r - c->roots], p, &cr, j->serial, sizeof(j->serial),
 	    &j->issued, j->why, sizeof(j->why));
 	if (code != AL_OK) {
+		/* a failure of ours, not of the request: a later try may succeed */
+		if (code == AL_E_INTERNAL)
+			j->record = 0;
 		msg_error(&j->ans, m->reqid, code, j->why);
 		return;
 	}
@@ -228,30 +257,31 @@ signer_finish(struct signer *s, struct signer_job *j, struct buf *ans)
 	return 0;
 }
 
-int
-signer_handle(struct signer *s, const uint8_t *req, size_t len, struct buf *ans)
+/* One request inside the batch's transaction, in a savepoint of its own. */
+static int
+signer_handle_one(struct signer *s, const uint8_t *req, size_t len,
+    struct buf *ans)
 {
 	struct signer_job *j;
 	struct msg m;
 	int code, rv, found;
 	char id[33];
 
-	buf_reset(ans);
 	s->st.requests++;
+	if (castore_begin(s->db) == -1)
+		return signer_retry_later(s, req, len, ans);
+	buf_reset(ans);
 	code = msg_decode(req, len, &m);	/* zeroes the request id first */
 	reqid_hex(m.reqid, id);
 	found = code == AL_E_MSG ? 0 : castore_answer(s->db, m.reqid, ans);
 	if (found == 1) {
 		s->st.replayed++;
 		log_info("req=%s answered again from the store", id);
-		return 0;
+		return signer_release(s, req, len, ans);
 	}
 	if (found == -1) {
-		s->st.storage_errors++;
-		msg_error(&m, m.reqid, AL_E_STORAGE, NULL);
-		if (msg_encode(&m, ans) == -1)
-			fatalx("signer: out of memory");
-		return -1;
+		castore_rollback(s->db);
+		return signer_retry_later(s, req, len, ans);
 	}
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		fatalx("signer: out of memory");
@@ -267,5 +297,53 @@ signer_handle(struct signer *s, const uint8_t *req, size_t len, struct buf *ans)
 	rv = signer_finish(s, j, ans);
 	buf_free(&j->issued.der);
 	free(j);
-	return rv;
+	if (rv == -1) {
+		castore_rollback(s->db);	/* whatever the handler wrote too */
+		return -1;
+	}
+	return signer_release(s, req, len, ans);
+}
+
+/*
+ * Group commit: the batch runs in one transaction and its answers are
+ * returned only after that transaction is durable. Inside, each request
+ * has a savepoint, so a storage error undoes that request alone; a request
+ * id seen twice in one batch finds the first one's answer (uncommitted,
+ * on the same connection) and is not processed again.
+ */
+int
+signer_handle_batch(struct signer *s, const struct signer_req *r, size_t n,
+    struct buf *ans)
+{
+	struct signer_stats before = s->st;
+	size_t i;
+	int failed = 0;
+
+	if (castore_begin(s->db) == -1) {
+		log_warnx("cannot start a transaction: %s", db_last_error(s->db));
+		s->st.requests += n;
+		for (i = 0; i < n; i++)
+			signer_retry_later(s, r[i].p, r[i].len, &ans[i]);
+		return (int)n;
+	}
+	for (i = 0; i < n; i++)
+		if (signer_handle_one(s, r[i].p, r[i].len, &ans[i]) == -1)
+			failed++;
+	if (castore_commit(s->db) == 0)
+		return failed;
+	log_warnx("cannot commit %zu answers: %s; every one is withdrawn and "
+	    "will be asked for again", n, db_last_error(s->db));
+	s->st = before;
+	s->st.requests += n;
+	for (i = 0; i < n; i++)
+		signer_retry_later(s, r[i].p, r[i].len, &ans[i]);
+	return (int)n;
+}
+
+int
+signer_handle(struct signer *s, const uint8_t *req, size_t len, struct buf *ans)
+{
+	struct signer_req r = { req, len };
+
+	return signer_handle_batch(s, &r, 1, ans) == 0 ? 0 : -1;
 }

@@ -23,28 +23,60 @@ static const char usage[] =
 	"  -d        stay in the foreground, log to stderr only\n"
 	"  -v        more logging\n";
 
+#define SIGNERD_MAX_PENDING	(16u << 20)	/* answers waiting for linkd */
+
 struct signerd {
 	struct signer	 s;
 	struct ipc_chan	 req, ans;
 	char		 req_path[PATH_MAX], ans_path[PATH_MAX];
-	struct buf	 answer;
+	struct buf	 batch[SIGNER_BATCH_MAX];	/* copies of the requests */
+	struct buf	 answer[SIGNER_BATCH_MAX];
 };
 
 static void
-signerd_serve(struct signerd *d)
+signerd_answer(struct signerd *d, const struct buf *answer)
+{
+	/* linkd may be opening its end right now: keep the answer for it */
+	if (d->ans.fd == -1)
+		ipc_open(&d->ans);
+	if (d->ans.out.len > SIGNERD_MAX_PENDING || ipc_queue(&d->ans,
+	    IPC_ANSWER, answer->p, answer->len) == -1)
+		log_warnx("answer dropped; it is stored and linkd will ask again");
+}
+
+/* Takes every whole request record there is, up to a batch. */
+static size_t
+signerd_take(struct signerd *d, struct signer_req *r)
 {
 	const uint8_t *p;
 	uint32_t type;
-	size_t n;
+	size_t n, k = 0;
 
-	while (ipc_next(&d->req, &type, &p, &n) == 1) {
+	while (k < SIGNER_BATCH_MAX && ipc_next(&d->req, &type, &p, &n) == 1) {
 		if (type != IPC_REQUEST)
 			fatalx("%s: record of type %u where a request belongs", d->req_path, type);
-		signer_handle(&d->s, p, n, &d->answer);
+		buf_reset(&d->batch[k]);
+		if (buf_put(&d->batch[k], p, n) == -1)
+			fatalx("signer: out of memory");
 		ipc_consume(&d->req);
-		if (d->ans.fd == -1 || ipc_queue(&d->ans, IPC_ANSWER, d->answer.p,
-		    d->answer.len) == -1)
-			continue;	/* linkd will ask again; the answer is stored */
+		r[k].p = d->batch[k].p;
+		r[k].len = n;
+		k++;
+	}
+	return k;
+}
+
+/* Group commit: one durable transaction per batch, then all its answers. */
+static void
+signerd_serve(struct signerd *d)
+{
+	struct signer_req r[SIGNER_BATCH_MAX];
+	size_t i, n;
+
+	while ((n = signerd_take(d, r)) > 0) {
+		signer_handle_batch(&d->s, r, n, d->answer);
+		for (i = 0; i < n; i++)
+			signerd_answer(d, &d->answer[i]);
 	}
 }
 
@@ -103,7 +135,6 @@ main(int argc, char **argv)
 	proc_drop(c.signer_user);
 	ipc_init(&d.req, d.req_path, 1);
 	ipc_init(&d.ans, d.ans_path, 0);
-	buf_init(&d.answer);
 	if (ipc_open(&d.req) == -1)
 		fatal("%s", d.req_path);
 	log_info("started: %d roots, database %s", c.nroots, c.ca_db);

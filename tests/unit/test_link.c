@@ -3,18 +3,26 @@
  * struct link in one process.
  *
  * A simulated clock (ms) drives both ends. Each direction is a "line": it
- * takes at most baud/10 bytes a second from the sender's l->out (bytes
- * written while the line is cut are lost), passes them through a channel
- * model (random bit errors at a given BER, dropped byte ranges, duplicated
- * byte ranges, garbage bursts, replays of earlier DATA frames, a delay) and
- * gives them to the other end's link_input. A sniffer on the clean side of
- * each line decodes the frames as they leave, to count them by type and to
- * keep copies for replay and forgery tests.
+ * takes at most baud/10 bytes a second from the sender's l->out (all of it
+ * at once for USB; bytes written while the line is cut are lost), passes
+ * them through a channel model (random bit errors at a given BER, dropped
+ * byte ranges, duplicated byte ranges, garbage bursts, replays of earlier
+ * DATA frames, a delay) and gives them to the other end's link_input. A
+ * sniffer on the clean side of each line decodes the frames as they leave,
+ * to count them by type and to keep copies for replays and forgeries.
  *
  * Messages are generated from (seed, stream salt, index), so a receiver
  * checks each one against what it must be: in order, exactly once, byte for
- * byte; tags must come back in order, exactly once. The random generator
- * has a fixed seed (printed; TEST_SEED overrides it), so a failure repeats.
+ * byte; tags must come back in order, exactly once. Then the session rules
+ * of docs/protocol.md: forgeries, stale sessions, restarts at either end,
+ * a wrong key, keepalive and the dead timer, length prefixes out of range.
+ *
+ * The random generator has a fixed seed, printed at the start (TEST_SEED
+ * overrides it), and every test starts from it: the channel's decisions
+ * repeat. The session nonces come from the real CSPRNG, so the bytes on the
+ * line, and with them which frame a given error hits, differ between runs;
+ * a failure that depends on them shows in some runs of a seed, not all.
+ * One test is kept under #if 0: it shows a defect (BUG, below).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -267,6 +275,8 @@ struct world {
 	struct peer	 b;		/* responder */
 	struct chan	 ab, ba;
 	int		 baud;
+	int		 jump;		/* idle: skip to what link_timeout_ms asks */
+	uint64_t	 jumps;
 };
 
 static struct world W;
@@ -454,9 +464,31 @@ chan_move(struct world *w, struct chan *c, struct peer *from, struct peer *to)
 	}
 }
 
+static int
+idle(const struct world *w)
+{
+	return w->a.l->out.len == 0 && w->b.l->out.len == 0 && w->ab.nck == 0 &&
+	    w->ba.nck == 0;
+}
+
+/*
+ * One millisecond; or, in jump mode with nothing on the lines, as a poll()
+ * loop would do: sleep until the earlier of the two links' timeouts.
+ */
 static void
 step(struct world *w)
 {
+	int ta, tb;
+
+	if (w->jump && idle(w)) {
+		ta = link_timeout_ms(w->a.l, w->now);
+		tb = link_timeout_ms(w->b.l, w->now);
+		assert_true(ta >= 0 && tb >= 0);
+		if ((ta < tb ? ta : tb) > 1) {
+			w->now += (uint64_t)(ta < tb ? ta : tb) - 1;
+			w->jumps++;
+		}
+	}
 	w->now++;
 	link_pump(w->a.l, w->now);
 	link_pump(w->b.l, w->now);
@@ -856,7 +888,7 @@ static void
 test_flow_clean_windows(void **state)
 {
 	/* different windows and frame sizes at the two ends, and a slow line */
-	static const struct scenario sc = { "windows", 0, 0, 0, 0, 0, 40, 4, 32, 512, 4096, 0.78, 0 };
+	static const struct scenario sc = { "windows", 0, 0, 0, 0, 0, 40, 4, 32, 512, 4096, 0.70, 0 };
 
 	(void)state;
 	run_flow(&sc);
@@ -1019,6 +1051,47 @@ test_seq_wrap(void **state)
 	assert_int_equal(a->rcv_nxt, b->snd_nxt);
 	assert_int_equal(a->st.out_of_window + b->st.out_of_window, 0);
 	assert_int_equal(a->st.protocol_errors + b->st.protocol_errors, 0);
+	assert_int_equal(w->a.ups + w->b.ups, 2);
+}
+
+/*
+ * Driven like a daemon's poll() loop: when nothing is on the lines, time
+ * jumps to the earlier link_timeout_ms(). Keepalives keep their period,
+ * a HELLO lost on a cut line is repeated, and a lossy transfer finishes,
+ * so no timer is missing from link_timeout_ms.
+ */
+static void
+test_event_driven(void **state)
+{
+	struct world *w = &W;
+	struct link_params p;
+	size_t i;
+
+	(void)state;
+	link_params_default(&p, BAUD);
+	world_init(w);
+	w->jump = 1;
+	w->ab.cut = 1;
+	run_ms(w, p.hello_ms / 2);
+	w->ab.cut = 0;
+	run_until_up(w, 3 * p.hello_ms);
+	run_ms(w, 100);
+	w->ab.nack_at = w->ba.nack_at = 0;
+	run_ms(w, 10 * p.keepalive_ms);
+	assert_true(both_up(w));
+	assert_true(w->ab.nack_at >= 9 && w->ba.nack_at >= 9);
+	for (i = 1; i < w->ab.nack_at; i++)
+		assert_int_equal(w->ab.ack_at[i] - w->ab.ack_at[i - 1], p.keepalive_ms);
+	for (i = 1; i < w->ba.nack_at; i++)
+		assert_int_equal(w->ba.ack_at[i] - w->ba.ack_at[i - 1], p.keepalive_ms);
+	assert_true(w->jumps > 10);
+	/* a transfer with losses, including of the last frames of bursts */
+	w->ab.drop = w->ba.drop = 0.01;
+	nmsg = 40;
+	peer_send(&w->a, 40);
+	peer_send(&w->b, 40);
+	run_until_done(w, 40, 300000);
+	assert_true(w->a.l->st.retransmits + w->b.l->st.retransmits > 0);
 	assert_int_equal(w->a.ups + w->b.ups, 2);
 }
 
@@ -1619,6 +1692,7 @@ main(void)
 		cmocka_unit_test_setup(test_big_message, reseed),
 		cmocka_unit_test_setup(test_echo_from_callback, reseed),
 		cmocka_unit_test_setup(test_seq_wrap, reseed),
+		cmocka_unit_test_setup(test_event_driven, reseed),
 		cmocka_unit_test_setup(test_forged_frames, reseed),
 		cmocka_unit_test_setup(test_replayed_data_frame, reseed),
 		cmocka_unit_test_setup(test_stale_session, reseed),

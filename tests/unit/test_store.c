@@ -297,6 +297,7 @@ test_queue_states_forward(void **state)
 	assert_int_equal(queue_put(d, a, MSG_SIGN, "", req.p, req.len, &ans), 1);
 	assert_int_equal(queue_put(d, f, MSG_SIGN, "", req.p, req.len, &ans), 1);
 	assert_int_equal(queue_put(d, r, MSG_SIGN, "", req.p, req.len, &ans), 1);
+	buf_free(&ans);
 	bytes_of(&ans, 2, 60);
 	assert_int_equal(queue_set_state(d, a, Q_HANDED), 0);
 	assert_int_equal(state_of(d, a), Q_HANDED);
@@ -439,6 +440,7 @@ test_queue_pending(void **state)
 			assert_true(rowid[i] > rowid[i - 1]);
 		buf_free(&req);
 	}
+	buf_free(&ans);
 	bytes_of(&ans, 9, 10);
 	/* 0 received, 1 handed, 2 answered, 3 received, 4 failed, 5 handed */
 	assert_int_equal(queue_set_state(d, id[1], Q_HANDED), 0);
