@@ -40,7 +40,8 @@ static const char usage[] =
 	"  result ID                print the certificate (exit 0), the error\n"
 	"                           (exit 1) or \"pending\" (exit 3)\n"
 	"  wait [--timeout S] ID... wait until every ID is answered\n"
-	"  status                   outbox counts\n";
+	"  status                   outbox counts\n"
+	"  usb                      USB devices, the one in use, peer, counters\n";
 
 static void
 errx_usage(const char *why)
@@ -263,6 +264,19 @@ client_send_one(void *arg, const struct outbox_item *it, const uint8_t *req, siz
 	return 0;
 }
 
+/* Sends again, in this session, what came back with a retryable error. */
+static int
+client_resend_one(void *arg, const struct outbox_item *it, const uint8_t *req, size_t len)
+{
+	struct client *cl = arg;
+
+	if (it->state != O_NEW || it->id > cl->sent_upto)
+		return 0;	/* not sent yet in this session: goes in order */
+	if (link_send(cl->l, req, len, (uint64_t)it->id) == -1)
+		cl->resend_at = mono_ms() + CLIENT_RESEND_MS;
+	return 0;
+}
+
 /* Sends outbox entries not yet sent in this session, oldest first. */
 static void
 client_send_pending(struct client *cl)
@@ -348,8 +362,10 @@ client_on_message(void *arg, const uint8_t *p, size_t n)
 	if (m.type == MSG_ERROR && (m.code == AL_E_STORAGE || m.code == AL_E_BUSY)) {
 		log_warnx("req=%s signer host: %.*s; will send again", id,
 		    (int)m.text.len, m.text.p);
-		outbox_set_state(cl->db, m.reqid, O_NEW);
-		cl->resend_at = mono_ms() + CLIENT_RESEND_MS;
+		/* only a request of the outbox goes again; a TIME sample does not */
+		if (outbox_set_state(cl->db, m.reqid, O_NEW) == 0 &&
+		    outbox_get(cl->db, m.reqid, &it, NULL) == 1)
+			cl->resend_at = mono_ms() + CLIENT_RESEND_MS;
 		return;
 	}
 	if (outbox_get(cl->db, m.reqid, &it, NULL) != 1 || it.state >= O_DONE) {
@@ -421,9 +437,9 @@ client_tick(struct client *cl, uint64_t now)
 		else
 			log_info("cable open: %s", cl->c.link.device);
 	}
-	if (cl->resend_at && now >= cl->resend_at) {
+	if (cl->resend_at && now >= cl->resend_at && cl->l->state == LINK_UP) {
 		cl->resend_at = 0;
-		cl->sent_upto = 0;
+		outbox_pending(cl->db, 0, 256, client_resend_one, cl);
 	}
 	if (now >= cl->next_scan) {
 		cl->next_scan = now + CLIENT_SCAN_MS;
@@ -465,6 +481,7 @@ client_run(struct client *cl)
 	while (!proc_quit) {
 		now = mono_ms();
 		client_tick(cl, now);
+		transport_publish(&cl->t, cl->l, now);
 		if (cl->t.fd != -1)
 			link_pump(cl->l, now);
 		timeout = link_timeout_ms(cl->l, now);
@@ -653,6 +670,8 @@ main(int argc, char **argv)
 		return client_wait(&cl, argc - i, argv + i);
 	if (strcmp(cmd, "status") == 0)
 		return client_status(&cl);
+	if (strcmp(cmd, "usb") == 0 && argc - i == 1)
+		return transport_show(&cl.c.link, stdout) == 0 ? 0 : 1;
 	fputs(usage, stderr);
 	return 2;
 }

@@ -191,8 +191,9 @@ linkd_on_message(void *arg, const uint8_t *p, size_t n)
 	if (m.type == MSG_STATUS)
 		linkd_status(d, &m);
 	else if (m.type == MSG_TIME) {
-		/* a sample is worth nothing later: not queued, never retried */
-		if (signer_submit(d, p, n) == -1)
+		/* a sample is worth nothing later: not queued, never retried, and
+		 * not held back behind the signing queue */
+		if (!d->signer_up || ipc_queue(&d->req, IPC_REQUEST, p, n) == -1)
 			linkd_error(d, &m, AL_E_BUSY, "the signer cannot take a time sample now");
 	} else
 		linkd_request(d, &m, p, n);
@@ -232,7 +233,7 @@ linkd_answer(struct linkd *d, const uint8_t *p, size_t n)
 
 	if ((code = msg_decode(p, n, &m)) != AL_OK || msg_is_request(m.type))
 		fatalx("signer sent an answer that does not decode (%d)", code);
-	if (d->handed > 0)
+	if (d->handed > 0 && m.type != MSG_TIME_ACK)
 		d->handed--;
 	reqid_hex(m.reqid, id);
 	if (m.type == MSG_ERROR && (m.code == AL_E_STORAGE || m.code == AL_E_BUSY)) {
@@ -338,6 +339,7 @@ linkd_loop(struct linkd *d)
 	while (!proc_quit) {
 		now = mono_ms();
 		linkd_reopen(d, now);
+		transport_publish(&d->t, d->l, now);
 		if (d->t.fd != -1)
 			link_pump(d->l, now);
 		timeout = link_timeout_ms(d->l, now);
