@@ -88,6 +88,8 @@ static const struct msg_field msg_fields[T_MAX_TAG + 1] = {
 	[T_TIME2_NS]	= UINT_F(8, time2_ns, 0, UINT64_MAX, NULL),
 	[T_CRL_SIG]	= BYTES_F(crl_sig, 1, 1024, NULL),
 	[T_DELTA_CRL]	= BYTES_F(delta_crl, 1, MSG_MAX_LEN, NULL),
+	[T_TIME_PREV]	= BYTES_F(time_prev, AIRLOCK_REQID_LEN, AIRLOCK_REQID_LEN, NULL),
+	[T_RTT_NS]	= UINT_F(8, rtt_ns, 0, UINT64_MAX, NULL),
 };
 
 static const struct msg_kind msg_kinds[] = {
@@ -102,7 +104,7 @@ static const struct msg_kind msg_kinds[] = {
 	    BIT(T_CRL_NUMBER) | BIT(T_CRL_KIND) },
 	{ MSG_TIME, "TIME",
 	    BIT(T_TIME_NS),
-	    BIT(T_SYNC) },
+	    BIT(T_SYNC) | BIT(T_TIME_PREV) | BIT(T_RTT_NS) },
 	{ MSG_STATUS, "STATUS", 0, 0 },
 	{ MSG_CERT, "CERT",
 	    BIT(T_CERT),
@@ -443,10 +445,15 @@ void
 msg_error(struct msg *m, const uint8_t reqid[AIRLOCK_REQID_LEN], int code,
     const char *text)
 {
+	uint8_t id[AIRLOCK_REQID_LEN];
+
+	/* reqid may point into *m itself: keep it before clearing */
+	memset(id, 0, sizeof(id));
+	if (reqid != NULL)
+		memcpy(id, reqid, AIRLOCK_REQID_LEN);
 	memset(m, 0, sizeof(*m));
 	m->type = MSG_ERROR;
-	if (reqid != NULL)
-		memcpy(m->reqid, reqid, AIRLOCK_REQID_LEN);
+	memcpy(m->reqid, id, AIRLOCK_REQID_LEN);
 	m->code = (uint16_t)code;
 	m->text.p = (const uint8_t *)(text != NULL ? text : al_strerror(code));
 	m->text.len = strlen((const char *)m->text.p);

