@@ -55,6 +55,7 @@ struct cfg_ctx {
 	char		 dir[CFG_PATH];	/* directory of the file */
 	char		*why;
 	size_t		 whysz;
+	const config_setting_t *state_dir_setting;	/* for errors found later */
 };
 
 static int
@@ -70,9 +71,35 @@ cfg_err(struct cfg_ctx *x, const config_setting_t *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(x->why, x->whysz, "%s:%d: %s", x->file,
+	/* a setting from an @include'd file is reported against that file */
+	snprintf(x->why, x->whysz, "%s:%d: %s",
+	    s && config_setting_source_file(s) ? config_setting_source_file(s) : x->file,
 	    s ? config_setting_source_line(s) : 0, msg);
 	return -1;
+}
+
+/* Groups must be groups and lists lists: `link = 5;` is not an empty link. */
+static int
+cfg_shapes(struct cfg_ctx *x, const config_setting_t *top)
+{
+	static const struct { const char *name; int list; } shapes[] = {
+		{ "link", 0 }, { "signer", 0 }, { "client", 0 }, { "time", 0 },
+		{ "profiles", 1 }, { "roots", 1 },
+	};
+	const config_setting_t *s;
+	size_t i;
+
+	for (i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		if ((s = config_setting_get_member(top, shapes[i].name)) == NULL)
+			continue;
+		if (shapes[i].list && !config_setting_is_list(s))
+			return cfg_err(x, s, "\"%s\" must be a list: ( { ... }, ... )",
+			    shapes[i].name);
+		if (!shapes[i].list && !config_setting_is_group(s))
+			return cfg_err(x, s, "\"%s\" must be a group: { ... }",
+			    shapes[i].name);
+	}
+	return 0;
 }
 
 /* Keys allowed in a group, so that a misspelt setting is an error. */
@@ -190,7 +217,7 @@ static const char *const profile_keys[] = {
 	"name", "max_days", "default_days", "key_usage", "ext_key_usage", "ca",
 	"pathlen", "san", "key_types", "min_rsa_bits", "subject", "crl_url",
 	"ocsp_url", "issuer_url", "policy_oid", "cps_url", "ocsp_nocheck", "ski",
-	"aki", NULL
+	"aki", "freshest_crl_url", NULL
 };
 
 /* Dotted numeric OIDs separated by commas or spaces, at most 8. */
@@ -243,8 +270,10 @@ static int
 cfg_profile_check(struct cfg_ctx *x, const config_setting_t *g,
     const struct cfg_profile *p)
 {
-	const char *urls[] = { "crl_url", "ocsp_url", "issuer_url", "cps_url" };
-	const char *vals[] = { p->crl_url, p->ocsp_url, p->issuer_url, p->cps_url };
+	const char *urls[] = { "crl_url", "ocsp_url", "issuer_url", "cps_url",
+	    "freshest_crl_url" };
+	const char *vals[] = { p->crl_url, p->ocsp_url, p->issuer_url, p->cps_url,
+	    p->freshest_url };
 	size_t i;
 
 	if (p->default_days > p->max_days)
@@ -298,14 +327,37 @@ cfg_profile(struct cfg_ctx *x, const config_setting_t *g, struct cfg_profile *p)
 	    cfg_str(x, g, "ocsp_url", p->ocsp_url, sizeof(p->ocsp_url)) == -1 ||
 	    cfg_str(x, g, "issuer_url", p->issuer_url, sizeof(p->issuer_url)) == -1 ||
 	    cfg_str(x, g, "policy_oid", p->policy_oid, sizeof(p->policy_oid)) == -1 ||
-	    cfg_str(x, g, "cps_url", p->cps_url, sizeof(p->cps_url)) == -1)
+	    cfg_str(x, g, "cps_url", p->cps_url, sizeof(p->cps_url)) == -1 ||
+	    cfg_str(x, g, "freshest_crl_url", p->freshest_url,
+	    sizeof(p->freshest_url)) == -1)
 		return -1;
 	return cfg_profile_check(x, g, p);
 }
 
 static const char *const root_keys[] = {
-	"name", "dir", "pass_file", "profiles", "crl_days", "crl_grace_days", NULL
+	"name", "dir", "pass_file", "profiles", "crl_days", "crl_grace_days",
+	"crl_seconds", "crl_keep_expired", "freshest_crl_url", NULL
 };
+
+/* The CRL settings of a root (docs/configuration.md, "roots"). */
+static int
+cfg_root_crl(struct cfg_ctx *x, const config_setting_t *g, struct cfg_root *r)
+{
+	CFG_INT(x, g, "crl_days", 1, 3650, r->crl_days);
+	CFG_INT(x, g, "crl_grace_days", 0, 36500, r->crl_grace_days);
+	CFG_INT(x, g, "crl_seconds", 0, 315360000, r->crl_seconds);
+	CFG_INT(x, g, "crl_keep_expired", 0, 1, r->crl_keep_expired);
+	if (r->crl_seconds != 0 && r->crl_seconds < 10)
+		return cfg_err(x, config_setting_get_member(g, "crl_seconds"),
+		    "root %s: \"crl_seconds\" must be 0 or at least 10", r->name);
+	if (cfg_str(x, g, "freshest_crl_url", r->freshest_url,
+	    sizeof(r->freshest_url)) == -1)
+		return -1;
+	if (!cfg_uri_ok(r->freshest_url))
+		return cfg_err(x, config_setting_get_member(g, "freshest_crl_url"),
+		    "root %s: \"freshest_crl_url\" is not a URI", r->name);
+	return 0;
+}
 
 static int
 cfg_root(struct cfg_ctx *x, const struct cfg *c, const config_setting_t *g,
@@ -326,8 +378,8 @@ cfg_root(struct cfg_ctx *x, const struct cfg *c, const config_setting_t *g,
 		return cfg_err(x, g, "root needs a name of letters, digits, '.', '_' or '-'");
 	if (r->dir[0] == '\0')
 		return cfg_err(x, g, "root %s: \"dir\" is required", r->name);
-	CFG_INT(x, g, "crl_days", 1, 3650, r->crl_days);
-	CFG_INT(x, g, "crl_grace_days", 0, 36500, r->crl_grace_days);
+	if (cfg_root_crl(x, g, r) == -1)
+		return -1;
 	if ((pl = config_setting_get_member(g, "profiles")) == NULL)
 		return cfg_err(x, g, "root %s: \"profiles\" is required", r->name);
 	if (!config_setting_is_array(pl) && !config_setting_is_list(pl))
@@ -351,6 +403,45 @@ static const char *const link_keys[] = {
 	"usb_path", "max_payload", "window", NULL
 };
 
+/* "bus-port[.port...]", as the kernel names where a USB device is plugged */
+static int
+cfg_usb_path_ok(const char *s)
+{
+	int sep = '-';
+
+	if (*s == '\0')
+		return 1;
+	for (;;) {
+		if (*s < '0' || *s > '9')
+			return 0;
+		while (*s >= '0' && *s <= '9')
+			s++;
+		if (*s == '\0')
+			return sep == '.';
+		if (*s++ != sep)
+			return 0;
+		sep = '.';
+	}
+}
+
+static int
+cfg_link_usb(struct cfg_ctx *x, const config_setting_t *g, struct cfg_link *l)
+{
+	const char *hex = "0123456789abcdefABCDEF";
+
+	if (strlen(l->usb_id) != 9 || l->usb_id[4] != ':' || strspn(l->usb_id, hex) != 4 ||
+	    strspn(l->usb_id + 5, hex) != 4)
+		return cfg_err(x, config_setting_get_member(g, "usb_id"),
+		    "usb_id must be vendor:product in hex, like \"067b:2501\"");
+	if (!cfg_usb_path_ok(l->usb_path))
+		return cfg_err(x, config_setting_get_member(g, "usb_path"),
+		    "usb_path must be bus-port[.port...], like \"1-1\" or \"2-1.4\"");
+	/* USB has no line rate to pace the link to */
+	if (strcmp(l->transport, "usb-pl2501") == 0)
+		l->baud = 0;
+	return 0;
+}
+
 static int
 cfg_link(struct cfg_ctx *x, const config_setting_t *g, struct cfg_link *l)
 {
@@ -370,17 +461,76 @@ cfg_link(struct cfg_ctx *x, const config_setting_t *g, struct cfg_link *l)
 	CFG_INT(x, g, "rtscts", 0, 1, l->rtscts);
 	CFG_INT(x, g, "max_payload", 64, 4096, l->max_payload);
 	CFG_INT(x, g, "window", 1, 32, l->window);
-	return 0;
+	return cfg_link_usb(x, g, l);
 }
 
 static const char *const top_keys[] = {
 	"state_dir", "run_dir", "link_user", "signer_user", "verbose", "link",
-	"signer", "client", "profiles", "roots", NULL
+	"sandbox", "signer", "client", "profiles", "roots", "time", NULL
 };
 static const char *const signer_keys[] = { "queue_db", "ca_db", NULL };
-static const char *const client_keys[] = {
-	"outbox_db", "spool_dir", "time_interval", NULL
+static const char *const time_keys[] = {
+	"max_sample_age", "warn_offset", "stop_offset", "max_step", NULL
 };
+
+/* time = { max_sample_age; warn_offset; stop_offset; max_step; } */
+static int
+cfg_time(struct cfg_ctx *x, const config_setting_t *g, struct cfg *c)
+{
+	if (g == NULL)
+		return 0;
+	if (!config_setting_is_group(g))
+		return cfg_err(x, g, "\"time\" must be a group { ... }");
+	if (cfg_known(x, g, time_keys) == -1)
+		return -1;
+	CFG_INT(x, g, "max_sample_age", 10, 86400, c->time_max_age);
+	CFG_INT(x, g, "warn_offset", 1, 86400, c->time_warn_offset);
+	CFG_INT(x, g, "stop_offset", 0, 86400, c->time_stop_offset);
+	CFG_INT(x, g, "max_step", 1, 315360000, c->time_max_step);
+	if (c->time_stop_offset != 0 && c->time_stop_offset < c->time_warn_offset)
+		return cfg_err(x, config_setting_get_member(g, "stop_offset"),
+		    "\"stop_offset\" must be 0 or at least \"warn_offset\"");
+	return 0;
+}
+static const char *const client_keys[] = {
+	"outbox_db", "spool_dir", "time_interval", "crl_dir", "crl_refresh",
+	"crl_roots", NULL
+};
+static const char *const crl_root_keys[] = { "name", "ca_cert", NULL };
+
+/* client.crl_roots: ( { name = "..."; ca_cert = "..."; }, ... ) */
+static int
+cfg_client_crl(struct cfg_ctx *x, const config_setting_t *g, struct cfg *c)
+{
+	const config_setting_t *l, *s;
+	struct cfg_crl_root *r;
+	int i;
+
+	if (cfg_path(x, g, "crl_dir", c->crl_dir, sizeof(c->crl_dir)) == -1)
+		return -1;
+	CFG_INT(x, g, "crl_refresh", 1, 86400, c->crl_refresh);
+	if ((l = config_setting_get_member(g, "crl_roots")) == NULL)
+		return 0;
+	if (!config_setting_is_list(l))
+		return cfg_err(x, l, "\"crl_roots\" must be a list of groups");
+	for (i = 0; i < config_setting_length(l); i++) {
+		s = config_setting_get_elem(l, (unsigned)i);
+		if (c->ncrl_roots == CFG_MAX_ROOTS)
+			return cfg_err(x, s, "too many crl_roots");
+		r = &c->crl_roots[c->ncrl_roots];
+		if (!config_setting_is_group(s) || cfg_known(x, s, crl_root_keys) == -1 ||
+		    cfg_str(x, s, "name", r->name, sizeof(r->name)) == -1 ||
+		    cfg_path(x, s, "ca_cert", r->ca_cert, sizeof(r->ca_cert)) == -1)
+			return config_setting_is_group(s) ? -1 :
+			    cfg_err(x, s, "each of crl_roots is a group");
+		if (!name_ok(r->name, strlen(r->name)) || r->ca_cert[0] == '\0')
+			return cfg_err(x, s, "each of crl_roots needs a name and a ca_cert");
+		if (config_crl_root(c, r->name) != NULL)
+			return cfg_err(x, s, "crl root \"%s\" listed twice", r->name);
+		c->ncrl_roots++;
+	}
+	return 0;
+}
 
 static void
 cfg_defaults(struct cfg *c)
@@ -396,6 +546,11 @@ cfg_defaults(struct cfg *c)
 	c->link.max_payload = 1024;
 	c->link.window = 32;
 	c->time_interval = 60;
+	c->sandbox = 1;
+	c->time_max_age = 300;
+	c->time_warn_offset = 10;
+	c->time_max_step = 86400;
+	c->crl_refresh = 3600;
 }
 
 static int
@@ -404,6 +559,7 @@ cfg_derive(struct cfg_ctx *x, struct cfg *c)
 	struct { char *dst; const char *leaf; } d[] = {
 		{ c->queue_db, "queue.db" }, { c->ca_db, "ca.db" },
 		{ c->outbox_db, "outbox.db" }, { c->spool_dir, "spool" },
+		{ c->crl_dir, "crl" }, { c->link.status_file, "link.status" },
 	};
 	size_t i;
 
@@ -412,7 +568,7 @@ cfg_derive(struct cfg_ctx *x, struct cfg *c)
 			continue;
 		if ((size_t)snprintf(d[i].dst, CFG_PATH, "%s/%s", c->state_dir,
 		    d[i].leaf) >= CFG_PATH)
-			return cfg_err(x, NULL, "state_dir is too long");
+			return cfg_err(x, x->state_dir_setting, "state_dir is too long");
 	}
 	return 0;
 }
@@ -423,7 +579,8 @@ cfg_groups(struct cfg_ctx *x, config_t *cf, struct cfg *c)
 	const config_setting_t *top = config_root_setting(cf), *g, *s;
 	int i;
 
-	if (cfg_known(x, top, top_keys) == -1 ||
+	x->state_dir_setting = config_setting_get_member(top, "state_dir");
+	if (cfg_known(x, top, top_keys) == -1 || cfg_shapes(x, top) == -1 ||
 	    cfg_path(x, top, "state_dir", c->state_dir, sizeof(c->state_dir)) == -1 ||
 	    cfg_path(x, top, "run_dir", c->run_dir, sizeof(c->run_dir)) == -1 ||
 	    cfg_str(x, top, "link_user", c->link_user, sizeof(c->link_user)) == -1 ||
@@ -431,6 +588,7 @@ cfg_groups(struct cfg_ctx *x, config_t *cf, struct cfg *c)
 	    cfg_link(x, config_setting_get_member(top, "link"), &c->link) == -1)
 		return -1;
 	CFG_INT(x, top, "verbose", 0, 3, c->verbose);
+	CFG_INT(x, top, "sandbox", 0, 1, c->sandbox);
 	if ((g = config_setting_get_member(top, "signer")) != NULL &&
 	    (cfg_known(x, g, signer_keys) == -1 ||
 	    cfg_path(x, g, "queue_db", c->queue_db, sizeof(c->queue_db)) == -1 ||
@@ -442,7 +600,11 @@ cfg_groups(struct cfg_ctx *x, config_t *cf, struct cfg *c)
 		    cfg_path(x, g, "spool_dir", c->spool_dir, sizeof(c->spool_dir)) == -1)
 			return -1;
 		CFG_INT(x, g, "time_interval", 1, 86400, c->time_interval);
+		if (cfg_client_crl(x, g, c) == -1)
+			return -1;
 	}
+	if (cfg_time(x, config_setting_get_member(top, "time"), c) == -1)
+		return -1;
 	if ((g = config_setting_get_member(top, "profiles")) != NULL) {
 		for (i = 0; i < config_setting_length(g); i++) {
 			s = config_setting_get_elem(g, (unsigned)i);
@@ -477,7 +639,7 @@ cfg_groups(struct cfg_ctx *x, config_t *cf, struct cfg *c)
 int
 config_load(const char *path, struct cfg *c, char *why, size_t whysz)
 {
-	struct cfg_ctx x = { path, "", why, whysz };
+	struct cfg_ctx x = { path, "", why, whysz, NULL };
 	char tmp[CFG_PATH];
 	config_t cf;
 	int rv = -1;
@@ -535,4 +697,15 @@ config_root_allows(const struct cfg_root *r, const char *profile, size_t len)
 		    memcmp(r->profiles[i], profile, len) == 0)
 			return 1;
 	return 0;
+}
+
+const struct cfg_crl_root *
+config_crl_root(const struct cfg *c, const char *name)
+{
+	int i;
+
+	for (i = 0; i < c->ncrl_roots; i++)
+		if (strcmp(c->crl_roots[i].name, name) == 0)
+			return &c->crl_roots[i];
+	return NULL;
 }

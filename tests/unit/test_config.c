@@ -573,9 +573,9 @@ test_error_small_buffer(void **state)
 	assert_memory_equal(small, conf_path, sizeof(small) - 1);
 }
 
-#if 0
+/* Three former bugs, fixed in src/config.c: the tests now run. */
 /*
- * BUG: src/config.c:73 (cfg_err; lines as of f71faac) always prints
+ * Was a bug: src/config.c:73 (cfg_err; lines as of f71faac) always prints
  * x->file, the file given to config_load, with the line from
  * config_setting_source_line(), which is a line of whichever file the
  * setting came from. An error inside an
@@ -603,7 +603,7 @@ test_error_in_include(void **state)
 }
 
 /*
- * BUG: src/config.c never checks the shape of a group or list setting
+ * Was a bug: src/config.c never checks the shape of a group or list setting
  * other than a root's "profiles": config_setting_length() of a scalar is 0
  * and config_setting_get_member() of a scalar is NULL, so a scalar where
  * a group or a list belongs loads silently as "empty": "link = 5;" keeps
@@ -624,7 +624,7 @@ test_error_wrong_shape(void **state)
 }
 
 /*
- * BUG: src/config.c:415 (cfg_derive, at f71faac) reports a state_dir too
+ * Was a bug: src/config.c:415 (cfg_derive, at f71faac) reports a state_dir too
  * long for the derived database paths with cfg_err(x, NULL, ...), i.e.
  * as line 0: "airlock.conf:0: state_dir is too long". Failing input: an absolute
  * state_dir of PATH_MAX - 9 characters on line 2.
@@ -644,7 +644,7 @@ test_error_state_dir_too_long(void **state)
 	expect_error(text, 2, "too long");
 	free(text);
 }
-#endif
+
 
 /* A single name where a root's list of profiles belongs is refused. */
 static void
@@ -782,6 +782,9 @@ main(void)
 		cmocka_unit_test(test_error_missing_file),
 		cmocka_unit_test(test_error_small_buffer),
 		cmocka_unit_test(test_error_root_profiles_not_list),
+		cmocka_unit_test(test_error_in_include),
+		cmocka_unit_test(test_error_wrong_shape),
+		cmocka_unit_test(test_error_state_dir_too_long),
 		cmocka_unit_test(test_error_state_dir_long),
 		cmocka_unit_test(test_lookups),
 		cmocka_unit_test(test_shipped_examples),
