@@ -107,6 +107,8 @@ struct link {
 	uint64_t	 last_rx, last_tx;
 	struct link_rseg rseg[LINK_MAX_WINDOW];
 	struct frame_decoder dec;
+	uint64_t	 report_at;	/* next log line about rejected input */
+	uint64_t	 reported[8];	/* counters at the last report */
 	struct buf	 out;		/* wire bytes for the transport */
 	uint64_t	 line_free_us;	/* when the line will have sent what we wrote */
 	struct link_stats st;

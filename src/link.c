@@ -768,9 +768,49 @@ link_timers(struct link *l, uint64_t now)
 	}
 }
 
+#define LINK_REPORT_MS	10000	/* at most one log line per period */
+
+/*
+ * Input that was thrown away gets a log line, but not one per frame: a flood
+ * of garbage must not become a flood of log. Every LINK_REPORT_MS the
+ * counters that moved are logged with how much they moved.
+ */
+static void
+link_report(struct link *l, uint64_t now)
+{
+	const uint64_t v[8] = { l->dec.st.bad_crc, l->dec.st.bad_cobs,
+	    l->dec.st.runt + l->dec.st.bad_header, l->dec.st.oversize,
+	    l->st.bad_mac, l->st.bad_session, l->st.dup + l->st.out_of_window,
+	    l->st.protocol_errors };
+	static const char *const name[8] = { "bad CRC", "bad COBS",
+	    "short or bad header", "oversize", "bad MAC", "other session",
+	    "duplicate or out of window", "protocol error" };
+	char line[512];
+	size_t n = 0;
+	int i;
+
+	if (now < l->report_at)
+		return;
+	l->report_at = now + LINK_REPORT_MS;
+	for (i = 0; i < 8; i++) {
+		if (v[i] == l->reported[i])
+			continue;
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%llu %s",
+		    n ? ", " : "", (unsigned long long)(v[i] - l->reported[i]), name[i]);
+		l->reported[i] = v[i];
+		if (n >= sizeof(line))
+			break;
+	}
+	if (n > 0)
+		log_warnx("link: frames rejected in the last %d s: %s (%llu garbage "
+		    "bytes in all)", LINK_REPORT_MS / 1000, line,
+		    (unsigned long long)l->dec.st.garbage);
+}
+
 void
 link_pump(struct link *l, uint64_t now)
 {
+	link_report(l, now);
 	size_t low = (size_t)l->p.max_payload + 64;
 
 	link_timers(l, now);

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# t_reconnect.sh: the serial device goes away and comes back. The cable
+# simulator is killed mid-queue (both pseudo-terminals vanish, as a USB
+# serial adapter does when unplugged) and started again a few seconds later
+# under the same names; both daemons must notice, keep running, reopen the
+# device, start a new session and finish every request exactly once. Also a
+# second linkd on the same device must be refused (exclusive open).
+set -u
+. "$AL_TOP/scripts/harness.sh"
+D=$(mktemp -d /tmp/airlock-reconnect.XXXXXX)
+trap 'al_stop "$D"; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
+fails=0
+check() { if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; fails=$((fails + 1)); fi; }
+
+al_setup "$D"
+al_cable "$D" --baud 115200
+al_start "$D"
+ids=()
+for i in $(seq 12); do
+	al_csr "$D" r$i ec:P-256 "r$i.reconnect.example"
+	ids+=("$(al_client "$D" submit --root demo-ec --profile server --name r$i "$D/csr/r$i.csr")")
+done
+sleep 1
+al_stop_one "$D" cable
+sleep 3
+check "daemons survive the device vanishing" 'kill -0 $(cat "$D/linkd.pid") && kill -0 $(cat "$D/client.pid")'
+al_cable "$D" --baud 115200
+check "every request answered after the device came back" \
+	'al_client "$D" wait --timeout 90 ${ids[@]}'
+check "linkd logged the lost device" 'grep -q "device lost" "$D/log/linkd.log"'
+check "linkd reopened the device" '[ "$(grep -c "cable open" "$D/log/linkd.log")" -ge 2 ]'
+check "exactly 12 certificates, one per request" \
+	'[ "$(sqlite3 "$D/signer/state/ca.db" "select count(*) from certs")" = 12 ]'
+# exclusive open: a second daemon on the same device gets a clear refusal
+sed -e "s|$D/signer/state|$D/second|" "$D/signer/airlock.conf" > "$D/second.conf"
+mkdir -p "$D/second"
+timeout 5 "$AL_BIN/airlock-linkd" -d -v -c "$D/second.conf" 2>"$D/log/second.log"
+check "a second linkd on the same device is refused" 'grep -q "in use by another process\|Device or resource busy" "$D/log/second.log"'
+[ $fails = 0 ] || { echo "logs in $D/log"; KEEP=1; }
+exit $fails
