@@ -16,13 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "crl.h"
 #include "crypto.h"
 #include "link.h"
 #include "msg.h"
 #include "proc.h"
+#include "sandbox.h"
 #include "store.h"
+#include "timesync.h"
 #include "transport.h"
 #include "util.h"
 
@@ -30,6 +34,7 @@
 #define CLIENT_SCAN_MS	250		/* spool and outbox scan period */
 #define CLIENT_MAX_REQ	(64 * 1024)	/* a spool request file */
 #define CLIENT_RESEND_MS 5000		/* after a retryable failure */
+#define CLIENT_TIME_RETRY_MS 2000	/* a TIME the signer could not take */
 
 static const char usage[] =
 	"usage: airlock-client [-dv] [-c config] command [args]\n"
@@ -41,6 +46,10 @@ static const char usage[] =
 	"                           (exit 1) or \"pending\" (exit 3)\n"
 	"  wait [--timeout S] ID... wait until every ID is answered\n"
 	"  status                   outbox counts\n"
+	"  revoke --root R --serial HEX [--reason N] [--invalidity T] [--id HEX]\n"
+	"         [--name NAME]     queue a revocation; prints its id\n"
+	"  crl --root R [--full] [--have N]   queue a CRL fetch; prints its id\n"
+	"  crl --list               the CRLs published in crl_dir\n"
 	"  usb                      USB devices, the one in use, peer, counters\n";
 
 static void
@@ -60,8 +69,14 @@ struct client {
 	int64_t		 sent_upto;	/* outbox ids sent in this session */
 	uint64_t	 next_scan, next_time, retry_at;
 	uint64_t	 resend_at;	/* send every unanswered request again */
+	int		 send_now;	/* the link has room: send pending requests */
 	struct buf	 tmp;
 	uint64_t	 answers, duplicates, undecodable;
+	struct crlsync	*crl;		/* CRL refresh of client.crl_roots */
+	uint8_t		 time_id[AIRLOCK_REQID_LEN];	/* the last TIME sent */
+	uint64_t	 time_sent_ms;	/* when; 0 when it is answered */
+	uint8_t		 rtt_id[AIRLOCK_REQID_LEN];	/* a TIME whose round trip */
+	uint64_t	 rtt_ns;	/* ... is this; 0 nothing to report */
 };
 
 static void
@@ -190,6 +205,30 @@ client_parse_spool(const char *name, const struct buf *f, struct buf *msg,
 	return 0;
 }
 
+/* A SIGN request, or a REVOKE when the file starts with "type=revoke". */
+static int
+client_spool_parse(const char *name, const struct buf *f, struct buf *msg,
+    uint8_t reqid[AIRLOCK_REQID_LEN], int *type, char *why, size_t whysz)
+{
+	struct revoke_req rr;
+
+	if (!revoke_is_spool(f)) {
+		*type = MSG_SIGN;
+		return client_parse_spool(name, f, msg, reqid, why, whysz);
+	}
+	*type = MSG_REVOKE;
+	if (revoke_parse_spool(f, &rr, why, whysz) == -1)
+		return -1;
+	if (!rr.have_id)
+		client_spool_id(name, f, rr.reqid);
+	memcpy(reqid, rr.reqid, AIRLOCK_REQID_LEN);
+	if (revoke_msg(&rr, msg) == -1) {
+		snprintf(why, whysz, "the revocation does not make a valid message");
+		return -1;
+	}
+	return 0;
+}
+
 static void
 client_spool_one(struct client *cl, const char *name)
 {
@@ -197,6 +236,7 @@ client_spool_one(struct client *cl, const char *name)
 	uint8_t reqid[AIRLOCK_REQID_LEN];
 	struct buf f, m;
 	size_t len = strlen(name);
+	int type = MSG_SIGN;
 
 	snprintf(stem, sizeof(stem), "%.*s", (int)(len - 4), name);
 	client_paths(&cl->c, "in", name, "", path, sizeof(path));
@@ -206,14 +246,14 @@ client_spool_one(struct client *cl, const char *name)
 		snprintf(why, sizeof(why), "cannot read: %s", strerror(errno));
 		goto reject;
 	}
-	if (client_parse_spool(name, &f, &m, reqid, why, sizeof(why)) == -1)
+	if (client_spool_parse(name, &f, &m, reqid, &type, why, sizeof(why)) == -1)
 		goto reject;
-	if (outbox_add(cl->db, reqid, MSG_SIGN, stem, m.p, m.len) == -1)
+	if (outbox_add(cl->db, reqid, type, stem, m.p, m.len) == -1)
 		goto out;	/* the file stays; tried again on the next scan */
 	client_paths(&cl->c, "accepted", name, "", dst, sizeof(dst));
-	if (rename(path, dst) == -1)
-		log_warn("%s", path);
 	hex_encode(reqid, sizeof(reqid), why);
+	if (rename(path, dst) == -1)
+		log_warn("req=%s %s", why, path);
 	log_info("req=%s queued from spool file %s", why, name);
 	goto out;
 reject:
@@ -296,19 +336,70 @@ client_send_time(struct client *cl)
 	if (crypto_random(m.reqid, sizeof(m.reqid)) == -1)
 		return;
 	m.time_ns = real_ns();
-	MSG_SET(&m, T_TIME_NS);
+	m.sync = (uint8_t)drift_ntp_status();
+	m.present = 1u << T_TIME_NS | 1u << T_SYNC;
+	if (cl->rtt_ns > 0) {
+		/* the round trip of the TIME before, for its sample */
+		m.time_prev.p = cl->rtt_id;
+		m.time_prev.len = sizeof(cl->rtt_id);
+		m.rtt_ns = cl->rtt_ns;
+		m.present |= 1u << T_TIME_PREV | 1u << T_RTT_NS;
+	}
 	buf_reset(&cl->tmp);
-	if (msg_encode(&m, &cl->tmp) == 0)
-		link_send(cl->l, cl->tmp.p, cl->tmp.len, 0);
+	if (msg_encode(&m, &cl->tmp) == 0 &&
+	    link_send(cl->l, cl->tmp.p, cl->tmp.len, 0) == 0) {
+		memcpy(cl->time_id, m.reqid, sizeof(cl->time_id));
+		cl->time_sent_ms = mono_ms();
+		cl->rtt_ns = 0;
+	}
+}
+
+/* The answer to a TIME: measure its round trip. 1 if m was one. */
+static int
+client_time_answer(struct client *cl, const struct msg *m, const char *id)
+{
+	uint64_t rtt;
+
+	if (m->type != MSG_TIME_ACK && (m->type != MSG_ERROR ||
+	    memcmp(m->reqid, cl->time_id, sizeof(cl->time_id)) != 0))
+		return 0;
+	if (m->type == MSG_ERROR) {
+		log_warnx("req=%s time sample refused: %u %.*s", id, m->code,
+		    (int)m->text.len, m->text.p);
+		/* the signer was busy or away: try again soon, not a minute later */
+		if (m->code == AL_E_BUSY && cl->next_time > mono_ms() + CLIENT_TIME_RETRY_MS)
+			cl->next_time = mono_ms() + CLIENT_TIME_RETRY_MS;
+		cl->time_sent_ms = 0;
+		return 1;
+	}
+	if (cl->time_sent_ms == 0 ||
+	    memcmp(m->reqid, cl->time_id, sizeof(cl->time_id)) != 0) {
+		log_debug("req=%s late time acknowledgement ignored", id);
+		return 1;
+	}
+	rtt = (mono_ms() - cl->time_sent_ms) * 1000000ull;
+	cl->time_sent_ms = 0;
+	memcpy(cl->rtt_id, m->reqid, sizeof(cl->rtt_id));
+	cl->rtt_ns = rtt > 0 ? rtt : 1;
+	log_info("req=%s time sample acknowledged: signer clock %+.3f s from "
+	    "webdb (round trip %.3f s)", id, ((double)m->time2_ns -
+	    (double)m->time_ns - (double)rtt / 2) / 1e9, (double)rtt / 1e9);
+	return 1;
 }
 
 static void
 client_write_result(struct client *cl, const struct outbox_item *it, const struct msg *m)
 {
-	char path[PATH_MAX], name[128], text[1024];
+	char path[PATH_MAX], name[128], text[1024], rid[33];
 	struct buf pem;
 	int n;
 
+	if (it->type == MSG_CRL_FETCH) {	/* CRL files, not spool results */
+		if (cl->crl != NULL)
+			crlsync_on_answer(cl->crl, cl->db, it, m);
+		return;
+	}
+	reqid_hex(it->reqid, rid);
 	if (it->name[0] != '\0')
 		snprintf(name, sizeof(name), "%s", it->name);
 	else
@@ -318,19 +409,24 @@ client_write_result(struct client *cl, const struct outbox_item *it, const struc
 		pem_encode("CERTIFICATE", m->cert.p, m->cert.len, &pem);
 		client_paths(&cl->c, "out", name, ".crt", path, sizeof(path));
 		if (write_file_atomic(path, pem.p, pem.len, 0644) == -1)
-			log_warn("%s", path);
+			log_warn("req=%s %s", rid, path);
 		buf_reset(&pem);
 		if (MSG_HAS(m, T_CHAIN) && chain_pem(m->chain.p, m->chain.len, &pem) == 0) {
 			client_paths(&cl->c, "out", name, ".chain.pem", path, sizeof(path));
 			if (write_file_atomic(path, pem.p, pem.len, 0644) == -1)
-				log_warn("%s", path);
+				log_warn("req=%s %s", rid, path);
 		}
+	} else if (m->type == MSG_REVOKED) {
+		n = crlsync_revoked_line(m, text, sizeof(text));
+		client_paths(&cl->c, "out", name, ".revoked", path, sizeof(path));
+		if (write_file_atomic(path, text, (size_t)n, 0644) == -1)
+			log_warn("req=%s %s", rid, path);
 	} else if (m->type == MSG_ERROR) {
 		n = snprintf(text, sizeof(text), "%u %.*s\n", m->code, (int)m->text.len,
 		    m->text.p);
 		client_paths(&cl->c, "err", name, ".err", path, sizeof(path));
 		if (write_file_atomic(path, text, (size_t)n, 0644) == -1)
-			log_warn("%s", path);
+			log_warn("req=%s %s", rid, path);
 	}
 	buf_free(&pem);
 }
@@ -350,13 +446,10 @@ client_on_message(void *arg, const uint8_t *p, size_t n)
 		return;
 	}
 	reqid_hex(m.reqid, id);
-	if (m.type == MSG_TIME_ACK) {
-		log_info("time sample acknowledged: signer clock %+.3f s from webdb",
-		    ((double)m.time2_ns - (double)m.time_ns) / 1e9);
+	if (client_time_answer(cl, &m, id))
 		return;
-	}
 	if (m.type == MSG_STATUS_REPLY) {
-		log_info("status: %.*s", (int)m.text.len, m.text.p);
+		log_info("req=%s status: %.*s", id, (int)m.text.len, m.text.p);
 		return;
 	}
 	if (m.type == MSG_ERROR && (m.code == AL_E_STORAGE || m.code == AL_E_BUSY)) {
@@ -396,6 +489,7 @@ client_on_delivered(void *arg, uint64_t tag)
 
 	if (tag > 0)
 		outbox_set_sent(cl->db, (int64_t)tag);
+	cl->send_now = 1;	/* room on the link: top it up without waiting */
 }
 
 static void
@@ -406,6 +500,7 @@ client_on_up(void *arg)
 	log_info("link up: sending every unanswered request");
 	cl->sent_upto = 0;
 	cl->next_time = 0;
+	cl->send_now = 1;
 }
 
 static void
@@ -441,9 +536,15 @@ client_tick(struct client *cl, uint64_t now)
 		cl->resend_at = 0;
 		outbox_pending(cl->db, 0, 256, client_resend_one, cl);
 	}
+	if (cl->send_now) {
+		cl->send_now = 0;
+		client_send_pending(cl);
+	}
 	if (now >= cl->next_scan) {
 		cl->next_scan = now + CLIENT_SCAN_MS;
 		client_scan_spool(cl);
+		if (cl->crl != NULL)
+			crlsync_tick(cl->crl, cl->db, time(NULL));
 		client_send_pending(cl);
 	}
 	if (cl->l->state == LINK_UP && now >= cl->next_time) {
@@ -472,10 +573,12 @@ client_run(struct client *cl)
 	link_params_default(&lp, cl->c.link.baud);
 	lp.max_payload = cl->c.link.max_payload;
 	lp.window = cl->c.link.window;
-	if ((cl->l = link_new(LINK_INITIATOR, key, &lp, &cb, cl)) == NULL)
+	if ((cl->l = link_new(LINK_INITIATOR, key, &lp, &cb, cl)) == NULL ||
+	    (cl->crl = crlsync_new(&cl->c)) == NULL)
 		fatalx("out of memory");
 	crypto_cleanse(key, sizeof(key));
 	proc_signals();
+	sandbox_enter("client", &cl->c);
 	log_info("started: cable %s, outbox %s, spool %s", cl->c.link.device,
 	    cl->c.outbox_db, cl->c.spool_dir);
 	while (!proc_quit) {
@@ -484,7 +587,8 @@ client_run(struct client *cl)
 		transport_publish(&cl->t, cl->l, now);
 		if (cl->t.fd != -1)
 			link_pump(cl->l, now);
-		timeout = link_timeout_ms(cl->l, now);
+		/* no cable: nothing to time but the next open and scan */
+		timeout = cl->t.fd == -1 ? CLIENT_SCAN_MS : link_timeout_ms(cl->l, now);
 		if (timeout > CLIENT_SCAN_MS)
 			timeout = CLIENT_SCAN_MS;
 		pfd.fd = cl->t.fd;
@@ -498,6 +602,7 @@ client_run(struct client *cl)
 	log_info("stopping: %llu answers, %llu duplicate answers; link %s",
 	    (unsigned long long)cl->answers, (unsigned long long)cl->duplicates, why);
 	link_free(cl->l);
+	crlsync_free(cl->crl);
 	return 0;
 }
 
@@ -587,6 +692,8 @@ client_result_one(struct client *cl, const char *hex, int print)
 			if (print && m.type == MSG_CERT &&
 			    pem_encode("CERTIFICATE", m.cert.p, m.cert.len, &pem) == 0)
 				fwrite(pem.p, 1, pem.len, stdout);
+			else if (print)
+				crlsync_print(&m, stdout);
 			rv = 0;
 		}
 	} else if (print)
@@ -668,6 +775,10 @@ main(int argc, char **argv)
 		return client_result_one(&cl, argv[i + 1], 1);
 	if (strcmp(cmd, "wait") == 0 && argc - i >= 2)
 		return client_wait(&cl, argc - i, argv + i);
+	if (strcmp(cmd, "revoke") == 0)
+		return revoke_command(&cl.c, cl.db, argc - i, argv + i);
+	if (strcmp(cmd, "crl") == 0)
+		return crlsync_command(&cl.c, cl.db, argc - i, argv + i);
 	if (strcmp(cmd, "status") == 0)
 		return client_status(&cl);
 	if (strcmp(cmd, "usb") == 0 && argc - i == 1)
