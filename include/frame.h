@@ -16,7 +16,7 @@
 #define FRAME_HDR_LEN		20
 #define FRAME_MAC_LEN		16
 #define FRAME_CRC_LEN		4
-#define FRAME_MAX_PAYLOAD	4096
+#define FRAME_MAX_PAYLOAD	8192
 #define FRAME_MIN_BODY		(FRAME_HDR_LEN + FRAME_MAC_LEN + FRAME_CRC_LEN)
 #define FRAME_MAX_BODY		(FRAME_MIN_BODY + FRAME_MAX_PAYLOAD)
 /* COBS adds one byte per 254 and one at the start; plus the delimiter */

@@ -10,7 +10,7 @@
 set -u
 . "$(dirname "$0")/harness.sh"
 N=${BENCH_N:-1000}
-export AL_PAYLOAD=${BENCH_PAYLOAD:-4096} AL_WINDOW=${BENCH_WINDOW:-32} AL_TIME_INTERVAL=3600
+export AL_PAYLOAD=${BENCH_PAYLOAD:-8192} AL_WINDOW=${BENCH_WINDOW:-32} AL_TIME_INTERVAL=3600
 W=$(mktemp -d /tmp/airlock-bench.XXXXXX)
 trap 'for d in "$W"/run-*; do al_stop "$d"; done; [ "${BENCH_KEEP:-}" ] && echo "kept $W" >&2 || rm -rf "$W"' EXIT
 

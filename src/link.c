@@ -70,7 +70,7 @@ link_line_ms(const struct link *l, uint64_t n)
 static void
 link_update_rto(struct link *l)
 {
-	uint64_t inflight = (uint64_t)l->p.window * (uint64_t)(l->p.max_payload + 64);
+	uint64_t inflight = 2 * (uint64_t)(l->p.max_payload + 64);
 
 	if (l->srtt_ms > 0) {
 		l->rto_ms = (uint32_t)(l->srtt_ms + 4 * l->rttvar_ms);
@@ -80,7 +80,8 @@ link_update_rto(struct link *l)
 			l->rto_ms = 20000;
 		return;
 	}
-	/* before a sample: the window out, a full reverse queue back, a margin */
+	/* before a sample: two frames out, a full reverse queue back, a margin;
+	 * link_rto() adds the line time of whatever else is queued ahead */
 	l->rto_ms = (uint32_t)(2 * link_line_ms(l, inflight + 8192) + 250);
 }
 

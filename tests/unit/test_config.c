@@ -290,7 +290,7 @@ test_defaults(void **state)
 	assert_string_equal(C.link.usb_path, "");
 	assert_int_equal(C.link.baud, 115200);
 	assert_int_equal(C.link.rtscts, 0);
-	assert_int_equal(C.link.max_payload, 1024);
+	assert_int_equal(C.link.max_payload, 8192);
 	assert_int_equal(C.link.window, 32);
 	assert_int_equal(C.time_interval, 60);
 	assert_int_equal(C.nroots, 0);
@@ -497,7 +497,7 @@ test_error_ranges(void **state)
 	    "  baud = 115200.0;\n"
 	    "};\n", 2, "\"baud\" must be a number");
 	expect_error("link = { window = 33; };\n", 1, "\"window\" = 33 is out of range 1..32");
-	expect_error("link = { max_payload = 4097; };\n", 1, "\"max_payload\"");
+	expect_error("link = { max_payload = 8193; };\n", 1, "\"max_payload\"");
 	expect_error("verbose = 4;\n", 1, "\"verbose\"");
 	expect_error("client = { time_interval = 0; };\n", 1, "\"time_interval\"");
 	expect_error("profiles = (\n"
@@ -735,6 +735,31 @@ find_conf(char *out, const char *name)
 	return access(out, R_OK);
 }
 
+/* The time group: defaults, values, and what is refused. */
+static void
+test_time_group(void **state)
+{
+	(void)state;
+	assert_int_equal(load("state_dir = \"/x\";\n"), 0);
+	assert_int_equal(C.time_max_age, 300);
+	assert_int_equal(C.time_warn_offset, 10);
+	assert_int_equal(C.time_stop_offset, 0);
+	assert_int_equal(C.time_max_step, 86400);
+	assert_int_equal(load("time = { max_sample_age = 120; warn_offset = 2;\n"
+	    "  stop_offset = 30; max_step = 3600; };\n"), 0);
+	assert_int_equal(C.time_max_age, 120);
+	assert_int_equal(C.time_warn_offset, 2);
+	assert_int_equal(C.time_stop_offset, 30);
+	assert_int_equal(C.time_max_step, 3600);
+	expect_error("time = {\n  warn_ofset = 2;\n};\n", 2,
+	    "unknown setting \"warn_ofset\"");
+	expect_error("time = {\n  warn_offset = 20;\n  stop_offset = 5;\n};\n", 3,
+	    "must be 0 or at least");
+	expect_error("time = {\n  max_sample_age = 5;\n};\n", 2, "out of range");
+	expect_error("time = {\n  warn_offset = 0;\n};\n", 2, "out of range");
+	expect_error("\ntime = 5;\n", 2, "must be a group");
+}
+
 static void
 test_shipped_examples(void **state)
 {
@@ -755,10 +780,67 @@ test_shipped_examples(void **state)
 	if (config_load(path, &C, why, sizeof(why)) != 0)
 		fail_msg("%s", why);
 	assert_true(C.link.baud == 115200);
-	assert_int_equal(C.nroots, 1);
-	assert_true(C.nprofiles >= 4);
-	assert_int_equal(config_root_allows(config_root(&C, "class1", 6), "codesign", 8), 1);
+	assert_int_equal(C.nroots, 2);
+	assert_true(C.nprofiles >= 13);		/* the old system's set and X-Road */
+	assert_int_equal(config_root_allows(config_root(&C, "class1", 6),
+	    "client-codesign", 15), 1);
+	assert_non_null(config_profile(&C, "xroad-sign", 10));
+	assert_int_equal(config_profile(&C, "xroad-sign", 10)->key_usage,
+	    CFG_KU_NON_REPUDIATION);
+	assert_int_equal(config_profile(&C, "ocsp", 4)->ocsp_nocheck, 1);
 	assert_int_equal(config_root_allows(config_root(&C, "class1", 6), "subca", 5), 0);
+}
+
+/* The profile settings for the old system's set and X-Road. */
+static void
+test_profile_extras(void **state)
+{
+	const struct cfg_profile *p;
+
+	(void)state;
+	if (load("profiles = (\n"
+	    "  { name = \"ocsp\"; ocsp_nocheck = true; ski = false; aki = false;\n"
+	    "    ext_key_usage = [\"OCSPSigning\", \"msSmartcardLogin\"];\n"
+	    "    san = [\"dns\", \"xmpp\"];\n"
+	    "    policy_oid = \"2.999.1, 1.3.6.1.4.1.1.2\";\n"
+	    "    cps_url = \"http://cps.example.test/\"; },\n"
+	    "  { name = \"plain\"; }\n"
+	    ");\n") != 0)
+		fail_msg("%s", why);
+	p = config_profile(&C, "ocsp", 4);
+	assert_non_null(p);
+	assert_int_equal(p->ocsp_nocheck, 1);
+	assert_int_equal(p->no_ski, 1);
+	assert_int_equal(p->no_aki, 1);
+	assert_int_equal(p->ext_key_usage, CFG_EKU_OCSP | CFG_EKU_SMARTCARD);
+	assert_int_equal(p->san_types, SAN_DNS | SAN_XMPP);
+	assert_string_equal(p->policy_oid, "2.999.1, 1.3.6.1.4.1.1.2");
+	assert_string_equal(p->cps_url, "http://cps.example.test/");
+	p = config_profile(&C, "plain", 5);
+	assert_int_equal(p->ocsp_nocheck, 0);
+	assert_int_equal(p->no_ski, 0);
+	assert_int_equal(p->no_aki, 0);
+
+	expect_error("profiles = (\n"
+	    "  { name = \"p\";\n"
+	    "    policy_oid = \"2.999..1\"; }\n"
+	    ");\n", 3, "dotted numeric OIDs");
+	expect_error("profiles = (\n"
+	    "  { name = \"p\";\n"
+	    "    policy_oid = \"anyPolicy\"; }\n"
+	    ");\n", 3, "dotted numeric OIDs");
+	expect_error("profiles = (\n"
+	    "  { name = \"p\";\n"
+	    "    cps_url = \"http://cps.example.test/\"; }\n"
+	    ");\n", 3, "needs \"policy_oid\"");
+	expect_error("profiles = (\n"
+	    "  { name = \"p\";\n"
+	    "    ocsp_url = \"ocsp example\"; }\n"
+	    ");\n", 3, "\"ocsp_url\" is not a URI");
+	expect_error("profiles = (\n"
+	    "  { name = \"p\";\n"
+	    "    ski = 2; }\n"
+	    ");\n", 3, "\"ski\" = 2 is out of range");
 }
 
 int
@@ -788,6 +870,8 @@ main(void)
 		cmocka_unit_test(test_error_state_dir_long),
 		cmocka_unit_test(test_lookups),
 		cmocka_unit_test(test_shipped_examples),
+		cmocka_unit_test(test_time_group),
+		cmocka_unit_test(test_profile_extras),
 	};
 
 	log_init("test_config", LOG_TO_STDERR, 0);
