@@ -7,10 +7,15 @@ SBINDIR	?= $(PREFIX)/sbin
 BINDIR	?= $(PREFIX)/bin
 MANDIR	?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+LOCALSTATEDIR ?= /var
+DOCDIR	?= $(PREFIX)/share/doc/airlock
+UNITDIR	?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
+SYSUSERSDIR ?= $(or $(shell pkg-config --variable=sysusersdir systemd 2>/dev/null),/usr/lib/sysusers.d)
+TMPFILESDIR ?= $(or $(shell pkg-config --variable=tmpfilesdir systemd 2>/dev/null),/usr/lib/tmpfiles.d)
 
 CC	?= cc
 B	:= build
-PKGS	:= libssl libcrypto sqlite3 libconfig libusb-1.0
+PKGS	:= libssl libcrypto sqlite3 libconfig libusb-1.0 libseccomp
 WARN	:= -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
 	   -Wpointer-arith -Wcast-qual -Wsign-compare -Wformat=2 \
 	   -Wno-format-truncation
@@ -18,16 +23,17 @@ ifneq ($(filter true 1,$(CI) $(WERROR)),)
 WARN	+= -Werror
 endif
 CFLAGS	?= -O2 -g
-CFLAGS	+= -std=gnu11 $(WARN) -Iinclude -D_GNU_SOURCE \
+override CFLAGS += -std=gnu11 $(WARN) -Iinclude -D_GNU_SOURCE \
 	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lutil -lm
 
-MAINS	:= src/linkd.c src/signerd.c src/client.c src/ctl.c
+MAINS	:= src/linkd.c src/signerd.c src/client.c src/ctl.c src/timesync.c \
+	   src/top.c
 LIBSRC	:= $(filter-out $(MAINS),$(wildcard src/*.c))
 LIBOBJ	:= $(LIBSRC:src/%.c=$(B)/obj/%.o)
 LIB	:= $(B)/libairlock.a
 PROGS	:= $(B)/bin/airlock-linkd $(B)/bin/airlock-signerd \
-	   $(B)/bin/airlock-client $(B)/bin/airlockctl
+	   $(B)/bin/airlock-client $(B)/bin/airlockctl $(B)/bin/airlock-timesync
 TOOLSRC	:= $(wildcard tools/*.c)
 TOOLS	:= $(TOOLSRC:tools/%.c=$(B)/bin/%)
 UNITSRC	:= $(wildcard tests/unit/test_*.c)
@@ -43,9 +49,12 @@ DEB_PKGS := build-essential pkg-config libssl-dev libsqlite3-dev libconfig-dev \
 	    libncurses-dev tmux sqlite3
 
 .PHONY: all deps check unit integration fuzz fuzz-smoke demo clean asan \
-	install bench-link
+	install chaos bench-link bench-sign bench-usb bench-crl test-crl-long
 
-all: deps-ok $(PROGS) $(TOOLS)
+# The emulated PL2501 cable of the USB tests, when umockdev is there.
+USBPAIR	:= $(if $(shell pkg-config --exists umockdev-1.0 && echo y),$(B)/bin/usbpair)
+
+all: deps-ok $(PROGS) $(TOOLS) $(USBPAIR)
 
 # Install missing Debian packages when root; say what to install otherwise.
 deps:
@@ -68,8 +77,14 @@ $(B)/bin/airlock-signerd: $(B)/obj/signerd.o $(LIB) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/bin/airlock-client: $(B)/obj/client.o $(LIB) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
-$(B)/bin/airlockctl: $(B)/obj/ctl.o $(LIB) | $(B)/bin
+$(B)/bin/airlockctl: $(B)/obj/ctl.o $(B)/obj/top.o $(LIB) | $(B)/bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lncurses
+$(B)/bin/airlock-timesync: $(B)/obj/timesync.o $(LIB) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/bin/usbpair: tests/usb/usbpair.c | $(B)/bin
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags umockdev-1.0) -o $@ $< \
+	    $(shell pkg-config --libs umockdev-1.0)
 
 $(B)/bin/%: tools/%.c $(LIB) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lm
@@ -80,14 +95,30 @@ $(B)/tests/%: tests/unit/%.c $(LIB) | $(B)/tests
 $(B)/obj $(B)/bin $(B)/tests:
 	mkdir -p $@
 
-check: all $(UNITS) $(FUZZERS)
+# Helpers of the integration tests: the disk-full shim (t_diskfull.sh,
+# LD_PRELOAD, so no sanitizer flags) and the privilege probe (t_privsep.sh).
+HELPERS	:= $(B)/lib/enospc.so $(B)/tests/privsep-probe
+$(B)/lib/enospc.so: tests/shim/enospc.c
+	@mkdir -p $(B)/lib
+	$(CC) -O2 -g -Wall -Wextra -fPIC -shared -o $@ $< -ldl
+$(B)/tests/privsep-probe: tests/privsep/probe.c $(LIB) | $(B)/tests
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+check: all $(UNITS) $(FUZZERS) $(HELPERS)
 	@scripts/run-tests.sh $(UNITS) -- $(ITESTS) -- $(FUZZERS)
 
 unit: all $(UNITS)
 	@scripts/run-tests.sh $(UNITS)
 
-integration: all
+integration: all $(HELPERS)
 	@scripts/run-tests.sh -- $(ITESTS)
+
+# Crash consistency: SIGKILL the three processes at random while requests
+# stream; ends with one line "CHAOS kills=K requests=N ...".
+CHAOS_KILLS ?= 200
+CHAOS_N	?= 400
+chaos: all
+	@CHAOS_KILLS=$(CHAOS_KILLS) CHAOS_N=$(CHAOS_N) scripts/chaos.sh
 
 demo: all
 	@scripts/demo.sh
@@ -107,6 +138,19 @@ fuzz-smoke: $(FUZZERS)
 bench-link: all
 	@scripts/bench-link.sh
 
+bench-crl: all
+	@scripts/bench-crl.sh
+
+# t_crl.sh with 10,000 revocations through the link (several minutes)
+test-crl-long: all
+	@CRL_N=10000 AL_TOP=$(CURDIR) bash tests/integration/t_crl.sh
+
+bench-sign: all
+	@scripts/bench-sign.sh
+
+bench-usb: all
+	@scripts/bench-usb.sh
+
 asan:
 	$(MAKE) B=build-asan CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" check
 
@@ -115,6 +159,10 @@ install: all
 	install -m 0755 $(B)/bin/airlock-linkd $(B)/bin/airlock-signerd $(B)/bin/airlockctl $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(B)/bin/airlock-client $(DESTDIR)$(BINDIR)
 	install -m 0640 conf/airlock.conf conf/airlock-client.conf $(DESTDIR)$(SYSCONFDIR)/airlock
+	install -m 0755 $(B)/bin/airlock-timesync $(DESTDIR)$(SBINDIR)
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 $(wildcard docs/*.1) $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 $(wildcard docs/*.8) $(DESTDIR)$(MANDIR)/man8
 
 clean:
 	rm -rf build build-asan

@@ -15,7 +15,8 @@
 #define AIRLOCK_REQID_LEN	16	/* 128-bit request id chosen by webdb */
 #define AIRLOCK_NAME_MAX	64	/* root and profile names, with NUL */
 
-/* Error codes: 0 success; 1xx message; 2xx signing; 3xx revocation/CRL; 5xx signer side */
+/* Error codes: 0 success; 1xx message; 2xx signing; 3xx revocation/CRL;
+ * 4xx the operator; 5xx signer side */
 enum al_err {
 	AL_OK			= 0,
 	AL_E_MSG		= 100,	/* message does not decode */
@@ -36,6 +37,8 @@ enum al_err {
 	AL_E_REVOKED		= 301,	/* serial already revoked */
 	AL_E_REASON		= 302,	/* bad revocation reason */
 	AL_E_CRL_NUMBER		= 303,	/* CRL number not known (future) */
+	AL_E_INVALIDITY		= 304,	/* bad invalidity date */
+	AL_E_OPERATOR		= 400,	/* rejected by the operator (airlockctl reject) */
 	AL_E_INTERNAL		= 500,	/* signer internal error; see its log */
 	AL_E_STORAGE		= 501,	/* database error (retryable) */
 	AL_E_BUSY		= 502,	/* signer unavailable (retryable) */

@@ -40,6 +40,33 @@ struct ca_root_params {
 	const char	*parent_pass;	/* passphrase for parent key, or NULL */
 	const char	*pass;		/* encrypt the new key with this, or NULL */
 	int		 pathlen;	/* -1 none */
+	const char	*key_uri;	/* a key already on a PKCS#11 token, or NULL */
+	const char	*module;	/* PKCS#11 module for key_uri, or NULL */
+	const char	*pin;		/* token PIN for key_uri, or NULL */
+	int		 csr_only;	/* write ca.csr for an offline parent, no ca.crt */
+};
+
+/* One certificate as airlockctl's import and export need it. */
+struct ca_certinfo {
+	struct buf	 der;		/* the certificate, DER; owned */
+	uint8_t		 serial[20];	/* unsigned big-endian, no leading zero */
+	size_t		 serial_len;
+	time_t		 not_before, not_after;
+	char		 not_after_text[24];	/* as encoded: YYMMDDHHMMSSZ or YYYYMMDDHHMMSSZ */
+	char		 subject[512];		/* RFC 2253 */
+	char		 subject_oneline[512];	/* "/C=../CN=..", as openssl ca writes index.txt */
+};
+
+/* What airlockctl roots shows about a CA directory. */
+struct ca_dirinfo {
+	int		 pending;		/* ca.csr made, no ca.crt installed yet */
+	char		 subject[512];		/* RFC 2253, of ca.crt or ca.csr */
+	char		 issuer[512];		/* RFC 2253; "" when pending */
+	time_t		 not_before, not_after;
+	int		 self_signed;
+	char		 key[32];		/* "file", "encrypted file", "pkcs11", "missing" */
+	char		 key_alg[32];		/* "RSA-4096", "EC P-384", "Ed25519" */
+	int		 chain_len;		/* certificates in chain.pem */
 };
 
 /* ca.c */
@@ -50,7 +77,7 @@ int	 ca_load(const struct cfg_root *, struct ca **, char *why, size_t whysz);
 void	 ca_free(struct ca *);
 /* Lets ca_load and ca_root_init ask on the console (no echo) for the
  * passphrase of an encrypted key, or a token PIN, when none is configured
- * and standard input is a terminal. Off by default. */
+ * and standard input and standard error are a terminal. Off by default. */
 void	 ca_allow_prompt(int);
 /* DER of the CA certificate followed by its chain, for CERT answers. */
 const struct buf *ca_chain_der(const struct ca *);
@@ -62,7 +89,26 @@ int	 ca_check_request(const struct ca *, const struct cfg_profile *,
 int	 ca_issue(struct ca *, const struct cfg_profile *, const struct ca_request *,
 	    const uint8_t *serial, size_t serial_len, struct ca_issued *out,
 	    char *why, size_t whysz);
-/* Create a CA directory: key (0600, O_EXCL), ca.crt, chain.pem. */
+/* For crl.c: the CA certificate (X509 *), key (EVP_PKEY *) and the digest
+ * ca_issue uses (const EVP_MD *, NULL for EdDSA); -1 for a key type that
+ * cannot sign. */
+int	 ca_crl_signer(const struct ca *, void **cert, void **key, const void **md);
+/* Create a CA directory: key (0600, O_EXCL) or key.uri, ca.crt and
+ * chain.pem (or ca.csr with csr_only), root.info. */
 int	 ca_root_init(const struct ca_root_params *, char *why, size_t whysz);
+/* Finishes a directory made with csr_only: checks that cert (PEM file) is
+ * a CA certificate for the key of ca.csr, issued by the first certificate
+ * of chain (PEM file, or NULL for a self-signed one), and writes ca.crt and
+ * chain.pem. */
+int	 ca_root_install(const char *dir, const char *cert, const char *chain,
+	    char *why, size_t whysz);
+/* Loads ca.crt and chain.pem only (no key), checked as by ca_load. */
+int	 ca_load_public(const char *dir, struct ca **, char *why, size_t whysz);
+int	 ca_dir_info(const char *dir, struct ca_dirinfo *, char *why, size_t whysz);
+/* Parses one certificate, PEM or DER; with issuer (NULL: no check) also
+ * checks that issuer issued and signed it. */
+int	 ca_cert_info(const uint8_t *, size_t, const struct ca *issuer,
+	    struct ca_certinfo *, char *why, size_t whysz);
+void	 ca_certinfo_free(struct ca_certinfo *);
 
 #endif

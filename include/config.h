@@ -61,6 +61,7 @@ struct cfg_profile {
 	int		ocsp_nocheck;		/* id-pkix-ocsp-nocheck (OCSP responders) */
 	int		no_ski;			/* omit subjectKeyIdentifier ("ski = false") */
 	int		no_aki;			/* omit authorityKeyIdentifier ("aki = false") */
+	char		freshest_url[256];	/* Freshest CRL (delta CRL) pointer, "" none */
 };
 
 struct cfg_root {
@@ -71,18 +72,28 @@ struct cfg_root {
 	int		nprofiles;
 	uint32_t	crl_days;		/* nextUpdate - thisUpdate */
 	uint32_t	crl_grace_days;		/* keep expired entries this long */
+	uint32_t	crl_seconds;		/* overrides crl_days when not 0 */
+	int		crl_keep_expired;	/* never drop; ExpiredCertsOnCRL */
+	char		freshest_url[256];	/* Freshest CRL in full CRLs, "" none */
+};
+
+/* a root whose CRLs airlock-client keeps on webdb */
+struct cfg_crl_root {
+	char		name[AIRLOCK_NAME_MAX];
+	char		ca_cert[CFG_PATH];	/* the issuing CA certificate, PEM or DER */
 };
 
 struct cfg_link {
 	char		transport[16];		/* "serial" or "usb-pl2501" */
 	char		device[CFG_PATH];	/* serial device path */
-	int		baud;			/* 115200 */
+	int		baud;			/* 115200; 0 for usb-pl2501 (unpaced) */
 	int		rtscts;			/* hardware flow control */
 	char		key_file[CFG_PATH];	/* pre-shared link key, 0600 */
 	char		usb_id[16];		/* "067b:2501" */
 	char		usb_path[32];		/* "bus-port.port", "" any */
 	int		max_payload;		/* frame payload bytes */
 	int		window;			/* frames in flight */
+	char		status_file[CFG_PATH];	/* state_dir/link.status, for "usb" */
 };
 
 struct cfg {
@@ -92,6 +103,7 @@ struct cfg {
 	char		link_user[32];		/* user for airlock-linkd, "" keep */
 	char		signer_user[32];	/* user for airlock-signerd, "" keep */
 	int		verbose;
+	int		sandbox;			/* seccomp allow-list (default 1) */
 	struct cfg_link	link;
 	/* signer host */
 	char		queue_db[CFG_PATH];	/* linkd queue; default state_dir/queue.db */
@@ -100,6 +112,15 @@ struct cfg {
 	char		outbox_db[CFG_PATH];	/* client outbox; default state_dir/outbox.db */
 	char		spool_dir[CFG_PATH];	/* in/ out/ err/ below it */
 	uint32_t	time_interval;		/* seconds between TIME samples */
+	/* the signer host's clock (time group; seconds) */
+	uint32_t	time_max_age;		/* older samples are refused */
+	uint32_t	time_warn_offset;	/* warn above this offset */
+	uint32_t	time_stop_offset;	/* pause signing above it; 0 never */
+	uint32_t	time_max_step;		/* larger corrections need --force */
+	char		crl_dir[CFG_PATH];	/* CRL files; default state_dir/crl */
+	uint32_t	crl_refresh;		/* seconds between CRL fetches of a root */
+	struct cfg_crl_root crl_roots[CFG_MAX_ROOTS];
+	int		ncrl_roots;
 	struct cfg_root	roots[CFG_MAX_ROOTS];
 	int		nroots;
 	struct cfg_profile profiles[CFG_MAX_PROFILES];
@@ -112,5 +133,6 @@ int	 config_load(const char *path, struct cfg *c, char *why, size_t whysz);
 const struct cfg_root	 *config_root(const struct cfg *, const char *name, size_t len);
 const struct cfg_profile *config_profile(const struct cfg *, const char *name, size_t len);
 int	 config_root_allows(const struct cfg_root *, const char *profile, size_t len);
+const struct cfg_crl_root *config_crl_root(const struct cfg *, const char *name);
 
 #endif

@@ -21,6 +21,9 @@ void	 crypto_hmac(const uint8_t *key, size_t keylen, const void *a, size_t alen,
 void	 crypto_sha256(const void *, size_t, uint8_t out[32]);
 int	 crypto_memeq(const void *, const void *, size_t);	/* constant time; 1 equal */
 void	 crypto_cleanse(void *, size_t);
+/* OpenSSL's secure heap for private keys loaded afterwards: locked in
+ * memory (mlock) and left out of core dumps where the limits allow. */
+void	 crypto_lock_keys(void);
 /* The link key file holds 64 hex digits and a newline, mode 0600 (or 0400),
  * and must not be readable by group or others. */
 /* Appends DER as PEM with the given label ("CERTIFICATE", ...). */

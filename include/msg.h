@@ -56,7 +56,9 @@ enum msg_tag {
 	T_TIME2_NS	= 18,	/* u64, the answering side's time in ns */
 	T_CRL_SIG	= 19,	/* bytes, signature value of the full CRL */
 	T_DELTA_CRL	= 20,	/* bytes, delta CRL DER beside a full CRL */
-	T_MAX_TAG	= 20,
+	T_TIME_PREV	= 21,	/* bytes(16), request id of the TIME before */
+	T_RTT_NS	= 22,	/* u64, round trip of that TIME, in ns */
+	T_MAX_TAG	= 22,
 };
 
 enum msg_csr_format { MSG_CSR_PKCS10 = 0, MSG_CSR_SPKAC = 1 };
@@ -73,11 +75,11 @@ struct msg {
 	uint8_t		 reqid[AIRLOCK_REQID_LEN];
 	uint32_t	 present;			/* bit (1 << tag) per field */
 	struct msg_bytes root, profile, csr, serial, crl_number, cert, chain,
-			 crl, text, crl_sig, delta_crl;
+			 crl, text, crl_sig, delta_crl, time_prev;
 	uint32_t	 days;
 	uint8_t		 csr_format, reason, sync, crl_kind;
 	uint16_t	 code;
-	uint64_t	 invalidity, time_ns, time2_ns;
+	uint64_t	 invalidity, time_ns, time2_ns, rtt_ns;
 };
 
 #define MSG_HAS(m, tag)	(((m)->present >> (tag)) & 1)

@@ -28,6 +28,8 @@ struct signer {
 	struct db	*db;
 	struct ca	*ca[CFG_MAX_ROOTS];	/* by index in cfg->roots */
 	struct signer_stats st;
+	int		 drift_warned;		/* the last sample was over time.warn_offset */
+	uint64_t	 drift_logged_ms;	/* last drift or pause warning logged */
 };
 
 /* signer.c */
@@ -49,5 +51,16 @@ struct signer_req {
  * Returns how many answers are retryable storage errors (0: all final). */
 int	 signer_handle_batch(struct signer *, const struct signer_req *r, size_t n,
 	    struct buf *ans);
+
+struct msg;
+struct drift_clock;
+/* signer_time.c */
+/* Records a TIME sample (auth set: it came over the link) and warns about
+ * drift; 0 or -1. */
+int	 signer_time_record(struct signer *, const struct msg *,
+	    const struct drift_clock *);
+/* 1 and a sentence when time.stop_offset is set and a usable sample shows
+ * the clock further off than that: requests that sign wait (error 502). */
+int	 signer_time_paused(struct signer *, char *why, size_t whysz);
 
 #endif

@@ -62,6 +62,13 @@ int	 queue_list(struct db *, int state, int max,
 int	 queue_get(struct db *, const uint8_t *reqid, struct queue_item *,
 	    struct buf *req, struct buf *ans);	/* 1 found, 0 not, -1 error */
 
+/* queue_op.c: airlockctl's changes to queue.db */
+/* An unanswered request (received or handed) back to received, for linkd
+ * to hand again: 1 done, 0 not in such a state, -1 error. */
+int	 queue_requeue(struct db *, const uint8_t *reqid);
+/* Requests received since a Unix time. */
+int	 queue_rate(struct db *, int64_t since, int64_t *n);
+
 /* castore.c: airlock-signerd's CA database */
 struct castore_cert {
 	const char	*root;

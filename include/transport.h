@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "config.h"
@@ -21,7 +22,10 @@ struct transport_ops {
 	/* >0 bytes; 0 nothing now; -1 the device is gone (close and reopen) */
 	ssize_t	 (*read)(struct transport *, void *, size_t);
 	ssize_t	 (*write)(struct transport *, const void *, size_t);
+	/* what the transport is and its counters, one or more lines */
 	int	 (*status)(struct transport *, char *, size_t);
+	/* 1 the peer is there, 0 it is not, -1 the transport cannot tell */
+	int	 (*link_status)(struct transport *);
 };
 
 struct transport {
@@ -29,6 +33,7 @@ struct transport {
 	const struct cfg_link	*cfg;
 	int			 fd;	/* poll this; -1 when closed */
 	void			*priv;
+	uint64_t		 publish_at;	/* next status file update */
 };
 
 struct link;
@@ -36,8 +41,16 @@ struct link;
 /* transport.c */
 int	 transport_link_io(struct transport *, struct link *, short revents, uint64_t now_ms);
 int	 transport_init(struct transport *, const struct cfg_link *, char *why, size_t whysz);
+/* About once a second: the transport's and the link's state to cfg->status_file. */
+void	 transport_publish(struct transport *, const struct link *, uint64_t now_ms);
+/* The "usb" command of airlockctl and airlock-client: devices, then the file. */
+int	 transport_show(const struct cfg_link *, FILE *);
 
 /* serial.c */
 extern const struct transport_ops serial_ops;
+
+/* usb.c */
+extern const struct transport_ops usb_pl2501_ops;
+int	 usb_list(const struct cfg_link *, FILE *);
 
 #endif

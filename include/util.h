@@ -55,7 +55,7 @@ void	 reqid_hex(const uint8_t *, char out[33]);
 
 /* askpass.c */
 /* Prompts on stderr and reads a line from the terminal on stdin without
- * echo. -1 if stdin is not a terminal or the line does not fit. */
+ * echo. -1 if stdin or stderr is not a terminal, or the line does not fit. */
 int	 askpass(const char *prompt, char *out, size_t outsz);
 
 /* log.c */

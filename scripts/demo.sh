@@ -6,6 +6,8 @@
 # spool directory and the command line; every certificate checked with
 # `openssl verify`. The state stays behind for airlockctl.
 set -u
+# time samples every 5 s, so that the short demo leaves several behind
+AL_TIME_INTERVAL=${AL_TIME_INTERVAL:-2}
 . "$(dirname "$0")/harness.sh"
 
 D=$(mktemp -d /tmp/airlock-demo.XXXXXX)
@@ -55,7 +57,16 @@ for entry in "${ids[@]}"; do
 		echo "        openssl verify: FAILED"
 	fi
 done
-echo "  operator's view (airlockctl -c $D/signer/airlock.conf status):"
-"$AL_BIN/airlockctl" -c "$D/signer/airlock.conf" status | sed 's/^/    /'
+# a few time samples for airlockctl time (at most 15 s more)
+for _ in $(seq 150); do
+	[ "$(sqlite3 "$D/signer/state/ca.db" "select count(*) from time_samples" 2>/dev/null)" -ge 3 ] 2>/dev/null && break
+	sleep 0.1
+done
+ln -sf signer/airlock.conf "$D/airlock.conf"
+echo "  operator's view (airlockctl -c $D/airlock.conf status):"
+"$AL_BIN/airlockctl" -c "$D/airlock.conf" status | sed 's/^/    /'
+echo "  more on the console: airlockctl -c $D/airlock.conf"
+echo "    queue | show ID | time | audit verify | audit tail | certs --root demo-ec"
+echo "    crl | roots | top (q quits); the clock: airlock-timesync -c ... --dry-run"
 echo "demo: $issued certificates issued, $verified verified, state in $D"
 [ "$issued" = 6 ] && [ "$verified" = 6 ]

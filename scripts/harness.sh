@@ -9,6 +9,10 @@
 #   al_stop DIR              stop everything started here
 #   al_csr DIR NAME KEY CN   make DIR/csr/NAME.csr (KEY: rsa:2048, ec:P-256, ...)
 #   al_client DIR ARGS...    run airlock-client with the webdb config
+#
+# Extra settings, for tests that need them (empty by default):
+# AL_PROFILE_EXTRA goes into the "server" profile, AL_ROOT_RSA_EXTRA and
+# AL_ROOT_EC_EXTRA into the two roots, AL_CLIENT_EXTRA into webdb's client.
 
 AL_TOP=${AL_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 AL_BIN=${AL_BIN:-$AL_TOP/build/bin}
@@ -33,14 +37,16 @@ profiles = (
   { name = "server"; max_days = 397; default_days = 90;
     key_usage = ["digitalSignature", "keyEncipherment"];
     ext_key_usage = ["serverAuth"]; san = ["dns", "ip"];
-    subject = "CN,O,OU,C,L,ST"; },
+    subject = "CN,O,OU,C,L,ST"; ${AL_PROFILE_EXTRA:-} },
   { name = "client"; max_days = 730; default_days = 365;
     key_usage = ["digitalSignature"]; ext_key_usage = ["clientAuth"];
     san = ["email"]; subject = "CN,O,OU,C,emailAddress"; }
 );
 roots = (
-  { name = "demo-rsa"; dir = "$d/ca/sub-rsa"; profiles = ["server", "client"]; },
-  { name = "demo-ec"; dir = "$d/ca/sub-ec"; profiles = ["server", "client"]; }
+  { name = "demo-rsa"; dir = "$d/ca/sub-rsa"; profiles = ["server", "client"];
+    ${AL_ROOT_RSA_EXTRA:-} },
+  { name = "demo-ec"; dir = "$d/ca/sub-ec"; profiles = ["server", "client"];
+    ${AL_ROOT_EC_EXTRA:-} }
 );
 CONF
 	cat > "$d/webdb/airlock-client.conf" <<CONF
@@ -54,7 +60,7 @@ link = {
   max_payload = ${AL_PAYLOAD:-1024};
   window = ${AL_WINDOW:-32};
 };
-client = { time_interval = ${AL_TIME_INTERVAL:-60}; };
+client = { time_interval = ${AL_TIME_INTERVAL:-60}; ${AL_CLIENT_EXTRA:-} };
 CONF
 }
 

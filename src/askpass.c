@@ -2,7 +2,8 @@
  * askpass.c: asks the operator for a passphrase or PIN on the console,
  * without echo. Only used at start-up (airlock-signerd loading an
  * encrypted CA key with no pass_file, airlockctl root init) and only when
- * standard input is a terminal; the caller clears the answer after use.
+ * standard input and standard error are a terminal; the caller clears the
+ * answer after use.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -42,7 +43,8 @@ askpass(const char *prompt, char *out, size_t outsz)
 	struct termios old, quiet;
 	int rc, fd = STDIN_FILENO;
 
-	if (outsz == 0 || !isatty(fd) || tcgetattr(fd, &old) == -1)
+	if (outsz == 0 || !isatty(fd) || !isatty(STDERR_FILENO) ||
+	    tcgetattr(fd, &old) == -1)
 		return -1;
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)ECHO;

@@ -12,11 +12,17 @@
  *              accepts it absent. ca_chain_der() is ca.crt || chain, DER.
  *   ca.key     the private key, PEM (PKCS#8, encrypted or not, or any form
  *              OpenSSL reads). The passphrase is the first line of the
- *              root's pass_file; it is never prompted for.
+ *              root's pass_file, or, after ca_allow_prompt(1) and with no
+ *              pass_file, typed on the terminal (one try).
  *   key.uri    instead of ca.key: first line a "pkcs11:" URI loaded through
  *              the OpenSSL ENGINE "pkcs11" (libp11); optional further line
  *              "module=/path/to/module.so". The first line of pass_file, if
- *              any, is the token PIN. When key.uri exists ca.key is ignored.
+ *              any, is the token PIN (else asked for like a passphrase).
+ *              When key.uri exists ca.key is ignored.
+ *   ca.csr     made by ca_root_init for an offline parent; ca_root_install
+ *              then puts the parent's certificate in place.
+ *   root.info  a note for people of how ca_root_init made the directory.
+ * Each certificate of chain.pem must have issued the one before it.
  *
  * Requests (struct ca_request):
  *   MSG_CSR_PKCS10  DER, or PEM "CERTIFICATE REQUEST" / "NEW CERTIFICATE
@@ -33,8 +39,9 @@
  *                   An SPKAC carries no subjectAltName.
  *
  * Checks, in order: parse (AL_E_CSR_PARSE), key type (KEY_TYPE), key size
- * (KEY_SIZE: RSA from min_rsa_bits up to 8192 bits, exponent odd and
- * >= 65537; EC only on P-256, P-384, P-521, point on the curve), request
+ * (KEY_SIZE: RSA from min_rsa_bits up to 8192 bits, exponent odd,
+ * >= 65537 and < 2^256; EC only on P-256, P-384, P-521, point on the
+ * curve), request
  * digest (DIGEST: SHA-256/384/512 or Ed25519; RSASSA-PSS requests are
  * refused), self-signature (CSR_SIG), subject (SUBJECT), subjectAltName
  * (SAN), validity (VALIDITY). A validity that would outlive the CA
@@ -49,6 +56,16 @@
  * SHA-384, P-521 SHA-512, Ed25519 none. basicConstraints is always present
  * and critical; keyUsage is critical when the profile sets bits; a
  * timeStamping-only EKU is critical (RFC 3161), any other EKU is not.
+ * SKI and AKI unless the profile turns them off; CRL distribution point,
+ * AIA, certificate policies (each with the CPS qualifier) and OCSP
+ * no-check as the profile says.
+ *
+ * Speed: OpenSSL 3.0 decodes and re-encodes public keys through generic
+ * decoder and encoder searches that cost more than an ECDSA signature.
+ * Requests are parsed in a library context without providers and their
+ * key rebuilt from its fields (csr_pubkey), and the certificate gets the
+ * request's SubjectPublicKeyInfo as encoded (ca_copy_pubkey); see
+ * `make bench-sign`.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -73,7 +90,9 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/params.h>
 #include <openssl/pem.h>
+#include <openssl/provider.h>
 #include <openssl/rand.h>
 #include <openssl/ui.h>
 #include <openssl/x509.h>
@@ -107,7 +126,8 @@ struct csr {
 	X509_REQ	*req;		/* PKCS#10, or NULL */
 	NETSCAPE_SPKI	*spki;		/* SPKAC, or NULL */
 	EVP_PKEY	*pub;		/* the requester's key */
-	X509_NAME	*subject;	/* owned */
+	X509_NAME	*subject;	/* the request's, or SPKAC's own */
+	int		 subject_owned;	/* SPKAC: built here, freed here */
 	GENERAL_NAMES	*san;		/* from the request, or NULL */
 	int		 sig_nid;	/* signature algorithm of the request */
 };
@@ -124,7 +144,10 @@ static int	 ca_prompt_ok;		/* ca_allow_prompt() */
 static void	 say(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 
-static const char *ca_file_names[] = { "ca.key", "ca.crt", "chain.pem" };
+/* what ca_root_init may create, removed again if it fails */
+static const char *ca_file_names[] = {
+	"ca.key", "key.uri", "ca.crt", "chain.pem", "ca.csr", "root.info",
+};
 
 static const struct {
 	unsigned	 bit;		/* CFG_EKU_* */
@@ -188,10 +211,12 @@ ca_pw_ask(struct ca_pw *pw, char *out, size_t size)
 	return (int)strlen(out);
 }
 
+/* Only at a console: the prompt goes to stderr, the answer comes from stdin
+ * (a daemon under a test harness or systemd has neither on a terminal). */
 void
 ca_allow_prompt(int on)
 {
-	ca_prompt_ok = on && isatty(STDIN_FILENO);
+	ca_prompt_ok = on && isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
 }
 
 static int
@@ -386,7 +411,7 @@ ca_read_key(const char *path, const char *pass, EVP_PKEY **out, char *why,
 	else if (pw.asked && pass == NULL && !pw.prompted)
 		say(why, whysz, "%s: the key is encrypted and no passphrase is "
 		    "configured (pass_file)%s", path, ca_prompt_ok ? "" :
-		    ", and standard input is not a terminal to ask on");
+		    ", and there is no terminal to ask on");
 	else if (pw.asked)
 		say(why, whysz, "%s: wrong passphrase or corrupt key", path);
 	else
@@ -496,15 +521,34 @@ ca_parse_key_uri(char *text, char **uri, char **module, const char *path,
 	return 0;
 }
 
+/* ca_engine_key, asking for the PIN on the console if none is given. */
+static int
+ca_token_key(struct ca *ca, const char *uri, const char *module,
+    const char *pin, const char *path, char *why, size_t whysz)
+{
+	char asked[CA_PASS_MAX + 1], prompt[PATH_MAX + 40];
+	int rc;
+
+	asked[0] = '\0';
+	if (pin == NULL && ca_prompt_ok) {
+		snprintf(prompt, sizeof(prompt), "PIN for the token key of %s: ",
+		    path);
+		if (askpass(prompt, asked, sizeof(asked)) == 0)
+			pin = asked;
+	}
+	rc = ca_engine_key(ca, uri, module, pin, path, why, whysz);
+	OPENSSL_cleanse(asked, sizeof(asked));
+	return rc;
+}
+
 static int
 ca_read_key_uri(struct ca *ca, const char *path, const char *pin, char *why,
     size_t whysz)
 {
 	struct buf b;
-	char *uri, *module, asked[CA_PASS_MAX + 1], prompt[PATH_MAX + 40];
+	char *uri, *module;
 	int rc = -1;
 
-	asked[0] = '\0';
 	buf_init(&b);
 	if (ca_slurp(path, &b, why, whysz) == -1)
 		goto done;
@@ -513,17 +557,9 @@ ca_read_key_uri(struct ca *ca, const char *path, const char *pin, char *why,
 		say(why, whysz, "%s: not a text file", path);
 		goto done;
 	}
-	if (ca_parse_key_uri((char *)b.p, &uri, &module, path, why, whysz) == -1)
-		goto done;
-	if (pin == NULL && ca_prompt_ok) {
-		snprintf(prompt, sizeof(prompt), "PIN for the token key of %s: ",
-		    path);
-		if (askpass(prompt, asked, sizeof(asked)) == 0)
-			pin = asked;
-	}
-	rc = ca_engine_key(ca, uri, module, pin, path, why, whysz);
+	if (ca_parse_key_uri((char *)b.p, &uri, &module, path, why, whysz) == 0)
+		rc = ca_token_key(ca, uri, module, pin, path, why, whysz);
 done:
-	OPENSSL_cleanse(asked, sizeof(asked));
 	buf_free(&b);
 	return rc;
 }
@@ -561,10 +597,32 @@ ca_build_chain_der(struct ca *ca)
 	return 0;
 }
 
+/* Each certificate of chain.pem must have issued and signed the one before. */
+static int
+ca_check_chain(const struct ca *ca, const char *crt, char *why, size_t whysz)
+{
+	X509 *below = ca->cert, *x;
+	EVP_PKEY *pk;
+	int i;
+
+	for (i = 0; i < sk_X509_num(ca->chain); i++, below = x) {
+		x = sk_X509_value(ca->chain, i);
+		if (X509_check_issued(x, below) != X509_V_OK ||
+		    (pk = X509_get0_pubkey(x)) == NULL ||
+		    X509_verify(below, pk) != 1) {
+			say(why, whysz, "%s: certificate %d of chain.pem did not "
+			    "issue %s", crt, i + 1, i == 0 ? "ca.crt" :
+			    "the one before it");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 ca_check_loaded(struct ca *ca, const char *crt, char *why, size_t whysz)
 {
-	if (X509_check_private_key(ca->cert, ca->key) != 1) {
+	if (ca->key != NULL && X509_check_private_key(ca->cert, ca->key) != 1) {
 		say(why, whysz, "%s: the key does not match this certificate",
 		    crt);
 		return -1;
@@ -581,13 +639,14 @@ ca_check_loaded(struct ca *ca, const char *crt, char *why, size_t whysz)
 		say(why, whysz, "%s: cannot encode the chain", crt);
 		return -1;
 	}
-	return 0;
+	return ca_check_chain(ca, crt, why, whysz);
 }
 
-/* The loader shared by ca_load and ca_root_init (parent CA). */
+/* The loader shared by ca_load, ca_load_public and ca_root_init (parent
+ * CA); with_key 0 leaves the key alone. */
 static int
-ca_load_dir(const char *dir, const char *pass, struct ca **out, char *why,
-    size_t whysz)
+ca_load_dir(const char *dir, const char *pass, int with_key, struct ca **out,
+    char *why, size_t whysz)
 {
 	char crt[PATH_MAX], chain[PATH_MAX];
 	struct ca *ca;
@@ -602,7 +661,7 @@ ca_load_dir(const char *dir, const char *pass, struct ca **out, char *why,
 	    ca_path(chain, dir, "chain.pem", why, whysz) == -1 ||
 	    ca_read_cert(crt, &ca->cert, why, whysz) == -1 ||
 	    ca_read_chain(chain, &ca->chain, why, whysz) == -1 ||
-	    ca_load_key(ca, dir, pass, why, whysz) == -1 ||
+	    (with_key && ca_load_key(ca, dir, pass, why, whysz) == -1) ||
 	    ca_check_loaded(ca, crt, why, whysz) == -1) {
 		ca_free(ca);
 		return -1;
@@ -658,7 +717,7 @@ ca_load(const struct cfg_root *root, struct ca **out, char *why, size_t whysz)
 			goto done;
 		have_pass = 1;
 	}
-	rc = ca_load_dir(root->dir, have_pass ? pass : NULL, out, why, whysz);
+	rc = ca_load_dir(root->dir, have_pass ? pass : NULL, 1, out, why, whysz);
 done:
 	OPENSSL_cleanse(pass, sizeof(pass));
 	ERR_clear_error();
@@ -676,6 +735,15 @@ ca_free(struct ca *ca)
 	ca_engine_release(ca->engine);
 	buf_free(&ca->chain_der);
 	free(ca);
+}
+
+int
+ca_load_public(const char *dir, struct ca **out, char *why, size_t whysz)
+{
+	int rc = ca_load_dir(dir, NULL, 0, out, why, whysz);
+
+	ERR_clear_error();
+	return rc;
 }
 
 const struct buf *
@@ -698,9 +766,163 @@ csr_free(struct csr *c)
 	X509_REQ_free(c->req);
 	NETSCAPE_SPKI_free(c->spki);
 	EVP_PKEY_free(c->pub);
-	X509_NAME_free(c->subject);
+	if (c->subject_owned)
+		X509_NAME_free(c->subject);
 	GENERAL_NAMES_free(c->san);
 	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * OpenSSL 3.0 decodes the key in every SubjectPublicKeyInfo it parses by
+ * searching all the decoders of the library context, which takes longer
+ * than an ECDSA signature. Requests are therefore parsed in a library
+ * context holding only the "null" provider, where that search ends at
+ * once, and csr_pubkey() builds the key from the parsed fields. Without
+ * that context (it could not be made) the default one is used.
+ */
+static OSSL_LIB_CTX *
+csr_parse_ctx(void)
+{
+	static OSSL_LIB_CTX *ctx;
+	static int tried;
+
+	if (!tried) {
+		tried = 1;
+		if ((ctx = OSSL_LIB_CTX_new()) != NULL &&
+		    OSSL_PROVIDER_load(ctx, "null") == NULL) {
+			OSSL_LIB_CTX_free(ctx);
+			ctx = NULL;
+		}
+	}
+	return ctx;
+}
+
+static X509_REQ *
+csr_d2i(const unsigned char **q, long n)
+{
+	return (X509_REQ *)ASN1_item_d2i_ex(NULL, q, n,
+	    ASN1_ITEM_rptr(X509_REQ), csr_parse_ctx(), NULL);
+}
+
+/*
+ * One key per accepted curve, kept as a template: a copy of it with the
+ * request's point costs less than a key made from the curve's name, which
+ * builds the curve's group again every time.
+ */
+static struct {
+	int		 nid;
+	EVP_PKEY	*key;
+} csr_ec_templates[3];
+
+static void
+csr_ec_keep(int nid, EVP_PKEY *k)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(csr_ec_templates) / sizeof(csr_ec_templates[0]);
+	    i++)
+		if (csr_ec_templates[i].key == NULL) {
+			if (nid != NID_X9_62_prime256v1 && nid != NID_secp384r1 &&
+			    nid != NID_secp521r1)
+				return;		/* refused later anyway */
+			if ((csr_ec_templates[i].key = EVP_PKEY_dup(k)) != NULL)
+				csr_ec_templates[i].nid = nid;
+			return;
+		}
+}
+
+static EVP_PKEY *
+csr_pubkey_ec_like(int nid, const unsigned char *pk, int pklen)
+{
+	EVP_PKEY *k = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(csr_ec_templates) / sizeof(csr_ec_templates[0]);
+	    i++)
+		if (csr_ec_templates[i].key != NULL &&
+		    csr_ec_templates[i].nid == nid)
+			break;
+	if (i == sizeof(csr_ec_templates) / sizeof(csr_ec_templates[0]) ||
+	    (k = EVP_PKEY_dup(csr_ec_templates[i].key)) == NULL)
+		return NULL;
+	/* the key manager checks that the point is on the curve */
+	if (EVP_PKEY_set1_encoded_public_key(k, pk, (size_t)pklen) != 1) {
+		EVP_PKEY_free(k);
+		return NULL;
+	}
+	return k;
+}
+
+/* EC on a named curve: the point goes to the key manager as it is (it
+ * checks that the point is on the curve). */
+static EVP_PKEY *
+csr_pubkey_ec(const void *curve, const unsigned char *pk, int pklen)
+{
+	static EVP_PKEY_CTX *ctx;
+	OSSL_PARAM params[3];
+	EVP_PKEY *k = NULL;
+	const char *name;
+	int nid = OBJ_obj2nid(curve);
+
+	if (nid == NID_undef || (name = OBJ_nid2sn(nid)) == NULL)
+		return NULL;
+	if ((k = csr_pubkey_ec_like(nid, pk, pklen)) != NULL)
+		return k;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+	    (char *)(uintptr_t)name, 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+	    (void *)(uintptr_t)pk, (size_t)pklen);
+	params[2] = OSSL_PARAM_construct_end();
+	/* one context for the life of the process: fetching the EC key
+	 * manager anew for every request costs as much as the import */
+	if (ctx == NULL && (ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC",
+	    NULL)) == NULL)
+		return NULL;
+	if (EVP_PKEY_fromdata_init(ctx) <= 0 ||
+	    EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+		return NULL;
+	csr_ec_keep(nid, k);
+	return k;
+}
+
+/* Any other key: the general decoder, in the default library context. */
+static EVP_PKEY *
+csr_pubkey_any(X509_PUBKEY *xpk)
+{
+	const unsigned char *q;
+	unsigned char *der = NULL;
+	EVP_PKEY *k = NULL;
+	int n;
+
+	if ((n = i2d_X509_PUBKEY(xpk, &der)) > 0) {
+		q = der;
+		k = d2i_PUBKEY(NULL, &q, n);
+	}
+	OPENSSL_free(der);
+	return k;
+}
+
+static EVP_PKEY *
+csr_pubkey(X509_PUBKEY *xpk)
+{
+	ASN1_OBJECT *alg;
+	const unsigned char *pk;
+	X509_ALGOR *a;
+	const void *pval;
+	EVP_PKEY *k = NULL;
+	int pklen, ptype;
+
+	if (xpk == NULL ||
+	    !X509_PUBKEY_get0_param(&alg, &pk, &pklen, &a, xpk) || pklen <= 0)
+		return NULL;
+	X509_ALGOR_get0(NULL, &ptype, &pval, a);
+	if (OBJ_obj2nid(alg) == NID_X9_62_id_ecPublicKey &&
+	    ptype == V_ASN1_OBJECT)
+		k = csr_pubkey_ec(pval, pk, pklen);
+	else if (OBJ_obj2nid(alg) == NID_ED25519 && ptype == V_ASN1_UNDEF)
+		k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pk,
+		    (size_t)pklen);
+	return k != NULL ? k : csr_pubkey_any(xpk);
 }
 
 static X509_REQ *
@@ -709,7 +931,7 @@ csr_der(const uint8_t *p, size_t n, char *why, size_t whysz)
 	const unsigned char *q = p;
 	X509_REQ *r;
 
-	if ((r = d2i_X509_REQ(NULL, &q, (long)n)) == NULL) {
+	if ((r = csr_d2i(&q, (long)n)) == NULL) {
 		say(why, whysz, "the request does not parse as DER PKCS#10 (%s)",
 		    ssl_reason());
 		return NULL;
@@ -727,12 +949,21 @@ static X509_REQ *
 csr_pem(const uint8_t *p, size_t n, char *why, size_t whysz)
 {
 	struct ca_pw pw = { NULL, 0, NULL, 0 };
+	const unsigned char *q;
+	unsigned char *der = NULL;
 	X509_REQ *r = NULL;
+	long len = 0;
 	BIO *bio;
 
-	if ((bio = BIO_new_mem_buf(p, (int)n)) != NULL)
-		r = PEM_read_bio_X509_REQ(bio, NULL, ca_pw_cb, &pw);
+	/* the first CERTIFICATE REQUEST (or NEW CERTIFICATE REQUEST) block */
+	if ((bio = BIO_new_mem_buf(p, (int)n)) != NULL &&
+	    PEM_bytes_read_bio(&der, &len, NULL, PEM_STRING_X509_REQ, bio,
+	    ca_pw_cb, &pw) == 1) {
+		q = der;
+		r = csr_d2i(&q, len);
+	}
 	BIO_free(bio);
+	OPENSSL_free(der);
 	if (r == NULL)
 		say(why, whysz, "the request is not DER and has no valid PEM "
 		    "CERTIFICATE REQUEST block (%s)", ssl_reason());
@@ -752,16 +983,12 @@ csr_parse_pkcs10(const uint8_t *p, size_t n, struct csr *c, char *why,
 		say(why, whysz, "the request has an unknown version");
 		return AL_E_CSR_PARSE;
 	}
-	if ((c->pub = X509_REQ_get_pubkey(c->req)) == NULL) {
+	if ((c->pub = csr_pubkey(X509_REQ_get_X509_PUBKEY(c->req))) == NULL) {
 		say(why, whysz, "the request's public key does not decode or "
 		    "has an unknown algorithm");
 		return AL_E_KEY_TYPE;
 	}
-	if ((c->subject = X509_NAME_dup(X509_REQ_get_subject_name(c->req)))
-	    == NULL) {
-		say(why, whysz, "out of memory");
-		return AL_E_INTERNAL;
-	}
+	c->subject = X509_REQ_get_subject_name(c->req);	/* lives as long */
 	c->sig_nid = X509_REQ_get_signature_nid(c->req);
 	return AL_OK;
 }
@@ -855,6 +1082,7 @@ csr_parse_spkac(const uint8_t *p, size_t n, struct csr *c, char *why,
 		say(why, whysz, "the SPKAC text contains a NUL byte");
 		return AL_E_CSR_PARSE;
 	}
+	c->subject_owned = 1;
 	if ((c->subject = X509_NAME_new()) == NULL) {
 		say(why, whysz, "out of memory");
 		return AL_E_INTERNAL;
@@ -949,8 +1177,11 @@ csr_check_ec(EVP_PKEY *pub, char *why, size_t whysz)
 		    "P-384 or P-521", group);
 		return AL_E_KEY_SIZE;
 	}
+	/* on the curve and not infinity; with cofactor 1 (all three curves)
+	 * that already makes the order right, so the full check's scalar
+	 * multiplication would add nothing */
 	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pub, NULL);
-	ok = ctx != NULL && EVP_PKEY_public_check(ctx) == 1;
+	ok = ctx != NULL && EVP_PKEY_public_check_quick(ctx) == 1;
 	EVP_PKEY_CTX_free(ctx);
 	if (!ok) {
 		say(why, whysz, "the EC public key is not a valid point");
@@ -1024,8 +1255,8 @@ csr_check_sig(const struct csr *c, char *why, size_t whysz)
 {
 	int ok;
 
-	if (c->req != NULL)
-		ok = X509_REQ_verify(c->req, c->pub);
+	if (c->req != NULL)	/* the default library context, not the parser's */
+		ok = X509_REQ_verify_ex(c->req, c->pub, NULL, NULL);
 	else
 		ok = NETSCAPE_SPKI_verify(c->spki, c->pub);
 	if (ok != 1) {
@@ -1591,8 +1822,9 @@ ca_gn_uri(const char *uri)
 	return gn;
 }
 
+/* CRLDistributionPoints syntax, also that of Freshest CRL (RFC 5280 4.2.1.15) */
 static int
-ca_ext_crldp(X509 *x, const char *url)
+ca_ext_crldp(X509 *x, int nid, const char *url)
 {
 	CRL_DIST_POINTS *dps;
 	DIST_POINT *dp = NULL;
@@ -1613,7 +1845,7 @@ ca_ext_crldp(X509 *x, const char *url)
 	if (!sk_DIST_POINT_push(dps, dp))
 		goto done;
 	dp = NULL;
-	rc = ca_add_ext(x, NID_crl_distribution_points, dps, 0);
+	rc = ca_add_ext(x, nid, dps, 0);
 done:
 	GENERAL_NAME_free(gn);
 	DIST_POINT_free(dp);
@@ -1752,7 +1984,10 @@ ca_ext_profile(X509 *x, X509 *issuer, const struct cfg_profile *pr,
 	    (!pr->no_ski && ca_ext_ski(x) == -1) ||
 	    (!pr->no_aki && ca_ext_aki(x, issuer) == -1) ||
 	    (san != NULL && ca_add_ext(x, NID_subject_alt_name, san, 0) == -1) ||
-	    (pr->crl_url[0] && ca_ext_crldp(x, pr->crl_url) == -1) ||
+	    (pr->crl_url[0] && ca_ext_crldp(x, NID_crl_distribution_points,
+	    pr->crl_url) == -1) ||
+	    (pr->freshest_url[0] && ca_ext_crldp(x, NID_freshest_crl,
+	    pr->freshest_url) == -1) ||
 	    ((pr->ocsp_url[0] || pr->issuer_url[0]) &&
 	    ca_ext_aia(x, pr->ocsp_url, pr->issuer_url) == -1) ||
 	    (pr->policy_oid[0] && ca_ext_policy(x, pr->policy_oid,
@@ -1790,31 +2025,95 @@ ca_set_times(X509 *x, time_t nb, time_t na)
 	    ASN1_TIME_set(X509_getm_notAfter(x), na) != NULL ? 0 : -1;
 }
 
+/* The digest that goes with a signing key (docs/ca-layout.md 4.3). */
 static int
-ca_sign(X509 *x, EVP_PKEY *key, char *why, size_t whysz)
+ca_sign_md(EVP_PKEY *key, const EVP_MD **md, char *why, size_t whysz)
 {
-	const EVP_MD *md;
 	int bits;
 
 	switch (EVP_PKEY_get_base_id(key)) {
 	case EVP_PKEY_RSA:
-		md = EVP_sha256();
-		break;
+		*md = EVP_sha256();
+		return 0;
 	case EVP_PKEY_EC:
 		bits = EVP_PKEY_get_bits(key);
-		md = bits <= 256 ? EVP_sha256() : bits <= 384 ? EVP_sha384() :
+		*md = bits <= 256 ? EVP_sha256() : bits <= 384 ? EVP_sha384() :
 		    EVP_sha512();
-		break;
+		return 0;
 	case EVP_PKEY_ED25519:
 	case EVP_PKEY_ED448:
-		md = NULL;
-		break;
-	default:
-		say(why, whysz, "the CA key type is not supported for signing");
-		return -1;
+		*md = NULL;
+		return 0;
 	}
+	say(why, whysz, "the CA key type is not supported for signing");
+	return -1;
+}
+
+static int
+ca_sign(X509 *x, EVP_PKEY *key, char *why, size_t whysz)
+{
+	const EVP_MD *md;
+
+	if (ca_sign_md(key, &md, why, whysz) == -1)
+		return -1;
 	if (X509_sign(x, key, md) <= 0) {
 		say(why, whysz, "signing failed (%s)", ssl_reason());
+		return -1;
+	}
+	return 0;
+}
+
+static void *
+ca_param_dup(int ptype, const void *pval)
+{
+	switch (ptype) {
+	case V_ASN1_OBJECT:
+		return OBJ_dup(pval);
+	case V_ASN1_SEQUENCE:
+	case V_ASN1_OCTET_STRING:
+	case V_ASN1_BIT_STRING:
+		return ASN1_STRING_dup(pval);
+	}
+	return NULL;
+}
+
+/*
+ * The request's SubjectPublicKeyInfo goes into the certificate as it was
+ * encoded (it was checked by csr_check). X509_set_pubkey would encode the
+ * parsed key and decode it again, which OpenSSL 3.0 does through its
+ * encoder and decoder searches at several times the cost of the ECDSA
+ * signature itself.
+ */
+static int
+ca_copy_pubkey(X509 *x, const struct csr *c)
+{
+	X509_PUBKEY *from = c->req != NULL ? X509_REQ_get_X509_PUBKEY(c->req) :
+	    c->spki->spkac->pubkey;
+	const ASN1_OBJECT *aobj;
+	const unsigned char *pk;
+	X509_ALGOR *alg;
+	const void *pval;
+	ASN1_OBJECT *obj = NULL;
+	unsigned char *bits = NULL;
+	void *param = NULL;
+	int ptype, pklen;
+
+	if (!X509_PUBKEY_get0_param(NULL, &pk, &pklen, &alg, from) || pklen <= 0)
+		return -1;
+	X509_ALGOR_get0(&aobj, &ptype, &pval, alg);
+	if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF &&
+	    (param = ca_param_dup(ptype, pval)) == NULL)
+		return -1;
+	if ((obj = OBJ_dup(aobj)) == NULL ||
+	    (bits = OPENSSL_memdup(pk, (size_t)pklen)) == NULL ||
+	    !X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), obj, ptype, param,
+	    bits, pklen)) {
+		ASN1_OBJECT_free(obj);
+		OPENSSL_free(bits);
+		if (ptype == V_ASN1_OBJECT)
+			ASN1_OBJECT_free(param);
+		else
+			ASN1_STRING_free(param);
 		return -1;
 	}
 	return 0;
@@ -1830,7 +2129,7 @@ ca_build(const struct ca *ca, const struct cfg_profile *pr,
 	if ((x = X509_new()) == NULL || !X509_set_version(x, X509_VERSION_3) ||
 	    !X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) ||
 	    !X509_set_subject_name(x, c->subject) ||
-	    ca_set_times(x, nb, na) == -1 || !X509_set_pubkey(x, c->pub)) {
+	    ca_set_times(x, nb, na) == -1 || ca_copy_pubkey(x, c) == -1) {
 		say(why, whysz, "cannot build the certificate (%s)",
 		    ssl_reason());
 		goto fail;
@@ -2135,34 +2434,620 @@ ca_unmake_dir(const char *dir, int created)
 		rmdir(dir);
 }
 
+/* The new CA's key: generated, or a handle on a token key kept in *tok. */
+static EVP_PKEY *
+ca_root_key(const struct ca_root_params *rp, struct ca **tok, char *why,
+    size_t whysz)
+{
+	if (rp->key_uri == NULL)
+		return ca_keygen(rp->key_type, why, whysz);
+	if (strncmp(rp->key_uri, "pkcs11:", 7) != 0 ||
+	    rp->key_uri[strcspn(rp->key_uri, " \t\r\n")] != '\0' ||
+	    (rp->module != NULL && rp->module[strcspn(rp->module, " \t\r\n")])) {
+		say(why, whysz, "the key URI must start with pkcs11: and neither "
+		    "it nor the module path may contain blanks");
+		return NULL;
+	}
+	if ((*tok = calloc(1, sizeof(**tok))) == NULL) {
+		say(why, whysz, "out of memory");
+		return NULL;
+	}
+	buf_init(&(*tok)->chain_der);
+	if (ca_token_key(*tok, rp->key_uri, rp->module, rp->pin, rp->key_uri,
+	    why, whysz) == -1 || EVP_PKEY_up_ref((*tok)->key) != 1)
+		return NULL;
+	return (*tok)->key;
+}
+
+static int
+ca_write_key_uri(const struct ca_root_params *rp, char *why, size_t whysz)
+{
+	char path[PATH_MAX], text[2 * PATH_MAX + 32];
+	int n;
+
+	n = snprintf(text, sizeof(text), "%s\n%s%s%s", rp->key_uri,
+	    rp->module ? "module=" : "", rp->module ? rp->module : "",
+	    rp->module ? "\n" : "");
+	if (n < 0 || (size_t)n >= sizeof(text)) {
+		say(why, whysz, "the key URI is too long");
+		return -1;
+	}
+	if (ca_path(path, rp->dir, "key.uri", why, whysz) == -1)
+		return -1;
+	return ca_write_new(path, text, (size_t)n, 0600, why, whysz);
+}
+
+/* basicConstraints and keyUsage asked for in a CA's request, so that a
+ * parent that copies requested extensions makes a CA certificate. */
+static int
+ca_req_exts(X509_REQ *r, int pathlen)
+{
+	STACK_OF(X509_EXTENSION) *exts;
+	X509 *tmp;
+	int i, rc = -1;
+
+	if ((tmp = X509_new()) == NULL || (exts = sk_X509_EXTENSION_new_null())
+	    == NULL) {
+		X509_free(tmp);
+		return -1;
+	}
+	if (ca_ext_basic(tmp, 1, pathlen) == 0 &&
+	    ca_ext_ku(tmp, CFG_KU_KEY_CERT_SIGN | CFG_KU_CRL_SIGN) == 0) {
+		for (i = 0; i < X509_get_ext_count(tmp); i++)
+			if (!sk_X509_EXTENSION_push(exts, X509_get_ext(tmp, i)))
+				goto done;
+		rc = X509_REQ_add_extensions(r, exts) ? 0 : -1;
+	}
+done:
+	sk_X509_EXTENSION_free(exts);	/* the extensions belong to tmp */
+	X509_free(tmp);
+	return rc;
+}
+
+static X509_REQ *
+ca_root_req(const struct ca_root_params *rp, EVP_PKEY *key, char *why,
+    size_t whysz)
+{
+	const EVP_MD *md;
+	X509_NAME *name;
+	X509_REQ *r = NULL;
+
+	if ((name = ca_parse_subject(rp->subject, why, whysz)) == NULL)
+		return NULL;
+	if (ca_sign_md(key, &md, why, whysz) == -1)
+		goto fail;
+	if ((r = X509_REQ_new()) == NULL ||
+	    !X509_REQ_set_version(r, X509_REQ_VERSION_1) ||
+	    !X509_REQ_set_subject_name(r, name) || !X509_REQ_set_pubkey(r, key) ||
+	    ca_req_exts(r, rp->pathlen) == -1 || X509_REQ_sign(r, key, md) <= 0) {
+		say(why, whysz, "cannot build the certificate request (%s)",
+		    ssl_reason());
+		goto fail;
+	}
+	X509_NAME_free(name);
+	return r;
+fail:
+	X509_NAME_free(name);
+	X509_REQ_free(r);
+	return NULL;
+}
+
+static int
+ca_write_req(const char *dir, X509_REQ *r, char *why, size_t whysz)
+{
+	BIO *bio;
+	int rc = -1;
+
+	if ((bio = BIO_new(BIO_s_mem())) == NULL || !PEM_write_bio_X509_REQ(bio,
+	    r))
+		say(why, whysz, "%s: cannot encode the request", dir);
+	else
+		rc = ca_write_bio(dir, "ca.csr", bio, 0644, why, whysz);
+	BIO_free(bio);
+	return rc;
+}
+
+static void
+ca_now_text(char *out, size_t outsz)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, outsz, "@%lld", (long long)now);
+}
+
+/* root.info: a record for people of how the directory was made. */
+static int
+ca_write_info(const struct ca_root_params *rp, char *why, size_t whysz)
+{
+	char path[PATH_MAX], now[40], text[4 * PATH_MAX];
+	int n;
+
+	ca_now_text(now, sizeof(now));
+	n = snprintf(text, sizeof(text),
+	    "# made by airlockctl root init; for people, the signer does not "
+	    "read it\ncreated=%s\nsubject=%s\nkey=%s\nkey_storage=%s\n"
+	    "issuer=%s\ndays=%u\npathlen=%d\n%s", now, rp->subject,
+	    rp->key_uri ? rp->key_uri : rp->key_type,
+	    rp->key_uri ? "pkcs11" : rp->pass ? "encrypted file" : "file",
+	    rp->csr_only ? "offline parent (ca.csr)" : rp->parent_dir ?
+	    rp->parent_dir : "self-signed", rp->days, rp->pathlen,
+	    rp->csr_only ? "state=waiting for the certificate (airlockctl "
+	    "root install-cert)\n" : "");
+	if (n < 0 || (size_t)n >= sizeof(text) ||
+	    ca_path(path, rp->dir, "root.info", why, whysz) == -1) {
+		say(why, whysz, "%s: root.info is too long", rp->dir);
+		return -1;
+	}
+	return ca_write_new(path, text, (size_t)n, 0644, why, whysz);
+}
+
+static int
+ca_root_outputs(const struct ca_root_params *rp, EVP_PKEY *key,
+    const struct ca *parent, char *why, size_t whysz)
+{
+	X509_REQ *r = NULL;
+	X509 *x = NULL;
+	int rc = -1;
+
+	if (rp->csr_only) {
+		if ((r = ca_root_req(rp, key, why, whysz)) == NULL ||
+		    ca_write_req(rp->dir, r, why, whysz) == -1)
+			goto done;
+	} else if ((x = ca_root_cert(rp, key, parent, why, whysz)) == NULL ||
+	    ca_write_certs(rp->dir, x, parent, why, whysz) == -1)
+		goto done;
+	if ((rp->key_uri ? ca_write_key_uri(rp, why, whysz) :
+	    ca_write_key(rp->dir, key, rp->pass, why, whysz)) == -1 ||
+	    ca_write_info(rp, why, whysz) == -1)
+		goto done;
+	rc = 0;
+done:
+	X509_REQ_free(r);
+	X509_free(x);
+	return rc;
+}
+
 int
 ca_root_init(const struct ca_root_params *rp, char *why, size_t whysz)
 {
-	struct ca *parent = NULL;
+	struct ca *parent = NULL, *tok = NULL;
 	EVP_PKEY *key = NULL;
-	X509 *x = NULL;
 	int created = 0, rc = -1;
 
 	if (rp->dir == NULL || rp->days == 0) {
 		say(why, whysz, "a directory and a validity are required");
 		return -1;
 	}
+	if (rp->csr_only && rp->parent_dir != NULL) {
+		say(why, whysz, "a request for an offline parent and a parent "
+		    "directory exclude each other");
+		return -1;
+	}
 	if (ca_make_dir(rp->dir, &created, why, whysz) == -1)
 		return -1;
 	if ((rp->parent_dir != NULL && ca_load_dir(rp->parent_dir,
-	    rp->parent_pass, &parent, why, whysz) == -1) ||
-	    (key = ca_keygen(rp->key_type, why, whysz)) == NULL ||
-	    (x = ca_root_cert(rp, key, parent, why, whysz)) == NULL ||
-	    ca_write_key(rp->dir, key, rp->pass, why, whysz) == -1 ||
-	    ca_write_certs(rp->dir, x, parent, why, whysz) == -1)
+	    rp->parent_pass, 1, &parent, why, whysz) == -1) ||
+	    (key = ca_root_key(rp, &tok, why, whysz)) == NULL ||
+	    ca_root_outputs(rp, key, parent, why, whysz) == -1)
 		goto done;
 	rc = 0;
 done:
 	if (rc == -1)
 		ca_unmake_dir(rp->dir, created);
-	X509_free(x);
 	EVP_PKEY_free(key);
+	ca_free(tok);
 	ca_free(parent);
 	ERR_clear_error();
 	return rc;
+}
+
+/* --- for crl.c, the other X.509 module --- */
+
+/*
+ * The CA certificate (X509 *), its key (EVP_PKEY *) and the digest that
+ * ca_issue signs with (const EVP_MD *, NULL for EdDSA), so that a root's
+ * CRLs carry the same signature algorithm as its certificates.
+ */
+int
+ca_crl_signer(const struct ca *ca, void **cert, void **key, const void **md)
+{
+	int bits;
+
+	*cert = ca->cert;
+	*key = ca->key;
+	switch (EVP_PKEY_get_base_id(ca->key)) {
+	case EVP_PKEY_RSA:
+		*md = EVP_sha256();
+		return 0;
+	case EVP_PKEY_EC:
+		bits = EVP_PKEY_get_bits(ca->key);
+		*md = bits <= 256 ? EVP_sha256() : bits <= 384 ? EVP_sha384() :
+		    EVP_sha512();
+		return 0;
+	case EVP_PKEY_ED25519:
+	case EVP_PKEY_ED448:
+		*md = NULL;
+		return 0;
+	}
+	return -1;
+}
+
+/* --- finishing a directory made for an offline parent --- */
+
+static int
+ca_read_req_key(const char *path, EVP_PKEY **out, char *why, size_t whysz)
+{
+	struct ca_pw pw = { NULL, 0, NULL, 0 };
+	X509_REQ *r = NULL;
+	struct buf b;
+	BIO *bio = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	buf_init(&b);
+	if (ca_slurp(path, &b, why, whysz) == -1)
+		goto done;
+	if ((bio = ca_mem_bio(&b)) == NULL ||
+	    (r = PEM_read_bio_X509_REQ(bio, NULL, ca_pw_cb, &pw)) == NULL ||
+	    (*out = X509_REQ_get_pubkey(r)) == NULL) {
+		say(why, whysz, "%s: not a PEM certificate request (%s)", path,
+		    ssl_reason());
+		goto done;
+	}
+	rc = 0;
+done:
+	X509_REQ_free(r);
+	BIO_free(bio);
+	buf_free(&b);
+	return rc;
+}
+
+/* The certificate for ca.csr: its key, a CA, current, and issued by the
+ * first certificate of the chain (or by itself when there is none). */
+static int
+ca_install_check(struct ca *c, EVP_PKEY *pub, const char *cert, char *why,
+    size_t whysz)
+{
+	time_t nb;
+
+	if (EVP_PKEY_eq(X509_get0_pubkey(c->cert), pub) != 1) {
+		say(why, whysz, "%s: its key is not the key of ca.csr", cert);
+		return -1;
+	}
+	if (X509_check_ca(c->cert) == 0 ||
+	    ca_asn1_time(X509_get0_notBefore(c->cert), &nb) == -1 ||
+	    ca_asn1_time(X509_get0_notAfter(c->cert), &c->not_after) == -1) {
+		say(why, whysz, "%s: not a CA certificate with a readable "
+		    "validity", cert);
+		return -1;
+	}
+	if (c->not_after <= time(NULL)) {
+		say(why, whysz, "%s: has expired", cert);
+		return -1;
+	}
+	if (sk_X509_num(c->chain) == 0 &&
+	    (X509_check_issued(c->cert, c->cert) != X509_V_OK ||
+	    X509_verify(c->cert, pub) != 1)) {
+		say(why, whysz, "%s: not self-signed; give the issuer's "
+		    "certificates as the chain", cert);
+		return -1;
+	}
+	return ca_check_chain(c, cert, why, whysz);
+}
+
+/* A note in root.info; the certificate is what counts, so no error. */
+static void
+ca_install_note(const char *dir)
+{
+	char path[PATH_MAX], now[40];
+	FILE *f;
+
+	ca_now_text(now, sizeof(now));
+	if (ca_path(path, dir, "root.info", NULL, 0) == 0 &&
+	    (f = fopen(path, "a")) != NULL) {
+		fprintf(f, "installed=%s\n", now);
+		fclose(f);
+	}
+}
+
+static int
+ca_install_write(const char *dir, const struct ca *c, char *why, size_t whysz)
+{
+	char path[PATH_MAX];
+	BIO *crt, *chain;
+	int i, ok, rc = -1;
+
+	crt = BIO_new(BIO_s_mem());
+	chain = BIO_new(BIO_s_mem());
+	ok = crt != NULL && chain != NULL && PEM_write_bio_X509(crt, c->cert);
+	for (i = 0; ok && i < sk_X509_num(c->chain); i++)
+		ok = PEM_write_bio_X509(chain, sk_X509_value(c->chain, i));
+	if (!ok) {
+		say(why, whysz, "%s: cannot encode the certificates (%s)", dir,
+		    ssl_reason());
+		goto done;
+	}
+	if (ca_write_bio(dir, "ca.crt", crt, 0644, why, whysz) == -1)
+		goto done;
+	if (ca_write_bio(dir, "chain.pem", chain, 0644, why, whysz) == -1) {
+		if (ca_path(path, dir, "ca.crt", NULL, 0) == 0)
+			unlink(path);
+		goto done;
+	}
+	ca_install_note(dir);
+	rc = 0;
+done:
+	BIO_free(crt);
+	BIO_free(chain);
+	return rc;
+}
+
+int
+ca_root_install(const char *dir, const char *cert, const char *chain,
+    char *why, size_t whysz)
+{
+	char csr[PATH_MAX], crt[PATH_MAX];
+	struct stat st;
+	struct ca c;
+	EVP_PKEY *pub = NULL;
+	int rc = -1;
+
+	memset(&c, 0, sizeof(c));
+	if (ca_path(csr, dir, "ca.csr", why, whysz) == -1 ||
+	    ca_path(crt, dir, "ca.crt", why, whysz) == -1)
+		return -1;
+	if (stat(crt, &st) == 0 || errno != ENOENT) {
+		say(why, whysz, "%s: already there; only a directory waiting "
+		    "for its certificate can take one", crt);
+		return -1;
+	}
+	if (ca_read_req_key(csr, &pub, why, whysz) == -1 ||
+	    ca_read_cert(cert, &c.cert, why, whysz) == -1)
+		goto done;
+	if (chain != NULL ? ca_read_chain(chain, &c.chain, why, whysz) == -1 :
+	    (c.chain = sk_X509_new_null()) == NULL)
+		goto done;
+	if (chain != NULL && sk_X509_num(c.chain) == 0) {
+		say(why, whysz, "%s: no certificate in it", chain);
+		goto done;
+	}
+	if (ca_install_check(&c, pub, cert, why, whysz) == 0)
+		rc = ca_install_write(dir, &c, why, whysz);
+done:
+	EVP_PKEY_free(pub);
+	X509_free(c.cert);
+	sk_X509_pop_free(c.chain, X509_free);
+	ERR_clear_error();
+	return rc;
+}
+
+/* --- describing directories and certificates (airlockctl) --- */
+
+static void
+ca_key_alg(EVP_PKEY *k, char *out, size_t outsz)
+{
+	char group[80];
+	const char *nist;
+
+	switch (EVP_PKEY_get_base_id(k)) {
+	case EVP_PKEY_RSA:
+		snprintf(out, outsz, "RSA-%d", EVP_PKEY_get_bits(k));
+		return;
+	case EVP_PKEY_EC:
+		if (EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME,
+		    group, sizeof(group), NULL) != 1)
+			snprintf(group, sizeof(group), "?");
+		nist = EC_curve_nid2nist(OBJ_sn2nid(group));
+		snprintf(out, outsz, "EC %s", nist ? nist : group);
+		return;
+	case EVP_PKEY_ED25519:
+		snprintf(out, outsz, "Ed25519");
+		return;
+	}
+	snprintf(out, outsz, "%s", EVP_PKEY_get0_type_name(k) ?
+	    EVP_PKEY_get0_type_name(k) : "?");
+}
+
+/* How the key is kept: a token, a file (encrypted or not), or nothing. */
+static void
+ca_key_storage(const char *dir, char *out, size_t outsz)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	struct buf b;
+
+	if (ca_path(path, dir, "key.uri", NULL, 0) == 0 && stat(path, &st) == 0) {
+		snprintf(out, outsz, "pkcs11");
+		return;
+	}
+	buf_init(&b);
+	if (ca_path(path, dir, "ca.key", NULL, 0) == -1 ||
+	    read_file(path, &b, CA_PEM_MAX) == -1)
+		snprintf(out, outsz, "%s", errno == ENOENT ? "missing" :
+		    "unreadable");
+	else if (memmem(b.p, b.len, "ENCRYPTED", 9) != NULL)
+		snprintf(out, outsz, "encrypted file");
+	else
+		snprintf(out, outsz, "file");
+	buf_free(&b);
+}
+
+static int
+ca_dir_pending(const char *dir, struct ca_dirinfo *di, char *why,
+    size_t whysz)
+{
+	struct ca_pw pw = { NULL, 0, NULL, 0 };
+	char csr[PATH_MAX];
+	X509_REQ *r = NULL;
+	EVP_PKEY *pub = NULL;
+	struct buf b;
+	BIO *bio = NULL;
+	int rc = -1;
+
+	buf_init(&b);
+	if (ca_path(csr, dir, "ca.csr", why, whysz) == -1 ||
+	    ca_slurp(csr, &b, why, whysz) == -1)
+		goto done;
+	if ((bio = ca_mem_bio(&b)) == NULL ||
+	    (r = PEM_read_bio_X509_REQ(bio, NULL, ca_pw_cb, &pw)) == NULL ||
+	    (pub = X509_REQ_get_pubkey(r)) == NULL) {
+		say(why, whysz, "%s: not a PEM certificate request", csr);
+		goto done;
+	}
+	di->pending = 1;
+	ca_name_string(X509_REQ_get_subject_name(r), di->subject,
+	    sizeof(di->subject));
+	ca_key_alg(pub, di->key_alg, sizeof(di->key_alg));
+	rc = 0;
+done:
+	EVP_PKEY_free(pub);
+	X509_REQ_free(r);
+	BIO_free(bio);
+	buf_free(&b);
+	return rc;
+}
+
+int
+ca_dir_info(const char *dir, struct ca_dirinfo *di, char *why, size_t whysz)
+{
+	char crt[PATH_MAX];
+	struct stat st;
+	struct ca *ca = NULL;
+	int rc = -1;
+
+	memset(di, 0, sizeof(*di));
+	ca_key_storage(dir, di->key, sizeof(di->key));
+	if (ca_path(crt, dir, "ca.crt", why, whysz) == -1)
+		return -1;
+	if (stat(crt, &st) == -1 && errno == ENOENT) {
+		rc = ca_dir_pending(dir, di, why, whysz);
+		goto done;
+	}
+	if (ca_load_dir(dir, NULL, 0, &ca, why, whysz) == -1)
+		goto done;
+	ca_name_string(X509_get_subject_name(ca->cert), di->subject,
+	    sizeof(di->subject));
+	ca_name_string(X509_get_issuer_name(ca->cert), di->issuer,
+	    sizeof(di->issuer));
+	ca_asn1_time(X509_get0_notBefore(ca->cert), &di->not_before);
+	di->not_after = ca->not_after;
+	di->self_signed = X509_check_issued(ca->cert, ca->cert) == X509_V_OK;
+	di->chain_len = sk_X509_num(ca->chain);
+	ca_key_alg(X509_get0_pubkey(ca->cert), di->key_alg, sizeof(di->key_alg));
+	rc = 0;
+done:
+	ca_free(ca);
+	ERR_clear_error();
+	return rc;
+}
+
+static X509 *
+ca_cert_parse(const uint8_t *p, size_t n, char *why, size_t whysz)
+{
+	struct ca_pw pw = { NULL, 0, NULL, 0 };
+	const unsigned char *q = p;
+	X509 *x = NULL;
+	BIO *bio;
+
+	if (n == 0 || n > CA_PEM_MAX) {
+		say(why, whysz, "empty or too large");
+		return NULL;
+	}
+	if (p[0] == 0x30) {
+		if ((x = d2i_X509(NULL, &q, (long)n)) != NULL && q != p + n) {
+			X509_free(x);
+			x = NULL;
+		}
+	} else if ((bio = BIO_new_mem_buf(p, (int)n)) != NULL) {
+		x = PEM_read_bio_X509(bio, NULL, ca_pw_cb, &pw);
+		BIO_free(bio);
+	}
+	if (x == NULL)
+		say(why, whysz, "not a certificate in PEM or DER (%s)",
+		    ssl_reason());
+	return x;
+}
+
+static int
+ca_info_serial(X509 *x, struct ca_certinfo *ci)
+{
+	BIGNUM *bn;
+	int n = -1;
+
+	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) != NULL &&
+	    !BN_is_negative(bn) && !BN_is_zero(bn) &&
+	    BN_num_bytes(bn) <= (int)sizeof(ci->serial))
+		n = BN_bn2bin(bn, ci->serial);
+	BN_free(bn);
+	if (n <= 0)
+		return -1;
+	ci->serial_len = (size_t)n;
+	return 0;
+}
+
+static int
+ca_info_fill(X509 *x, struct ca_certinfo *ci, char *why, size_t whysz)
+{
+	const ASN1_TIME *na = X509_get0_notAfter(x);
+
+	if (ca_info_serial(x, ci) == -1) {
+		say(why, whysz, "the serial number is not positive or longer "
+		    "than 20 octets");
+		return -1;
+	}
+	if (ca_asn1_time(X509_get0_notBefore(x), &ci->not_before) == -1 ||
+	    ca_asn1_time(na, &ci->not_after) == -1 ||
+	    (size_t)ASN1_STRING_length(na) >= sizeof(ci->not_after_text)) {
+		say(why, whysz, "the validity does not decode");
+		return -1;
+	}
+	memcpy(ci->not_after_text, ASN1_STRING_get0_data(na),
+	    (size_t)ASN1_STRING_length(na));
+	ci->not_after_text[ASN1_STRING_length(na)] = '\0';
+	if (ca_name_string(X509_get_subject_name(x), ci->subject,
+	    sizeof(ci->subject)) == -1 || X509_NAME_oneline(
+	    X509_get_subject_name(x), ci->subject_oneline,
+	    sizeof(ci->subject_oneline)) == NULL) {
+		say(why, whysz, "the subject is too long");
+		return -1;
+	}
+	if (ca_put_der(&ci->der, x) == -1) {
+		say(why, whysz, "cannot encode the certificate");
+		return -1;
+	}
+	return 0;
+}
+
+int
+ca_cert_info(const uint8_t *p, size_t n, const struct ca *issuer,
+    struct ca_certinfo *ci, char *why, size_t whysz)
+{
+	X509 *x;
+	int rc = -1;
+
+	memset(ci, 0, sizeof(*ci));
+	buf_init(&ci->der);
+	if ((x = ca_cert_parse(p, n, why, whysz)) == NULL)
+		goto done;
+	if (issuer != NULL && (X509_check_issued(issuer->cert, x) != X509_V_OK ||
+	    X509_verify(x, X509_get0_pubkey(issuer->cert)) != 1)) {
+		say(why, whysz, "not issued by this root's CA certificate");
+		goto done;
+	}
+	rc = ca_info_fill(x, ci, why, whysz);
+done:
+	if (rc == -1)
+		buf_free(&ci->der);
+	X509_free(x);
+	ERR_clear_error();
+	return rc;
+}
+
+void
+ca_certinfo_free(struct ca_certinfo *ci)
+{
+	buf_free(&ci->der);
 }

@@ -50,7 +50,7 @@ castore_answer(struct db *d, const uint8_t *reqid, struct buf *answer)
 	sqlite3_stmt *st;
 	int rc, found = 0;
 
-	if (db_prepare(d, &st, "SELECT answer FROM answers WHERE reqid = ?") == -1)
+	if (db_cached(d, &st, "SELECT answer FROM answers WHERE reqid = ?") == -1)
 		return -1;
 	sqlite3_bind_blob(st, 1, reqid, AIRLOCK_REQID_LEN, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -58,7 +58,7 @@ castore_answer(struct db *d, const uint8_t *reqid, struct buf *answer)
 		if (db_blob(st, 0, answer) == -1)
 			rc = SQLITE_NOMEM;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -1;
 }
 
@@ -68,12 +68,12 @@ castore_serial_used(struct db *d, const char *root, const uint8_t *serial, size_
 	sqlite3_stmt *st;
 	int rc;
 
-	if (db_prepare(d, &st, "SELECT 1 FROM certs WHERE root = ? AND serial = ?") == -1)
+	if (db_cached(d, &st, "SELECT 1 FROM certs WHERE root = ? AND serial = ?") == -1)
 		return -1;
 	sqlite3_bind_text(st, 1, root, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, serial, (int)len, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : -1;
@@ -84,7 +84,7 @@ castore_put_cert(struct db *d, const struct castore_cert *c)
 {
 	sqlite3_stmt *st;
 
-	if (db_prepare(d, &st, "INSERT INTO certs (root, serial, reqid, not_before, "
+	if (db_cached(d, &st, "INSERT INTO certs (root, serial, reqid, not_before, "
 	    "not_after, subject, der) VALUES (?,?,?,?,?,?,?)") == -1)
 		return -1;
 	sqlite3_bind_text(st, 1, c->root, -1, SQLITE_STATIC);
@@ -94,7 +94,7 @@ castore_put_cert(struct db *d, const struct castore_cert *c)
 	sqlite3_bind_int64(st, 5, c->not_after);
 	sqlite3_bind_text(st, 6, c->subject, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 7, c->der, (int)c->der_len, SQLITE_STATIC);
-	return db_step_done(d, st);
+	return db_step_reset(d, st);
 }
 
 int
@@ -107,7 +107,7 @@ castore_record(struct db *d, const uint8_t *reqid, int type, const char *root,
 		return -1;
 	if (c != NULL && castore_put_cert(d, c) == -1)
 		goto fail;
-	if (db_prepare(d, &st, "INSERT INTO answers (reqid, type, root, code, "
+	if (db_cached(d, &st, "INSERT INTO answers (reqid, type, root, code, "
 	    "answered, answer) VALUES (?,?,?,?,?,?)") == -1)
 		goto fail;
 	sqlite3_bind_blob(st, 1, reqid, AIRLOCK_REQID_LEN, SQLITE_STATIC);
@@ -116,7 +116,7 @@ castore_record(struct db *d, const uint8_t *reqid, int type, const char *root,
 	sqlite3_bind_int(st, 4, code);
 	sqlite3_bind_int64(st, 5, time(NULL));
 	sqlite3_bind_blob(st, 6, answer, (int)anslen, SQLITE_STATIC);
-	if (db_step_done(d, st) == -1)
+	if (db_step_reset(d, st) == -1)
 		goto fail;
 	return db_commit(d);
 fail:

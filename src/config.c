@@ -14,6 +14,7 @@
 #include <libconfig.h>
 
 #include "config.h"
+#include "frame.h"
 #include "util.h"
 
 struct flag_name {
@@ -459,7 +460,7 @@ cfg_link(struct cfg_ctx *x, const config_setting_t *g, struct cfg_link *l)
 		    "transport must be \"serial\" or \"usb-pl2501\"");
 	CFG_INT(x, g, "baud", 1200, 4000000, l->baud);
 	CFG_INT(x, g, "rtscts", 0, 1, l->rtscts);
-	CFG_INT(x, g, "max_payload", 64, 4096, l->max_payload);
+	CFG_INT(x, g, "max_payload", 64, FRAME_MAX_PAYLOAD, l->max_payload);
 	CFG_INT(x, g, "window", 1, 32, l->window);
 	return cfg_link_usb(x, g, l);
 }
@@ -543,7 +544,7 @@ cfg_defaults(struct cfg *c)
 	strcpy(c->link.key_file, "/etc/airlock/link.key");
 	strcpy(c->link.usb_id, "067b:2501");
 	c->link.baud = 115200;
-	c->link.max_payload = 1024;
+	c->link.max_payload = 8192;
 	c->link.window = 32;
 	c->time_interval = 60;
 	c->sandbox = 1;

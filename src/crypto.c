@@ -69,6 +69,31 @@ crypto_cleanse(void *p, size_t n)
 	OPENSSL_cleanse(p, n);
 }
 
+#define CRYPTO_SECURE_HEAP	(1 << 20)	/* private keys of 32 roots and more */
+#define CRYPTO_SECURE_MIN	64
+
+/*
+ * Private key numbers that OpenSSL decodes after this (ca.key) live in an
+ * arena that is mlock(2)ed, guarded and marked MADV_DONTDUMP, and cleared
+ * when freed. Without RLIMIT_MEMLOCK room the arena still works, unlocked.
+ */
+void
+crypto_lock_keys(void)
+{
+	switch (CRYPTO_secure_malloc_init(CRYPTO_SECURE_HEAP, CRYPTO_SECURE_MIN)) {
+	case 1:
+		log_debug("keys: secure heap of %d KiB, locked in memory",
+		    CRYPTO_SECURE_HEAP >> 10);
+		break;
+	case 2:
+		log_warnx("keys: secure heap not locked in memory (RLIMIT_MEMLOCK "
+		    "too small); keys may be swapped out");
+		break;
+	default:
+		log_warnx("keys: no secure heap; keys live in ordinary memory");
+	}
+}
+
 int
 linkkey_load(const char *path, uint8_t key[LINK_KEY_LEN], char *why, size_t whysz)
 {

@@ -8,6 +8,35 @@
 #include <string.h>
 
 #include "db.h"
+#include "health.h"
+
+/*
+ * A storage error (disk full, I/O error, a file that cannot be opened or
+ * written, a lock held too long) goes to the daemon's health file, which
+ * airlockctl status shows; the next write that is durable (a COMMIT, or a
+ * write outside a transaction) clears it. Constraint errors are not
+ * storage errors.
+ */
+static void
+db_health(struct db *d, sqlite3_stmt *st, int rc)
+{
+	const char *sql = st != NULL ? sqlite3_sql(st) : NULL;
+	char what[600];
+
+	switch (rc & 0xff) {
+	case SQLITE_DONE:
+		if (sql != NULL && sqlite3_get_autocommit(d->h) &&
+		    (!sqlite3_stmt_readonly(st) || strncmp(sql, "COMMIT", 6) == 0))
+			health_ok();
+		break;
+	case SQLITE_FULL: case SQLITE_IOERR: case SQLITE_CANTOPEN:
+	case SQLITE_READONLY: case SQLITE_CORRUPT: case SQLITE_NOTADB:
+	case SQLITE_PERM: case SQLITE_BUSY: case SQLITE_LOCKED: case SQLITE_NOMEM:
+		snprintf(what, sizeof(what), "%s: %s", d->path, sqlite3_errmsg(d->h));
+		health_error(what);
+		break;
+	}
+}
 
 int
 db_open(const char *path, int readonly, const char *schema, struct db **out)
@@ -41,8 +70,12 @@ db_open(const char *path, int readonly, const char *schema, struct db **out)
 void
 db_close(struct db *d)
 {
+	int i;
+
 	if (d == NULL)
 		return;
+	for (i = 0; i < d->ncache; i++)
+		sqlite3_finalize(d->cache[i].st);
 	sqlite3_close(d->h);
 	free(d);
 }
@@ -60,6 +93,7 @@ db_exec(struct db *d, const char *sql)
 
 	if (sqlite3_exec(d->h, sql, NULL, NULL, &err) != SQLITE_OK) {
 		log_warnx("%s: %s", d->path, err ? err : sqlite3_errmsg(d->h));
+		db_health(d, NULL, sqlite3_errcode(d->h));
 		sqlite3_free(err);
 		return -1;
 	}
@@ -78,19 +112,76 @@ db_prepare(struct db *d, sqlite3_stmt **st, const char *sql)
 }
 
 int
+db_cached(struct db *d, sqlite3_stmt **st, const char *sql)
+{
+	int i;
+
+	for (i = 0; i < d->ncache; i++)
+		if (d->cache[i].sql == sql) {
+			*st = d->cache[i].st;
+			sqlite3_reset(*st);
+			sqlite3_clear_bindings(*st);
+			return 0;
+		}
+	if (d->ncache == DB_CACHE)
+		fatalx("%s: more than %d cached statements", d->path, DB_CACHE);
+	if (sqlite3_prepare_v3(d->h, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
+	    NULL) != SQLITE_OK) {
+		log_warnx("%s: %s", d->path, sqlite3_errmsg(d->h));
+		*st = NULL;
+		return -1;
+	}
+	d->cache[d->ncache].sql = sql;
+	d->cache[d->ncache++].st = *st;
+	return 0;
+}
+
+int
+db_step_reset(struct db *d, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_DONE)
+		log_warnx("%s: %s", d->path, sqlite3_errmsg(d->h));
+	db_health(d, st, rc);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* One of the transaction statements below, kept prepared. */
+static int
+db_tx(struct db *d, const char *const *sql, int depth)
+{
+	sqlite3_stmt *st;
+
+	if (db_cached(d, &st, sql[depth]) == -1)
+		return -1;
+	return db_step_reset(d, st);
+}
+
+#define DB_DEPTH_MAX	8
+static const char *const db_sp_begin[DB_DEPTH_MAX] = {
+	"BEGIN IMMEDIATE", "SAVEPOINT s1", "SAVEPOINT s2", "SAVEPOINT s3",
+	"SAVEPOINT s4", "SAVEPOINT s5", "SAVEPOINT s6", "SAVEPOINT s7",
+};
+static const char *const db_sp_end[DB_DEPTH_MAX] = {
+	"COMMIT", "RELEASE s1", "RELEASE s2", "RELEASE s3",
+	"RELEASE s4", "RELEASE s5", "RELEASE s6", "RELEASE s7",
+};
+static const char *const db_sp_undo[DB_DEPTH_MAX] = {
+	"ROLLBACK", "ROLLBACK TO s1", "ROLLBACK TO s2", "ROLLBACK TO s3",
+	"ROLLBACK TO s4", "ROLLBACK TO s5", "ROLLBACK TO s6", "ROLLBACK TO s7",
+};
+
+int
 db_begin(struct db *d)
 {
-	char sql[32];
-
 	/* at depth 0 a transaction must not be open; above, it must still be
 	 * (SQLite rolls everything back by itself after some I/O errors) */
-	if ((d->depth == 0) != (sqlite3_get_autocommit(d->h) != 0))
+	if ((d->depth == 0) != (sqlite3_get_autocommit(d->h) != 0) ||
+	    d->depth == DB_DEPTH_MAX)
 		return -1;
-	if (d->depth == 0)
-		snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE");
-	else
-		snprintf(sql, sizeof(sql), "SAVEPOINT s%d", d->depth);
-	if (db_exec(d, sql) == -1)
+	if (db_tx(d, db_sp_begin, d->depth) == -1)
 		return -1;
 	d->depth++;
 	return 0;
@@ -99,18 +190,12 @@ db_begin(struct db *d)
 int
 db_commit(struct db *d)
 {
-	char sql[32];
-
-	if (d->depth <= 1)
-		snprintf(sql, sizeof(sql), "COMMIT");
-	else
-		snprintf(sql, sizeof(sql), "RELEASE s%d", d->depth - 1);
-	if (sqlite3_get_autocommit(d->h) || db_exec(d, sql) == -1) {
+	if (d->depth == 0 || sqlite3_get_autocommit(d->h) ||
+	    db_tx(d, db_sp_end, d->depth - 1) == -1) {
 		db_rollback(d);
 		return -1;
 	}
-	if (d->depth > 0)
-		d->depth--;
+	d->depth--;
 	return 0;
 }
 
@@ -118,18 +203,15 @@ db_commit(struct db *d)
 void
 db_rollback(struct db *d)
 {
-	char sql[64];
-
 	if (d->depth <= 1) {
 		if (!sqlite3_get_autocommit(d->h))
-			sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
+			db_tx(d, db_sp_undo, 0);
 		d->depth = 0;
 		return;
 	}
 	d->depth--;
-	snprintf(sql, sizeof(sql), "ROLLBACK TO s%d; RELEASE s%d", d->depth,
-	    d->depth);
-	sqlite3_exec(d->h, sql, NULL, NULL, NULL);
+	if (!sqlite3_get_autocommit(d->h) && db_tx(d, db_sp_undo, d->depth) == 0)
+		db_tx(d, db_sp_end, d->depth);
 }
 
 int
@@ -139,6 +221,7 @@ db_step_done(struct db *d, sqlite3_stmt *st)
 
 	if (rc != SQLITE_DONE)
 		log_warnx("%s: %s", d->path, sqlite3_errmsg(d->h));
+	db_health(d, st, rc);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }

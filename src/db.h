@@ -6,10 +6,17 @@
 
 #include "store.h"
 
+#define DB_CACHE	24	/* statements kept prepared per connection */
+
 struct db {
 	sqlite3		*h;
 	char		 path[4096];
 	int		 depth;		/* open db_begin levels; above 1 they are savepoints */
+	struct {
+		const char	*sql;	/* a string literal: its address is the key */
+		sqlite3_stmt	*st;
+	}		 cache[DB_CACHE];
+	int		 ncache;
 };
 
 int	 db_prepare(struct db *, sqlite3_stmt **, const char *sql);
@@ -23,5 +30,11 @@ int	 db_commit(struct db *);
 void	 db_rollback(struct db *);
 int	 db_step_done(struct db *, sqlite3_stmt *);	/* step, expect DONE, finalize */
 int	 db_blob(sqlite3_stmt *, int col, struct buf *);
+/* For the statements of every request: prepared once per connection and
+ * reused (sql must be a string literal). The statement comes back reset,
+ * without bindings; never finalize it. db_step_reset steps it expecting
+ * DONE and resets it. */
+int	 db_cached(struct db *, sqlite3_stmt **, const char *sql);
+int	 db_step_reset(struct db *, sqlite3_stmt *);
 
 #endif

@@ -15,10 +15,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "health.h"
 #include "ipc.h"
 #include "link.h"
 #include "msg.h"
 #include "proc.h"
+#include "sandbox.h"
 #include "store.h"
 #include "transport.h"
 #include "util.h"
@@ -38,6 +40,14 @@ struct linkd_stats {
 	uint64_t	 storage_errors, signer_restarts;
 };
 
+/* The clocks as the last TIME and its TIME_ACK showed them, for STATUS. */
+struct linkd_time {
+	int64_t		 rtt_ns;	/* the client's last reported round trip */
+	int64_t		 offset_ns;	/* signer minus webdb at that sample */
+	int64_t		 real_ns;	/* linkd's real time when it passed the ack */
+	uint64_t	 mono_ms;	/* ... and monotonic; 0: no sample yet */
+};
+
 struct linkd {
 	struct cfg	 c;
 	struct db	*q;
@@ -51,13 +61,18 @@ struct linkd {
 	uint64_t	 rehand_at;		/* hand unanswered requests again */
 	struct linkd_stats st;
 	struct buf	 tmp;
+	struct linkd_time time;
 };
 
 static void
 linkd_send(struct linkd *d, const uint8_t *ans, size_t len, int64_t tag)
 {
-	if (link_send(d->l, ans, len, (uint64_t)tag) == -1)
-		log_debug("link down: answer waits in the queue");
+	char id[33];
+
+	if (link_send(d->l, ans, len, (uint64_t)tag) == -1 && len >= MSG_HDR_LEN) {
+		reqid_hex(ans + 2, id);		/* version, type, request id */
+		log_debug("req=%s link down: the answer waits in the queue", id);
+	}
 }
 
 static void
@@ -109,12 +124,53 @@ linkd_hand(struct linkd *d, int only_received)
 	queue_pending(d->q, only_received, LINKD_INFLIGHT - d->handed, linkd_hand_one, d);
 }
 
+/*
+ * The clock lines of STATUS. The offset is the signer's clock minus
+ * webdb's at the last sample (compensated by half the client's round
+ * trip), moved on by whatever the real clock has done since apart from
+ * running (a correction shows at once). linkd never opens ca.db: it reads
+ * the offset off the TIME and TIME_ACK it passes on.
+ */
+static void
+linkd_time_status(const struct linkd *d, char *out, size_t outsz)
+{
+	const struct linkd_time *t = &d->time;
+	int64_t off, warn = (int64_t)d->c.time_warn_offset * 1000000000LL;
+	uint64_t now = mono_ms();
+
+	if (t->mono_ms == 0) {
+		snprintf(out, outsz, "time_sample_age=none\ntime_offset=unknown\n"
+		    "time_warn=0\n");
+		return;
+	}
+	off = t->offset_ns + ((int64_t)real_ns() - t->real_ns) -
+	    (int64_t)(now - t->mono_ms) * 1000000;
+	snprintf(out, outsz, "time_sample_age=%llu\ntime_offset=%+.3f\n"
+	    "time_warn=%d\n", (unsigned long long)((now - t->mono_ms) / 1000),
+	    (double)off / 1e9, off > warn || -off > warn ||
+	    now - t->mono_ms > (uint64_t)d->c.time_max_age * 1000);
+}
+
+static void
+linkd_time_ack(struct linkd *d, const struct msg *m, const char *id)
+{
+	struct linkd_time *t = &d->time;
+
+	t->offset_ns = (int64_t)m->time2_ns - (int64_t)m->time_ns -
+	    (t->rtt_ns > 0 ? t->rtt_ns / 2 : 0);
+	t->real_ns = (int64_t)real_ns();
+	t->mono_ms = mono_ms();
+	log_debug("req=%s TIME_ACK: signer %+.3f s from webdb", id,
+	    (double)t->offset_ns / 1e9);
+}
+
 static void
 linkd_status(struct linkd *d, const struct msg *req)
 {
 	int64_t n[Q_NSTATES], oldest;
 	struct msg a;
-	char text[512];
+	char text[1024];
+	size_t len;
 
 	if (queue_counts(d->q, n, &oldest) == -1) {
 		linkd_error(d, req, AL_E_STORAGE, NULL);
@@ -126,6 +182,8 @@ linkd_status(struct linkd *d, const struct msg *req)
 	    (long long)n[Q_RECEIVED], (long long)n[Q_HANDED], (long long)n[Q_ANSWERED],
 	    (long long)n[Q_DELIVERED], (long long)n[Q_FAILED],
 	    (unsigned long long)d->st.undecodable);
+	len = strlen(text);
+	linkd_time_status(d, text + len, sizeof(text) - len);
 	memset(&a, 0, sizeof(a));
 	a.type = MSG_STATUS_REPLY;
 	memcpy(a.reqid, req->reqid, AIRLOCK_REQID_LEN);
@@ -191,6 +249,8 @@ linkd_on_message(void *arg, const uint8_t *p, size_t n)
 	if (m.type == MSG_STATUS)
 		linkd_status(d, &m);
 	else if (m.type == MSG_TIME) {
+		if (MSG_HAS(&m, T_RTT_NS))
+			d->time.rtt_ns = (int64_t)(m.rtt_ns & INT64_MAX);
 		/* a sample is worth nothing later: not queued, never retried, and
 		 * not held back behind the signing queue */
 		if (!d->signer_up || ipc_queue(&d->req, IPC_REQUEST, p, n) == -1)
@@ -229,13 +289,26 @@ linkd_answer(struct linkd *d, const uint8_t *p, size_t n)
 	struct queue_item it;
 	struct msg m;
 	char id[33], reason[256];
-	int code;
+	int code, is_time;
 
 	if ((code = msg_decode(p, n, &m)) != AL_OK || msg_is_request(m.type))
 		fatalx("signer sent an answer that does not decode (%d)", code);
-	if (d->handed > 0 && m.type != MSG_TIME_ACK)
+	/* TIME is not queued: its answer (TIME_ACK, or an ERROR for an id the
+	 * queue does not know) is passed on and neither stored nor counted */
+	is_time = m.type == MSG_TIME_ACK || (m.type == MSG_ERROR &&
+	    queue_get(d->q, m.reqid, &it, NULL, NULL) == 0);
+	if (d->handed > 0 && !is_time)
 		d->handed--;
 	reqid_hex(m.reqid, id);
+	if (is_time) {
+		if (m.type == MSG_TIME_ACK)
+			linkd_time_ack(d, &m, id);
+		else
+			log_warnx("req=%s TIME: error %u: %.*s", id, m.code,
+			    (int)m.text.len, m.text.p);
+		linkd_send(d, p, n, -1);
+		return;
+	}
 	if (m.type == MSG_ERROR && (m.code == AL_E_STORAGE || m.code == AL_E_BUSY)) {
 		/* retryable: the request stays queued and goes again later */
 		log_warnx("req=%s signer: %.*s; will retry", id, (int)m.text.len, m.text.p);
@@ -306,6 +379,8 @@ linkd_reopen(struct linkd *d, uint64_t now)
 		else
 			log_info("cable open: %s", d->c.link.device);
 	}
+	if (d->signer_up)
+		linkd_hand(d, 1);	/* rows airlockctl retry or reject queued again */
 	if (d->signer_up && d->rehand_at && now >= d->rehand_at) {
 		d->rehand_at = 0;
 		d->handed = 0;		/* the signer answers repeats from its store */
@@ -389,6 +464,8 @@ main(int argc, char **argv)
 	if (ipc_make_fifos(d.c.run_dir, d.req_path, d.ans_path, sizeof(d.req_path)) == -1)
 		fatal("%s: cannot create the FIFOs", d.c.run_dir);
 	proc_drop(d.c.link_user);
+	sandbox_enter("linkd", &d.c);
+	health_init(d.c.run_dir, "linkd");
 	if (queue_open(d.c.queue_db, 0, &d.q) == -1)
 		fatalx("%s: cannot open the queue database", d.c.queue_db);
 	link_params_default(&lp, d.c.link.baud);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "proc.h"
@@ -52,10 +53,28 @@ proc_options(int argc, char **argv, struct proc_opts *o, const char *usage)
 	return optind;
 }
 
+/* Before any key is read: no core file, no ptrace by the same user. Under
+ * systemd, setrlimit(2) may be filtered (@resources): LimitCORE=0 does it. */
+static void
+proc_nocore(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	if (getrlimit(RLIMIT_CORE, &rl) == -1 || rl.rlim_max != 0) {
+		rl.rlim_cur = rl.rlim_max = 0;
+		if (setrlimit(RLIMIT_CORE, &rl) == -1)
+			fatal("cannot disable core dumps");
+	}
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fatal("prctl(PR_SET_DUMPABLE)");
+}
+
 void
 proc_config(const struct proc_opts *o, struct cfg *c, const char *ident)
 {
 	char why[1024];
+
+	proc_nocore();
 
 	log_init(ident, o->foreground ? LOG_TO_STDERR : LOG_TO_SYSLOG | LOG_TO_STDERR,
 	    o->verbose);
@@ -86,6 +105,13 @@ proc_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
+/*
+ * The fixed order (docs/hardening.md): groups, gid, uid, a check that root
+ * cannot be had back, no-new-privileges, not dumpable; the caller then
+ * installs its seccomp filter (sandbox_enter). The groups are the user's
+ * primary group and its memberships in /etc/group, as systemd's User=
+ * gives them: "airlock" for the FIFOs, "dialout" for airlock-linkd's cable.
+ */
 void
 proc_drop(const char *user)
 {
@@ -94,10 +120,14 @@ proc_drop(const char *user)
 	if (user != NULL && user[0] != '\0' && geteuid() == 0) {
 		if ((pw = getpwnam(user)) == NULL)
 			fatalx("unknown user %s", user);
-		if (setgroups(1, &pw->pw_gid) == -1 ||
+		if (pw->pw_uid == 0)
+			fatalx("user %s is root: nothing would be dropped", user);
+		if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
 		    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
 		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
 			fatal("cannot switch to user %s", user);
+		if (setresuid(0, 0, 0) != -1)
+			fatalx("user %s could become root again", user);
 		log_info("running as user %s", user);
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)

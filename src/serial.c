@@ -143,6 +143,14 @@ serial_status(struct transport *t, char *out, size_t outsz)
 	return 0;
 }
 
+/* A three-wire null-modem cable cannot tell whether anyone listens. */
+static int
+serial_link_status(struct transport *t)
+{
+	(void)t;
+	return -1;
+}
+
 const struct transport_ops serial_ops = {
 	.name = "serial",
 	.open = serial_open,
@@ -150,4 +158,5 @@ const struct transport_ops serial_ops = {
 	.read = serial_read,
 	.write = serial_write,
 	.status = serial_status,
+	.link_status = serial_link_status,
 };

@@ -3,6 +3,10 @@
  * request is untrusted although it came through linkd: it is decoded and
  * checked again here. Dispatch is a table of {type, handler}; each handler
  * fills an answer message and says whether it is to be recorded.
+ *
+ * Requests come in batches (signer_handle_batch): one ca.db transaction
+ * per batch, a savepoint per request, and no answer is returned before the
+ * batch is committed. signer_handle is a batch of one.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,10 +14,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "ca.h"
+#include "crl.h"
 #include "crypto.h"
 #include "msg.h"
 #include "signer.h"
+#include "timesync.h"
 
 #define SERIAL_LEN	16	/* 126 random bits: positive, fixed length */
 
@@ -29,6 +36,7 @@ struct signer_job {
 	uint8_t		 serial[SERIAL_LEN];
 	char		 root[AIRLOCK_NAME_MAX];
 	char		 subject[512];
+	struct crlsign_out crl;		/* bytes of a CRL answer */
 };
 
 static void
@@ -53,8 +61,16 @@ signer_init(struct signer *s, const struct cfg *c, char *why, size_t whysz)
 
 	memset(s, 0, sizeof(*s));
 	s->cfg = c;
-	if (castore_open(c->ca_db, 0, &s->db) == -1) {
+	if (castore_open(c->ca_db, 0, &s->db) == -1 || crlstore_prepare(s->db) == -1) {
 		snprintf(why, whysz, "%s: cannot open the CA database", c->ca_db);
+		db_close(s->db);
+		s->db = NULL;
+		return -1;
+	}
+	if (audit_init(s->db) == -1 || timestore_init(s->db) == -1) {
+		snprintf(why, whysz, "%s: cannot create the audit and time tables",
+		    c->ca_db);
+		signer_free(s);
 		return -1;
 	}
 	for (i = 0; i < c->nroots; i++)
@@ -176,21 +192,68 @@ do_sign(struct signer_job *j)
 	    j->issued.der.p, j->issued.der.len };
 }
 
+/* A time sample (signer_time.c); an implausible one is refused, not kept. */
 static void
 do_time(struct signer_job *j)
 {
-	uint64_t now = real_ns();
+	struct drift_clock now;
+	char t[40];
 
 	j->record = 0;		/* a sample, not a transaction */
-	if (castore_time_sample(j->s->db, j->req->time_ns, now, mono_ms() * 1000000ull,
-	    MSG_HAS(j->req, T_SYNC) ? j->req->sync : MSG_SYNC_UNKNOWN) == 0)
+	if (drift_clock_read(&now) == -1)
+		fatal("signer: cannot read the clocks");
+	if ((int64_t)j->req->time_ns < DRIFT_TIME_MIN_NS ||
+	    (int64_t)j->req->time_ns > DRIFT_TIME_MAX_NS) {
+		job_error(j, AL_E_MSG_VALUE, "TIME_NS %s is not a plausible time "
+		    "(2020..2100); the sample is not recorded", drift_fmt_time(
+		    (int64_t)j->req->time_ns, t, sizeof(t)));
+		return;
+	}
+	if (signer_time_record(j->s, j->req, &now) == 0)
 		j->s->st.time_samples++;
 	memset(&j->ans, 0, sizeof(j->ans));
 	j->ans.type = MSG_TIME_ACK;
 	memcpy(j->ans.reqid, j->req->reqid, AIRLOCK_REQID_LEN);
 	j->ans.time_ns = j->req->time_ns;
-	j->ans.time2_ns = now;
+	j->ans.time2_ns = (uint64_t)now.real_ns;
 	j->ans.present = 1u << T_TIME_NS | 1u << T_TIME2_NS;
+}
+
+/* Revocation and CRLs: crlsign.c; a storage failure is not recorded. */
+static void
+do_revoke(struct signer_job *j)
+{
+	int code;
+
+	j->record = 1;
+	code = crlsign_revoke(j->s->db, j->s->cfg, j->req, time(NULL), &j->ans,
+	    j->root, j->why, sizeof(j->why));
+	if (code == AL_OK)
+		return;
+	j->record = code != AL_E_STORAGE;
+	msg_error(&j->ans, j->req->reqid, code, j->why);
+}
+
+static void
+do_crl_fetch(struct signer_job *j)
+{
+	const struct cfg *c = j->s->cfg;
+	const struct cfg_root *r;
+	int code;
+
+	j->record = 1;
+	if ((r = config_root(c, (const char *)j->req->root.p, j->req->root.len)) == NULL) {
+		job_error(j, AL_E_ROOT, "unknown root \"%.*s\"", (int)j->req->root.len,
+		    j->req->root.p);
+		return;
+	}
+	snprintf(j->root, sizeof(j->root), "%s", r->name);
+	code = crlsign_fetch(j->s->db, j->s->ca[r - c->roots], r, j->req, time(NULL),
+	    &j->ans, &j->crl, j->why, sizeof(j->why));
+	if (code == AL_OK)
+		return;
+	j->record = code != AL_E_STORAGE && code != AL_E_INTERNAL;
+	msg_error(&j->ans, j->req->reqid, code, j->why);
 }
 
 static void
@@ -207,8 +270,8 @@ static const struct {
 } signer_handlers[] = {
 	{ MSG_SIGN, do_sign },
 	{ MSG_TIME, do_time },
-	{ MSG_REVOKE, do_unsupported },
-	{ MSG_CRL_FETCH, do_unsupported },
+	{ MSG_REVOKE, do_revoke },
+	{ MSG_CRL_FETCH, do_crl_fetch },
 	{ MSG_STATUS, do_unsupported },
 };
 
@@ -217,6 +280,13 @@ signer_dispatch(struct signer_job *j)
 {
 	size_t i;
 
+	/* time.stop_offset: nothing that signs while the clock is known bad */
+	if (j->req->type != MSG_TIME && msg_is_request(j->req->type) &&
+	    signer_time_paused(j->s, j->why, sizeof(j->why))) {
+		j->record = 0;
+		msg_error(&j->ans, j->req->reqid, AL_E_BUSY, j->why);
+		return;
+	}
 	for (i = 0; i < sizeof(signer_handlers) / sizeof(signer_handlers[0]); i++)
 		if (signer_handlers[i].type == j->req->type) {
 			signer_handlers[i].fn(j);
@@ -224,6 +294,38 @@ signer_dispatch(struct signer_job *j)
 		}
 	j->record = 1;
 	job_error(j, AL_E_MSG_TYPE, "message type %d is not a request", j->req->type);
+}
+
+/* The audit record of a recorded answer, in the same transaction. */
+static int
+signer_audit(struct signer *s, const struct signer_job *j)
+{
+	const struct msg *q = j->req, *a = &j->ans;
+	char serial[41], until[32];
+	struct tm tm;
+	size_t n;
+
+	if (a->type == MSG_ERROR)
+		return audit_addf(s->db, AUDIT_REJECT, q->reqid, j->root,
+		    "airlock-signerd", "%s refused: %u %.*s", msg_type_name(q->type),
+		    a->code, (int)a->text.len, a->text.p) == -1 ? -1 : 0;
+	if (j->has_cert) {
+		hex_encode(j->serial, sizeof(j->serial), serial);
+		gmtime_r(&j->issued.not_after, &tm);
+		strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		return audit_addf(s->db, AUDIT_ISSUE, q->reqid, j->root,
+		    "airlock-signerd", "serial=%s profile=%.*s not_after=%s "
+		    "subject=%s", serial, (int)q->profile.len, q->profile.p, until,
+		    j->issued.subject) == -1 ? -1 : 0;
+	}
+	if (q->type == MSG_REVOKE) {
+		n = q->serial.len < 20 ? q->serial.len : 20;
+		hex_encode(q->serial.p, n, serial);
+		return audit_addf(s->db, AUDIT_REVOKE, q->reqid, j->root,
+		    "airlock-signerd", "serial=%s reason=%d", serial,
+		    MSG_HAS(q, T_REASON) ? q->reason : -1) == -1 ? -1 : 0;
+	}
+	return 0;
 }
 
 static int
@@ -239,9 +341,9 @@ signer_finish(struct signer *s, struct signer_job *j, struct buf *ans)
 		log_info("req=%s %s rejected: %d %s", id, msg_type_name(j->req->type),
 		    j->ans.code, j->why);
 	}
-	if (j->record && castore_record(s->db, j->req->reqid, j->req->type, j->root,
+	if (j->record && (castore_record(s->db, j->req->reqid, j->req->type, j->root,
 	    j->ans.type == MSG_ERROR ? j->ans.code : 0, ans->p, ans->len,
-	    j->has_cert ? &j->cert : NULL) == -1) {
+	    j->has_cert ? &j->cert : NULL) == -1 || signer_audit(s, j) == -1)) {
 		s->st.storage_errors++;
 		log_warnx("req=%s cannot record the answer: %s", id, db_last_error(s->db));
 		buf_reset(ans);
@@ -296,6 +398,7 @@ signer_handle_one(struct signer *s, const uint8_t *req, size_t len,
 		signer_dispatch(j);
 	rv = signer_finish(s, j, ans);
 	buf_free(&j->issued.der);
+	crlsign_out_free(&j->crl);
 	free(j);
 	if (rv == -1) {
 		castore_rollback(s->db);	/* whatever the handler wrote too */

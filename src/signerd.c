@@ -12,8 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ca.h"
+#include "crypto.h"
+#include "health.h"
 #include "ipc.h"
+#include "msg.h"
 #include "proc.h"
+#include "sandbox.h"
 #include "signer.h"
 #include "util.h"
 
@@ -36,12 +41,17 @@ struct signerd {
 static void
 signerd_answer(struct signerd *d, const struct buf *answer)
 {
+	char id[33] = "?";
+
+	if (answer->len >= MSG_HDR_LEN)
+		reqid_hex(answer->p + 2, id);	/* version, type, request id */
 	/* linkd may be opening its end right now: keep the answer for it */
 	if (d->ans.fd == -1)
 		ipc_open(&d->ans);
 	if (d->ans.out.len > SIGNERD_MAX_PENDING || ipc_queue(&d->ans,
 	    IPC_ANSWER, answer->p, answer->len) == -1)
-		log_warnx("answer dropped; it is stored and linkd will ask again");
+		log_warnx("req=%s answer dropped; it is stored and linkd will ask "
+		    "again", id);
 }
 
 /* Takes every whole request record there is, up to a batch. */
@@ -128,11 +138,15 @@ main(int argc, char **argv)
 	}
 	proc_config(&o, &c, "airlock-signerd");
 	proc_signals();
+	ca_allow_prompt(1);	/* encrypted key, no pass_file, started on a console */
+	crypto_lock_keys();
 	if (signer_init(&d.s, &c, why, sizeof(why)) == -1)
 		fatalx("%s", why);
 	if (ipc_make_fifos(c.run_dir, d.req_path, d.ans_path, sizeof(d.req_path)) == -1)
 		fatal("%s: cannot create the FIFOs", c.run_dir);
 	proc_drop(c.signer_user);
+	sandbox_enter("signer", &c);
+	health_init(c.run_dir, "signer");
 	ipc_init(&d.req, d.req_path, 1);
 	ipc_init(&d.ans, d.ans_path, 0);
 	if (ipc_open(&d.req) == -1)

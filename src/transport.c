@@ -1,16 +1,28 @@
 /*
- * transport.c: picks the transport named in the configuration.
+ * transport.c: picks the transport named in the configuration, runs one
+ * turn of the cable for a link, and keeps a small status file (the
+ * transport's and the link's counters, rewritten about once a second) that
+ * the "usb" commands of airlockctl and airlock-client show, since they run
+ * in another process than the daemon that holds the cable.
  */
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "link.h"
 #include "transport.h"
 #include "util.h"
 
+#define TRANSPORT_PUBLISH_MS	1000
+#define TRANSPORT_STALE_S	10	/* an older status file: no daemon writes it */
+
 static const struct transport_ops *const transports[] = {
 	&serial_ops,
+	&usb_pl2501_ops,
 };
 
 int
@@ -57,4 +69,60 @@ transport_link_io(struct transport *t, struct link *l, short revents, uint64_t n
 		link_pump(l, now);
 	}
 	return r == -1 ? -1 : 0;
+}
+
+static const char *
+transport_peer_name(int peer)
+{
+	return peer == 1 ? "present" : peer == 0 ? "absent" : "unknown";
+}
+
+void
+transport_publish(struct transport *t, const struct link *l, uint64_t now)
+{
+	char tmp[CFG_PATH + 16], st[1024], ls[1024];
+	FILE *f;
+	int peer;
+
+	if (t->cfg->status_file[0] == '\0' || now < t->publish_at)
+		return;
+	t->publish_at = now + TRANSPORT_PUBLISH_MS;
+	t->ops->status(t, st, sizeof(st));
+	peer = t->ops->link_status ? t->ops->link_status(t) : -1;
+	link_stats_line(l, ls, sizeof(ls));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", t->cfg->status_file);
+	if ((f = fopen(tmp, "w")) == NULL)
+		return;
+	fprintf(f, "pid %ld\nupdated %lld\ntransport %s\ncable %s\npeer %s\n%s\nlink %s\n",
+	    (long)getpid(), (long long)time(NULL), t->ops->name, t->fd == -1 ? "closed" : "open",
+	    transport_peer_name(peer), st, ls);
+	if (fclose(f) == 0)
+		rename(tmp, t->cfg->status_file);
+	else
+		unlink(tmp);
+}
+
+int
+transport_show(const struct cfg_link *c, FILE *out)
+{
+	char line[2048];
+	struct stat sb;
+	time_t age;
+	FILE *f;
+	int rv;
+
+	rv = usb_list(c, out);
+	fprintf(out, "\nconfigured transport: %s\n", c->transport);
+	if ((f = fopen(c->status_file, "r")) == NULL) {
+		fprintf(out, "no status in %s: %s (is the daemon running?)\n",
+		    c->status_file, strerror(errno));
+		return -1;
+	}
+	age = fstat(fileno(f), &sb) == 0 ? time(NULL) - sb.st_mtime : 0;
+	fprintf(out, "in use, from %s (%llds ago%s):\n", c->status_file, (long long)age,
+	    age > TRANSPORT_STALE_S ? "; stale: is the daemon running?" : "");
+	while (fgets(line, sizeof(line), f) != NULL)
+		fprintf(out, "  %s", line);
+	fclose(f);
+	return rv;
 }

@@ -155,6 +155,7 @@ read_file(const char *path, struct buf *b, size_t max)
 		}
 	}
 	close(fd);
+	explicit_bzero(tmp, sizeof(tmp));	/* it may have held a passphrase */
 	return r == 0 ? 0 : -1;
 }
 
@@ -227,7 +228,9 @@ static const struct {
 	{ AL_E_SERIAL,		"unknown serial number for this root" },
 	{ AL_E_REVOKED,		"the certificate is already revoked" },
 	{ AL_E_REASON,		"bad revocation reason" },
-	{ AL_E_CRL_NUMBER,	"unknown CRL number" },
+	{ AL_E_CRL_NUMBER,	"the CRL number is newer than any CRL of this root" },
+	{ AL_E_INVALIDITY,	"bad invalidity date" },
+	{ AL_E_OPERATOR,	"rejected by the operator of the signer host" },
 	{ AL_E_INTERNAL,	"internal error in the signer; see its log" },
 	{ AL_E_STORAGE,		"database error on the signer; the request may be retried" },
 	{ AL_E_BUSY,		"the signer is unavailable; the request may be retried" },

@@ -39,11 +39,14 @@ fuzz_msg_same(const struct msg *a, const struct msg *b)
 	fuzz_bytes_same(&a->chain, &b->chain);
 	fuzz_bytes_same(&a->crl, &b->crl);
 	fuzz_bytes_same(&a->text, &b->text);
+	fuzz_bytes_same(&a->crl_sig, &b->crl_sig);
+	fuzz_bytes_same(&a->delta_crl, &b->delta_crl);
+	fuzz_bytes_same(&a->time_prev, &b->time_prev);
 	if (a->days != b->days || a->csr_format != b->csr_format ||
 	    a->reason != b->reason || a->sync != b->sync ||
 	    a->crl_kind != b->crl_kind || a->code != b->code ||
 	    a->invalidity != b->invalidity || a->time_ns != b->time_ns ||
-	    a->time2_ns != b->time2_ns)
+	    a->time2_ns != b->time2_ns || a->rtt_ns != b->rtt_ns)
 		abort();
 }
 

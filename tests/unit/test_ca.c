@@ -24,6 +24,7 @@
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -1047,6 +1048,16 @@ test_digest(void **state)
 	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
 	    sizeof(why)), AL_OK);
 	buf_free(&csr);
+	/* MD5, which the old system offered */
+	der_of(T.rsa2048, EVP_md5(), good_attrs, NULL, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_DIGEST);
+	assert_non_null(strstr(why, "MD5"));
+	buf_free(&csr);
+	der_of(T.p256, EVP_sha384(), good_attrs, NULL, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_OK);
+	buf_free(&csr);
 }
 
 static void
@@ -1341,6 +1352,384 @@ test_serial_refused(void **state)
 	buf_free(&csr);
 }
 
+
+/* --- profile extensions beyond the basics --- */
+
+static X509 *
+issue_with(struct ca *ca, const struct cfg_profile *p, EVP_PKEY *key,
+    const char *const *attrs, X509_EXTENSION *san)
+{
+	struct ca_request rq;
+	struct ca_issued out;
+	struct buf csr;
+	char why[512];
+	X509 *x;
+
+	der_of(key, EVP_sha256(), attrs, san, &csr);
+	fill_req(&rq, &csr, MSG_CSR_PKCS10, 30);
+	if (ca_issue(ca, p, &rq, serial16, sizeof(serial16), &out, why,
+	    sizeof(why)) != AL_OK)
+		fail_msg("issue: %s", why);
+	x = cert_of(&out.der);
+	buf_free(&out.der);
+	buf_free(&csr);
+	return x;
+}
+
+static void
+test_profile_policies_nocheck(void **state)
+{
+	CERTIFICATEPOLICIES *cp;
+	POLICYINFO *pi;
+	POLICYQUALINFO *q;
+	struct cfg_profile p;
+	X509 *x;
+	int i, crit;
+
+	(void)state;
+	fill_profile(&p);
+	snprintf(p.policy_oid, sizeof(p.policy_oid), "2.999.1.1, 2.999.1.2");
+	snprintf(p.cps_url, sizeof(p.cps_url), "http://cps.example.test/");
+	p.ocsp_nocheck = 1;
+	p.ext_key_usage = CFG_EKU_OCSP | CFG_EKU_SMARTCARD;
+	x = issue_with(T.sub, &p, T.p256, good_attrs, NULL);
+	cp = X509_get_ext_d2i(x, NID_certificate_policies, &crit, NULL);
+	assert_non_null(cp);
+	assert_int_equal(crit, 0);
+	assert_int_equal(sk_POLICYINFO_num(cp), 2);
+	for (i = 0; i < 2; i++) {
+		char oid[32];
+
+		pi = sk_POLICYINFO_value(cp, i);
+		OBJ_obj2txt(oid, sizeof(oid), pi->policyid, 1);
+		assert_string_equal(oid, i == 0 ? "2.999.1.1" : "2.999.1.2");
+		assert_int_equal(sk_POLICYQUALINFO_num(pi->qualifiers), 1);
+		q = sk_POLICYQUALINFO_value(pi->qualifiers, 0);
+		assert_int_equal(OBJ_obj2nid(q->pqualid), NID_id_qt_cps);
+		assert_string_equal((const char *)ASN1_STRING_get0_data(
+		    q->d.cpsuri), "http://cps.example.test/");
+	}
+	CERTIFICATEPOLICIES_free(cp);
+	assert_true(X509_get_ext_by_NID(x, NID_id_pkix_OCSP_noCheck, -1) >= 0);
+	assert_true(X509_get_extended_key_usage(x) & XKU_OCSP_SIGN);
+	assert_true(X509_get_ext_by_NID(x, NID_subject_key_identifier, -1) >= 0);
+	X509_free(x);
+
+	/* SKI and AKI can be left out */
+	fill_profile(&p);
+	p.no_ski = p.no_aki = 1;
+	x = issue_with(T.sub, &p, T.p256, good_attrs, NULL);
+	assert_int_equal(X509_get_ext_by_NID(x, NID_subject_key_identifier, -1), -1);
+	assert_int_equal(X509_get_ext_by_NID(x, NID_authority_key_identifier, -1), -1);
+	assert_int_equal(X509_get_ext_by_NID(x, NID_id_pkix_OCSP_noCheck, -1), -1);
+	X509_free(x);
+}
+
+static X509_EXTENSION *
+san_xmpp(const char *value, int utf8)
+{
+	GENERAL_NAMES *gens = GENERAL_NAMES_new();
+	GENERAL_NAME *gn = GENERAL_NAME_new();
+	ASN1_TYPE *t = ASN1_TYPE_new();
+	ASN1_STRING *v = ASN1_STRING_type_new(utf8 ? V_ASN1_UTF8STRING :
+	    V_ASN1_IA5STRING);
+	X509_EXTENSION *e;
+
+	assert_non_null(gens);
+	assert_non_null(gn);
+	assert_non_null(t);
+	assert_non_null(v);
+	assert_int_equal(ASN1_STRING_set(v, value, -1), 1);
+	ASN1_TYPE_set(t, utf8 ? V_ASN1_UTF8STRING : V_ASN1_IA5STRING, v);
+	assert_int_equal(GENERAL_NAME_set0_othername(gn,
+	    OBJ_nid2obj(NID_XmppAddr), t), 1);
+	assert_int_not_equal(sk_GENERAL_NAME_push(gens, gn), 0);
+	e = X509V3_EXT_i2d(NID_subject_alt_name, 0, gens);
+	assert_non_null(e);
+	GENERAL_NAMES_free(gens);
+	return e;
+}
+
+static void
+test_san_xmpp(void **state)
+{
+	struct cfg_profile p;
+	struct buf csr;
+	char why[512];
+	X509 *x;
+
+	(void)state;
+	fill_profile(&p);
+	p.san_types = SAN_DNS | SAN_XMPP;
+	x = issue_with(T.sub, &p, T.p256, good_attrs, san_xmpp("chat.example.test",
+	    1));
+	assert_true(X509_get_ext_by_NID(x, NID_subject_alt_name, -1) >= 0);
+	X509_free(x);
+	x = issue_with(T.sub, &p, T.p256, good_attrs, san_xmpp("bot@example.test",
+	    1));
+	X509_free(x);
+
+	/* not a UTF8String, not a domain, not allowed by the profile */
+	der_of(T.p256, EVP_sha256(), good_attrs, san_xmpp("chat.example.test", 0),
+	    &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_SAN);
+	assert_non_null(strstr(why, "XMPP"));
+	buf_free(&csr);
+	der_of(T.p256, EVP_sha256(), good_attrs, san_xmpp("bad..domain", 1), &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_SAN);
+	buf_free(&csr);
+	p.san_types = SAN_DNS;
+	der_of(T.p256, EVP_sha256(), good_attrs, san_xmpp("chat.example.test", 1),
+	    &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_SAN);
+	assert_non_null(strstr(why, "does not allow"));
+	buf_free(&csr);
+	/* another otherName is unknown even when XMPP is allowed */
+	p.san_types = SAN_XMPP;
+	der_of(T.p256, EVP_sha256(), good_attrs,
+	    san_conf("otherName:1.3.6.1.4.1.311.20.2.3;UTF8:upn@example.test"),
+	    &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_SAN);
+	assert_non_null(strstr(why, "not supported"));
+	buf_free(&csr);
+}
+
+/* A public key with any exponent, from parameters: the key-size check
+ * comes before the self-signature, so the request is signed by another key. */
+static void
+test_rsa_exponent_bounds(void **state)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	BIGNUM *n = BN_new(), *e = BN_new();
+	OSSL_PARAM *params;
+	EVP_PKEY *pub = NULL;
+	struct cfg_profile p;
+	X509_REQ *r = X509_REQ_new();
+	struct buf csr;
+	char why[512];
+
+	(void)state;
+	assert_non_null(ctx);
+	assert_non_null(bld);
+	assert_int_equal(BN_rand(n, 2048, BN_RAND_TOP_TWO, BN_RAND_BOTTOM_ODD), 1);
+	assert_int_equal(BN_lshift(e, BN_value_one(), 257), 1);	/* 2^257 + 1 */
+	assert_int_equal(BN_add_word(e, 1), 1);
+	assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, "n", n), 1);
+	assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, "e", e), 1);
+	params = OSSL_PARAM_BLD_to_param(bld);
+	assert_int_equal(EVP_PKEY_fromdata_init(ctx), 1);
+	assert_int_equal(EVP_PKEY_fromdata(ctx, &pub, EVP_PKEY_PUBLIC_KEY, params), 1);
+	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(r), "CN",
+	    MBSTRING_UTF8, (const unsigned char *)"big-e.example.test", -1, -1, 0);
+	assert_int_equal(X509_REQ_set_pubkey(r, pub), 1);
+	assert_true(X509_REQ_sign(r, T.rsa2048, EVP_sha256()) > 0);
+	req_der(r, &csr);
+	fill_profile(&p);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_KEY_SIZE);
+	assert_non_null(strstr(why, "2^256"));
+	buf_free(&csr);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(pub);
+	X509_REQ_free(r);
+	BN_free(n);
+	BN_free(e);
+}
+
+/* --- directories: offline parent, info, chain, certificate info --- */
+
+static void
+write_cert_pem(const char *path, X509 *x)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(PEM_write_X509(f, x), 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* ca.csr for an offline parent, signed here by the root, installed. */
+static void
+test_root_csr_install(void **state)
+{
+	struct ca_root_params rp;
+	struct cfg_profile p;
+	struct ca_request rq;
+	struct ca_issued out;
+	struct ca_dirinfo di;
+	struct cfg_root r;
+	struct ca *ca;
+	struct stat st;
+	struct buf csr;
+	char dir[PATH_MAX], path[PATH_MAX], crt[PATH_MAX], rootcrt[PATH_MAX];
+	char why[512];
+	X509 *x, *leaf;
+
+	(void)state;
+	tpath(dir, "offline");
+	fill_params(&rp, dir, "/CN=Offline Sub/O=Airlock Test", "ec:P-256", 400);
+	rp.csr_only = 1;
+	rp.pathlen = 0;
+	assert_int_equal(ca_root_init(&rp, why, sizeof(why)), 0);
+	dpath(path, dir, "ca.crt");
+	assert_int_equal(stat(path, &st), -1);
+	assert_int_equal(ca_dir_info(dir, &di, why, sizeof(why)), 0);
+	assert_int_equal(di.pending, 1);
+	assert_string_equal(di.key, "file");
+	assert_string_equal(di.key_alg, "EC P-256");
+
+	/* the parent (here the test root) issues it with a sub-CA profile */
+	dpath(path, dir, "ca.csr");
+	buf_init(&csr);
+	assert_int_equal(read_file(path, &csr, 1 << 16), 0);
+	fill_profile(&p);
+	p.ca = 1;
+	p.pathlen = 0;
+	p.key_usage = CFG_KU_KEY_CERT_SIGN | CFG_KU_CRL_SIGN;
+	p.ext_key_usage = 0;
+	p.san_types = 0;
+	fill_req(&rq, &csr, MSG_CSR_PKCS10, 300);
+	assert_int_equal(ca_issue(T.root, &p, &rq, serial16, sizeof(serial16),
+	    &out, why, sizeof(why)), AL_OK);
+	x = cert_of(&out.der);
+	tpath(crt, "offline.crt");
+	write_cert_pem(crt, x);
+	dpath(rootcrt, T.root_dir, "ca.crt");
+
+	/* without the chain: refused, it is not self-signed */
+	assert_int_equal(ca_root_install(dir, crt, NULL, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "chain"));
+	/* someone else's certificate: refused */
+	assert_int_equal(ca_root_install(dir, rootcrt, NULL, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "not the key of ca.csr"));
+	assert_int_equal(ca_root_install(dir, crt, rootcrt, why, sizeof(why)), 0);
+	assert_int_equal(ca_root_install(dir, crt, rootcrt, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "already there"));
+
+	fill_root(&r, "offline", dir, "");
+	assert_int_equal(ca_load(&r, &ca, why, sizeof(why)), 0);
+	leaf = issue_with(ca, &p, T.p256, good_attrs, NULL);
+	X509_free(leaf);
+	assert_int_equal(ca_dir_info(dir, &di, why, sizeof(why)), 0);
+	assert_int_equal(di.pending, 0);
+	assert_int_equal(di.chain_len, 1);
+	assert_int_equal(di.self_signed, 0);
+	ca_free(ca);
+	X509_free(x);
+	buf_free(&out.der);
+	buf_free(&csr);
+}
+
+static void
+test_root_encrypted_parent(void **state)
+{
+	struct ca_root_params rp;
+	struct ca_dirinfo di;
+	char dir[PATH_MAX], why[512];
+
+	(void)state;
+	tpath(dir, "under-sub");
+	fill_params(&rp, dir, "/CN=Below Sub", "ec:P-256", 100);
+	rp.parent_dir = T.sub_dir;		/* its key is encrypted */
+	assert_int_equal(ca_root_init(&rp, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "encrypted"));
+	rp.parent_pass = "wrong";
+	assert_int_equal(ca_root_init(&rp, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "wrong passphrase"));
+	rp.parent_pass = SUB_PASS;
+	rp.pass = "new secret";
+	assert_int_equal(ca_root_init(&rp, why, sizeof(why)), 0);
+	assert_int_equal(ca_dir_info(dir, &di, why, sizeof(why)), 0);
+	assert_string_equal(di.key, "encrypted file");
+	assert_int_equal(di.chain_len, 2);
+	assert_null(strstr(di.issuer, "Root"));
+
+	/* a token key that is not a pkcs11 URI is refused before any engine */
+	tpath(dir, "badtoken");
+	fill_params(&rp, dir, "/CN=T", "ec:P-256", 100);
+	rp.key_uri = "file:/etc/passwd";
+	assert_int_equal(ca_root_init(&rp, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "pkcs11:"));
+}
+
+static void
+test_chain_mismatch(void **state)
+{
+	struct cfg_root r;
+	struct ca *ca;
+	char dir[PATH_MAX], from[PATH_MAX], to[PATH_MAX], why[512];
+
+	(void)state;
+	/* the subroot with a chain.pem that holds itself instead of the root */
+	tpath(dir, "badchain");
+	assert_int_equal(mkdir(dir, 0700), 0);
+	dpath(from, T.sub_dir, "ca.crt");
+	dpath(to, dir, "ca.crt");
+	copy_file(from, to);
+	dpath(to, dir, "chain.pem");
+	copy_file(from, to);
+	dpath(from, T.sub_dir, "ca.key");
+	dpath(to, dir, "ca.key");
+	copy_file(from, to);
+	fill_root(&r, "x", dir, T.sub_pass);
+	assert_int_equal(ca_load(&r, &ca, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "chain.pem did not issue"));
+	assert_int_equal(ca_load_public(dir, &ca, why, sizeof(why)), -1);
+}
+
+static void
+test_cert_info(void **state)
+{
+	struct cfg_profile p;
+	struct ca_certinfo ci;
+	unsigned char *der = NULL;
+	char why[512];
+	X509 *x;
+	BIO *bio;
+	BUF_MEM *bm;
+	int n;
+
+	(void)state;
+	fill_profile(&p);
+	x = issue_with(T.sub, &p, T.p256, good_attrs, NULL);
+	n = i2d_X509(x, &der);
+	assert_true(n > 0);
+	assert_int_equal(ca_cert_info(der, (size_t)n, T.sub, &ci, why,
+	    sizeof(why)), 0);
+	assert_int_equal(ci.serial_len, sizeof(serial16));
+	assert_memory_equal(ci.serial, serial16, sizeof(serial16));
+	assert_string_equal(ci.subject_oneline,
+	    "/CN=www.example.test/O=Example/C=DE");
+	assert_string_equal(ci.subject, "C=DE,O=Example,CN=www.example.test");
+	assert_int_equal(strlen(ci.not_after_text), 13);
+	assert_true(ci.not_after - ci.not_before == 30 * DAY);
+	assert_int_equal(ci.der.len, (size_t)n);
+	ca_certinfo_free(&ci);
+	/* the other CA did not issue it */
+	assert_int_equal(ca_cert_info(der, (size_t)n, T.root, &ci, why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "not issued"));
+	/* PEM works as well, trailing DER bytes do not */
+	bio = BIO_new(BIO_s_mem());
+	assert_int_equal(PEM_write_bio_X509(bio, x), 1);
+	BIO_get_mem_ptr(bio, &bm);
+	assert_int_equal(ca_cert_info((const uint8_t *)bm->data, bm->length,
+	    NULL, &ci, why, sizeof(why)), 0);
+	ca_certinfo_free(&ci);
+	assert_int_equal(ca_cert_info(der, (size_t)n - 1, NULL, &ci, why,
+	    sizeof(why)), -1);
+	BIO_free(bio);
+	OPENSSL_free(der);
+	X509_free(x);
+}
+
 int
 main(void)
 {
@@ -1368,6 +1757,13 @@ main(void)
 		cmocka_unit_test(test_san),
 		cmocka_unit_test(test_spkac),
 		cmocka_unit_test(test_serial_refused),
+		cmocka_unit_test(test_profile_policies_nocheck),
+		cmocka_unit_test(test_san_xmpp),
+		cmocka_unit_test(test_rsa_exponent_bounds),
+		cmocka_unit_test(test_root_csr_install),
+		cmocka_unit_test(test_root_encrypted_parent),
+		cmocka_unit_test(test_chain_mismatch),
+		cmocka_unit_test(test_cert_info),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

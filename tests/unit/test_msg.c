@@ -66,6 +66,8 @@ static const uint8_t t_crlnum[] = { 0x2a };
 static const uint8_t t_cert[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
 static const uint8_t t_chain[] = { 0x30, 0x03, 0x02, 0x01, 0x02 };
 static const uint8_t t_crl[] = { 0x30, 0x03, 0x02, 0x01, 0x03 };
+static const uint8_t t_crlsig[] = { 0x00, 0x11, 0x22, 0x33 };
+static const uint8_t t_delta[] = { 0x30, 0x03, 0x02, 0x01, 0x04 };
 
 /* The spec's table, written again here so the code is checked against it. */
 static const struct {
@@ -80,12 +82,14 @@ static const struct {
 	    BIT(T_REASON) | BIT(T_INVALIDITY) },
 	{ MSG_CRL_FETCH, "CRL_FETCH", 1, BIT(T_ROOT),
 	    BIT(T_CRL_NUMBER) | BIT(T_CRL_KIND) },
-	{ MSG_TIME, "TIME", 1, BIT(T_TIME_NS), BIT(T_SYNC) },
+	{ MSG_TIME, "TIME", 1, BIT(T_TIME_NS),
+	    BIT(T_SYNC) | BIT(T_TIME_PREV) | BIT(T_RTT_NS) },
 	{ MSG_STATUS, "STATUS", 1, 0, 0 },
 	{ MSG_CERT, "CERT", 0, BIT(T_CERT),
 	    BIT(T_SERIAL) | BIT(T_CHAIN) | BIT(T_ROOT) },
 	{ MSG_CRL, "CRL", 0,
-	    BIT(T_ROOT) | BIT(T_CRL) | BIT(T_CRL_NUMBER) | BIT(T_CRL_KIND), 0 },
+	    BIT(T_ROOT) | BIT(T_CRL_NUMBER) | BIT(T_CRL_KIND),
+	    BIT(T_CRL) | BIT(T_CRL_SIG) | BIT(T_DELTA_CRL) },
 	{ MSG_ERROR, "ERROR", 0, BIT(T_CODE) | BIT(T_TEXT), 0 },
 	{ MSG_TIME_ACK, "TIME_ACK", 0, BIT(T_TIME_NS) | BIT(T_TIME2_NS), 0 },
 	{ MSG_STATUS_REPLY, "STATUS_REPLY", 0, BIT(T_TEXT), 0 },
@@ -173,6 +177,10 @@ t_set(struct msg *m, int tag)
 	case T_CODE:		m->code = AL_E_STORAGE; break;
 	case T_TEXT:		t_bytes(&m->text, "d\xc3\xa9j\xc3\xa0 \xe2\x82\xac \xf0\x9f\x98\x80", 15); break;
 	case T_TIME2_NS:	m->time2_ns = 0x1112131415161718ULL; break;
+	case T_CRL_SIG:		t_bytes(&m->crl_sig, t_crlsig, sizeof(t_crlsig)); break;
+	case T_DELTA_CRL:	t_bytes(&m->delta_crl, t_delta, sizeof(t_delta)); break;
+	case T_TIME_PREV:	t_bytes(&m->time_prev, t_reqid, sizeof(t_reqid)); break;
+	case T_RTT_NS:		m->rtt_ns = 0x0000000012345678ULL; break;
 	default:		fail();
 	}
 	MSG_SET(m, tag);
@@ -214,6 +222,9 @@ t_msg_equal(const struct msg *a, const struct msg *b)
 	t_bytes_equal(&a->chain, &b->chain);
 	t_bytes_equal(&a->crl, &b->crl);
 	t_bytes_equal(&a->text, &b->text);
+	t_bytes_equal(&a->crl_sig, &b->crl_sig);
+	t_bytes_equal(&a->delta_crl, &b->delta_crl);
+	t_bytes_equal(&a->time_prev, &b->time_prev);
 	assert_int_equal(a->days, b->days);
 	assert_int_equal(a->csr_format, b->csr_format);
 	assert_int_equal(a->reason, b->reason);
@@ -223,6 +234,7 @@ t_msg_equal(const struct msg *a, const struct msg *b)
 	assert_true(a->invalidity == b->invalidity);
 	assert_true(a->time_ns == b->time_ns);
 	assert_true(a->time2_ns == b->time2_ns);
+	assert_true(a->rtt_ns == b->rtt_ns);
 }
 
 static void
@@ -329,7 +341,7 @@ test_round_trip_each_optional(void **state)
 			n++;
 		}
 	}
-	assert_int_equal(n, 13);
+	assert_int_equal(n, 18);
 }
 
 /* Offsets at which a field starts (or the message ends). */
@@ -443,7 +455,9 @@ static const struct {
 
 	/* tags */
 	{ "tag 0", STATUS_OK " 0000 00000000", AL_E_MSG_FIELD },
-	{ "tag 19", STATUS_OK " 0013 00000000", AL_E_MSG_FIELD },
+	{ "tag 23", STATUS_OK " 0017 00000000", AL_E_MSG_FIELD },
+	{ "rtt in a status", STATUS_OK " 0016 00000008 0000000000000001", AL_E_MSG_FIELD },
+	{ "crl_sig in a request", FETCH_OK " 0013 00000001 00", AL_E_MSG_FIELD },
 	{ "tag 0x7fff", STATUS_OK " 7fff 00000001 00", AL_E_MSG_FIELD },
 	{ "extension 0x8000 skipped", FETCH_OK " 8000 00000003 ffffff", AL_OK },
 	{ "extension 0xffff empty skipped", STATUS_OK " ffff 00000000", AL_OK },
@@ -466,6 +480,8 @@ static const struct {
 	{ "time without time_ns", HDR("04"), AL_E_MSG_FIELD },
 	{ "cert without cert", HDR("81") F_SERIAL, AL_E_MSG_FIELD },
 	{ "crl without kind", HDR("82") F_ROOT F_CRL F_CRLNUM, AL_E_MSG_FIELD },
+	{ "crl without number", HDR("82") F_ROOT F_CRL F_KIND, AL_E_MSG_FIELD },
+	{ "crl current, no crl", HDR("82") F_ROOT F_CRLNUM " 000f 00000001 02", AL_OK },
 	{ "error without text", HDR("83") F_CODE, AL_E_MSG_FIELD },
 	{ "error without code", HDR("83") F_TEXT, AL_E_MSG_FIELD },
 	{ "time_ack without time2", HDR("84") F_TIME, AL_E_MSG_FIELD },
@@ -512,9 +528,14 @@ static const struct {
 	{ "revoked reason 7", HDR("86") F_ROOT F_SERIAL " 0007 00000001 07", AL_E_MSG_VALUE },
 	{ "sync 2", TIME_OK " 000b 00000001 02", AL_OK },
 	{ "sync 3", TIME_OK " 000b 00000001 03", AL_E_MSG_VALUE },
+	{ "time rtt", TIME_OK " 0016 00000008 0000000002faf080", AL_OK },
+	{ "time rtt 4 bytes", TIME_OK " 0016 00000004 02faf080", AL_E_MSG_VALUE },
+	{ "time prev id", TIME_OK " 0015 00000010 000102030405060708090a0b0c0d0e0f", AL_OK },
+	{ "time prev id 15 bytes", TIME_OK " 0015 0000000f 000102030405060708090a0b0c0d0e", AL_E_MSG_VALUE },
 	{ "crl_kind 1", FETCH_OK " 000f 00000001 01", AL_OK },
-	{ "crl_kind 2", FETCH_OK " 000f 00000001 02", AL_E_MSG_VALUE },
-	{ "crl kind 2", HDR("82") F_ROOT F_CRL F_CRLNUM " 000f 00000001 02", AL_E_MSG_VALUE },
+	{ "crl_kind 2", FETCH_OK " 000f 00000001 02", AL_OK },
+	{ "crl_kind 3", FETCH_OK " 000f 00000001 03", AL_E_MSG_VALUE },
+	{ "crl kind 3", HDR("82") F_ROOT F_CRL F_CRLNUM " 000f 00000001 03", AL_E_MSG_VALUE },
 	{ "code 0xffff", HDR("83") " 0010 00000002 ffff" F_TEXT, AL_OK },
 
 	/* names */
@@ -571,6 +592,8 @@ static const struct {
 	{ "cert empty", HDR("81") F_SERIAL " 000c 00000000", AL_E_MSG_VALUE },
 	{ "chain empty", HDR("81") F_SERIAL F_CERT " 000d 00000000", AL_E_MSG_VALUE },
 	{ "crl empty", HDR("82") F_ROOT F_CRLNUM F_KIND " 000e 00000000", AL_E_MSG_VALUE },
+	{ "crl_sig empty", HDR("82") F_ROOT F_CRLNUM F_KIND " 0013 00000000", AL_E_MSG_VALUE },
+	{ "delta_crl empty", HDR("82") F_ROOT F_CRLNUM F_KIND " 0014 00000000", AL_E_MSG_VALUE },
 };
 
 static void
@@ -624,6 +647,9 @@ static const struct {
 	{ MSG_CRL_FETCH, T_CRL_NUMBER, 21, AL_E_MSG_VALUE },
 	{ MSG_CRL, T_CRL_NUMBER, 21, AL_E_MSG_VALUE },
 	{ MSG_CRL, T_CRL, 1 << 20, AL_OK },
+	{ MSG_CRL, T_CRL_SIG, 1024, AL_OK },
+	{ MSG_CRL, T_CRL_SIG, 1025, AL_E_MSG_VALUE },
+	{ MSG_CRL, T_DELTA_CRL, 1 << 20, AL_OK },
 };
 
 static uint32_t
@@ -651,6 +677,9 @@ t_field(struct msg *m, int tag)
 	case T_CHAIN:		return &m->chain;
 	case T_CRL:		return &m->crl;
 	case T_TEXT:		return &m->text;
+	case T_CRL_SIG:		return &m->crl_sig;
+	case T_DELTA_CRL:	return &m->delta_crl;
+	case T_TIME_PREV:	return &m->time_prev;
 	}
 	fail();
 	return NULL;
@@ -696,7 +725,7 @@ test_max_len(void **state)
 
 	(void)state;
 	buf_init(&b);
-	t_fill(&m, MSG_CRL, t_required(MSG_CRL));
+	t_fill(&m, MSG_CRL, t_required(MSG_CRL) | BIT(T_CRL));
 	assert_int_equal(msg_encode(&m, &b), 0);
 	base = b.len - m.crl.len;
 	n = MSG_MAX_LEN - base;
@@ -823,7 +852,7 @@ test_encode_edges(void **state)
 	t_fill(&m, MSG_SIGN, t_required(MSG_SIGN));
 	buf_reset(&b);
 	assert_int_equal(msg_encode(&m, &ref), 0);
-	m.present |= 1u | 1u << 19 | 1u << 31;
+	m.present |= 1u | 1u << (T_MAX_TAG + 1) | 1u << 31;
 	assert_int_equal(msg_encode(&m, &b), 0);
 	assert_int_equal(b.len, ref.len);
 	assert_memory_equal(b.p, ref.p, ref.len);

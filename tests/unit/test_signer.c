@@ -723,6 +723,147 @@ test_time(void **state)
 	buf_free(&ans);
 }
 
+/* A TIME as the client sends it; rtt_of names the TIME it reports on. */
+static void
+make_time(struct buf *req, uint8_t *id, uint64_t t, const uint8_t *rtt_of,
+    uint64_t rtt)
+{
+	struct msg m;
+
+	new_reqid(id);
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_TIME;
+	memcpy(m.reqid, id, AIRLOCK_REQID_LEN);
+	m.time_ns = t;
+	m.sync = MSG_SYNC_YES;
+	m.present = 1u << T_TIME_NS | 1u << T_SYNC;
+	if (rtt_of != NULL) {
+		m.time_prev.p = rtt_of;
+		m.time_prev.len = AIRLOCK_REQID_LEN;
+		m.rtt_ns = rtt;
+		m.present |= 1u << T_TIME_PREV | 1u << T_RTT_NS;
+	}
+	buf_init(req);
+	assert_int_equal(msg_encode(&m, req), 0);
+}
+
+static int64_t
+sql_int(const char *sql)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st;
+	int64_t n;
+
+	assert_int_equal(sqlite3_open_v2(T.ca_db, &h, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return n;
+}
+
+/*
+ * Samples are recorded authenticated, with this boot's id; the next TIME's
+ * report fills in the round trip of the one before; a TIME far in the past
+ * is refused (ERROR 103) and not recorded.
+ */
+static void
+test_time_samples(void **state)
+{
+	uint8_t id1[AIRLOCK_REQID_LEN], id2[AIRLOCK_REQID_LEN];
+	int64_t n0 = sql_int("SELECT count(*) FROM time_samples");
+	struct buf req, ans;
+	struct msg a;
+
+	(void)state;
+	make_time(&req, id1, real_ns(), NULL, 0);
+	assert_int_equal(handle(&req, &ans, &a, id1), 0);
+	assert_int_equal(a.type, MSG_TIME_ACK);
+	buf_free(&req);
+	buf_free(&ans);
+	make_time(&req, id2, real_ns(), id1, 52000000);
+	assert_int_equal(handle(&req, &ans, &a, id2), 0);
+	assert_int_equal(a.type, MSG_TIME_ACK);
+	buf_free(&req);
+	buf_free(&ans);
+	assert_int_equal(sql_int("SELECT count(*) FROM time_samples"), n0 + 2);
+	assert_int_equal(sql_int("SELECT min(auth) FROM time_samples WHERE "
+	    "boot_id != ''"), 1);
+	assert_int_equal(sql_int("SELECT rtt_ns FROM time_samples ORDER BY id "
+	    "DESC LIMIT 1 OFFSET 1"), 52000000);
+	assert_int_equal(sql_int("SELECT rtt_prev_ns FROM time_samples ORDER BY "
+	    "id DESC LIMIT 1"), 52000000);
+	/* 1970: refused, not recorded, not stored as an answer */
+	make_time(&req, id1, 5, NULL, 0);
+	assert_int_equal(handle(&req, &ans, &a, id1), 0);
+	expect_error(&a, AL_E_MSG_VALUE);
+	assert_non_null(memmem(a.text.p, a.text.len, "not a plausible time", 20));
+	assert_int_equal(sql_int("SELECT count(*) FROM time_samples"), n0 + 2);
+	buf_free(&req);
+	buf_free(&ans);
+}
+
+/*
+ * Drift policy: by default the signer never stops. With time.stop_offset
+ * set and a fresh sample showing the clock 100 s ahead, a SIGN waits with
+ * the retryable 502 and nothing is recorded; once the limit is lifted (or
+ * the clock corrected) the same request is signed.
+ */
+static void
+test_time_stop_offset(void **state)
+{
+	uint8_t tid[AIRLOCK_REQID_LEN], id[AIRLOCK_REQID_LEN];
+	int64_t n0 = castore_cert_count(T.s.db, NULL), a0 = answers_count();
+	struct buf treq, req, ans;
+	struct msg a;
+
+	(void)state;
+	make_time(&treq, tid, real_ns() - 100000000000ull, NULL, 0);
+	assert_int_equal(handle(&treq, &ans, &a, tid), 0);
+	assert_int_equal(a.type, MSG_TIME_ACK);
+	buf_free(&ans);
+	good_request(&req, id, "drift.example.test");
+	assert_int_equal(handle(&req, &ans, &a, id), 0);
+	assert_int_equal(a.type, MSG_CERT);	/* default: never stops */
+	buf_free(&req);
+	buf_free(&ans);
+	T.cfg.time_warn_offset = 10;
+	T.cfg.time_stop_offset = 60;
+	T.cfg.time_max_age = 300;
+	good_request(&req, id, "drift2.example.test");
+	assert_int_equal(handle(&req, &ans, &a, id), 0);
+	expect_error(&a, AL_E_BUSY);
+	assert_non_null(memmem(a.text.p, a.text.len, "time.stop_offset", 16));
+	assert_int_equal(castore_cert_count(T.s.db, NULL), n0 + 1);
+	assert_int_equal(answers_count(), a0 + 1);
+	buf_free(&ans);
+	T.cfg.time_stop_offset = 0;
+	assert_int_equal(handle(&req, &ans, &a, id), 0);
+	assert_int_equal(a.type, MSG_CERT);
+	T.cfg.time_warn_offset = 0;
+	T.cfg.time_max_age = 0;
+	buf_free(&req);
+	buf_free(&ans);
+	buf_free(&treq);
+}
+
+/* Every recorded answer has its audit record, in the same transaction. */
+static void
+test_audit_records(void **state)
+{
+	int64_t answers = sql_int("SELECT count(*) FROM answers WHERE type != 3");
+
+	(void)state;	/* CRL answers: the CRL itself is what is audited */
+	assert_int_equal(sql_int("SELECT count(*) FROM audit WHERE kind IN "
+	    "('issue', 'reject', 'revoke')"), answers);
+	assert_int_equal(sql_int("SELECT count(*) FROM audit WHERE kind = 'issue'"),
+	    castore_cert_count(T.s.db, NULL));
+	assert_int_equal(sql_int("SELECT count(*) FROM answers WHERE type != 3 AND "
+	    "reqid NOT IN (SELECT reqid FROM audit WHERE reqid IS NOT NULL)"), 0);
+}
+
 /* Fifty requests, fifty certificates, fifty serials. */
 static void
 test_fifty_serials(void **state)
@@ -968,12 +1109,15 @@ main(void)
 		cmocka_unit_test(test_bad_fields_recorded),
 		cmocka_unit_test(test_unsupported_not_recorded),
 		cmocka_unit_test(test_time),
+		cmocka_unit_test(test_time_samples),
+		cmocka_unit_test(test_time_stop_offset),
 		cmocka_unit_test(test_fifty_serials),
 		cmocka_unit_test(test_batch),
 		cmocka_unit_test(test_record_fails_then_retry),
 		cmocka_unit_test(test_lookup_fails),
 		cmocka_unit_test(test_serial_lookup_fails),
 		cmocka_unit_test(test_lookup_fails_keeps_reqid),
+		cmocka_unit_test(test_audit_records),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

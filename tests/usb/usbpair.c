@@ -25,7 +25,8 @@
  *  - vendor requests on endpoint 0: 3 sets and 1 clears handshake bits
  *    (wValue); RESET_IN (bit 3) empties this side's receive queue and
  *    RESET_OUT (bit 4) is counted; anything else stalls;
- *  - a halted endpoint fails every URB with -EPIPE until CLEAR_HALT.
+ *  - an injected stall fails the endpoint's oldest URB with -EPIPE and
+ *    halts the endpoint: nothing moves on it until CLEAR_HALT.
  *
  * Completed URBs wait for the program's REAPURBNDELAY. The device node is a
  * FIFO shrunk to one page: this process keeps one byte in it while nothing
@@ -109,7 +110,7 @@ struct pl_urb {
 static struct {
 	UMockdevTestbed	*tb;
 	UMockdevIoctlBase *h;
-	GMutex		 mu;
+	GRecMutex	 mu;
 	struct pl_side	 side[3];
 	GQueue		 reap;		/* finished URBs */
 	int		 nextaddr[3];	/* per bus: the next device address */
@@ -147,6 +148,7 @@ static guint8 hub_desc[] = {
 };
 
 static void pair_unplug(struct pl_side *);
+static void client_track(UMockdevIoctlClient *);
 
 static void
 dbg(const char *fmt, ...)
@@ -276,12 +278,12 @@ pump_out(struct pl_side *s)
 	struct pl_urb *u;
 
 	while ((u = g_queue_peek_head(&s->out_q)) != NULL) {
-		if (!s->halt_out && s->stall_out > 0) {
+		if (s->halt_out)
+			return;		/* until CLEAR_HALT */
+		if (s->stall_out > 0) {
 			s->stall_out--;
 			s->halt_out = 1;
 			s->st.stalls++;
-		}
-		if (s->halt_out) {
 			urb_finish(&s->out_q, u, -EPIPE, u->done);
 			continue;
 		}
@@ -303,12 +305,12 @@ pump_in(struct pl_side *s)
 	int end;
 
 	while ((u = g_queue_peek_head(&s->in_q)) != NULL) {
-		if (!s->halt_in && s->stall_in > 0) {
+		if (s->halt_in)
+			return;		/* until CLEAR_HALT */
+		if (s->stall_in > 0) {
 			s->stall_in--;
 			s->halt_in = 1;
 			s->st.stalls++;
-		}
-		if (s->halt_in) {
 			urb_finish(&s->in_q, u, -EPIPE, u->done);
 			continue;
 		}
@@ -345,10 +347,10 @@ vanish_idle(gpointer arg)
 {
 	struct pl_side *s = arg;
 
-	g_mutex_lock(&P.mu);
+	g_rec_mutex_lock(&P.mu);
 	if (s->plugged)
 		pair_unplug(s);
-	g_mutex_unlock(&P.mu);
+	g_rec_mutex_unlock(&P.mu);
 	return G_SOURCE_REMOVE;
 }
 
@@ -659,7 +661,8 @@ on_ioctl(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpointer ud)
 
 	(void)h;
 	(void)ud;
-	g_mutex_lock(&P.mu);
+	g_rec_mutex_lock(&P.mu);
+	client_track(c);
 	if ((s = side_of(c)) == NULL) {
 		/* unplugged: what finished can still be reaped, then ENODEV */
 		if (req == USBDEVFS_REAPURBNDELAY || req == USBDEVFS_REAPURB)
@@ -670,7 +673,7 @@ on_ioctl(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpointer ud)
 		rv = do_usbfs(s, c, req, arg);
 		pump();
 	}
-	g_mutex_unlock(&P.mu);
+	g_rec_mutex_unlock(&P.mu);
 	umockdev_ioctl_client_complete(c, rv < 0 ? -1 : rv, rv < 0 ? -rv : 0);
 	return TRUE;
 }
@@ -686,14 +689,12 @@ drop_client(GQueue *q, UMockdevIoctlClient *c)
 	}
 }
 
+/* The program closed the device or died: its URBs go, its claim too. */
 static void
-on_vanished(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpointer ud)
+client_gone(UMockdevIoctlClient *c)
 {
 	int i;
 
-	(void)h;
-	(void)ud;
-	g_mutex_lock(&P.mu);
 	for (i = 0; i < 3; i++) {
 		struct pl_side *s = &P.side[i];
 
@@ -706,7 +707,38 @@ on_vanished(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpointer ud)
 	}
 	drop_client(&P.reap, c);
 	pump();
-	g_mutex_unlock(&P.mu);
+}
+
+/*
+ * umockdev 0.17 says nothing when a program closes the device node; its
+ * connection object is finalized then. Only the address is used here.
+ */
+static void
+on_finalized(gpointer ud, GObject *gone)
+{
+	(void)ud;
+	g_rec_mutex_lock(&P.mu);
+	client_gone((UMockdevIoctlClient *)gone);
+	g_rec_mutex_unlock(&P.mu);
+}
+
+static void
+on_vanished(UMockdevIoctlBase *h, UMockdevIoctlClient *c, gpointer ud)
+{
+	(void)h;
+	(void)ud;
+	g_rec_mutex_lock(&P.mu);
+	client_gone(c);
+	g_rec_mutex_unlock(&P.mu);
+}
+
+static void
+client_track(UMockdevIoctlClient *c)
+{
+	if (g_object_get_data(G_OBJECT(c), "pl-tracked") != NULL)
+		return;
+	g_object_set_data(G_OBJECT(c), "pl-tracked", GINT_TO_POINTER(1));
+	g_object_weak_ref(G_OBJECT(c), on_finalized, NULL);
 }
 
 static void
@@ -942,7 +974,7 @@ on_control(GIOChannel *ch, GIOCondition cond, gpointer ud)
 	(void)cond;
 	(void)ud;
 	while (g_io_channel_read_line(ch, &line, &len, NULL, NULL) == G_IO_STATUS_NORMAL) {
-		g_mutex_lock(&P.mu);
+		g_rec_mutex_lock(&P.mu);
 		if (pair_command(line) == -1)
 			fprintf(stderr, "usbpair: bad command: %s", line);
 		else
@@ -950,7 +982,7 @@ on_control(GIOChannel *ch, GIOCondition cond, gpointer ud)
 		pump();
 		P.cmds++;
 		pair_stats();
-		g_mutex_unlock(&P.mu);
+		g_rec_mutex_unlock(&P.mu);
 		g_free(line);
 	}
 	return G_SOURCE_CONTINUE;
@@ -1010,7 +1042,7 @@ main(int argc, char **argv)
 	if (ready == NULL || control == NULL)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
-	g_mutex_init(&P.mu);
+	g_rec_mutex_init(&P.mu);
 	g_queue_init(&P.reap);
 	P.cable = 1;
 	P.tb = umockdev_testbed_new();
@@ -1025,10 +1057,10 @@ main(int argc, char **argv)
 	P.nextaddr[1] = P.nextaddr[2] = 2;	/* the root hubs have 1 */
 	pair_add_hub(1);
 	pair_add_hub(2);
-	g_mutex_lock(&P.mu);
+	g_rec_mutex_lock(&P.mu);
 	for (i = 0; i < 3; i++)
 		pair_plug(&P.side[i]);
-	g_mutex_unlock(&P.mu);
+	g_rec_mutex_unlock(&P.mu);
 	unlink(control);
 	if (mkfifo(control, 0600) == -1 || (fd = open(control, O_RDWR | O_NONBLOCK)) == -1) {
 		fprintf(stderr, "usbpair: %s: %s\n", control, strerror(errno));

@@ -1,0 +1,18 @@
+/*
+ * ctlca.h: airlockctl's commands for CA directories and the CA database
+ * (docs/ca-layout.md): root init, root install-cert, roots, export-index,
+ * import-openssl-ca. Each takes the command's arguments (argv[0] is the
+ * command word) and returns the exit status: 0 ok, 1 failure, 2 usage.
+ */
+#ifndef CTLCA_H
+#define CTLCA_H
+
+#include "config.h"
+
+/* ctlca.c */
+int	 ctlca_root(int argc, char **argv);		/* root init | install-cert */
+int	 ctlca_roots(const struct cfg *, int argc, char **argv);
+int	 ctlca_export_index(const struct cfg *, int argc, char **argv);
+int	 ctlca_import(const struct cfg *, int argc, char **argv);
+
+#endif

@@ -1,0 +1,25 @@
+/*
+ * sandbox.h: the seccomp allow-list of each airlock daemon. Called once,
+ * right after proc_drop(), when every file the daemon needs at start (keys,
+ * configuration, FIFOs, databases) is open. Afterwards the process cannot
+ * make a network socket (socket() of any family but AF_UNIX fails with
+ * EACCES; AF_NETLINK is allowed as well for the usb-pl2501 transport,
+ * whose libusb watches for hot-plug events), cannot exec (EPERM), cannot
+ * fork, and dies by SIGSYS, after one line on stderr naming the system
+ * call, on any system call that is not on its role's list
+ * (docs/hardening.md).
+ */
+#ifndef SANDBOX_H
+#define SANDBOX_H
+
+#include "config.h"
+
+/* sandbox.c */
+/* role: "linkd", "signer" or "client". Does nothing but log when the
+ * configuration says "sandbox = false" or in a sanitizer build; fatal if
+ * the filter cannot be installed. */
+void	 sandbox_enter(const char *role, const struct cfg *);
+/* 1 if this build can install the filter (not a sanitizer build). */
+int	 sandbox_available(void);
+
+#endif

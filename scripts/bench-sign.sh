@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# bench-sign.sh: `make bench-sign`. The signer's throughput against what it
+# replaces and against the key itself, on the same 2,000 P-256 CSRs
+# (BENCH_N; made once, not timed) and the same RSA-4096 CA:
+#   (a) airlock's signer path in-process (tools/bench-sign.c): decode the
+#       SIGN message, check the CSR, sign, and commit certificate and answer
+#       to ca.db durably (WAL, synchronous=FULL), 64 requests per commit as
+#       airlock-signerd batches them;
+#   (b) `openssl ca -batch`, one process per CSR as the old system ran it,
+#       on an openssl ca directory holding the same key and certificate;
+#       BENCH_OPENSSL_N of them (default 400) are run and the rate scaled;
+#   (c) the CA key's bare signature rate in the same process as (a), in
+#       alternating rounds with it;
+# and (a) again with a P-256 CA. The rates are wall-clock; the table also
+# shows them per CPU second, to tell a busy machine from a slow path.
+# A benchmark, not a test. Ends with
+#   BENCH sign rsa4096_per_s=A ratio_vs_raw=A/c ratio_vs_openssl_ca=A/b p256_per_s=D
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+bin=${AL_BIN:-$top/build/bin}
+N=${BENCH_N:-2000}
+NO=${BENCH_OPENSSL_N:-400}
+[ "$NO" -gt "$N" ] && NO=$N
+W=$(mktemp -d /tmp/airlock-bench-sign.XXXXXX)
+trap '[ "${BENCH_KEEP:-}" ] && echo "kept $W" >&2 || rm -rf "$W"' EXIT
+die() { echo "bench-sign: $*" >&2; exit 1; }
+
+echo "bench-sign: $N P-256 CSRs, an RSA-4096 and a P-256 CA in $W (not timed)"
+"$bin/bench-sign" gen "$W/csr" "$N" || die "cannot make the CSRs"
+"$bin/airlockctl" root init --dir "$W/rsa" --subject "/CN=bench RSA-4096 CA/O=airlock bench" \
+	--key rsa:4096 --days 3650 >/dev/null || die "RSA CA"
+"$bin/airlockctl" root init --dir "$W/p256" --subject "/CN=bench P-256 CA/O=airlock bench" \
+	--key ec:P-256 --days 3650 >/dev/null || die "P-256 CA"
+
+# (a) and (c)
+out=$("$bin/bench-sign" run "$W/rsa" "$W/csr" "$N" "$W/rsa.db" 2>"$W/rsa.log") ||
+	die "signer path (RSA): $(tail -n 3 "$W/rsa.log")"
+A=$(awk '$1 == "sign" { print $4 }' <<<"$out")
+RAW=$(awk '$1 == "raw" { print $4 }' <<<"$out")
+A_CPU=$(awk -v n="$N" '$1 == "sign" { printf "%.1f", n / $6 }' <<<"$out")
+RAW_CPU=$(awk -v n="$N" '$1 == "raw" { printf "%.1f", n / $6 }' <<<"$out")
+
+# (b): an openssl ca directory with the same key and certificate
+o=$W/openssl-ca
+mkdir -p "$o/newcerts" "$o/out"
+cp "$W/rsa/ca.crt" "$o/ca.crt"
+cp "$W/rsa/ca.key" "$o/ca.key"
+: > "$o/index.txt"
+echo 1000 > "$o/serial"
+cat > "$o/openssl.cnf" <<CNF
+[ ca ]
+default_ca = bench
+[ bench ]
+dir = $o
+database = \$dir/index.txt
+new_certs_dir = \$dir/newcerts
+certificate = \$dir/ca.crt
+private_key = \$dir/ca.key
+serial = \$dir/serial
+default_md = sha256
+default_days = 90
+policy = anything
+unique_subject = no
+copy_extensions = copy
+x509_extensions = server
+[ anything ]
+commonName = supplied
+organizationName = optional
+[ server ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+crlDistributionPoints = URI:http://crl.bench.example/ca.crl
+authorityInfoAccess = OCSP;URI:http://ocsp.bench.example/
+CNF
+t0=$(date +%s.%N)
+for ((i = 0; i < NO; i++)); do
+	f=$(printf '%05d' "$i")
+	openssl ca -batch -config "$o/openssl.cnf" -in "$W/csr/$f.csr" \
+		-out "$o/out/$f.crt" -notext 2>>"$W/openssl-ca.log" ||
+		die "openssl ca failed on $f.csr (see $W/openssl-ca.log)"
+done
+t1=$(date +%s.%N)
+OCA=$(awk -v n="$NO" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", n / (b - a) }')
+
+# (a) with a P-256 CA
+out=$("$bin/bench-sign" run "$W/p256" "$W/csr" "$N" "$W/p256.db" 2>"$W/p256.log") ||
+	die "signer path (P-256): $(tail -n 3 "$W/p256.log")"
+D=$(awk '$1 == "sign" { print $4 }' <<<"$out")
+D_CPU=$(awk -v n="$N" '$1 == "sign" { printf "%.1f", n / $6 }' <<<"$out")
+RAW256=$(awk '$1 == "raw" { print $4 }' <<<"$out")
+
+B=$(awk -v a="$A" -v c="$RAW" 'BEGIN { printf "%.2f", a / c }')
+C=$(awk -v a="$A" -v b="$OCA" 'BEGIN { printf "%.2f", a / b }')
+printf '%-50s %10s %10s\n' "what" "per second" "per CPU s"
+printf '%-50s %10s %10s\n' "(a) airlock signer path, RSA-4096 CA, $N CSRs" "$A" "$A_CPU"
+printf '%-50s %10s %10s\n' "(b) openssl ca -batch per CSR, $NO of $N CSRs" "$OCA" "-"
+printf '%-50s %10s %10s\n' "(c) raw RSA-4096 signatures, same process" "$RAW" "$RAW_CPU"
+printf '%-50s %10s %10s\n' "(a) airlock signer path, P-256 CA, $N CSRs" "$D" "$D_CPU"
+printf '%-50s %10s %10s\n' "    raw P-256 signatures, same process" "$RAW256" "-"
+echo "(per second: wall clock, what the BENCH line reports; per CPU s: the same work"
+echo " divided by this process's CPU time, which other load on the machine does not change)"
+[ "$NO" -lt "$N" ] && echo "(b) ran $NO openssl ca processes; the rate is theirs, not scaled further"
+echo "BENCH sign rsa4096_per_s=$A ratio_vs_raw=$B ratio_vs_openssl_ca=$C p256_per_s=$D"

@@ -1,0 +1,163 @@
+/*
+ * probe.c: privsep-probe, for tests/integration/t_privsep.sh. Becomes one
+ * airlock daemon as far as privileges go -- the same proc_config(),
+ * proc_drop() and sandbox_enter() calls, in the same order, with the same
+ * configuration -- and then tries what that daemon must not be able to do,
+ * printing one line per attempt: "WHAT ARG: ok" or "WHAT ARG: ERRNONAME".
+ *
+ *   privsep-probe -c CONFIG ROLE CHECK...
+ *   ROLE   linkd | signer | client
+ *   CHECK  id                   uid, gid, groups, NoNewPrivs, Seccomp, dumpable
+ *          read:PATH  write:PATH   open(2) for reading / read-write
+ *          socket:FAMILY        inet inet6 unix netlink packet
+ *          exec:PATH            execve(2) with no arguments
+ *          fork                 fork(2)
+ *          forbidden            ptrace(PTRACE_TRACEME): not on any list, so
+ *                               the process dies by SIGSYS
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "sandbox.h"
+#include "util.h"
+
+static const char usage[] =
+	"usage: privsep-probe -c config linkd|signer|client check...\n";
+
+static void
+probe_result(const char *what, int rv)
+{
+	printf("%s: %s\n", what, rv == -1 ? strerrorname_np(errno) : "ok");
+	fflush(stdout);
+}
+
+/* Groups from /proc: getgroups(2) is not on any role's list. */
+static void
+probe_id(void)
+{
+	struct stat sb;
+	char line[256];
+	FILE *f;
+
+	/* a process that is not dumpable has its /proc entries owned by root
+	 * (prctl(2) is not on the lists either) */
+	printf("id: uid=%d euid=%d gid=%d dumpable=%d\n", (int)getuid(),
+	    (int)geteuid(), (int)getgid(), stat("/proc/self/environ", &sb) == 0 &&
+	    sb.st_uid == geteuid());
+	if ((f = fopen("/proc/self/status", "r")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "NoNewPrivs:", 11) == 0 ||
+		    strncmp(line, "Seccomp:", 8) == 0 ||
+		    strncmp(line, "Groups:", 7) == 0)
+			printf("id: %s", line);
+	fclose(f);
+	fflush(stdout);
+}
+
+static int
+probe_family(const char *name)
+{
+	if (strcmp(name, "inet") == 0)
+		return AF_INET;
+	if (strcmp(name, "inet6") == 0)
+		return AF_INET6;
+	if (strcmp(name, "unix") == 0)
+		return AF_UNIX;
+	if (strcmp(name, "netlink") == 0)
+		return AF_NETLINK;
+	if (strcmp(name, "packet") == 0)
+		return AF_PACKET;
+	fatalx("unknown family %s", name);
+}
+
+static void
+probe_socket(const char *check, const char *family)
+{
+	int fd = socket(probe_family(family), SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	probe_result(check, fd);
+	if (fd != -1)
+		close(fd);
+}
+
+static void
+probe_open(const char *check, const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	probe_result(check, fd);
+	if (fd != -1)
+		close(fd);
+}
+
+static void
+probe_fork(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	probe_result("fork", pid == -1 ? -1 : 0);
+}
+
+static void
+probe_one(const char *check)
+{
+	char *const argv[] = { (char *)(uintptr_t)"probe-exec", NULL };
+
+	if (strcmp(check, "id") == 0)
+		probe_id();
+	else if (strncmp(check, "read:", 5) == 0)
+		probe_open(check, check + 5, O_RDONLY);
+	else if (strncmp(check, "write:", 6) == 0)
+		probe_open(check, check + 6, O_RDWR);
+	else if (strncmp(check, "socket:", 7) == 0)
+		probe_socket(check, check + 7);
+	else if (strncmp(check, "exec:", 5) == 0)
+		probe_result(check, execv(check + 5, argv));
+	else if (strcmp(check, "fork") == 0)
+		probe_fork();
+	else if (strcmp(check, "forbidden") == 0)
+		probe_result(check, (int)ptrace(PTRACE_TRACEME, 0, NULL, NULL));
+	else
+		fatalx("unknown check %s", check);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct cfg c;
+	struct proc_opts o;
+	const char *role;
+	int i;
+
+	i = proc_options(argc, argv, &o, usage);
+	if (argc - i < 1) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	o.foreground = 1;
+	role = argv[i++];
+	proc_config(&o, &c, "privsep-probe");
+	if (strcmp(role, "linkd") == 0)
+		proc_drop(c.link_user);
+	else if (strcmp(role, "signer") == 0)
+		proc_drop(c.signer_user);
+	sandbox_enter(role, &c);
+	printf("sandbox: %s\n", c.sandbox && sandbox_available() ? "on" : "off");
+	for (; i < argc; i++)
+		probe_one(argv[i]);
+	return 0;
+}
