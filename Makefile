@@ -158,11 +158,40 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/airlock
 	install -m 0755 $(B)/bin/airlock-linkd $(B)/bin/airlock-signerd $(B)/bin/airlockctl $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(B)/bin/airlock-client $(DESTDIR)$(BINDIR)
-	install -m 0640 conf/airlock.conf conf/airlock-client.conf $(DESTDIR)$(SYSCONFDIR)/airlock
+	@# an existing configuration is the operator's: never overwritten
+	for f in airlock.conf airlock-client.conf; do \
+	    [ -e $(DESTDIR)$(SYSCONFDIR)/airlock/$$f ] || \
+	    install -m 0640 conf/$$f $(DESTDIR)$(SYSCONFDIR)/airlock/$$f; done
 	install -m 0755 $(B)/bin/airlock-timesync $(DESTDIR)$(SBINDIR)
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 $(wildcard docs/*.1) $(DESTDIR)$(MANDIR)/man1
 	install -m 0644 $(wildcard docs/*.8) $(DESTDIR)$(MANDIR)/man8
+	install -d $(DESTDIR)$(DOCDIR)
+	install -m 0644 README.md $(wildcard docs/*.md) systemd/airlock-usb.conf $(DESTDIR)$(DOCDIR)
+	@# systemd: units (paths as installed), users, directories and FIFOs
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	for u in systemd/*.service; do \
+	    sed -e 's|/usr/sbin/|$(SBINDIR)/|; s|/usr/bin/|$(BINDIR)/|' \
+	        -e 's|/etc/airlock/|$(SYSCONFDIR)/airlock/|g' \
+	        -e 's|/usr/share/doc/airlock/|$(DOCDIR)/|' $$u \
+	        > $(DESTDIR)$(UNITDIR)/$${u#systemd/} && \
+	    chmod 0644 $(DESTDIR)$(UNITDIR)/$${u#systemd/} || exit 1; done
+	install -m 0644 systemd/airlock.sysusers $(DESTDIR)$(SYSUSERSDIR)/airlock.conf
+	install -m 0644 systemd/airlock-client.sysusers $(DESTDIR)$(SYSUSERSDIR)/airlock-client.conf
+	install -m 0644 systemd/airlock.tmpfiles $(DESTDIR)$(TMPFILESDIR)/airlock.conf
+	install -m 0644 systemd/airlock-client.tmpfiles $(DESTDIR)$(TMPFILESDIR)/airlock-client.conf
+	install -d -m 0750 $(DESTDIR)$(LOCALSTATEDIR)/lib/airlock
+	install -d -m 0700 $(DESTDIR)$(LOCALSTATEDIR)/lib/airlock/link \
+	    $(DESTDIR)$(LOCALSTATEDIR)/lib/airlock/signer \
+	    $(DESTDIR)$(LOCALSTATEDIR)/lib/airlock/signer/ca
+	@# /run/airlock is made by tmpfiles.d at boot; on this system, now
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && \
+	    command -v systemd-sysusers >/dev/null; then \
+	    echo "systemd-sysusers, systemd-tmpfiles --create (users, /var/lib/airlock, /run/airlock)"; \
+	    systemd-sysusers airlock.conf airlock-client.conf && \
+	    systemd-tmpfiles --create airlock.conf airlock-client.conf; \
+	else echo "DESTDIR set or not root: run systemd-sysusers and" \
+	    "systemd-tmpfiles --create on the target (docs/hardening.md)"; fi
 
 clean:
 	rm -rf build build-asan

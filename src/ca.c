@@ -141,9 +141,6 @@ struct ca_pw {
 
 static int	 ca_prompt_ok;		/* ca_allow_prompt() */
 
-static void	 say(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
 /* what ca_root_init may create, removed again if it fails */
 static const char *ca_file_names[] = {
 	"ca.key", "key.uri", "ca.crt", "chain.pem", "ca.csr", "root.info",
@@ -176,18 +173,6 @@ static const struct {
 	{ "ec:P-521",	"EC",		0,	"P-521" },
 	{ "ed25519",	"ED25519",	0,	NULL },
 };
-
-static void
-say(char *why, size_t whysz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whysz == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whysz, fmt, ap);
-	va_end(ap);
-}
 
 /* The innermost OpenSSL reason, which is the most specific one. */
 static const char *

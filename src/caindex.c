@@ -46,21 +46,6 @@ static const char *const caindex_reasons[] = {
 #define REASON_CA_COMPROMISE	2
 #define REASON_HOLD		6
 
-static void	 say(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-static void
-say(char *why, size_t whysz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whysz == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whysz, fmt, ap);
-	va_end(ap);
-}
-
 static int
 caindex_digits(const char *s, int n, int *out)
 {

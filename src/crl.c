@@ -71,21 +71,6 @@ struct crl_issuer {
 	X509		*cert;
 };
 
-static void	 crl_say(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-static void
-crl_say(char *why, size_t whysz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whysz == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whysz, fmt, ap);
-	va_end(ap);
-}
-
 static const char *
 crl_ssl_reason(void)
 {
@@ -113,16 +98,16 @@ crl_d2i(const uint8_t *der, size_t len, const char *what, char *why, size_t whys
 	X509_CRL *crl;
 
 	if (der == NULL || len == 0 || len > (size_t)MSG_MAX_LEN) {
-		crl_say(why, whysz, "%s is empty or too large", what);
+		say(why, whysz, "%s is empty or too large", what);
 		return NULL;
 	}
 	if ((crl = d2i_X509_CRL(NULL, &p, (long)len)) == NULL) {
-		crl_say(why, whysz, "%s does not parse as a CRL (%s)", what,
+		say(why, whysz, "%s does not parse as a CRL (%s)", what,
 		    crl_ssl_reason());
 		return NULL;
 	}
 	if (p != der + len) {
-		crl_say(why, whysz, "%s has %zu bytes after the CRL", what,
+		say(why, whysz, "%s has %zu bytes after the CRL", what,
 		    (size_t)(der + len - p));
 		X509_CRL_free(crl);
 		return NULL;
@@ -282,11 +267,11 @@ crl_builder_new(struct ca *ca, const struct crl_params *p, struct crl_builder **
 	*out = NULL;
 	if (p->number < 1 || p->base < 0 || (p->base > 0 && p->base >= p->number) ||
 	    p->next_update <= p->this_update) {
-		crl_say(why, whysz, "bad CRL parameters");
+		say(why, whysz, "bad CRL parameters");
 		return -1;
 	}
 	if (ca_crl_signer(ca, &cert, &key, &md) == -1) {
-		crl_say(why, whysz, "the CA key type cannot sign CRLs");
+		say(why, whysz, "the CA key type cannot sign CRLs");
 		return -1;
 	}
 	if ((b = calloc(1, sizeof(*b))) == NULL)
@@ -309,7 +294,7 @@ crl_builder_new(struct ca *ca, const struct crl_params *p, struct crl_builder **
 	*out = b;
 	return 0;
 fail:
-	crl_say(why, whysz, "cannot start CRL %lld (%s)", (long long)p->number,
+	say(why, whysz, "cannot start CRL %lld (%s)", (long long)p->number,
 	    crl_ssl_reason());
 	crl_builder_free(b);
 	ERR_clear_error();
@@ -454,19 +439,19 @@ crl_builder_finish(struct crl_builder *b, struct buf *der, struct buf *sig,
 	X509_CRL_get0_signature(b->crl, NULL, &palg);
 	if (!X509_CRL_sort(b->crl) || (tbslen = i2d_re_X509_CRL_tbs(b->crl, &tbs)) <= 0 ||
 	    (alglen = i2d_X509_ALGOR(palg, &alg)) <= 0) {
-		crl_say(why, whysz, "cannot encode the CRL (%s)", crl_ssl_reason());
+		say(why, whysz, "cannot encode the CRL (%s)", crl_ssl_reason());
 		goto done;
 	}
 	/* the decoded CRL is the largest thing here: gone before signing */
 	X509_CRL_free(b->crl);
 	b->crl = NULL;
 	if (crl_sign_tbs(b, tbs, (size_t)tbslen, &s, &slen) == -1) {
-		crl_say(why, whysz, "signing the CRL failed (%s)", crl_ssl_reason());
+		say(why, whysz, "signing the CRL failed (%s)", crl_ssl_reason());
 		goto done;
 	}
 	if (crl_assemble(tbs, (size_t)tbslen, alg, (size_t)alglen, s, slen, der) == -1 ||
 	    (sig != NULL && buf_put(sig, s, slen) == -1)) {
-		crl_say(why, whysz, "cannot put the CRL together");
+		say(why, whysz, "cannot put the CRL together");
 		goto done;
 	}
 	rc = 0;
@@ -493,7 +478,7 @@ crl_issuer_load(const char *path, struct crl_issuer **out, char *why, size_t why
 	*out = NULL;
 	buf_init(&f);
 	if (read_file(path, &f, CRL_CERT_MAX) == -1 || f.len == 0) {
-		crl_say(why, whysz, "%s: cannot read the CA certificate", path);
+		say(why, whysz, "%s: cannot read the CA certificate", path);
 		goto done;
 	}
 	if ((bio = BIO_new_mem_buf(f.p, (int)f.len)) != NULL)
@@ -503,7 +488,7 @@ crl_issuer_load(const char *path, struct crl_issuer **out, char *why, size_t why
 		x = d2i_X509(NULL, &p, (long)f.len);
 	}
 	if (x == NULL) {
-		crl_say(why, whysz, "%s: not a certificate, PEM or DER", path);
+		say(why, whysz, "%s: not a certificate, PEM or DER", path);
 		goto done;
 	}
 	if ((is = calloc(1, sizeof(*is))) == NULL) {
@@ -567,22 +552,22 @@ crl_fill_info(X509_CRL *crl, struct crl_info *info, char *why, size_t whysz)
 
 	memset(info, 0, sizeof(*info));
 	if (X509_CRL_get_version(crl) != X509_CRL_VERSION_2) {
-		crl_say(why, whysz, "not a version 2 CRL");
+		say(why, whysz, "not a version 2 CRL");
 		return -1;
 	}
 	if (crl_ext_int(crl, NID_crl_number, &info->number) != 1) {
-		crl_say(why, whysz, "no usable CRL number");
+		say(why, whysz, "no usable CRL number");
 		return -1;
 	}
 	if (crl_ext_int(crl, NID_delta_crl, &info->base) == -1 ||
 	    (info->base != 0 && info->base >= info->number)) {
-		crl_say(why, whysz, "bad delta CRL indicator");
+		say(why, whysz, "bad delta CRL indicator");
 		return -1;
 	}
 	if (crl_time(X509_CRL_get0_lastUpdate(crl), &info->this_update) == -1 ||
 	    crl_time(X509_CRL_get0_nextUpdate(crl), &info->next_update) == -1 ||
 	    info->next_update <= info->this_update) {
-		crl_say(why, whysz, "thisUpdate and nextUpdate missing or out of order");
+		say(why, whysz, "thisUpdate and nextUpdate missing or out of order");
 		return -1;
 	}
 	info->entries = revs != NULL ? (size_t)sk_X509_REVOKED_num(revs) : 0;
@@ -615,7 +600,7 @@ crl_issued_by(X509_CRL *crl, X509 *ca, char *why, size_t whysz)
 	int crit, rc = 0;
 
 	if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(ca)) != 0) {
-		crl_say(why, whysz, "the CRL's issuer is not the configured CA");
+		say(why, whysz, "the CRL's issuer is not the configured CA");
 		return -1;
 	}
 	akid = X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, &crit, NULL);
@@ -626,7 +611,7 @@ crl_issued_by(X509_CRL *crl, X509 *ca, char *why, size_t whysz)
 		rc = -1;
 	AUTHORITY_KEYID_free(akid);
 	if (rc == -1)
-		crl_say(why, whysz, "the CRL's authority key identifier is not the CA's");
+		say(why, whysz, "the CRL's authority key identifier is not the CA's");
 	return rc;
 }
 
@@ -643,21 +628,21 @@ crl_verify(const struct crl_issuer *is, const uint8_t *der, size_t len, int kind
 	if (crl_issued_by(crl, is->cert, why, whysz) == -1)
 		goto done;
 	if (X509_CRL_verify(crl, X509_get0_pubkey(is->cert)) != 1) {
-		crl_say(why, whysz, "the CRL's signature does not verify");
+		say(why, whysz, "the CRL's signature does not verify");
 		goto done;
 	}
 	if (crl_fill_info(crl, info, why, whysz) == -1)
 		goto done;
 	if ((kind == MSG_CRL_FULL && info->base != 0) ||
 	    (kind == MSG_CRL_DELTA && info->base == 0)) {
-		crl_say(why, whysz, "a %s CRL where a %s CRL belongs",
+		say(why, whysz, "a %s CRL where a %s CRL belongs",
 		    info->base ? "delta" : "full",
 		    kind == MSG_CRL_FULL ? "full" : "delta");
 		goto done;
 	}
 	if (info->base == 0 && info->entries > 0 &&
 	    crl_count_removals(X509_CRL_get_REVOKED(crl)) > 0) {
-		crl_say(why, whysz, "a full CRL with removeFromCRL entries");
+		say(why, whysz, "a full CRL with removeFromCRL entries");
 		goto done;
 	}
 	rc = 0;
@@ -727,13 +712,13 @@ crl_merge_plan(STACK_OF(X509_REVOKED) *os, STACK_OF(X509_REVOKED) *ds,
 		c = i < no ? crl_rev_cmp(sk_X509_REVOKED_value(os, i), d) : 1;
 		if (crl_rev_reason(d) == CRL_REASON_REMOVE) {
 			if (c != 0) {
-				crl_say(why, whysz, "the delta removes a serial the CRL "
+				say(why, whysz, "the delta removes a serial the CRL "
 				    "held does not list");
 				return -1;
 			}
 			m->drop[m->ndrop++] = sk_X509_REVOKED_value(os, i++);
 		} else if (c == 0) {
-			crl_say(why, whysz, "the delta adds a serial the CRL held lists");
+			say(why, whysz, "the delta adds a serial the CRL held lists");
 			return -1;
 		} else {
 			m->added[m->nkeep] = 1;
@@ -784,19 +769,19 @@ crl_merge(X509_CRL *old, X509_CRL *delta, char *why, size_t whysz)
 
 	memset(&m, 0, sizeof(m));
 	if (crl_sorted_unique(os) == -1 || crl_sorted_unique(ds) == -1) {
-		crl_say(why, whysz, "a CRL lists one serial twice");
+		say(why, whysz, "a CRL lists one serial twice");
 		return -1;
 	}
 	if ((m.keep = calloc(no + nd + 1, sizeof(*m.keep))) == NULL ||
 	    (m.added = calloc(no + nd + 1, 1)) == NULL ||
 	    (m.drop = calloc(nd + 1, sizeof(*m.drop))) == NULL) {
-		crl_say(why, whysz, "out of memory");
+		say(why, whysz, "out of memory");
 		goto done;
 	}
 	if (crl_merge_plan(os, ds, &m, why, whysz) == -1)
 		goto done;
 	if (crl_merge_apply(old, &m) == -1) {
-		crl_say(why, whysz, "out of memory");
+		say(why, whysz, "out of memory");
 		goto done;
 	}
 	rc = X509_CRL_sort(old) ? 0 : -1;
@@ -819,11 +804,11 @@ crl_delta_fits(X509_CRL *old, X509_CRL *d, ASN1_INTEGER **dnum, char *why,
 	    crl_fill_info(d, &di, why, whysz) == -1)
 		return -1;
 	if (oi.base != 0 || di.base == 0) {
-		crl_say(why, whysz, "need a full CRL and a delta CRL");
+		say(why, whysz, "need a full CRL and a delta CRL");
 		return -1;
 	}
 	if (di.base != oi.number) {
-		crl_say(why, whysz, "the delta's base is CRL %lld, the CRL held is %lld",
+		say(why, whysz, "the delta's base is CRL %lld, the CRL held is %lld",
 		    (long long)di.base, (long long)oi.number);
 		return -1;
 	}
@@ -831,12 +816,12 @@ crl_delta_fits(X509_CRL *old, X509_CRL *d, ASN1_INTEGER **dnum, char *why,
 	X509_CRL_get0_signature(d, NULL, &da);
 	if (X509_NAME_cmp(X509_CRL_get_issuer(old), X509_CRL_get_issuer(d)) != 0 ||
 	    X509_ALGOR_cmp(oa, da) != 0) {
-		crl_say(why, whysz, "the delta has another issuer or signature "
+		say(why, whysz, "the delta has another issuer or signature "
 		    "algorithm");
 		return -1;
 	}
 	if ((*dnum = X509_CRL_get_ext_d2i(d, NID_crl_number, NULL, NULL)) == NULL) {
-		crl_say(why, whysz, "the delta has no CRL number");
+		say(why, whysz, "the delta has no CRL number");
 		return -1;
 	}
 	return 0;
@@ -868,7 +853,7 @@ crl_rebuild(const uint8_t *full, size_t fulllen, const uint8_t *delta,
 	    (alglen = i2d_X509_ALGOR(oa, &alg)) <= 0 ||
 	    crl_assemble(tbs, (size_t)tbslen, alg, (size_t)alglen, sig, siglen,
 	    out) == -1) {
-		crl_say(why, whysz, "cannot encode the rebuilt CRL (%s)",
+		say(why, whysz, "cannot encode the rebuilt CRL (%s)",
 		    crl_ssl_reason());
 		buf_reset(out);
 		goto done;
