@@ -1,12 +1,13 @@
 /*
  * sandbox.h: the seccomp allow-list of each airlock daemon. Called once,
- * right after proc_drop(), when every file the daemon needs at start (keys,
- * configuration, FIFOs, databases) is open. Afterwards the process cannot
+ * right after proc_drop(), once the keys and the configuration are loaded
+ * (files can still be opened: the filter is about system calls, the
+ * user's permissions are about files). Afterwards the process cannot
  * make a network socket (socket() of any family but AF_UNIX fails with
- * EACCES; AF_NETLINK is allowed as well for the usb-pl2501 transport,
- * whose libusb watches for hot-plug events), cannot exec (EPERM), cannot
- * fork, and dies by SIGSYS, after one line on stderr naming the system
- * call, on any system call that is not on its role's list
+ * EACCES; a NETLINK_KOBJECT_UEVENT socket is allowed as well for the
+ * usb-pl2501 transport, whose libusb watches for hot-plug events), cannot
+ * exec or fork (EPERM), and dies by SIGSYS, after one line on stderr naming
+ * the system call, on any system call that is not on its role's list
  * (docs/hardening.md).
  */
 #ifndef SANDBOX_H

@@ -30,6 +30,7 @@
  * off for debugging (docs/hardening.md).
  */
 #include <errno.h>
+#include <linux/netlink.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -114,7 +115,6 @@ static const int sandbox_usb[] = {
 	SCMP_SYS(eventfd2), SCMP_SYS(pipe2), SCMP_SYS(timerfd_create),
 	SCMP_SYS(timerfd_settime), SCMP_SYS(timerfd_gettime), SCMP_SYS(bind),
 	SCMP_SYS(getsockname), SCMP_SYS(setsockopt), SCMP_SYS(uname),
-	SCMP_SYS(dup), SCMP_SYS(prctl),
 };
 
 /* termios requests of the serial line (glibc's tc*(3) and isatty(3)) */
@@ -172,8 +172,10 @@ sandbox_sockets(scmp_filter_ctx ctx, unsigned groups)
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socketpair), 1,
 	    SCMP_A0(SCMP_CMP_NE, AF_UNIX)) < 0)
 		return -1;
+	/* hot-plug events only: not NETLINK_ROUTE and the like */
 	if ((groups & SB_USB) && seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
-	    SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK)) < 0)
+	    SCMP_SYS(socket), 2, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
+	    SCMP_A2(SCMP_CMP_EQ, NETLINK_KOBJECT_UEVENT)) < 0)
 		return -1;
 	return 0;
 }
@@ -192,9 +194,14 @@ sandbox_processes(scmp_filter_ctx ctx, unsigned groups)
 	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
 	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid())) < 0)
 		return -1;
-	if ((groups & SB_USB) && seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+	if ((groups & SB_USB) && (seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
 	    SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD,
-	    CLONE_THREAD)) < 0)
+	    CLONE_THREAD)) < 0 ||
+	    /* libusb names its threads; no other prctl(2) */
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+	    SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME)) < 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+	    SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME)) < 0))
 		return -1;
 	return 0;
 }

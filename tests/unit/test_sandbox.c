@@ -27,7 +27,7 @@
 /* What the child tried; its result becomes the exit status. */
 enum {
 	TRY_INET = 1, TRY_INET6, TRY_UNIX, TRY_NETLINK, TRY_PAIR_INET, TRY_EXEC,
-	TRY_FORK, TRY_FORBIDDEN, TRY_FILE,
+	TRY_FORK, TRY_FORBIDDEN, TRY_FILE, TRY_NETLINK_ROUTE,
 };
 
 static int
@@ -45,7 +45,9 @@ try(int what)
 	case TRY_UNIX:
 		return socket(AF_UNIX, SOCK_DGRAM, 0) == -1 ? errno : 0;
 	case TRY_NETLINK:
-		return socket(AF_NETLINK, SOCK_RAW, 15) == -1 ? errno : 0;
+		return socket(AF_NETLINK, SOCK_RAW, 15) == -1 ? errno : 0;	/* uevents */
+	case TRY_NETLINK_ROUTE:
+		return socket(AF_NETLINK, SOCK_RAW, 0) == -1 ? errno : 0;
 	case TRY_PAIR_INET:
 		return socketpair(AF_INET, SOCK_STREAM, 0, sv) == -1 ? errno : 0;
 	case TRY_EXEC:
@@ -125,6 +127,7 @@ test_usb_netlink_only(void **state)
 	(void)state;
 	assert_true(exits(run("linkd", "usb-pl2501", 1, TRY_NETLINK), 0));
 	assert_true(exits(run("linkd", "usb-pl2501", 1, TRY_INET), EACCES));
+	assert_true(exits(run("linkd", "usb-pl2501", 1, TRY_NETLINK_ROUTE), EACCES));
 	/* the signer never has the cable, whatever the transport */
 	assert_true(exits(run("signer", "usb-pl2501", 1, TRY_NETLINK), EACCES));
 }
