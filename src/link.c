@@ -808,22 +808,43 @@ link_report(struct link *l, uint64_t now)
 		    (unsigned long long)l->dec.st.garbage);
 }
 
+/* Would link_send_lost() or link_send_new() send a frame now? */
+static int
+link_data_ready(const struct link *l)
+{
+	int window = l->p.window < l->peer_window ? l->p.window : l->peer_window;
+	uint32_t s;
+
+	for (s = l->snd_una; s != l->snd_nxt; s++)
+		if (l->seg[s % LINK_MAX_WINDOW].lost && !l->seg[s % LINK_MAX_WINDOW].sacked)
+			return 1;
+	if (l->txq.len == 0 || l->snd_nxt - l->snd_una >= (uint32_t)window)
+		return 0;
+	return l->txq.len >= (size_t)l->seg_size || l->snd_una == l->snd_nxt;
+}
+
+/*
+ * Frames are made just in time: the next one only when the last has been
+ * handed to the device (the pacing slack keeps the line busy meanwhile).
+ * A shallow queue means a retransmission or an ACK waits at most one frame
+ * behind others, which keeps the round trip, and so the window needed, short.
+ */
 void
 link_pump(struct link *l, uint64_t now)
 {
 	link_report(l, now);
-	size_t low = (size_t)l->p.max_payload + 64;
-
 	link_timers(l, now);
 	if (l->state != LINK_UP)
 		return;
-	while (l->out.len < low) {
-		if (!link_send_lost(l, now) && !link_send_new(l, now))
-			break;
-	}
-	/* acknowledge at once: a delayed ACK stalls a peer short of window
-	 * (measured: it cost more than the ACK frames it saved) */
-	if (l->ack_pending || now - l->last_tx >= l->p.keepalive_ms)
+	if (l->out.len == 0 && !link_send_lost(l, now))
+		link_send_new(l, now);
+	/*
+	 * Acknowledge at once (a delayed ACK stalls a peer short of window),
+	 * but not in a frame of its own when a data frame follows the queued
+	 * bytes anyway: it carries the ACK and gets there as soon.
+	 */
+	if ((l->ack_pending && (l->out.len == 0 || !link_data_ready(l))) ||
+	    now - l->last_tx >= l->p.keepalive_ms)
 		link_emit(l, FRAME_ACK, 0, NULL, 0, now);
 }
 
