@@ -117,7 +117,10 @@ signerd_loop(struct signerd *d)
 			}
 			signerd_serve(d);
 		}
-		if (d->ans.fd != -1 && d->ans.out.len && ipc_flush(&d->ans) == -1) {
+		/* POLLERR: the reading end has closed (poll reports it even
+		 * with no events asked for, so it must end the FIFO, not spin) */
+		if (d->ans.fd != -1 && ((pfd[1].revents & POLLERR) ||
+		    (d->ans.out.len && ipc_flush(&d->ans) == -1))) {
 			log_warnx("linkd has gone; answers wait in the database");
 			ipc_close(&d->ans);
 		}

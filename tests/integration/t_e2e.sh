@@ -47,6 +47,12 @@ id[after]=$(submit after demo-ec server "$D/csr/after.csr")
 # SIGKILL linkd while the queue is busy, start it again
 sleep 1.5
 kill -9 "$(cat "$D/linkd.pid")"
+# the signer waits for linkd without spinning on its FIFOs
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+spid=$(cat "$D/signerd.pid")
+sleep 0.3; c0=$(cpu_ticks "$spid"); sleep 1; c1=$(cpu_ticks "$spid")
+check "signer idle while linkd is down (used $((c1 - c0)) of $(getconf CLK_TCK) ticks in 1 s)" \
+	'[ $((c1 - c0)) -lt $(( $(getconf CLK_TCK) / 5 )) ]'
 "$AL_BIN/airlock-linkd" -d -c "$D/signer/airlock.conf" 2>>"$D/log/linkd.log" &
 echo $! > "$D/linkd.pid"
 
