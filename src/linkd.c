@@ -26,7 +26,8 @@
 #include "util.h"
 
 #define LINKD_INFLIGHT	32	/* requests handed to the signer at once */
-#define LINKD_RETRY_MS	1000	/* reopen a vanished device or FIFO */
+#define LINKD_RETRY_MS	1000	/* reopen a vanished device */
+#define LINKD_SIGNER_MS	100	/* look for the signer's FIFO end (an open(2)) */
 #define LINKD_REHAND_MS	5000	/* after a retryable failure */
 
 static const char usage[] =
@@ -58,6 +59,7 @@ struct linkd {
 	int		 handed;		/* requests at the signer now */
 	int		 signer_up;
 	uint64_t	 retry_at;
+	uint64_t	 signer_at;	/* next look for the signer */
 	uint64_t	 rehand_at;		/* hand unanswered requests again */
 	struct linkd_stats st;
 	struct buf	 tmp;
@@ -370,6 +372,15 @@ linkd_reopen(struct linkd *d, uint64_t now)
 {
 	char why[512];
 
+	if (!d->signer_up && now >= d->signer_at) {
+		d->signer_at = now + LINKD_SIGNER_MS;
+		if (ipc_open(&d->ans) == 0 && ipc_open(&d->req) == 0) {
+			log_info("signer connected");
+			d->signer_up = 1;
+			d->st.signer_restarts++;
+			linkd_hand(d, 0);	/* whatever the last signer had, again */
+		}
+	}
 	if (now < d->retry_at)
 		return;
 	d->retry_at = now + LINKD_RETRY_MS;
@@ -385,12 +396,6 @@ linkd_reopen(struct linkd *d, uint64_t now)
 		d->rehand_at = 0;
 		d->handed = 0;		/* the signer answers repeats from its store */
 		linkd_hand(d, 0);
-	}
-	if (!d->signer_up && ipc_open(&d->ans) == 0 && ipc_open(&d->req) == 0) {
-		log_info("signer connected");
-		d->signer_up = 1;
-		d->st.signer_restarts++;
-		linkd_hand(d, 0);	/* whatever the last signer had, again */
 	}
 }
 
@@ -418,8 +423,10 @@ linkd_loop(struct linkd *d)
 		if (d->t.fd != -1)
 			link_pump(d->l, now);
 		timeout = link_timeout_ms(d->l, now);
-		if ((d->t.fd == -1 || !d->signer_up) && timeout > LINKD_RETRY_MS)
+		if (d->t.fd == -1 && timeout > LINKD_RETRY_MS)
 			timeout = LINKD_RETRY_MS;
+		if (!d->signer_up && timeout > LINKD_SIGNER_MS)
+			timeout = LINKD_SIGNER_MS;
 		pfd[0].fd = d->t.fd;
 		pfd[0].events = POLLIN | (link_write_allowance(d->l, now) && d->l->out.len ? POLLOUT : 0);
 		pfd[1].fd = d->signer_up ? d->ans.fd : -1;
