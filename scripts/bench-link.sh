@@ -80,7 +80,7 @@ else
 	read -r r1 a1 b1 s1 n1 x1 <<<"$(run_one clean)"
 fi
 printf '%-10s %8s %10s %10s %8s %6s %6s\n' clean "$r1" "$a1" "$b1" "$s1" "$n1" "$x1"
-read -r r2 a2 b2 s2 n2 x2 <<<"$(run_one ber1e-5 --ber 1e-5 --seed 11)"
+read -r r2 a2 b2 s2 n2 x2 <<<"$(run_one ber1e-5 --ber 1e-5 --seed "${BENCH_SEED:-11}")"
 printf '%-10s %8s %10s %10s %8s %6s %6s\n' ber1e-5 "$r2" "$a2" "$b2" "$s2" "$n2" "$x2"
 [ "$n1" = "$N" ] && [ "$n2" = "$N" ] || echo "bench-link: not every request was answered ($n1, $n2 of $N)" >&2
 echo "BENCH link goodput_clean=$r1 goodput_ber1e-5=$r2 line_rate_Bps=11520"

@@ -88,15 +88,21 @@ queue_set_state(struct db *d, const uint8_t *reqid, int state)
 {
 	sqlite3_stmt *st;
 
-	/* never move an answered request back */
+	/*
+	 * Only moves an unanswered request forward (received -> handed).
+	 * Answered, delivered and failed are reached only through
+	 * queue_set_answer() and queue_set_delivered(), which check that an
+	 * answer is there; an unanswered row must never look delivered.
+	 */
+	if (state >= Q_ANSWERED)
+		return 0;
 	if (db_prepare(d, &st, "UPDATE queue SET state = ?, updated = ? "
-	    "WHERE reqid = ? AND (state < ? OR ? = 3) AND state != 4") == -1)
+	    "WHERE reqid = ? AND state < ?") == -1)
 		return -1;
 	sqlite3_bind_int(st, 1, state);
 	sqlite3_bind_int64(st, 2, time(NULL));
 	sqlite3_bind_blob(st, 3, reqid, AIRLOCK_REQID_LEN, SQLITE_STATIC);
 	sqlite3_bind_int(st, 4, state);
-	sqlite3_bind_int(st, 5, state);
 	return db_step_done(d, st);
 }
 

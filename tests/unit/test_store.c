@@ -324,10 +324,18 @@ test_queue_states_forward(void **state)
 		assert_int_equal(queue_set_state(d, a, s), 0);
 		assert_int_equal(state_of(d, a), Q_DELIVERED);
 	}
-	/* delivered is only for answered rows */
+	/* delivered is only for answered rows, by either way in */
 	assert_int_equal(queue_get(d, r, &it, NULL, NULL), 1);
 	assert_int_equal(queue_set_delivered(d, it.id), 0);
 	assert_int_equal(state_of(d, r), Q_RECEIVED);
+	for (s = Q_ANSWERED; s < Q_NSTATES; s++) {
+		assert_int_equal(queue_set_state(d, r, s), 0);
+		assert_int_equal(state_of(d, r), Q_RECEIVED);
+	}
+	assert_int_equal(queue_set_state(d, r, Q_HANDED), 0);
+	assert_int_equal(state_of(d, r), Q_HANDED);
+	assert_int_equal(queue_set_state(d, r, Q_DELIVERED), 0);
+	assert_int_equal(state_of(d, r), Q_HANDED);
 	/* unknown ids change nothing and are not errors */
 	reqid_of(r, 99);
 	assert_int_equal(queue_set_state(d, r, Q_HANDED), 0);
