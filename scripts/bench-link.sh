@@ -14,24 +14,8 @@ export AL_PAYLOAD=${BENCH_PAYLOAD:-8192} AL_WINDOW=${BENCH_WINDOW:-32} AL_TIME_I
 W=$(mktemp -d /tmp/airlock-bench.XXXXXX)
 trap 'for d in "$W"/run-*; do al_stop "$d"; done; [ "${BENCH_KEEP:-}" ] && echo "kept $W" >&2 || rm -rf "$W"' EXIT
 
-# N CSRs, made once (not timed), with python3-cryptography
-python3 - "$W/csr" "$N" <<'PY' || exit 1
-import os, sys
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-out, n = sys.argv[1], int(sys.argv[2])
-os.makedirs(out)
-for i in range(n):
-    k = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"host{i}.bench.example"),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "airlock bench")])
-    csr = (x509.CertificateSigningRequestBuilder().subject_name(name)
-           .add_extension(x509.SubjectAlternativeName([x509.DNSName(f"host{i}.bench.example")]), False)
-           .sign(k, hashes.SHA256()))
-    open(f"{out}/{i}.der", "wb").write(csr.public_bytes(serialization.Encoding.DER))
-PY
+# N CSRs, made once (not timed)
+al_bench_csrs "$W/csr" "$N" || exit 1
 
 run_one() {	# LABEL [linksim args...]: prints "R csr_Bps cert_Bps seconds retransmits"
 	local label=$1; shift

@@ -19,23 +19,7 @@ al_usb_ok || { echo "bench-usb: needs umockdev (apt-get install libumockdev-dev 
 D=$(mktemp -d /tmp/airlock-bench-usb.XXXXXX)
 trap 'al_usb_stop "$D"; [ "${BENCH_KEEP:-}" ] && echo "kept $D" >&2 || rm -rf "$D"' EXIT
 
-python3 - "$D/csr" "$N" <<'PY' || exit 1
-import os, sys
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-out, n = sys.argv[1], int(sys.argv[2])
-os.makedirs(out)
-for i in range(n):
-    k = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"host{i}.bench.example"),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "airlock bench")])
-    csr = (x509.CertificateSigningRequestBuilder().subject_name(name)
-           .add_extension(x509.SubjectAlternativeName([x509.DNSName(f"host{i}.bench.example")]), False)
-           .sign(k, hashes.SHA256()))
-    open(f"{out}/{i}.der", "wb").write(csr.public_bytes(serialization.Encoding.DER))
-PY
+al_bench_csrs "$D/csr" "$N" || exit 1
 
 al_setup "$D"
 al_usb_config "$D"
