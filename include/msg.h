@@ -92,6 +92,10 @@ struct msg {
 int	 msg_decode(const uint8_t *, size_t, struct msg *);
 /* Appends the encoding of m to b; fields listed in m->present are written. */
 int	 msg_encode(const struct msg *, struct buf *);
+/* Replaces b with the encoding of m and decodes it again: a request that
+ * the signer host would refuse as malformed is refused before it is queued.
+ * Returns 0, or -1 (out of memory, or m does not make a valid message). */
+int	 msg_encode_checked(const struct msg *, struct buf *);
 const char *msg_type_name(int);
 int	 msg_is_request(int);
 /* Fill an ERROR answer to req. text may be NULL for al_strerror(code). */

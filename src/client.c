@@ -127,11 +127,8 @@ client_sign_msg(const uint8_t reqid[AIRLOCK_REQID_LEN], const char *root,
 		m.csr_format = MSG_CSR_SPKAC;
 		MSG_SET(&m, T_CSR_FORMAT);
 	}
-	buf_reset(out);
-	if (msg_encode(&m, out) == -1)
-		return -1;
 	/* the signer host checks again, but a bad request is refused here first */
-	return msg_decode(out->p, out->len, &m) == AL_OK ? 0 : -1;
+	return msg_encode_checked(&m, out);
 }
 
 /*

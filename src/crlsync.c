@@ -139,10 +139,7 @@ crlsync_fetch_msg(const struct cfg *c, const char *root, int full, int64_t have,
 		m.crl_kind = MSG_CRL_FULL;
 		MSG_SET(&m, T_CRL_KIND);
 	}
-	buf_reset(out);
-	if (msg_encode(&m, out) == -1)
-		return -1;
-	return msg_decode(out->p, out->len, &m) == AL_OK ? 0 : -1;
+	return msg_encode_checked(&m, out);
 }
 
 int
@@ -682,10 +679,7 @@ revoke_msg(const struct revoke_req *rr, struct buf *out)
 		m.invalidity = (uint64_t)rr->invalidity;
 		MSG_SET(&m, T_INVALIDITY);
 	}
-	buf_reset(out);
-	if (msg_encode(&m, out) == -1)
-		return -1;
-	return msg_decode(out->p, out->len, &m) == AL_OK ? 0 : -1;
+	return msg_encode_checked(&m, out);
 }
 
 /* --- airlock-client's revoke and crl commands, and what result prints --- */

@@ -406,6 +406,17 @@ msg_field_encode(const struct msg *m, int tag, struct buf *b)
 }
 
 int
+msg_encode_checked(const struct msg *m, struct buf *b)
+{
+	struct msg again;
+
+	buf_reset(b);
+	if (msg_encode(m, b) == -1)
+		return -1;
+	return msg_decode(b->p, b->len, &again) == AL_OK ? 0 : -1;
+}
+
+int
 msg_encode(const struct msg *m, struct buf *b)
 {
 	size_t total;
