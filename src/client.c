@@ -46,6 +46,8 @@ static const char usage[] =
 	"                           (exit 1) or \"pending\" (exit 3)\n"
 	"  wait [--timeout S] ID... wait until every ID is answered\n"
 	"  status                   outbox counts\n"
+	"  status --signer [--timeout S]  ask airlock-linkd on the signer host\n"
+	"                           for its queue and clock (through run)\n"
 	"  revoke --root R --serial HEX [--reason N] [--invalidity T] [--id HEX]\n"
 	"         [--name NAME]     queue a revocation; prints its id\n"
 	"  crl --root R [--full] [--have N]   queue a CRL fetch; prints its id\n"
@@ -418,6 +420,10 @@ client_write_result(struct client *cl, const struct outbox_item *it, const struc
 		client_paths(&cl->c, "out", name, ".revoked", path, sizeof(path));
 		if (write_file_atomic(path, text, (size_t)n, 0644) == -1)
 			log_warn("req=%s %s", rid, path);
+	} else if (m->type == MSG_STATUS_REPLY) {
+		client_paths(&cl->c, "out", name, ".status", path, sizeof(path));
+		if (write_file_atomic(path, m->text.p, m->text.len, 0644) == -1)
+			log_warn("req=%s %s", rid, path);
 	} else if (m->type == MSG_ERROR) {
 		n = snprintf(text, sizeof(text), "%u %.*s\n", m->code, (int)m->text.len,
 		    m->text.p);
@@ -445,10 +451,6 @@ client_on_message(void *arg, const uint8_t *p, size_t n)
 	reqid_hex(m.reqid, id);
 	if (client_time_answer(cl, &m, id))
 		return;
-	if (m.type == MSG_STATUS_REPLY) {
-		log_info("req=%s status: %.*s", id, (int)m.text.len, m.text.p);
-		return;
-	}
 	if (m.type == MSG_ERROR && (m.code == AL_E_STORAGE || m.code == AL_E_BUSY)) {
 		log_warnx("req=%s signer host: %.*s; will send again", id,
 		    (int)m.text.len, m.text.p);
@@ -689,6 +691,8 @@ client_result_one(struct client *cl, const char *hex, int print)
 			if (print && m.type == MSG_CERT &&
 			    pem_encode("CERTIFICATE", m.cert.p, m.cert.len, &pem) == 0)
 				fwrite(pem.p, 1, pem.len, stdout);
+			else if (print && m.type == MSG_STATUS_REPLY)
+				fwrite(m.text.p, 1, m.text.len, stdout);
 			else if (print)
 				crlsync_print(&m, stdout);
 			rv = 0;
@@ -730,12 +734,59 @@ client_wait(struct client *cl, int argc, char **argv)
 	}
 }
 
+/*
+ * status --signer: a STATUS request through the outbox, answered by
+ * airlock-linkd on the signer host (its queue and clock), printed here.
+ * The running client daemon carries it like any other request.
+ */
 static int
-client_status(struct client *cl)
+client_signer_status(struct client *cl, unsigned timeout_s)
+{
+	uint8_t reqid[AIRLOCK_REQID_LEN];
+	char id[33];
+	struct buf b;
+	struct msg m;
+	uint64_t deadline = mono_ms() + (uint64_t)timeout_s * 1000;
+	int rv;
+
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_STATUS;
+	if (crypto_random(reqid, sizeof(reqid)) == -1)
+		fatalx("random number generator failed");
+	memcpy(m.reqid, reqid, sizeof(reqid));
+	buf_init(&b);
+	if (msg_encode_checked(&m, &b) == -1 ||
+	    outbox_add(cl->db, reqid, MSG_STATUS, "", b.p, b.len) == -1)
+		fatalx("%s: cannot store the request", cl->c.outbox_db);
+	buf_free(&b);
+	reqid_hex(reqid, id);
+	while ((rv = client_result_one(cl, id, 0)) == 3 && mono_ms() < deadline)
+		usleep(100000);
+	if (rv == 3) {
+		fprintf(stderr, "airlock-client: no answer from the signer host within "
+		    "%u s (is \"airlock-client run\" running, and the link up?); "
+		    "request %s stays queued\n", timeout_s, id);
+		return 3;
+	}
+	return client_result_one(cl, id, 1);
+}
+
+static int
+client_status(struct client *cl, int argc, char **argv)
 {
 	int64_t n[O_NSTATES];
+	unsigned timeout_s = 30;
 	int i;
 
+	if (argc >= 2 && strcmp(argv[1], "--signer") == 0) {
+		if (argc == 4 && strcmp(argv[2], "--timeout") == 0)
+			timeout_s = (unsigned)strtoul(argv[3], NULL, 10);
+		else if (argc != 2)
+			errx_usage("status --signer [--timeout S]");
+		return client_signer_status(cl, timeout_s);
+	}
+	if (argc != 1)
+		errx_usage("status takes no argument but --signer [--timeout S]");
 	if (outbox_counts(cl->db, n) == -1)
 		return 1;
 	for (i = 0; i < O_NSTATES; i++)
@@ -777,7 +828,7 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "crl") == 0)
 		return crlsync_command(&cl.c, cl.db, argc - i, argv + i);
 	if (strcmp(cmd, "status") == 0)
-		return client_status(&cl);
+		return client_status(&cl, argc - i, argv + i);
 	if (strcmp(cmd, "usb") == 0 && argc - i == 1)
 		return transport_show(&cl.c.link, stdout) == 0 ? 0 : 1;
 	fputs(usage, stderr);

@@ -93,6 +93,13 @@ check "signer still running" 'kill -0 $(cat "$D/signerd.pid")'
 check "linkd still running" 'kill -0 $(cat "$D/linkd.pid")'
 check "the cable carried noise" 'kill -USR1 $(cat "$D/cable.pid"); sleep 0.2; grep -q "burst_bytes=[1-9]" "$D/log/cable.stats"'
 check "airlockctl status works" '"$AL_BIN/airlockctl" -c "$D/signer/airlock.conf" status | grep -q "delivered"'
+al_client "$D" status --signer --timeout 30 > "$D/signer.status" 2>"$D/signer.status.err"; rc=$?
+check "status --signer: linkd's queue and clock over the link (exit $rc)" \
+	'[ $rc = 0 ] && grep -q "^airlock-linkd " "$D/signer.status" && grep -q "^signer=up" "$D/signer.status" && grep -Eq "^delivered=[1-9]" "$D/signer.status"'
+check "status --signer: the reply also lands in the spool as a .status file" \
+	'ls "$out"/*.status >/dev/null 2>&1'
+check "status --signer with nobody to answer: exit 3 and a sentence" \
+	'kill -STOP $(cat "$D/linkd.pid"); al_client "$D" status --signer --timeout 1 >/dev/null 2>"$D/st.err"; r=$?; kill -CONT $(cat "$D/linkd.pid"); [ $r = 3 ] && grep -q "no answer from the signer host" "$D/st.err"'
 check "airlockctl queue lists a failed request" \
 	'"$AL_BIN/airlockctl" -c "$D/signer/airlock.conf" queue --state failed | grep -q "${id[badsig]}"'
 check "integrity of the three databases" \
