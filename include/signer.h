@@ -35,6 +35,11 @@ struct signer {
 /* signer.c */
 /* Opens ca.db and loads every root's CA; a sentence in why on failure. */
 int	 signer_init(struct signer *, const struct cfg *, char *why, size_t whysz);
+/* signer_init in two steps, for airlock-signerd: the keys (which may be
+ * readable by root only) before the privilege drop, the database after it,
+ * so that files SQLite creates belong to the signer's user. */
+int	 signer_load_keys(struct signer *, const struct cfg *, char *why, size_t whysz);
+int	 signer_open_db(struct signer *, char *why, size_t whysz);
 void	 signer_free(struct signer *);
 /* Answers one request. Returns 0, or -1 when the answer is a retryable
  * storage error that was not recorded (the request must be sent again). */

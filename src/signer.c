@@ -55,12 +55,25 @@ job_error(struct signer_job *j, int code, const char *fmt, ...)
 }
 
 int
-signer_init(struct signer *s, const struct cfg *c, char *why, size_t whysz)
+signer_load_keys(struct signer *s, const struct cfg *c, char *why, size_t whysz)
 {
 	int i;
 
 	memset(s, 0, sizeof(*s));
 	s->cfg = c;
+	for (i = 0; i < c->nroots; i++)
+		if (ca_load(&c->roots[i], &s->ca[i], why, whysz) == -1) {
+			signer_free(s);
+			return -1;
+		}
+	return 0;
+}
+
+int
+signer_open_db(struct signer *s, char *why, size_t whysz)
+{
+	const struct cfg *c = s->cfg;
+
 	if (castore_open(c->ca_db, 0, &s->db) == -1 || crlstore_prepare(s->db) == -1) {
 		snprintf(why, whysz, "%s: cannot open the CA database", c->ca_db);
 		db_close(s->db);
@@ -70,14 +83,22 @@ signer_init(struct signer *s, const struct cfg *c, char *why, size_t whysz)
 	if (audit_init(s->db) == -1 || timestore_init(s->db) == -1) {
 		snprintf(why, whysz, "%s: cannot create the audit and time tables",
 		    c->ca_db);
+		db_close(s->db);
+		s->db = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+signer_init(struct signer *s, const struct cfg *c, char *why, size_t whysz)
+{
+	if (signer_load_keys(s, c, why, whysz) == -1)
+		return -1;
+	if (signer_open_db(s, why, whysz) == -1) {
 		signer_free(s);
 		return -1;
 	}
-	for (i = 0; i < c->nroots; i++)
-		if (ca_load(&c->roots[i], &s->ca[i], why, whysz) == -1) {
-			signer_free(s);
-			return -1;
-		}
 	return 0;
 }
 

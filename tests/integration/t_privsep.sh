@@ -56,9 +56,9 @@ CONF
 chmod 0755 "$D" "$S"
 chown -R "$SU:$G" "$D/ca" && chmod 0700 "$D/ca"
 chown "$LU:$G" "$S/link" && chmod 0700 "$S/link"
-# a root-started signer opens ca.db before it drops (with its keys); SQLite
-# gives the -wal and -shm files the owner of the database file
-touch "$S/signerdb/ca.db" && chown -R "$SU:$G" "$S/signerdb" && chmod 0700 "$S/signerdb"
+# no ca.db yet: a root-started signer loads its keys as root but creates and
+# opens the database only after the drop, so the files are the signer's
+chown -R "$SU:$G" "$S/signerdb" && chmod 0700 "$S/signerdb"
 chown "root:$G" "$S/run" && chmod 0770 "$S/run"
 mkfifo -m 0620 "$S/run/signer.req" && mkfifo -m 0640 "$S/run/signer.ans"
 chown "$SU:$G" "$S/run/signer.req" "$S/run/signer.ans"
@@ -101,7 +101,8 @@ done
 check "linkd keeps the cable's group, the signer does not have it" \
 	'st linkd Groups | grep -qw "$(getent group "$CG" | cut -d: -f3)" && ! st signerd Groups | grep -qw "$(getent group "$CG" | cut -d: -f3)"'
 check "queue.db belongs to the link user" '[ "$(stat -c %U "$S/link/queue.db")" = "$LU" ]'
-check "ca.db belongs to the signer" '[ "$(stat -c %U "$S/signerdb/ca.db")" = "$SU" ]'
+check "ca.db, created by a root-started signer, belongs to the signer" \
+	'[ "$(stat -c %U "$S/signerdb/ca.db")" = "$SU" ] && [ "$(stat -c %U "$S/signerdb/ca.db-wal")" = "$SU" ]'
 
 # 2. what each role cannot do
 out=$(probe linkd id "read:$D/ca/sub-ec/ca.key" "read:$D/ca/sub-rsa/ca.key" \
