@@ -175,7 +175,7 @@ audit_head(struct db *d, int64_t *seq, uint8_t hash[AUDIT_HASH_LEN])
 
 	*seq = 0;
 	memset(hash, 0, AUDIT_HASH_LEN);
-	if (db_prepare(d, &st, "SELECT seq, hash FROM audit ORDER BY seq DESC "
+	if (db_cached(d, &st, "SELECT seq, hash FROM audit ORDER BY seq DESC "
 	    "LIMIT 1") == -1)
 		return -1;
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -185,7 +185,7 @@ audit_head(struct db *d, int64_t *seq, uint8_t hash[AUDIT_HASH_LEN])
 		else
 			rc = SQLITE_CORRUPT;	/* cannot chain onto a broken head */
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc == SQLITE_CORRUPT)
 		log_warnx("%s: the last audit record has no valid hash; run "
 		    "airlockctl audit verify", d->path);
@@ -198,7 +198,8 @@ audit_insert(struct db *d, const struct audit_raw *r, const uint8_t *prev,
 {
 	sqlite3_stmt *st;
 
-	if (db_prepare(d, &st, "INSERT INTO audit (seq, time, kind, reqid, root, "
+	/* kept prepared: one of these goes with every certificate issued */
+	if (db_cached(d, &st, "INSERT INTO audit (seq, time, kind, reqid, root, "
 	    "actor, text, prev, hash) VALUES (?,?,?,?,?,?,?,?,?)") == -1)
 		return -1;
 	sqlite3_bind_int64(st, 1, r->seq);
@@ -213,7 +214,7 @@ audit_insert(struct db *d, const struct audit_raw *r, const uint8_t *prev,
 	sqlite3_bind_text(st, 7, (const char *)r->text.p, (int)r->text.n, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 8, prev, AUDIT_HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 9, hash, AUDIT_HASH_LEN, SQLITE_STATIC);
-	return db_step_done(d, st);
+	return db_step_reset(d, st);
 }
 
 int64_t
