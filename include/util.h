@@ -46,6 +46,8 @@ int	 write_full(int, const void *, size_t);
 int	 set_nonblock(int, int);
 void	 hex_encode(const uint8_t *, size_t, char *);	/* out holds 2n+1 */
 int	 hex_decode(const char *, uint8_t *, size_t);	/* exact length n; 0 or -1 */
+/* A decimal integer, all of s, in lo..hi: 0, or -1 (empty, junk, out of range). */
+int	 parse_num(const char *s, long long lo, long long hi, long long *out);
 uint64_t mono_ms(void);				/* CLOCK_MONOTONIC in ms */
 uint64_t real_ns(void);				/* CLOCK_REALTIME in ns */
 int	 read_file(const char *, struct buf *, size_t max);

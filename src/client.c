@@ -158,7 +158,7 @@ client_parse_spool(const char *name, const struct buf *f, struct buf *msg,
 {
 	char root[AIRLOCK_NAME_MAX] = "", profile[AIRLOCK_NAME_MAX] = "", line[256];
 	const char *p = (const char *)f->p, *end = p + f->len, *nl;
-	unsigned long days = 0;
+	long long days = 0;
 	int spkac = 0, have_id = 0;
 
 	while (p < end && *p != '-' && !((size_t)(end - p) >= 6 &&
@@ -177,8 +177,9 @@ client_parse_spool(const char *name, const struct buf *f, struct buf *msg,
 			snprintf(root, sizeof(root), "%s", line + 5);
 		else if (strncmp(line, "profile=", 8) == 0)
 			snprintf(profile, sizeof(profile), "%s", line + 8);
-		else if (strncmp(line, "days=", 5) == 0)
-			days = strtoul(line + 5, NULL, 10);
+		else if (strncmp(line, "days=", 5) == 0 &&
+		    parse_num(line + 5, 0, 36500, &days) == 0)
+			;
 		else if (strcmp(line, "format=spkac") == 0)
 			spkac = 1;
 		else if (strncmp(line, "id=", 3) == 0 && hex_decode(line + 3, reqid,
@@ -190,7 +191,7 @@ client_parse_spool(const char *name, const struct buf *f, struct buf *msg,
 		}
 	}
 	if (!name_ok(root, strlen(root)) || !name_ok(profile, strlen(profile)) ||
-	    days > 36500 || p >= end) {
+	    p >= end) {
 		snprintf(why, whysz, "needs root=, profile= and a CSR after them");
 		return -1;
 	}
@@ -619,7 +620,7 @@ client_submit(struct client *cl, int argc, char **argv)
 	};
 	const char *root = NULL, *profile = NULL, *name = "";
 	uint8_t reqid[AIRLOCK_REQID_LEN];
-	unsigned long days = 0;
+	long long days = 0;
 	int ch, spkac = 0, have_id = 0, r;
 	struct buf csr, m;
 	char id[33];
@@ -629,7 +630,11 @@ client_submit(struct client *cl, int argc, char **argv)
 		switch (ch) {
 		case 'r': root = optarg; break;
 		case 'p': profile = optarg; break;
-		case 'D': days = strtoul(optarg, NULL, 10); break;
+		case 'D':
+			if (parse_num(optarg, 0, 36500, &days) == -1)
+				errx_usage("--days needs a number of days up to 36500 "
+				    "(0: the profile's)");
+			break;
 		case 'n': name = optarg; break;
 		case 's': spkac = 1; break;
 		case 'i':
@@ -710,8 +715,12 @@ client_wait(struct client *cl, int argc, char **argv)
 	uint64_t deadline = 0;
 	int i, first = 1, pending;
 
+	long long t;
+
 	if (argc >= 3 && strcmp(argv[1], "--timeout") == 0) {
-		deadline = mono_ms() + strtoull(argv[2], NULL, 10) * 1000;
+		if (parse_num(argv[2], 0, 86400 * 365, &t) == -1)
+			errx_usage("--timeout needs a number of seconds");
+		deadline = mono_ms() + (uint64_t)t * 1000;
 		first = 3;
 	}
 	for (;;) {
@@ -776,12 +785,15 @@ client_status(struct client *cl, int argc, char **argv)
 {
 	int64_t n[O_NSTATES];
 	unsigned timeout_s = 30;
+	long long t;
 	int i;
 
 	if (argc >= 2 && strcmp(argv[1], "--signer") == 0) {
-		if (argc == 4 && strcmp(argv[2], "--timeout") == 0)
-			timeout_s = (unsigned)strtoul(argv[3], NULL, 10);
-		else if (argc != 2)
+		if (argc == 4 && strcmp(argv[2], "--timeout") == 0) {
+			if (parse_num(argv[3], 0, 86400, &t) == -1)
+				errx_usage("--timeout needs a number of seconds up to 86400");
+			timeout_s = (unsigned)t;
+		} else if (argc != 2)
 			errx_usage("status --signer [--timeout S]");
 		return client_signer_status(cl, timeout_s);
 	}

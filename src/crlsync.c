@@ -586,17 +586,6 @@ revoke_serial(const char *hex, struct revoke_req *rr)
 }
 
 static int
-revoke_number(const char *s, long long lo, long long hi, long long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoll(s, &end, 10);
-	return *s != '\0' && *end == '\0' && errno == 0 && *out >= lo && *out <= hi ?
-	    0 : -1;
-}
-
-static int
 revoke_line(const char *line, struct revoke_req *rr)
 {
 	long long v;
@@ -609,13 +598,13 @@ revoke_line(const char *line, struct revoke_req *rr)
 	if (strncmp(line, "serial=", 7) == 0)
 		return revoke_serial(line + 7, rr);
 	if (strncmp(line, "reason=", 7) == 0) {
-		if (revoke_number(line + 7, 0, 10, &v) == -1 || v == 7)
+		if (parse_num(line + 7, 0, 10, &v) == -1 || v == 7)
 			return -1;
 		rr->reason = (int)v;
 		return 0;
 	}
 	if (strncmp(line, "invalidity=", 11) == 0) {
-		if (revoke_number(line + 11, 1, CRLSYNC_TIME_MAX, &v) == -1)
+		if (parse_num(line + 11, 1, CRLSYNC_TIME_MAX, &v) == -1)
 			return -1;
 		rr->invalidity = v;
 		return 0;
@@ -746,8 +735,8 @@ revoke_command(const struct cfg *c, struct db *outbox, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if ((ch == 'r' && !name_ok(optarg, strlen(optarg))) ||
 		    (ch == 's' && revoke_serial(optarg, &rr) == -1) ||
-		    (ch == 'R' && (revoke_number(optarg, 0, 10, &v) == -1 || v == 7)) ||
-		    (ch == 'I' && revoke_number(optarg, 1, CRLSYNC_TIME_MAX, &v) == -1) ||
+		    (ch == 'R' && (parse_num(optarg, 0, 10, &v) == -1 || v == 7)) ||
+		    (ch == 'I' && parse_num(optarg, 1, CRLSYNC_TIME_MAX, &v) == -1) ||
 		    (ch == 'i' && hex_decode(optarg, rr.reqid, sizeof(rr.reqid)) == -1) ||
 		    ch == '?')
 			return crlsync_usage("revoke: bad option or value");
@@ -795,7 +784,7 @@ crlsync_command(const struct cfg *c, struct db *outbox, int argc, char **argv)
 
 	optind = 0;	/* 0: glibc forgets the "+" of proc_options */
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (ch == '?' || (ch == 'h' && revoke_number(optarg, 0, INT64_MAX,
+		if (ch == '?' || (ch == 'h' && parse_num(optarg, 0, INT64_MAX,
 		    &have) == -1) || (ch == 'r' && !name_ok(optarg, strlen(optarg))))
 			return crlsync_usage("crl: bad option or value");
 		root = ch == 'r' ? optarg : root;

@@ -94,12 +94,9 @@ ctlca_ask_new(struct ctlca_secret *sec)
 static uint32_t
 ctlca_number(const char *s, const char *what, unsigned long max)
 {
-	unsigned long v;
-	char *end;
+	long long v;
 
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno != 0 || v > max || s[0] == '-')
+	if (parse_num(s, 0, (long long)max, &v) == -1)
 		errx(2, "%s must be a number up to %lu", what, max);
 	return (uint32_t)v;
 }

@@ -28,7 +28,6 @@ ctlcrl_args(int argc, char **argv, struct revoke_req *rr)
 		{ "invalidity", required_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 }
 	};
-	char *end;
 	long long v;
 	int ch;
 
@@ -37,9 +36,8 @@ ctlcrl_args(int argc, char **argv, struct revoke_req *rr)
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (ch != 'r' && ch != 'i')
 			return -1;
-		v = strtoll(optarg, &end, 10);
-		if (*optarg == '\0' || *end != '\0' || v < (ch == 'r' ? 0 : 1) ||
-		    v > (ch == 'r' ? 10 : 253402300799LL) || (ch == 'r' && v == 7))
+		if (parse_num(optarg, ch == 'r' ? 0 : 1, ch == 'r' ? 10 : 253402300799LL,
+		    &v) == -1 || (ch == 'r' && v == 7))
 			return -1;
 		if (ch == 'r')
 			rr->reason = (int)v;

@@ -94,6 +94,20 @@ hexval(char c)
 }
 
 int
+parse_num(const char *s, long long lo, long long hi, long long *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
 hex_decode(const char *s, uint8_t *out, size_t n)
 {
 	size_t i;

@@ -89,5 +89,31 @@ check "airlockctl queue shows the failures with code and reason" \
 sleep 2
 check "nothing is handed to the signer again" \
 	'[ "$(sqlite3 "$q" "select count(*) from queue where state < 2")" = 0 ]'
+
+# refused before they are queued: numbers that are not numbers, on the
+# command line (usage error, exit 2) and in spool files (error 103 and the
+# file moved to rejected/, the client daemon going on)
+for v in abc -3 12x 99999999999999999999 ""; do
+	al_client "$D" submit --root demo-ec --profile server --days "$v" "$D/csr/good1.csr" \
+		>/dev/null 2>"$D/days.err"; rc=$?
+	check "submit --days '$v': exit 2 and a sentence" '[ $rc = 2 ] && grep -q "days needs a number" "$D/days.err"'
+done
+check "submit --days 36501: refused" \
+	'! al_client "$D" submit --root demo-ec --profile server --days 36501 "$D/csr/good1.csr" >/dev/null 2>&1'
+spool=$D/webdb/state/spool
+k=0
+for v in abc -3 12x 99999999999999999999 36501; do
+	k=$((k + 1))
+	{ echo "root=demo-ec"; echo "profile=server"; echo "days=$v"; cat "$D/csr/good1.csr"; } > "$spool/in/baddays$k.req.tmp"
+	mv "$spool/in/baddays$k.req.tmp" "$spool/in/baddays$k.req"
+done
+{ echo "root=demo-ec"; echo "profile=server"; echo "days=30"; cat "$D/csr/good1.csr"; } > "$spool/in/okdays.req.tmp"
+mv "$spool/in/okdays.req.tmp" "$spool/in/okdays.req"
+for _ in $(seq 100); do [ -f "$out/okdays.crt" ] && [ -f "$err/baddays5.err" ] && break; sleep 0.1; done
+for k in 1 2 3 4 5; do
+	check "spool days= junk #$k: error 103 naming the line, file in rejected/" \
+		'grep -q "^103 .*days=" "$err/baddays$k.err" && [ -f "$spool/rejected/baddays$k.req" ]'
+done
+check "spool days=30 beside them: issued" '[ -f "$out/okdays.crt" ]'
 [ $fails = 0 ] || { echo "logs in $D/log"; KEEP=1; }
 exit $fails
