@@ -22,15 +22,22 @@ for i in $(seq 12); do
 done
 sleep 1
 al_stop_one "$D" cable
-sleep 3
+# more requests while the device is gone: these can only be answered after it returns
+for i in $(seq 13 18); do
+	al_csr "$D" r$i ec:P-256 "r$i.reconnect.example"
+	ids+=("$(al_client "$D" submit --root demo-ec --profile server --name r$i "$D/csr/r$i.csr")")
+done
+sleep 2
 check "daemons survive the device vanishing" 'kill -0 $(cat "$D/linkd.pid") && kill -0 $(cat "$D/client.pid")'
+check "requests queued while it was gone are not answered yet" \
+	'! al_client "$D" wait --timeout 0 ${ids[@]:12} >/dev/null 2>&1'
 al_cable "$D" --baud 115200
 check "every request answered after the device came back" \
 	'al_client "$D" wait --timeout 90 ${ids[@]}'
 check "linkd logged the lost device" 'grep -q "device lost" "$D/log/linkd.log"'
 check "linkd reopened the device" '[ "$(grep -c "cable open" "$D/log/linkd.log")" -ge 2 ]'
-check "exactly 12 certificates, one per request" \
-	'[ "$(sqlite3 "$D/signer/state/ca.db" "select count(*) from certs")" = 12 ]'
+check "exactly 18 certificates, one per request" \
+	'[ "$(sqlite3 "$D/signer/state/ca.db" "select count(*) from certs")" = 18 ]'
 # exclusive open: a second daemon on the same device gets a clear refusal
 sed -e "s|$D/signer/state|$D/second|" "$D/signer/airlock.conf" > "$D/second.conf"
 mkdir -p "$D/second"
