@@ -44,8 +44,14 @@ id[garbage]=$(submit garbage demo-ec server "$D/csr/garbage.bin")
 al_csr "$D" after ec:P-256 "after.test.example"
 id[after]=$(submit after demo-ec server "$D/csr/after.csr")
 
-# SIGKILL linkd while the queue is busy, start it again
-sleep 1.5
+# SIGKILL linkd while the queue is busy, start it again; the last three are
+# submitted just before, so that some are on the cable or in queue.db then
+sleep 1
+for n in k1 k2 k3; do
+	al_csr "$D" $n ec:P-256 "$n.test.example"
+	id[$n]=$(submit $n demo-ec server "$D/csr/$n.csr")
+done
+sleep 0.3
 kill -9 "$(cat "$D/linkd.pid")"
 # the signer waits for linkd without spinning on its FIFOs
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -59,8 +65,8 @@ echo $! > "$D/linkd.pid"
 check "every request answered within 120 s" \
 	'al_client "$D" wait --timeout 120 ${id[@]} >/dev/null'
 out=$D/webdb/state/spool/out err=$D/webdb/state/spool/err
-for n in g1 g2 g3 g4 after; do
-	sub=sub-rsa; case $n in g2|g3|after) sub=sub-ec ;; esac
+for n in g1 g2 g3 g4 after k1 k2 k3; do
+	sub=sub-rsa; case $n in g2|g3|after|k?) sub=sub-ec ;; esac
 	check "$n: certificate verifies against its chain" 'al_verify "$D" $sub "$out/$n.crt"'
 	check "$n: certificate carries the CSR's public key" \
 		'[ "$(openssl x509 -in "$out/$n.crt" -noout -pubkey)" = "$(openssl req -in "$D/csr/$n.csr" -noout -pubkey)" ]'
