@@ -852,6 +852,20 @@ run_flow(const struct scenario *sc)
 		assert_int_equal(w->a.l->st.protocol_errors +
 		    w->b.l->st.protocol_errors, 0);
 		assert_true(eff > sc->min_eff);	/* near line rate */
+		/* both directions equally busy: acknowledgements ride on DATA
+		 * frames, few frames of their own (a small window on one side
+		 * needs its ACK frames: "windows") */
+		print_message("%-10s ACK-only frames %llu/%llu, DATA %llu/%llu\n", sc->name,
+		    (unsigned long long)(w->a.l->st.frames_out - w->a.l->st.data_out),
+		    (unsigned long long)(w->b.l->st.frames_out - w->b.l->st.data_out),
+		    (unsigned long long)w->a.l->st.data_out,
+		    (unsigned long long)w->b.l->st.data_out);
+		if (sc->wa == sc->wb && sc->pa == sc->pb) {
+			assert_true((w->a.l->st.frames_out - w->a.l->st.data_out) * 8 <
+			    w->a.l->st.data_out);
+			assert_true((w->b.l->st.frames_out - w->b.l->st.data_out) * 8 <
+			    w->b.l->st.data_out);
+		}
 	}
 	if (sc->ber > 0) {
 		assert_true(w->ab.flips > 0 && w->ba.flips > 0);
