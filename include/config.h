@@ -14,6 +14,8 @@
 #define CFG_MAX_ROOTS		32
 #define CFG_MAX_PROFILES	64
 #define CFG_PATH		PATH_MAX
+#define CFG_RETENTION_DAYS	90	/* default of signer/client.retention_days */
+#define CFG_RETENTION_MAX	36500	/* 0 keeps everything for ever */
 
 /* key usage bits (as in X.509 KeyUsage, bit 0 = digitalSignature) */
 enum {
@@ -108,9 +110,11 @@ struct cfg {
 	/* signer host */
 	char		queue_db[CFG_PATH];	/* linkd queue; default state_dir/queue.db */
 	char		ca_db[CFG_PATH];	/* signer CA db; default state_dir/ca.db */
+	uint32_t	signer_retention_days;	/* queue.db, ca.db CRL answers; 0 forever */
 	/* webdb host */
 	char		outbox_db[CFG_PATH];	/* client outbox; default state_dir/outbox.db */
 	char		spool_dir[CFG_PATH];	/* in/ out/ err/ below it */
+	uint32_t	client_retention_days;	/* answered outbox rows; 0 forever */
 	uint32_t	time_interval;		/* seconds between TIME samples */
 	/* the signer host's clock (time group; seconds) */
 	uint32_t	time_max_age;		/* older samples are refused */

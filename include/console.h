@@ -80,6 +80,7 @@ int	 console_queue(const struct cfg *, int, char **);
 int	 console_show(const struct cfg *, int, char **);
 int	 console_retry(const struct cfg *, int, char **);
 int	 console_reject(const struct cfg *, int, char **);
+int	 console_prune(const struct cfg *, int, char **);
 int	 console_certs(const struct cfg *, int, char **);
 int	 console_time(const struct cfg *, int, char **);
 

@@ -61,6 +61,11 @@ int	 queue_list(struct db *, int state, int max,
 	    void (*fn)(void *, const struct queue_item *), void *arg);
 int	 queue_get(struct db *, const uint8_t *reqid, struct queue_item *,
 	    struct buf *req, struct buf *ans);	/* 1 found, 0 not, -1 error */
+/* Deletes at most max delivered and failed rows last changed before the
+ * Unix time before (never the row with the highest id); *n: how many. */
+int	 queue_prune(struct db *, int64_t before, int max, int64_t *n);
+/* When the oldest delivered or failed row last changed; 0 none. */
+int	 queue_oldest_finished(struct db *, int64_t *t);
 
 /* queue_op.c: airlockctl's changes to queue.db */
 /* An unanswered request (received or handed) back to received, for linkd
@@ -90,6 +95,9 @@ int	 castore_record(struct db *, const uint8_t *reqid, int type, const char *roo
 int	 castore_time_sample(struct db *, uint64_t webdb_ns, uint64_t local_ns,
 	    uint64_t mono_ns, int sync);
 int64_t	 castore_cert_count(struct db *, const char *root);
+/* Deletes at most max stored answers to CRL_FETCH given before the Unix
+ * time before (never any other answer); *n: how many. */
+int	 castore_prune(struct db *, int64_t before, int max, int64_t *n);
 
 /* castore_bulk.c: group commit, counts, export and import of ca.db */
 /* Nesting transactions: the outermost is durable at its commit; inner
@@ -174,5 +182,8 @@ int	 outbox_answer(struct db *, const uint8_t *reqid, int state, int code,
 int	 outbox_get(struct db *, const uint8_t *reqid, struct outbox_item *,
 	    struct buf *ans);		/* 1 found, 0 not, -1 error */
 int	 outbox_counts(struct db *, int64_t counts[O_NSTATES]);
+/* Deletes at most max answered rows (done, failed) last changed before the
+ * Unix time before (never the row with the highest id); *n: how many. */
+int	 outbox_prune(struct db *, int64_t before, int max, int64_t *n);
 
 #endif

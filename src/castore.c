@@ -5,11 +5,15 @@
  * stored answer byte for byte and is never signed twice, and a serial can
  * never be issued twice by one issuer. An answer and its certificate are
  * committed in one transaction, before the answer leaves the signer.
+ * Answers are kept for ever, except those to CRL_FETCH (large, and worth
+ * nothing once a newer CRL exists), which castore_prune removes after the
+ * retention period.
  */
 #include <string.h>
 #include <time.h>
 
 #include "db.h"
+#include "msg.h"
 
 static const char castore_schema[] =
 	"CREATE TABLE IF NOT EXISTS answers ("
@@ -36,7 +40,12 @@ static const char castore_schema[] =
 	" webdb_ns INTEGER NOT NULL,"
 	" local_ns INTEGER NOT NULL,"
 	" mono_ns INTEGER NOT NULL,"
-	" sync INTEGER NOT NULL);";
+	" sync INTEGER NOT NULL);"
+	/* what castore_prune looks for: CRL answers by age */
+	"CREATE INDEX IF NOT EXISTS answers_crl ON answers(answered) WHERE type = 3;";
+
+/* the SQL says "type = 3" literally, or the partial index is not used */
+_Static_assert(MSG_CRL_FETCH == 3, "answers_crl holds the answers to CRL_FETCH");
 
 int
 castore_open(const char *path, int readonly, struct db **d)
@@ -154,4 +163,17 @@ castore_cert_count(struct db *d, const char *root)
 		n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return n;
+}
+
+/*
+ * Stored answers to CRL_FETCH given before before. Only those: a SIGN or
+ * REVOKE answer is the proof that its request id was handled and must be
+ * answered with the same bytes for ever; a CRL_FETCH asked again is simply
+ * answered with the CRL of that day.
+ */
+int
+castore_prune(struct db *d, int64_t before, int max, int64_t *n)
+{
+	return db_prune(d, "DELETE FROM answers WHERE rowid IN (SELECT rowid FROM "
+	    "answers WHERE type = 3 AND answered < ?1 LIMIT ?2)", before, max, n);
 }

@@ -24,6 +24,7 @@
 #include "link.h"
 #include "msg.h"
 #include "proc.h"
+#include "retention.h"
 #include "sandbox.h"
 #include "store.h"
 #include "timesync.h"
@@ -48,6 +49,8 @@ static const char usage[] =
 	"  status                   outbox counts\n"
 	"  status --signer [--timeout S]  ask airlock-linkd on the signer host\n"
 	"                           for its queue and clock (through run)\n"
+	"  prune                    delete answered requests older than\n"
+	"                           client.retention_days now\n"
 	"  revoke --root R --serial HEX [--reason N] [--invalidity T] [--id HEX]\n"
 	"         [--name NAME]     queue a revocation; prints its id\n"
 	"  crl --root R [--full] [--have N]   queue a CRL fetch; prints its id\n"
@@ -79,6 +82,7 @@ struct client {
 	uint64_t	 time_sent_ms;	/* when; 0 when it is answered */
 	uint8_t		 rtt_id[AIRLOCK_REQID_LEN];	/* a TIME whose round trip */
 	uint64_t	 rtt_ns;	/* ... is this; 0 nothing to report */
+	struct retention ret;		/* pruning of outbox.db */
 };
 
 static void
@@ -551,6 +555,7 @@ client_tick(struct client *cl, uint64_t now)
 		cl->next_time = now + (uint64_t)cl->c.time_interval * 1000;
 		client_send_time(cl);
 	}
+	retention_tick(&cl->ret, now);
 }
 
 static int
@@ -579,6 +584,8 @@ client_run(struct client *cl)
 	crypto_cleanse(key, sizeof(key));
 	proc_signals();
 	sandbox_enter("client", &cl->c);
+	retention_init(&cl->ret, cl->db, outbox_prune, "outbox.db",
+	    "answered requests", cl->c.client_retention_days, mono_ms());
 	log_info("started: cable %s, outbox %s, spool %s", cl->c.link.device,
 	    cl->c.outbox_db, cl->c.spool_dir);
 	while (!proc_quit) {
@@ -599,8 +606,9 @@ client_run(struct client *cl)
 			client_cable_io(cl, pfd.revents, mono_ms());
 	}
 	link_stats_line(cl->l, why, sizeof(why));
-	log_info("stopping: %llu answers, %llu duplicate answers; link %s",
-	    (unsigned long long)cl->answers, (unsigned long long)cl->duplicates, why);
+	log_info("stopping: %llu answers, %llu duplicate answers, %llu pruned; "
+	    "link %s", (unsigned long long)cl->answers,
+	    (unsigned long long)cl->duplicates, (unsigned long long)cl->ret.pruned, why);
 	link_free(cl->l);
 	crlsync_free(cl->crl);
 	return 0;
@@ -806,6 +814,29 @@ client_status(struct client *cl, int argc, char **argv)
 	return 0;
 }
 
+/* The operator's prune: the daemon's hourly run, at once. */
+static int
+client_prune(struct client *cl)
+{
+	int64_t n;
+
+	if (cl->c.client_retention_days == 0) {
+		printf("client.retention_days is 0: answered requests are kept "
+		    "for ever; nothing pruned\n");
+		return 0;
+	}
+	retention_init(&cl->ret, cl->db, outbox_prune, "outbox.db",
+	    "answered requests", cl->c.client_retention_days, 0);
+	if (retention_run(&cl->ret, time(NULL), &n) == -1) {
+		fprintf(stderr, "airlock-client: %s: pruning stopped by the error "
+		    "above after %lld rows\n", cl->c.outbox_db, (long long)n);
+		return 1;
+	}
+	printf("pruned %lld answered requests older than %u days from %s\n",
+	    (long long)n, cl->c.client_retention_days, cl->c.outbox_db);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -841,6 +872,8 @@ main(int argc, char **argv)
 		return crlsync_command(&cl.c, cl.db, argc - i, argv + i);
 	if (strcmp(cmd, "status") == 0)
 		return client_status(&cl, argc - i, argv + i);
+	if (strcmp(cmd, "prune") == 0 && argc - i == 1)
+		return client_prune(&cl);
 	if (strcmp(cmd, "usb") == 0 && argc - i == 1)
 		return transport_show(&cl.c.link, stdout) == 0 ? 0 : 1;
 	fputs(usage, stderr);

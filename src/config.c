@@ -469,7 +469,9 @@ static const char *const top_keys[] = {
 	"state_dir", "run_dir", "link_user", "signer_user", "verbose", "link",
 	"sandbox", "signer", "client", "profiles", "roots", "time", NULL
 };
-static const char *const signer_keys[] = { "queue_db", "ca_db", NULL };
+static const char *const signer_keys[] = {
+	"queue_db", "ca_db", "retention_days", NULL
+};
 static const char *const time_keys[] = {
 	"max_sample_age", "warn_offset", "stop_offset", "max_step", NULL
 };
@@ -495,7 +497,7 @@ cfg_time(struct cfg_ctx *x, const config_setting_t *g, struct cfg *c)
 }
 static const char *const client_keys[] = {
 	"outbox_db", "spool_dir", "time_interval", "crl_dir", "crl_refresh",
-	"crl_roots", NULL
+	"crl_roots", "retention_days", NULL
 };
 static const char *const crl_root_keys[] = { "name", "ca_cert", NULL };
 
@@ -552,6 +554,8 @@ cfg_defaults(struct cfg *c)
 	c->time_warn_offset = 10;
 	c->time_max_step = 86400;
 	c->crl_refresh = 3600;
+	c->signer_retention_days = CFG_RETENTION_DAYS;
+	c->client_retention_days = CFG_RETENTION_DAYS;
 }
 
 static int
@@ -590,17 +594,22 @@ cfg_groups(struct cfg_ctx *x, config_t *cf, struct cfg *c)
 		return -1;
 	CFG_INT(x, top, "verbose", 0, 3, c->verbose);
 	CFG_INT(x, top, "sandbox", 0, 1, c->sandbox);
-	if ((g = config_setting_get_member(top, "signer")) != NULL &&
-	    (cfg_known(x, g, signer_keys) == -1 ||
-	    cfg_path(x, g, "queue_db", c->queue_db, sizeof(c->queue_db)) == -1 ||
-	    cfg_path(x, g, "ca_db", c->ca_db, sizeof(c->ca_db)) == -1))
-		return -1;
+	if ((g = config_setting_get_member(top, "signer")) != NULL) {
+		if (cfg_known(x, g, signer_keys) == -1 ||
+		    cfg_path(x, g, "queue_db", c->queue_db, sizeof(c->queue_db)) == -1 ||
+		    cfg_path(x, g, "ca_db", c->ca_db, sizeof(c->ca_db)) == -1)
+			return -1;
+		CFG_INT(x, g, "retention_days", 0, CFG_RETENTION_MAX,
+		    c->signer_retention_days);
+	}
 	if ((g = config_setting_get_member(top, "client")) != NULL) {
 		if (cfg_known(x, g, client_keys) == -1 ||
 		    cfg_path(x, g, "outbox_db", c->outbox_db, sizeof(c->outbox_db)) == -1 ||
 		    cfg_path(x, g, "spool_dir", c->spool_dir, sizeof(c->spool_dir)) == -1)
 			return -1;
 		CFG_INT(x, g, "time_interval", 1, 86400, c->time_interval);
+		CFG_INT(x, g, "retention_days", 0, CFG_RETENTION_MAX,
+		    c->client_retention_days);
 		if (cfg_client_crl(x, g, c) == -1)
 			return -1;
 	}

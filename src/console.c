@@ -1,17 +1,20 @@
 /*
  * console.c: airlockctl's operator commands on the signer host: status,
- * queue, show, retry, reject, certs and time (the audit commands are in
- * console_audit.c, the full-screen view in top.c).
+ * queue, show, retry, reject, prune, certs and time (the audit commands are
+ * in console_audit.c, the full-screen view in top.c).
  *
  * The console reads queue.db and ca.db read-only and linkd's status file
- * (transport_publish). Two commands write, and only when the operator asks:
- * retry puts a request that is not answered back to "received" in queue.db
- * (linkd hands such rows to the signer within a second); reject records
- * the operator's final ERROR 400 in ca.db, where the signer finds it and
- * answers with it, then does the same. Both append an audit record first
- * thing after the change, in ca.db. Answered requests are never changed:
- * webdb may already hold their answer. Everything fits 80 columns and
- * needs no colour; exit codes are those of console.h.
+ * (transport_publish). Three commands write, and only when the operator
+ * asks: retry puts a request that is not answered back to "received" in
+ * queue.db (linkd hands such rows to the signer within a second); reject
+ * records the operator's final ERROR 400 in ca.db, where the signer finds
+ * it and answers with it, then does the same. Both append an audit record
+ * first thing after the change, in ca.db. Answered requests are never
+ * changed: webdb may already hold their answer. prune deletes at once what
+ * linkd and the signer would prune at their next hourly run (finished
+ * requests, CRL answers), with an audit record when it deleted anything.
+ * Everything fits 80 columns and needs no colour; exit codes are those of
+ * console.h.
  */
 #include <err.h>
 #include <errno.h>
@@ -27,6 +30,7 @@
 #include "console.h"
 #include "health.h"
 #include "msg.h"
+#include "retention.h"
 #include "timesync.h"
 
 #define CONSOLE_SAMPLES		1000	/* time samples for the drift trend */
@@ -253,6 +257,25 @@ console_snap(struct console *c, struct console_snap *s)
 
 /* --- status --- */
 
+/* What pruning keeps; the oldest finished request shows that it runs. */
+static void
+console_status_retention(struct db *q, const struct cfg *cfg, time_t now)
+{
+	char age[16];
+	int64_t t;
+
+	if (cfg->signer_retention_days == 0) {
+		printf("  retention: none, delivered and failed requests stay "
+		    "for ever\n");
+		return;
+	}
+	if (queue_oldest_finished(q, &t) == -1)
+		return;
+	printf("  retention: %u days; the oldest delivered or failed: %s\n",
+	    cfg->signer_retention_days, t ? console_age(now - t, age, sizeof(age)) :
+	    "-");
+}
+
 static void
 console_status_link(const struct console_snap *s)
 {
@@ -321,6 +344,7 @@ console_status(const struct cfg *cfg, int argc, char **argv)
 	printf("  received: %lld in the last minute, %lld in 10 minutes, %lld in "
 	    "an hour\n", (long long)s.rate_1m, (long long)s.rate_10m,
 	    (long long)s.rate_1h);
+	console_status_retention(c.q, cfg, s.now);
 	if (c.ca != NULL) {
 		printf("ca %s\n  certificates %lld\n", cfg->ca_db, (long long)s.certs);
 		for (i = 0; i < cfg->nroots; i++)
@@ -726,6 +750,81 @@ console_reject(const struct cfg *cfg, int argc, char **argv)
 	db_close(ca);
 	db_close(q);
 	return CONSOLE_OK;
+}
+
+/* --- prune --- */
+
+/* A whole run on one database; prints what went. */
+static int
+console_prune_one(struct db *d, retention_fn fn, const char *path,
+    const char *rows, uint32_t days, int64_t *n)
+{
+	struct retention r;
+
+	retention_init(&r, d, fn, path, rows, days, 0);
+	if (retention_run(&r, time(NULL), n) == -1) {
+		printf("%s: pruning stopped by the error above after %lld %s\n",
+		    path, (long long)*n, rows);
+		return -1;
+	}
+	printf("pruned %lld %s older than %u days from %s\n", (long long)*n, rows,
+	    days, path);
+	return 0;
+}
+
+/* A database the daemon has not made yet has nothing to prune. */
+static int
+console_prune_exists(const char *path)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) == 0)
+		return 1;
+	printf("%s: %s; nothing to prune there\n", path, strerror(errno));
+	return 0;
+}
+
+int
+console_prune(const struct cfg *cfg, int argc, char **argv)
+{
+	uint32_t days = cfg->signer_retention_days;
+	char actor[AUDIT_ACTOR_MAX];
+	struct db *q = NULL, *ca = NULL;
+	int64_t nq = 0, nca = 0;
+	int rv = CONSOLE_OK;
+
+	(void)argv;
+	if (argc != 1)
+		return CONSOLE_USAGE;
+	if (days == 0) {
+		printf("signer.retention_days is 0: everything is kept for ever; "
+		    "nothing pruned\n");
+		return CONSOLE_OK;
+	}
+	if (console_prune_exists(cfg->queue_db) &&
+	    queue_open(cfg->queue_db, 0, &q) == -1)
+		errx(CONSOLE_FAIL, "%s: cannot open the queue database for "
+		    "writing", cfg->queue_db);
+	if (console_prune_exists(cfg->ca_db))
+		ca = console_ca_rw(cfg);
+	if (q != NULL && console_prune_one(q, queue_prune, cfg->queue_db,
+	    "delivered or failed requests", days, &nq) == -1)
+		rv = CONSOLE_FAIL;
+	if (ca != NULL && console_prune_one(ca, castore_prune, cfg->ca_db,
+	    "CRL answers", days, &nca) == -1)
+		rv = CONSOLE_FAIL;
+	audit_actor("airlockctl", actor, sizeof(actor));
+	if (ca != NULL && nq + nca > 0 && audit_addf(ca, AUDIT_OPERATOR, NULL, "",
+	    actor, "prune: %lld delivered or failed requests from queue.db, "
+	    "%lld CRL answers from ca.db, older than %u days", (long long)nq,
+	    (long long)nca, days) == -1) {
+		printf("%s: the audit record could not be written: %s\n",
+		    cfg->ca_db, db_last_error(ca));
+		rv = CONSOLE_FAIL;
+	}
+	db_close(ca);
+	db_close(q);
+	return rv;
 }
 
 /* --- certs --- */

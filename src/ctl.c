@@ -1,7 +1,7 @@
 /*
  * ctl.c: airlockctl, the operator's console on the signer host: option
  * parsing and dispatch. It reads the databases read-only, except for the
- * operator actions (retry, reject, revoke), which are audited; it also
+ * operator actions (retry, reject, revoke, prune), which are audited; it also
  * creates link keys and CA directories. The commands live in console.c
  * and console_audit.c (status, queue, time, audit ...), top.c, ctlca.c
  * and ctlcrl.c. Output is plain text for an 80-column serial console;
@@ -35,6 +35,8 @@ static const char usage[] =
 	"  retry ID                  hand a request that is not answered again\n"
 	"  reject ID --reason TEXT   answer a request that is not answered with\n"
 	"                            error 400 (operator action, audited)\n"
+	"  prune                     delete delivered and failed requests and CRL\n"
+	"                            answers older than signer.retention_days now\n"
 	"  certs --root R [--since WHEN] [-n N]\n"
 	"                            certificates issued by a root\n"
 	"  time [--check] [-n N]     the clock against webdb's: offset, samples\n"
@@ -116,6 +118,8 @@ main(int argc, char **argv)
 		return ctl_done(console_retry(&cfg, argc, argv));
 	if (strcmp(argv[0], "reject") == 0)
 		return ctl_done(console_reject(&cfg, argc, argv));
+	if (strcmp(argv[0], "prune") == 0)
+		return ctl_done(console_prune(&cfg, argc, argv));
 	if (strcmp(argv[0], "certs") == 0)
 		return ctl_done(console_certs(&cfg, argc, argv));
 	if (strcmp(argv[0], "time") == 0)

@@ -249,3 +249,79 @@ db_integrity_ok(struct db *d)
 	sqlite3_finalize(st);
 	return ok;
 }
+
+/* The integer a PRAGMA reads, or -1. */
+static int
+db_pragma_int(struct db *d, const char *sql)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	if (db_prepare(d, &st, sql) == -1)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+#define DB_VACUUM_PAGES	2048	/* given back to the file system per batch */
+
+/*
+ * The space of pruned rows. A database in auto_vacuum=INCREMENTAL mode
+ * (only if the operator converted it: airlock creates its databases
+ * without auto_vacuum) gives up to DB_VACUUM_PAGES free pages back to the
+ * file system; any other keeps them on its freelist for new rows, so the
+ * file stops growing once it holds a retention period's rows. The daemons
+ * never VACUUM: it rewrites the whole file and holds it meanwhile.
+ */
+static void
+db_reclaim(struct db *d)
+{
+	char sql[64];
+
+	if (db_pragma_int(d, "PRAGMA auto_vacuum") != 2)
+		return;
+	snprintf(sql, sizeof(sql), "PRAGMA incremental_vacuum(%d)", DB_VACUUM_PAGES);
+	db_exec(d, sql);
+}
+
+/*
+ * secure_delete=FAST for the batch: Debian's SQLite has secure_delete on,
+ * which zeroes every freed page through the WAL (500 CRL answers of 500 KB:
+ * 250 MB written and 0.8 s; with FAST 0.5 MB and 0.06 s). FAST still
+ * clears the rows out of the b-tree pages; pages on the freelist keep their
+ * old bytes until they are reused. A batch that deleted nothing says
+ * nothing about the disk, so only one that did clears a storage error.
+ */
+int
+db_prune(struct db *d, const char *sql, int64_t before, int max, int64_t *n)
+{
+	sqlite3_stmt *st;
+	char restore[40];
+	int rc, old;
+
+	*n = 0;
+	if ((old = db_pragma_int(d, "PRAGMA secure_delete")) == -1 ||
+	    db_exec(d, "PRAGMA secure_delete=FAST") == -1)
+		return -1;
+	snprintf(restore, sizeof(restore), "PRAGMA secure_delete=%d", old);
+	if (db_prepare(d, &st, sql) == -1) {
+		db_exec(d, restore);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, before);
+	sqlite3_bind_int(st, 2, max);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		*n = sqlite3_changes(d->h);
+	else
+		log_warnx("%s: %s", d->path, sqlite3_errmsg(d->h));
+	if (rc != SQLITE_DONE || *n > 0)
+		db_health(d, st, rc);
+	sqlite3_finalize(st);
+	db_exec(d, restore);
+	if (*n > 0)
+		db_reclaim(d);
+	return rc == SQLITE_DONE ? 0 : -1;
+}

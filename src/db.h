@@ -36,5 +36,8 @@ int	 db_blob(sqlite3_stmt *, int col, struct buf *);
  * DONE and resets it. */
 int	 db_cached(struct db *, sqlite3_stmt **, const char *sql);
 int	 db_step_reset(struct db *, sqlite3_stmt *);
+/* One batch of a prune: sql deletes at most ?2 rows older than ?1. Sets
+ * *n to the rows deleted, and lets SQLite reuse or return their space. */
+int	 db_prune(struct db *, const char *sql, int64_t before, int max, int64_t *n);
 
 #endif

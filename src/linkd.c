@@ -20,6 +20,7 @@
 #include "link.h"
 #include "msg.h"
 #include "proc.h"
+#include "retention.h"
 #include "sandbox.h"
 #include "store.h"
 #include "transport.h"
@@ -64,6 +65,7 @@ struct linkd {
 	struct linkd_stats st;
 	struct buf	 tmp;
 	struct linkd_time time;
+	struct retention ret;		/* pruning of queue.db */
 };
 
 static void
@@ -180,10 +182,11 @@ linkd_status(struct linkd *d, const struct msg *req)
 	}
 	snprintf(text, sizeof(text), "airlock-linkd %s\nsigner=%s\nreceived=%lld\n"
 	    "handed=%lld\nanswered=%lld\ndelivered=%lld\nfailed=%lld\n"
-	    "undecodable=%llu\n", AIRLOCK_VERSION, d->signer_up ? "up" : "down",
+	    "undecodable=%llu\npruned=%llu\n", AIRLOCK_VERSION,
+	    d->signer_up ? "up" : "down",
 	    (long long)n[Q_RECEIVED], (long long)n[Q_HANDED], (long long)n[Q_ANSWERED],
 	    (long long)n[Q_DELIVERED], (long long)n[Q_FAILED],
-	    (unsigned long long)d->st.undecodable);
+	    (unsigned long long)d->st.undecodable, (unsigned long long)d->ret.pruned);
 	len = strlen(text);
 	linkd_time_status(d, text + len, sizeof(text) - len);
 	memset(&a, 0, sizeof(a));
@@ -419,6 +422,7 @@ linkd_loop(struct linkd *d)
 	while (!proc_quit) {
 		now = mono_ms();
 		linkd_reopen(d, now);
+		retention_tick(&d->ret, now);
 		transport_publish(&d->t, d->l, now);
 		if (d->t.fd != -1)
 			link_pump(d->l, now);
@@ -475,6 +479,8 @@ main(int argc, char **argv)
 	health_init(d.c.run_dir, "linkd");
 	if (queue_open(d.c.queue_db, 0, &d.q) == -1)
 		fatalx("%s: cannot open the queue database", d.c.queue_db);
+	retention_init(&d.ret, d.q, queue_prune, "queue.db",
+	    "delivered or failed requests", d.c.signer_retention_days, mono_ms());
 	link_params_default(&lp, d.c.link.baud);
 	lp.max_payload = d.c.link.max_payload;
 	lp.window = d.c.link.window;
@@ -488,9 +494,11 @@ main(int argc, char **argv)
 	linkd_loop(&d);
 	link_stats_line(d.l, why, sizeof(why));
 	log_info("stopping: %llu requests, %llu duplicates, %llu answered, "
-	    "%llu undecodable, %llu rejected; link %s", (unsigned long long)d.st.requests,
+	    "%llu undecodable, %llu rejected, %llu pruned; link %s",
+	    (unsigned long long)d.st.requests,
 	    (unsigned long long)d.st.duplicates, (unsigned long long)d.st.answered,
-	    (unsigned long long)d.st.undecodable, (unsigned long long)d.st.rejected, why);
+	    (unsigned long long)d.st.undecodable, (unsigned long long)d.st.rejected,
+	    (unsigned long long)d.ret.pruned, why);
 	link_free(d.l);
 	db_close(d.q);
 	return 0;

@@ -3,6 +3,7 @@
  * stays here until an answer is committed for it; after a restart of either
  * side every unanswered request is sent again under the same request id,
  * which the signer host answers from its stores without signing twice.
+ * Answered rows go after the retention period (outbox_prune).
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,7 +23,13 @@ static const char outbox_schema[] =
 	" request BLOB NOT NULL,"
 	" answer BLOB,"
 	" code INTEGER NOT NULL DEFAULT 0);"
-	"CREATE INDEX IF NOT EXISTS outbox_state ON outbox(state, id);";
+	"CREATE INDEX IF NOT EXISTS outbox_state ON outbox(state, id);"
+	/* what outbox_prune looks for, answered rows by age */
+	"CREATE INDEX IF NOT EXISTS outbox_finished ON outbox(updated) WHERE state >= 2;";
+
+/* the SQL says "state >= 2" literally, or the partial index is not used */
+_Static_assert(O_DONE == 2 && O_FAILED == 3 && O_NSTATES == 4,
+    "outbox_finished covers done and failed rows");
 
 static const char *const outbox_states[O_NSTATES] = {
 	"new", "sent", "done", "failed"
@@ -187,4 +194,18 @@ outbox_set_sent(struct db *d, int64_t id)
 	sqlite3_bind_int64(st, 1, time(NULL));
 	sqlite3_bind_int64(st, 2, id);
 	return db_step_done(d, st);
+}
+
+/*
+ * Answered rows (done, failed) that have not changed since before. Never
+ * the row with the highest id: the client sends in id order and remembers
+ * the last id sent in a session, so a new row must never get an id below
+ * it, as it would if the highest went and SQLite used its id again.
+ */
+int
+outbox_prune(struct db *d, int64_t before, int max, int64_t *n)
+{
+	return db_prune(d, "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox "
+	    "WHERE state >= 2 AND updated < ?1 AND id < (SELECT max(id) FROM outbox) "
+	    "LIMIT ?2)", before, max, n);
 }

@@ -3,6 +3,9 @@
  * here before the link acknowledges the frame that carried it; its answer is
  * committed here before it is sent. The request id is unique, so a request
  * retransmitted for any reason finds its row and, once answered, its answer.
+ * Delivered and failed rows go after the retention period (queue_prune); a
+ * request repeated after that is a new row, and the signer answers it from
+ * ca.db with the bytes it gave the first time.
  */
 #include <stdio.h>
 #include <string.h>
@@ -23,7 +26,13 @@ static const char queue_schema[] =
 	" answer BLOB,"
 	" code INTEGER NOT NULL DEFAULT 0,"
 	" reason TEXT NOT NULL DEFAULT '');"
-	"CREATE INDEX IF NOT EXISTS queue_state ON queue(state, id);";
+	"CREATE INDEX IF NOT EXISTS queue_state ON queue(state, id);"
+	/* what queue_prune looks for, delivered and failed rows by age */
+	"CREATE INDEX IF NOT EXISTS queue_finished ON queue(updated) WHERE state >= 3;";
+
+/* the SQL says "state >= 3" literally, or the partial index is not used */
+_Static_assert(Q_DELIVERED == 3 && Q_FAILED == 4 && Q_NSTATES == 5,
+    "queue_finished covers delivered and failed rows");
 
 static const char *const queue_states[Q_NSTATES] = {
 	"received", "handed", "answered", "delivered", "failed"
@@ -247,4 +256,33 @@ queue_set_delivered(struct db *d, int64_t id)
 	sqlite3_bind_int64(st, 1, time(NULL));
 	sqlite3_bind_int64(st, 2, id);
 	return db_step_done(d, st);
+}
+
+/*
+ * Delivered and failed rows that have not changed since before. Never the
+ * row with the highest id: SQLite gives a new row the highest id plus one,
+ * and linkd's link tags answers with row ids, so an id must never come
+ * back after its row was pruned.
+ */
+int
+queue_prune(struct db *d, int64_t before, int max, int64_t *n)
+{
+	return db_prune(d, "DELETE FROM queue WHERE id IN (SELECT id FROM queue "
+	    "WHERE state >= 3 AND updated < ?1 AND id < (SELECT max(id) FROM queue) "
+	    "LIMIT ?2)", before, max, n);
+}
+
+int
+queue_oldest_finished(struct db *d, int64_t *t)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*t = 0;
+	if (db_prepare(d, &st, "SELECT min(updated) FROM queue WHERE state >= 3") == -1)
+		return -1;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*t = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
 }

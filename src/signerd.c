@@ -18,6 +18,7 @@
 #include "ipc.h"
 #include "msg.h"
 #include "proc.h"
+#include "retention.h"
 #include "sandbox.h"
 #include "signer.h"
 #include "util.h"
@@ -36,6 +37,7 @@ struct signerd {
 	char		 req_path[PATH_MAX], ans_path[PATH_MAX];
 	struct buf	 batch[SIGNER_BATCH_MAX];	/* copies of the requests */
 	struct buf	 answer[SIGNER_BATCH_MAX];
+	struct retention ret;		/* pruning of CRL answers in ca.db */
 };
 
 static void
@@ -117,6 +119,8 @@ signerd_loop(struct signerd *d)
 			}
 			signerd_serve(d);
 		}
+		/* between batches: no transaction of the signer is open */
+		retention_tick(&d->ret, mono_ms());
 		/* POLLERR: the reading end has closed (poll reports it even
 		 * with no events asked for, so it must end the FIFO, not spin) */
 		if (d->ans.fd != -1 && ((pfd[1].revents & POLLERR) ||
@@ -156,11 +160,14 @@ main(int argc, char **argv)
 	ipc_init(&d.ans, d.ans_path, 0);
 	if (ipc_open(&d.req) == -1)
 		fatal("%s", d.req_path);
+	retention_init(&d.ret, d.s.db, castore_prune, "ca.db", "CRL answers",
+	    c.signer_retention_days, mono_ms());
 	log_info("started: %d roots, database %s", c.nroots, c.ca_db);
 	signerd_loop(&d);
-	log_info("stopping: %llu requests, %llu issued, %llu rejected, %llu replayed",
-	    (unsigned long long)d.s.st.requests, (unsigned long long)d.s.st.issued,
-	    (unsigned long long)d.s.st.rejected, (unsigned long long)d.s.st.replayed);
+	log_info("stopping: %llu requests, %llu issued, %llu rejected, %llu replayed, "
+	    "%llu CRL answers pruned", (unsigned long long)d.s.st.requests,
+	    (unsigned long long)d.s.st.issued, (unsigned long long)d.s.st.rejected,
+	    (unsigned long long)d.s.st.replayed, (unsigned long long)d.ret.pruned);
 	signer_free(&d.s);
 	return 0;
 }

@@ -9,7 +9,8 @@
  * setting at the top, in a profile, in a root or in the link group (a
  * typo is never silently ignored), an unknown flag name, a root naming an
  * undefined profile, a name defined twice, a bad transport, a number out of
- * range or of the wrong type, and a file that is not there. Three tests
+ * range or of the wrong type, and a file that is not there; retention_days
+ * only in the signer and client groups. Three tests
  * are kept under #if 0: they show defects (BUG, below) and fail until
  * those are fixed.
  */
@@ -293,6 +294,8 @@ test_defaults(void **state)
 	assert_int_equal(C.link.max_payload, 8192);
 	assert_int_equal(C.link.window, 32);
 	assert_int_equal(C.time_interval, 60);
+	assert_int_equal(C.signer_retention_days, 90);
+	assert_int_equal(C.client_retention_days, 90);
 	assert_int_equal(C.nroots, 0);
 	assert_int_equal(C.nprofiles, 0);
 	assert_null(config_root(&C, "class1", 6));
@@ -776,10 +779,12 @@ test_shipped_examples(void **state)
 		fail_msg("%s", why);
 	assert_int_equal(C.nroots, 0);		/* the client's file: no CA */
 	assert_true(C.link.baud == 115200);
+	assert_int_equal(C.client_retention_days, 90);
 	find_conf(path, "airlock.conf");
 	if (config_load(path, &C, why, sizeof(why)) != 0)
 		fail_msg("%s", why);
 	assert_true(C.link.baud == 115200);
+	assert_int_equal(C.signer_retention_days, 90);
 	assert_int_equal(C.nroots, 2);
 	assert_true(C.nprofiles >= 13);		/* the old system's set and X-Road */
 	assert_int_equal(config_root_allows(config_root(&C, "class1", 6),
@@ -789,6 +794,33 @@ test_shipped_examples(void **state)
 	    CFG_KU_NON_REPUDIATION);
 	assert_int_equal(config_profile(&C, "ocsp", 4)->ocsp_nocheck, 1);
 	assert_int_equal(config_root_allows(config_root(&C, "class1", 6), "subca", 5), 0);
+}
+
+/* retention_days: in signer (queue.db, ca.db) and client (outbox.db) only. */
+static void
+test_retention(void **state)
+{
+	(void)state;
+	if (load("signer = { retention_days = 30; };\n"
+	    "client = { retention_days = 0; };\n") != 0)
+		fail_msg("%s", why);
+	assert_int_equal(C.signer_retention_days, 30);
+	assert_int_equal(C.client_retention_days, 0);
+	if (load("signer = { retention_days = 36500; };\n") != 0)
+		fail_msg("%s", why);
+	assert_int_equal(C.signer_retention_days, 36500);
+	assert_int_equal(C.client_retention_days, 90);
+	expect_error("signer = {\n"
+	    "  retention_days = -1;\n"
+	    "};\n", 2, "\"retention_days\" = -1 is out of range 0..36500");
+	expect_error("client = { retention_days = 36501; };\n", 1,
+	    "\"retention_days\" = 36501 is out of range");
+	expect_error("client = { retention_days = \"90\"; };\n", 1,
+	    "\"retention_days\" must be a number");
+	expect_error("link = {\n"
+	    "  retention_days = 90;\n"
+	    "};\n", 2, "unknown setting \"retention_days\"");
+	expect_error("retention_days = 90;\n", 1, "unknown setting \"retention_days\"");
 }
 
 /* The profile settings for the old system's set and X-Road. */
@@ -872,6 +904,7 @@ main(void)
 		cmocka_unit_test(test_shipped_examples),
 		cmocka_unit_test(test_time_group),
 		cmocka_unit_test(test_profile_extras),
+		cmocka_unit_test(test_retention),
 	};
 
 	log_init("test_config", LOG_TO_STDERR, 0);

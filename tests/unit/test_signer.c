@@ -16,7 +16,9 @@
  * retried a bad request forever and stopped its queue); garbage gets an
  * ERROR and is not recorded; a database failure is a retryable error that
  * records nothing, and the same request goes through once it is repaired;
- * a batch is answered request by request under one commit. Two tests are
+ * a batch is answered request by request under one commit; after linkd and
+ * the signer pruned (src/retention.c), a repeated SIGN still gets its stored
+ * answer and only a CRL_FETCH is answered afresh. Two tests are
  * kept under #if 0: they show defects (BUG, below) and fail until fixed.
  */
 #include <stdarg.h>
@@ -46,7 +48,9 @@
 #include "airlock.h"
 #include "ca.h"
 #include "config.h"
+#include "crl.h"
 #include "msg.h"
+#include "retention.h"
 #include "signer.h"
 #include "store.h"
 #include "util.h"
@@ -864,6 +868,124 @@ test_audit_records(void **state)
 	    "reqid NOT IN (SELECT reqid FROM audit WHERE reqid IS NOT NULL)"), 0);
 }
 
+/* A request's stored answer, moved 100 days into the past. */
+static void
+age_answer(const uint8_t *reqid)
+{
+	char sql[200], hex[33];
+
+	reqid_hex(reqid, hex);
+	snprintf(sql, sizeof(sql), "UPDATE answers SET answered = answered - "
+	    "100 * 86400 WHERE hex(reqid) = upper('%s')", hex);
+	poke(sql);
+}
+
+/* Pruning with a 90-day retention, as the daemons run it: rows deleted. */
+static int64_t
+prune(struct db *d, retention_fn fn)
+{
+	struct retention r;
+	int64_t n;
+
+	retention_init(&r, d, fn, "test", "rows", 90, 0);
+	assert_int_equal(retention_run(&r, time(NULL), &n), 0);
+	return n;
+}
+
+/*
+ * Exactly once after pruning. linkd has pruned the delivered SIGN from
+ * queue.db and the signer its old CRL answer from ca.db. The SIGN
+ * repeated under its id is a new row to linkd, which hands it over; the
+ * signer answers it, and a refused SIGN, with the stored bytes and signs
+ * nothing; the CRL_FETCH is answered afresh.
+ */
+static void
+test_replay_after_prune(void **state)
+{
+	uint8_t id[AIRLOCK_REQID_LEN], bad_id[AIRLOCK_REQID_LEN],
+	    crl_id[AIRLOCK_REQID_LEN], last[AIRLOCK_REQID_LEN];
+	struct buf req, bad, crl, csr, ans1, bad1, crl1, ans, none;
+	char qpath[PATH_MAX];
+	struct queue_item it;
+	struct msg a;
+	struct db *q;
+	int64_t certs, answers, issued;
+
+	(void)state;
+	good_request(&req, id, "pruned.example.test");
+	assert_int_equal(handle(&req, &ans1, &a, id), 0);
+	X509_free(cert_of(&a));
+	new_reqid(bad_id);
+	make_csr(&csr, "sub.example.test", NULL);
+	make_sign(&bad, bad_id, "r1", "subca", &csr, 30);
+	handle(&bad, &bad1, &a, bad_id);
+	expect_error(&a, AL_E_PROFILE);
+	new_reqid(crl_id);
+	buf_init(&crl);
+	assert_int_equal(crlsync_fetch_msg(&T.cfg, "r1", 1, 0, crl_id, &crl), 0);
+	assert_int_equal(handle(&crl, &crl1, &a, crl_id), 0);
+	assert_int_equal(a.type, MSG_CRL);
+	/* linkd delivered the SIGN's answer 100 days ago; a newer request since */
+	snprintf(qpath, sizeof(qpath), "%s/queue.db", T.tmp);
+	assert_int_equal(queue_open(qpath, 0, &q), 0);
+	buf_init(&none);
+	assert_int_equal(queue_put(q, id, MSG_SIGN, "r1", req.p, req.len, &none), 1);
+	assert_int_equal(queue_set_answer(q, id, ans1.p, ans1.len, 0, NULL), 0);
+	assert_int_equal(queue_get(q, id, &it, NULL, NULL), 1);
+	assert_int_equal(queue_set_delivered(q, it.id), 0);
+	new_reqid(last);
+	assert_int_equal(queue_put(q, last, MSG_SIGN, "r1", req.p, req.len, &none), 1);
+	{
+		sqlite3 *h = NULL;
+
+		assert_int_equal(sqlite3_open_v2(qpath, &h, SQLITE_OPEN_READWRITE,
+		    NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(h, "UPDATE queue SET updated = updated - "
+		    "100 * 86400 WHERE state = 3", NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(h);
+	}
+	age_answer(id);
+	age_answer(bad_id);
+	age_answer(crl_id);
+	assert_int_equal(prune(q, queue_prune), 1);
+	assert_int_equal(prune(T.s.db, castore_prune), 1);
+	buf_init(&ans);
+	assert_int_equal(castore_answer(T.s.db, crl_id, &ans), 0);
+	assert_int_equal(castore_answer(T.s.db, id, &ans), 1);
+	/* the repeat: a new request to linkd ... */
+	assert_int_equal(queue_put(q, id, MSG_SIGN, "r1", req.p, req.len, &none), 1);
+	assert_int_equal(none.len, 0);
+	/* ... and the stored answer from the signer, nothing signed */
+	certs = castore_cert_count(T.s.db, NULL);
+	issued = (int64_t)T.s.st.issued;
+	buf_free(&ans);
+	assert_int_equal(handle(&req, &ans, &a, id), 0);
+	assert_int_equal(ans.len, ans1.len);
+	assert_memory_equal(ans.p, ans1.p, ans1.len);
+	buf_free(&ans);
+	handle(&bad, &ans, &a, bad_id);
+	assert_int_equal(ans.len, bad1.len);
+	assert_memory_equal(ans.p, bad1.p, bad1.len);
+	assert_int_equal(castore_cert_count(T.s.db, NULL), certs);
+	assert_int_equal((int64_t)T.s.st.issued, issued);
+	/* the CRL_FETCH again: answered afresh, and stored again */
+	answers = answers_count();
+	buf_free(&ans);
+	assert_int_equal(handle(&crl, &ans, &a, crl_id), 0);
+	assert_int_equal(a.type, MSG_CRL);
+	assert_int_equal(answers_count(), answers + 1);
+	db_close(q);
+	buf_free(&req);
+	buf_free(&bad);
+	buf_free(&crl);
+	buf_free(&csr);
+	buf_free(&ans1);
+	buf_free(&bad1);
+	buf_free(&crl1);
+	buf_free(&ans);
+	buf_free(&none);
+}
+
 /* Fifty requests, fifty certificates, fifty serials. */
 static void
 test_fifty_serials(void **state)
@@ -1117,6 +1239,7 @@ main(void)
 		cmocka_unit_test(test_lookup_fails),
 		cmocka_unit_test(test_serial_lookup_fails),
 		cmocka_unit_test(test_lookup_fails_keeps_reqid),
+		cmocka_unit_test(test_replay_after_prune),
 		cmocka_unit_test(test_audit_records),
 	};
 
