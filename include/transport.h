@@ -34,6 +34,8 @@ struct transport {
 	int			 fd;	/* poll this; -1 when closed */
 	void			*priv;
 	uint64_t		 publish_at;	/* next status file update */
+	char			 open_why[256];	/* the last reason open failed */
+	uint64_t		 open_warn_at;	/* when that may be logged again */
 };
 
 struct link;
@@ -41,6 +43,9 @@ struct link;
 /* transport.c */
 int	 transport_link_io(struct transport *, struct link *, short revents, uint64_t now_ms);
 int	 transport_init(struct transport *, const struct cfg_link *, char *why, size_t whysz);
+/* Opens the cable if it is closed: 0 open, -1 not (logged as a warning
+ * when the reason is new, and again every few minutes while it lasts). */
+int	 transport_reopen(struct transport *, uint64_t now_ms);
 /* About once a second: the transport's and the link's state to cfg->status_file. */
 void	 transport_publish(struct transport *, const struct link *, uint64_t now_ms);
 /* The "usb" command of airlockctl and airlock-client: devices, then the file. */

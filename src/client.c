@@ -527,14 +527,9 @@ client_cable_io(struct client *cl, short revents, uint64_t now)
 static void
 client_tick(struct client *cl, uint64_t now)
 {
-	char why[512];
-
 	if (cl->t.fd == -1 && now >= cl->retry_at) {
 		cl->retry_at = now + 1000;
-		if (cl->t.ops->open(&cl->t, why, sizeof(why)) == -1)
-			log_debug("cable: %s", why);
-		else
-			log_info("cable open: %s", cl->c.link.device);
+		transport_reopen(&cl->t, now);
 	}
 	if (cl->resend_at && now >= cl->resend_at && cl->l->state == LINK_UP) {
 		cl->resend_at = 0;

@@ -8,11 +8,13 @@
  * twice. Nothing from the cable is fatal: undecodable messages are counted
  * and logged, bad requests get an ERROR answer.
  */
+#include <fcntl.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "health.h"
@@ -373,8 +375,6 @@ linkd_signer_io(struct linkd *d, short ans_revents)
 static void
 linkd_reopen(struct linkd *d, uint64_t now)
 {
-	char why[512];
-
 	if (!d->signer_up && now >= d->signer_at) {
 		d->signer_at = now + LINKD_SIGNER_MS;
 		if (ipc_open(&d->ans) == 0 && ipc_open(&d->req) == 0) {
@@ -387,12 +387,7 @@ linkd_reopen(struct linkd *d, uint64_t now)
 	if (now < d->retry_at)
 		return;
 	d->retry_at = now + LINKD_RETRY_MS;
-	if (d->t.fd == -1) {
-		if (d->t.ops->open(&d->t, why, sizeof(why)) == -1)
-			log_debug("cable: %s", why);
-		else
-			log_info("cable open: %s", d->c.link.device);
-	}
+	transport_reopen(&d->t, now);
 	if (d->signer_up)
 		linkd_hand(d, 1);	/* rows airlockctl retry or reject queued again */
 	if (d->signer_up && d->rehand_at && now >= d->rehand_at) {
@@ -450,6 +445,28 @@ linkd_loop(struct linkd *d)
 	}
 }
 
+/*
+ * One linkd per signer: a second one (another cable, the same run_dir)
+ * would open the signer's FIFOs too and take answers meant for the first.
+ * The lock is held, by an fd kept open, until the process ends.
+ */
+static void
+linkd_lock(const char *run_dir)
+{
+	char path[CFG_PATH + 16];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/linkd.lock", run_dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0660)) == -1)
+		fatal("%s", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			fatalx("%s: another airlock-linkd serves this signer (run_dir %s)",
+			    path, run_dir);
+		fatal("%s: flock", path);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -474,6 +491,7 @@ main(int argc, char **argv)
 		fatalx("%s", why);
 	if (ipc_make_fifos(d.c.run_dir, d.req_path, d.ans_path, sizeof(d.req_path)) == -1)
 		fatal("%s: cannot create the FIFOs", d.c.run_dir);
+	linkd_lock(d.c.run_dir);
 	proc_drop(d.c.link_user);
 	sandbox_enter("linkd", &d.c);
 	health_init(d.c.run_dir, "linkd");

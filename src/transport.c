@@ -42,6 +42,35 @@ transport_init(struct transport *t, const struct cfg_link *c, char *why, size_t 
 	return -1;
 }
 
+#define TRANSPORT_WARN_MS	300000	/* a cable that stays unopenable: warn again */
+
+/*
+ * A device that is missing for a while (unplugged, or the wrong name in the
+ * configuration, or a user without access to it) is tried every second; the
+ * reason is a warning when it changes and every TRANSPORT_WARN_MS while it
+ * lasts, so the sysadmin sees it without a flood of lines.
+ */
+int
+transport_reopen(struct transport *t, uint64_t now)
+{
+	char why[sizeof(t->open_why)];
+
+	if (t->fd != -1)
+		return 0;
+	if (t->ops->open(t, why, sizeof(why)) == 0) {
+		log_info("cable open: %s", t->cfg->device);
+		t->open_why[0] = '\0';
+		return 0;
+	}
+	if (strcmp(why, t->open_why) != 0 || now >= t->open_warn_at) {
+		log_warnx("cable: %s (trying again every second)", why);
+		snprintf(t->open_why, sizeof(t->open_why), "%s", why);
+		t->open_warn_at = now + TRANSPORT_WARN_MS;
+	} else
+		log_debug("cable: %s", why);
+	return -1;
+}
+
 /*
  * One turn of the cable for a link: read what is there into the link, let
  * it run its timers, and write what it has within the pacing allowance.

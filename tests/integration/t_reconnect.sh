@@ -39,9 +39,25 @@ check "linkd reopened the device" '[ "$(grep -c "cable open" "$D/log/linkd.log")
 check "exactly 18 certificates, one per request" \
 	'[ "$(sqlite3 "$D/signer/state/ca.db" "select count(*) from certs")" = 18 ]'
 # exclusive open: a second daemon on the same device gets a clear refusal
-sed -e "s|$D/signer/state|$D/second|" "$D/signer/airlock.conf" > "$D/second.conf"
+# (its own run_dir, or the run_dir lock below would refuse it first)
+sed -e "s|$D/signer/state|$D/second|" -e "s|$D/signer/run|$D/second|" "$D/signer/airlock.conf" > "$D/second.conf"
 mkdir -p "$D/second"
 timeout 5 "$AL_BIN/airlock-linkd" -d -v -c "$D/second.conf" 2>"$D/log/second.log"
 check "a second linkd on the same device is refused" 'grep -q "in use by another process\|Device or resource busy" "$D/log/second.log"'
+# one linkd per signer: another cable but the same run_dir (the signer's FIFOs)
+sed -e "s|$D/signer/state|$D/fourth|" -e "s|$D/cable-signer|$D/other-tty|" "$D/signer/airlock.conf" > "$D/fourth.conf"
+mkdir -p "$D/fourth"
+timeout 5 "$AL_BIN/airlock-linkd" -d -c "$D/fourth.conf" 2>"$D/log/fourth.log"; rc=$?
+check "a second linkd for the same signer (run_dir) is refused at once (exit $rc)" \
+	'[ $rc != 124 ] && [ $rc != 0 ] && grep -q "another airlock-linkd serves this signer" "$D/log/fourth.log"'
+check "... and the first one still serves" 'kill -0 $(cat "$D/linkd.pid") && al_client "$D" status --signer --timeout 20 | grep -q "^signer=up"'
+# a device that cannot be opened (a wrong name in the configuration): one
+# warning with the reason, not a line per retry and not only at debug level
+sed -e "s|$D/signer/state|$D/third|" -e "s|$D/signer/run|$D/third|" -e "s|$D/cable-signer|$D/no-such-tty|" \
+	"$D/signer/airlock.conf" > "$D/third.conf"
+mkdir -p "$D/third"
+timeout 3.5 "$AL_BIN/airlock-linkd" -d -c "$D/third.conf" 2>"$D/log/third.log"
+check "a device that cannot be opened: one warning naming it, in 3.5 s of retries" \
+	'[ "$(grep -c "cable: .*no-such-tty.*trying again every second" "$D/log/third.log")" = 1 ]'
 [ $fails = 0 ] || { echo "logs in $D/log"; KEEP=1; }
 exit $fails
