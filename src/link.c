@@ -37,6 +37,8 @@ static const char session_label[] = "airlock link session v1";
 #define LINK_ADAPT_FRAMES	8	/* frames per adaptation period */
 #define LINK_FRAME_OVERHEAD	46	/* header, MAC, CRC, delimiter, COBS */
 #define LINK_MIN_SEG		128
+#define LINK_RTO_MAX_MS		3000	/* RTT-based timer, backed off, at most */
+#define LINK_BACKOFF_MAX	1	/* doublings of the timer without progress */
 
 void
 link_params_default(struct link_params *p, int baud)
@@ -76,8 +78,8 @@ link_update_rto(struct link *l)
 		l->rto_ms = (uint32_t)(l->srtt_ms + 4 * l->rttvar_ms);
 		if (l->rto_ms < 200)
 			l->rto_ms = 200;
-		if (l->rto_ms > 20000)
-			l->rto_ms = 20000;
+		if (l->rto_ms > LINK_RTO_MAX_MS)
+			l->rto_ms = LINK_RTO_MAX_MS;
 		return;
 	}
 	/* before a sample: two frames out, a full reverse queue back, a margin;
@@ -85,15 +87,28 @@ link_update_rto(struct link *l)
 	l->rto_ms = (uint32_t)(2 * link_line_ms(l, inflight + 8192) + 250);
 }
 
-/* The timer for a frame sent now: never shorter than the line needs for
- * everything ahead of it and a full frame back, whatever the RTT said. */
+/*
+ * The timer for a frame sent now: the RTT-based timeout, doubled once
+ * after an expiry without progress, but to no more than LINK_RTO_MAX_MS
+ * (or the timeout itself, before the first sample on a slow line), and
+ * never shorter than the line needs for everything ahead of it and a full
+ * frame back, whatever the RTT said. The line is the link's alone, so
+ * backing off protects nothing; what it cost was measured: a frame
+ * acknowledged only after an outage gives a round-trip sample of seconds,
+ * and three doublings of that (up to 20 s each) stalled t_stress for
+ * 20 s to 2 minutes at a time while the oldest frame waited its turn.
+ */
 static uint64_t
 link_rto(const struct link *l)
 {
-	uint64_t floor, ahead = l->seg_off - l->acked_off + l->out.len;
+	uint64_t floor, t, cap, ahead = l->seg_off - l->acked_off + l->out.len;
 
 	floor = link_line_ms(l, ahead + 2 * (uint64_t)(l->p.max_payload + 64)) * 3 / 2 + 200;
-	return floor > l->rto_ms ? floor : l->rto_ms;
+	cap = l->rto_ms > LINK_RTO_MAX_MS ? l->rto_ms : LINK_RTO_MAX_MS;
+	t = (uint64_t)l->rto_ms << l->backoff;
+	if (t > cap)
+		t = cap;
+	return floor > t ? floor : t;
 }
 
 static void
@@ -763,9 +778,9 @@ link_timers(struct link *l, uint64_t now)
 				l->seg[s % LINK_MAX_WINDOW].lost = 1;
 				break;
 			}
-		if (l->backoff < 3)
+		if (l->backoff < LINK_BACKOFF_MAX)
 			l->backoff++;
-		l->rto_at = now + (link_rto(l) << l->backoff);
+		l->rto_at = now + link_rto(l);
 	}
 }
 

@@ -86,11 +86,10 @@ struct usb_stats {
 };
 
 struct usb_priv {
-	pthread_mutex_t	 mu;		/* st, peer, where, lastwhy */
+	pthread_mutex_t	 mu;		/* st, peer, where */
 	struct usb_stats st;
 	int		 peer;		/* 1 present, 0 absent, -1 unknown */
 	char		 where[96];	/* the open device, for status() */
-	char		 lastwhy[256];	/* last open failure, logged once */
 	/* the open device: the worker's after open() */
 	libusb_context	*ctx;
 	libusb_device_handle *h;
@@ -759,20 +758,6 @@ usb_socketpair(struct usb_priv *u)
 	return 0;
 }
 
-/* A failure is logged once while it stays the same, then at debug level. */
-static void
-usb_open_failed(struct usb_priv *u, const char *why)
-{
-	int same;
-
-	pthread_mutex_lock(&u->mu);
-	same = strcmp(u->lastwhy, why) == 0;
-	snprintf(u->lastwhy, sizeof(u->lastwhy), "%s", why);
-	pthread_mutex_unlock(&u->mu);
-	if (!same)
-		log_warnx("%s", why);
-}
-
 static int
 usb_start(struct transport *t, char *why, size_t whysz)
 {
@@ -824,12 +809,10 @@ usb_open(struct transport *t, char *why, size_t whysz)
 		if (u->sv[0] != -1)
 			close(u->sv[0]);
 		usb_free_device(u);
-		usb_open_failed(u, why);
-		return -1;
+		return -1;	/* transport_reopen() logs why */
 	}
 	pthread_mutex_lock(&u->mu);
 	u->st.opens++;
-	u->lastwhy[0] = '\0';
 	pthread_mutex_unlock(&u->mu);
 	log_info("usb %s: open (%s), endpoints in 0x%02x out 0x%02x status 0x%02x", u->path,
 	    u->where, u->ep_in, u->ep_out, u->ep_int);
