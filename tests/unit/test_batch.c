@@ -38,6 +38,7 @@
 #include "signer.h"
 #include "store.h"
 #include "util.h"
+#include "rmtree.h"
 
 #define NB	8
 
@@ -309,15 +310,6 @@ test_single_handle(void **state)
 /* --- fixtures --- */
 
 static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 setup(void **state)
 {
 	struct ca_root_params rp;
@@ -367,7 +359,7 @@ teardown(void **state)
 	(void)state;
 	signer_free(&T.s);
 	EVP_PKEY_free(T.key);
-	nftw(T.tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rmtree(T.tmp);
 	return 0;
 }
 

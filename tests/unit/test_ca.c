@@ -34,6 +34,7 @@
 #include "ca.h"
 #include "msg.h"
 #include "util.h"
+#include "rmtree.h"
 
 #define SUB_PASS	"sub secret passphrase"
 #define DAY		86400
@@ -365,15 +366,6 @@ ext_critical(X509 *x, int nid)
 	return X509_EXTENSION_get_critical(X509_get_ext(x, idx));
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 /* --- fixtures --- */
 
 static int
@@ -433,7 +425,7 @@ group_teardown(void **state)
 	EVP_PKEY_free(T.p256);
 	EVP_PKEY_free(T.rsa2048);
 	if (T.tmp[0] != '\0')
-		nftw(T.tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		rmtree(T.tmp);
 	return 0;
 }
 

@@ -32,6 +32,7 @@
 #include "airlock.h"
 #include "config.h"
 #include "util.h"
+#include "rmtree.h"
 
 static char tmpdir[64];
 static char conf_path[PATH_MAX];
@@ -81,15 +82,6 @@ expect_error(const char *text, int line, const char *words)
 }
 
 static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 setup(void **state)
 {
 	(void)state;
@@ -104,7 +96,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return rmtree(tmpdir);
 }
 
 /* --- a whole file --- */

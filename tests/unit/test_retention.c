@@ -40,6 +40,7 @@
 #include "retention.h"
 #include "store.h"
 #include "util.h"
+#include "rmtree.h"
 
 #define DAY		86400
 #define OLD		(91 * DAY)	/* past the 90 days of every test */
@@ -69,15 +70,6 @@ bytes_of(struct buf *b, unsigned n, size_t len)
 }
 
 static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 setup(void **state)
 {
 	(void)state;
@@ -89,7 +81,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return rmtree(tmpdir);
 }
 
 static void

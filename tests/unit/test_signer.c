@@ -54,6 +54,7 @@
 #include "signer.h"
 #include "store.h"
 #include "util.h"
+#include "rmtree.h"
 
 #define DAY	86400
 
@@ -274,15 +275,6 @@ answers_count(void)
 	return n;
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 add_profile(const char *name, unsigned eku, unsigned san)
 {
@@ -359,7 +351,7 @@ group_teardown(void **state)
 	signer_free(&T.s);
 	X509_free(T.ca_cert);
 	EVP_PKEY_free(T.key);
-	return nftw(T.tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return rmtree(T.tmp);
 }
 
 /* --- tests --- */

@@ -35,6 +35,7 @@
 #include "msg.h"
 #include "store.h"
 #include "util.h"
+#include "rmtree.h"
 
 static char tmpdir[64];
 
@@ -117,15 +118,6 @@ poke(const char *path, const char *sql)
 }
 
 static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 setup(void **state)
 {
 	(void)state;
@@ -137,7 +129,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return rmtree(tmpdir);
 }
 
 /* Each test gets databases of its own. */
