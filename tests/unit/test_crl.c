@@ -53,6 +53,7 @@
 #include "signer.h"
 #include "store.h"
 #include "util.h"
+#include "rmtree.h"
 
 #define DAY	86400
 
@@ -68,15 +69,6 @@ static struct {
 } T;
 
 /* --- helpers --- */
-
-static int
-rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
 
 static uint64_t
 rnd(void)
@@ -339,7 +331,7 @@ group_teardown(void **state)
 	signer_free(&T.s);
 	if (getenv("KEEP") != NULL)
 		return 0;
-	return nftw(T.tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return rmtree(T.tmp);
 }
 
 /* --- tests --- */
