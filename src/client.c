@@ -794,7 +794,7 @@ client_status(struct client *cl, int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "--signer") == 0) {
 		if (argc == 4 && strcmp(argv[2], "--timeout") == 0) {
 			if (parse_num(argv[3], 0, 86400, &t) == -1)
-				errx_usage("--timeout needs a number of seconds up to 86400");
+				errx_usage("status --signer: --timeout needs a number of seconds up to 86400");
 			timeout_s = (unsigned)t;
 		} else if (argc != 2)
 			errx_usage("status --signer [--timeout S]");

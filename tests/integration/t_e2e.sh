@@ -104,6 +104,15 @@ check "status --signer: linkd's queue and clock over the link (exit $rc)" \
 	'[ $rc = 0 ] && grep -q "^airlock-linkd " "$D/signer.status" && grep -q "^signer=up" "$D/signer.status" && grep -Eq "^delivered=[1-9]" "$D/signer.status"'
 check "status --signer: the reply also lands in the spool as a .status file" \
 	'ls "$out"/*.status >/dev/null 2>&1'
+for a in "--timeout abc" "--timeout -1" "--timeout 99999999999999999999" "--timeout" "--bogus"; do
+	al_client "$D" status --signer $a >/dev/null 2>"$D/st.err"; rc=$?
+	check "status --signer $a: usage error (exit $rc) with a sentence" \
+		'[ $rc = 2 ] && grep -q "airlock-client: status" "$D/st.err"'
+done
+al_client "$D" wait --timeout 5x "${id[g1]}" >/dev/null 2>"$D/st.err"; rc=$?
+check "wait --timeout 5x: usage error (exit $rc) with a sentence" '[ $rc = 2 ] && grep -q "timeout needs a number" "$D/st.err"'
+al_client "$D" prune extra >/dev/null 2>&1; rc=$?
+check "prune with an argument: usage error (exit $rc)" '[ $rc = 2 ]'
 check "status --signer with nobody to answer: exit 3 and a sentence" \
 	'kill -STOP $(cat "$D/linkd.pid"); al_client "$D" status --signer --timeout 1 >/dev/null 2>"$D/st.err"; r=$?; kill -CONT $(cat "$D/linkd.pid"); [ $r = 3 ] && grep -q "no answer from the signer host" "$D/st.err"'
 check "airlockctl queue lists a failed request" \
