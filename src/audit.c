@@ -154,16 +154,7 @@ audit_hash(const struct audit_raw *r, const uint8_t prev[AUDIT_HASH_LEN],
 int
 audit_last_seq(struct db *d, int64_t *seq)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	*seq = 0;
-	if (db_prepare(d, &st, "SELECT coalesce(max(seq), 0) FROM audit") == -1)
-		return -1;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*seq = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : -1;
+	return db_int64(d, "SELECT coalesce(max(seq), 0) FROM audit", seq);
 }
 
 /* The last record's seq and hash (seq 0 and zeros for an empty chain). */

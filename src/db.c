@@ -250,19 +250,28 @@ db_integrity_ok(struct db *d)
 	return ok;
 }
 
+int
+db_int64(struct db *d, const char *sql, int64_t *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = 0;
+	if (db_prepare(d, &st, sql) == -1)
+		return -1;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
 /* The integer a PRAGMA reads, or -1. */
 static int
 db_pragma_int(struct db *d, const char *sql)
 {
-	sqlite3_stmt *st;
-	int v = -1;
+	int64_t v;
 
-	if (db_prepare(d, &st, sql) == -1)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return v;
+	return db_int64(d, sql, &v) == -1 ? -1 : (int)v;
 }
 
 #define DB_VACUUM_PAGES	2048	/* given back to the file system per batch */

@@ -30,6 +30,8 @@ int	 db_commit(struct db *);
 void	 db_rollback(struct db *);
 int	 db_step_done(struct db *, sqlite3_stmt *);	/* step, expect DONE, finalize */
 int	 db_blob(sqlite3_stmt *, int col, struct buf *);
+/* The integer in the first column of a query's one row (NULL reads 0): 0, or -1. */
+int	 db_int64(struct db *, const char *sql, int64_t *out);
 /* For the statements of every request: prepared once per connection and
  * reused (sql must be a string literal). The statement comes back reset,
  * without bindings; never finalize it. db_step_reset steps it expecting

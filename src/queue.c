@@ -275,14 +275,5 @@ queue_prune(struct db *d, int64_t before, int max, int64_t *n)
 int
 queue_oldest_finished(struct db *d, int64_t *t)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	*t = 0;
-	if (db_prepare(d, &st, "SELECT min(updated) FROM queue WHERE state >= 3") == -1)
-		return -1;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*t = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : -1;
+	return db_int64(d, "SELECT min(updated) FROM queue WHERE state >= 3", t);
 }
