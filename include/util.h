@@ -52,9 +52,10 @@ uint64_t mono_ms(void);				/* CLOCK_MONOTONIC in ms */
 uint64_t real_ns(void);				/* CLOCK_REALTIME in ns */
 int	 read_file(const char *, struct buf *, size_t max);
 int	 write_file_atomic(const char *, const void *, size_t, int mode);
-int	 name_ok(const char *, size_t);
+int	 name_ok(const char *, size_t);		/* [A-Za-z0-9._-]{1,63} */
+int	 name_chars_ok(const char *, size_t);	/* only [A-Za-z0-9._-] */
 /* Puts a sentence in why (for the many "why" out-parameters); NULL is fine. */
-void	 say(char *why, size_t whysz, const char *, ...) __attribute__((format(printf, 3, 4)));		/* [A-Za-z0-9._-]{1,63} */
+void	 say(char *why, size_t whysz, const char *, ...) __attribute__((format(printf, 3, 4)));
 void	 reqid_hex(const uint8_t *, char out[33]);
 
 /* askpass.c */

@@ -10,6 +10,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "proc.h"
 #include "retention.h"
 #include "sandbox.h"
+#include "spool.h"
 #include "store.h"
 #include "timesync.h"
 #include "transport.h"
@@ -77,6 +79,7 @@ struct client {
 	int		 send_now;	/* the link has room: send pending requests */
 	struct buf	 tmp;
 	uint64_t	 answers, duplicates, undecodable;
+	uint64_t	 spool_rejected;	/* files refused from spool/in */
 	struct crlsync	*crl;		/* CRL refresh of client.crl_roots */
 	uint8_t		 time_id[AIRLOCK_REQID_LEN];	/* the last TIME sent */
 	uint64_t	 time_sent_ms;	/* when; 0 when it is answered */
@@ -85,11 +88,19 @@ struct client {
 	struct retention ret;		/* pruning of outbox.db */
 };
 
-static void
+/* The path of a spool result; -1 (logged) for a name that is not a spool name. */
+static int
 client_paths(const struct cfg *c, const char *sub, const char *name,
     const char *ext, char *out, size_t outsz)
 {
-	snprintf(out, outsz, "%s/%s/%s%s", c->spool_dir, sub, name, ext);
+	char shown[64];
+
+	if (spool_path(c->spool_dir, sub, name, ext, out, outsz) == 0)
+		return 0;
+	spool_name_show(name, shown, sizeof(shown));
+	log_warnx("no spool file made for the name \"%s\": %s", shown,
+	    errno == EINVAL ? "not a spool name" : strerror(errno));
+	return -1;
 }
 
 static void
@@ -190,7 +201,15 @@ client_parse_spool(const char *name, const struct buf *f, struct buf *msg,
 		    AIRLOCK_REQID_LEN) == 0)
 			have_id = 1;
 		else {
-			snprintf(why, whysz, "unknown or bad header line \"%.60s\"", line);
+			/* the line is not quoted: the file may not be the sender's */
+			if (strncmp(line, "days=", 5) == 0)
+				say(why, whysz, "the days= value is not a number of days "
+				    "up to 36500");
+			else if (strncmp(line, "id=", 3) == 0)
+				say(why, whysz, "the id= value is not 32 hex digits");
+			else
+				say(why, whysz, "a header line is not root=, profile=, "
+				    "days=, id= or format=spkac");
 			return -1;
 		}
 	}
@@ -233,43 +252,81 @@ client_spool_parse(const char *name, const struct buf *f, struct buf *msg,
 	return 0;
 }
 
+/* Moves spool/in/name to rejected/ and, when the name is usable, says why in err/. */
 static void
-client_spool_one(struct client *cl, const char *name)
+client_spool_reject(struct client *cl, int dirfd, const char *name,
+    const char *stem, const char *why)
 {
-	char path[PATH_MAX], dst[PATH_MAX], stem[128], why[256];
+	char dst[PATH_MAX], shown[64], text[512];
+	struct stat st;
+	int n, rfd;
+
+	cl->spool_rejected++;
+	spool_name_show(name, shown, sizeof(shown));
+	log_warnx("spool file \"%s\" rejected: %s (%llu rejected so far)", shown,
+	    why, (unsigned long long)cl->spool_rejected);
+	if (stem != NULL && client_paths(&cl->c, "err", stem, ".err", dst,
+	    sizeof(dst)) == 0) {
+		n = snprintf(text, sizeof(text), "%d %s\n", AL_E_MSG_VALUE, why);
+		if (write_file_atomic(dst, text, (size_t)n, 0640) == -1)
+			log_warn("%s", dst);
+	}
+	/* the entry itself moves, whatever it is: a link is not followed; but a
+	 * second name of another file (a hard link) is only removed, so that
+	 * nothing of the client's own files is kept in the spool */
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !S_ISDIR(st.st_mode) && st.st_nlink > 1) {
+		if (unlinkat(dirfd, name, 0) == -1)
+			log_warn("spool file \"%s\" cannot be removed", shown);
+		return;
+	}
+	snprintf(dst, sizeof(dst), "%s/rejected", cl->c.spool_dir);
+	rfd = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (rfd == -1 || renameat(dirfd, name, rfd, name) == -1) {
+		log_warn("spool file \"%s\" cannot be moved to rejected/", shown);
+		if (unlinkat(dirfd, name, 0) == -1 && errno == EISDIR)
+			unlinkat(dirfd, name, AT_REMOVEDIR);
+	}
+	if (rfd != -1)
+		close(rfd);
+}
+
+static void
+client_spool_one(struct client *cl, int dirfd, const char *name)
+{
+	char dst[PATH_MAX], stem[SPOOL_NAME_MAX + 1], why[256];
 	uint8_t reqid[AIRLOCK_REQID_LEN];
 	struct buf f, m;
 	size_t len = strlen(name);
-	int type = MSG_SIGN;
+	int type = MSG_SIGN, afd;
 
+	if (len - 4 > SPOOL_NAME_MAX) {
+		client_spool_reject(cl, dirfd, name, NULL, "the name is too long");
+		return;
+	}
 	snprintf(stem, sizeof(stem), "%.*s", (int)(len - 4), name);
-	client_paths(&cl->c, "in", name, "", path, sizeof(path));
+	if (!spool_name_ok(stem)) {
+		client_spool_reject(cl, dirfd, name, NULL, "the name is not "
+		    "[A-Za-z0-9_-][A-Za-z0-9._-]* followed by .req");
+		return;
+	}
 	buf_init(&f);
 	buf_init(&m);
-	if (read_file(path, &f, CLIENT_MAX_REQ) == -1) {
-		snprintf(why, sizeof(why), "cannot read: %s", strerror(errno));
-		goto reject;
+	if (spool_read(dirfd, name, &f, CLIENT_MAX_REQ, why, sizeof(why)) == -1 ||
+	    client_spool_parse(name, &f, &m, reqid, &type, why, sizeof(why)) == -1) {
+		client_spool_reject(cl, dirfd, name, stem, why);
+		goto out;
 	}
-	if (client_spool_parse(name, &f, &m, reqid, &type, why, sizeof(why)) == -1)
-		goto reject;
 	if (outbox_add(cl->db, reqid, type, stem, m.p, m.len) == -1)
 		goto out;	/* the file stays; tried again on the next scan */
-	client_paths(&cl->c, "accepted", name, "", dst, sizeof(dst));
 	hex_encode(reqid, sizeof(reqid), why);
-	if (rename(path, dst) == -1)
-		log_warn("req=%s %s", why, path);
+	snprintf(dst, sizeof(dst), "%s/accepted", cl->c.spool_dir);
+	afd = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (afd == -1 || renameat(dirfd, name, afd, name) == -1)
+		log_warn("req=%s %s/in/%s", why, cl->c.spool_dir, name);
+	if (afd != -1)
+		close(afd);
 	log_info("req=%s queued from spool file %s", why, name);
-	goto out;
-reject:
-	log_warnx("spool %s rejected: %s", name, why);
-	client_paths(&cl->c, "err", stem, ".err", dst, sizeof(dst));
-	{
-		char text[512];
-		int n = snprintf(text, sizeof(text), "%d %s\n", AL_E_MSG_VALUE, why);
-		write_file_atomic(dst, text, (size_t)n, 0640);
-	}
-	client_paths(&cl->c, "rejected", name, "", dst, sizeof(dst));
-	rename(path, dst);
 out:
 	buf_free(&f);
 	buf_free(&m);
@@ -288,10 +345,10 @@ client_scan_spool(struct client *cl)
 		return;
 	while ((e = readdir(d)) != NULL) {
 		n = strlen(e->d_name);
-		if (e->d_name[0] == '.' || n < 5 || n > 100 ||
-		    strcmp(e->d_name + n - 4, ".req") != 0)
+		/* dot files are the web application's temporary files */
+		if (e->d_name[0] == '.' || n < 5 || strcmp(e->d_name + n - 4, ".req") != 0)
 			continue;
-		client_spool_one(cl, e->d_name);
+		client_spool_one(cl, dirfd(d), e->d_name);
 	}
 	closedir(d);
 }
@@ -391,10 +448,22 @@ client_time_answer(struct client *cl, const struct msg *m, const char *id)
 	return 1;
 }
 
+/* One result file: spool/SUB/NAME.EXT, written atomically. */
+static void
+client_put(struct client *cl, const char *rid, const char *sub, const char *name,
+    const char *ext, const void *p, size_t n)
+{
+	char path[PATH_MAX];
+
+	if (client_paths(&cl->c, sub, name, ext, path, sizeof(path)) == 0 &&
+	    write_file_atomic(path, p, n, 0644) == -1)
+		log_warn("req=%s %s", rid, path);
+}
+
 static void
 client_write_result(struct client *cl, const struct outbox_item *it, const struct msg *m)
 {
-	char path[PATH_MAX], name[128], text[1024], rid[33];
+	char name[128], text[1024], rid[33];
 	struct buf pem;
 	int n;
 
@@ -404,37 +473,27 @@ client_write_result(struct client *cl, const struct outbox_item *it, const struc
 		return;
 	}
 	reqid_hex(it->reqid, rid);
-	if (it->name[0] != '\0')
+	/* checked where it entered, and again here where it becomes a path */
+	if (it->name[0] != '\0' && spool_name_ok(it->name))
 		snprintf(name, sizeof(name), "%s", it->name);
 	else
 		reqid_hex(it->reqid, name);
 	buf_init(&pem);
 	if (m->type == MSG_CERT) {
-		pem_encode("CERTIFICATE", m->cert.p, m->cert.len, &pem);
-		client_paths(&cl->c, "out", name, ".crt", path, sizeof(path));
-		if (write_file_atomic(path, pem.p, pem.len, 0644) == -1)
-			log_warn("req=%s %s", rid, path);
+		if (pem_encode("CERTIFICATE", m->cert.p, m->cert.len, &pem) == 0)
+			client_put(cl, rid, "out", name, ".crt", pem.p, pem.len);
 		buf_reset(&pem);
-		if (MSG_HAS(m, T_CHAIN) && chain_pem(m->chain.p, m->chain.len, &pem) == 0) {
-			client_paths(&cl->c, "out", name, ".chain.pem", path, sizeof(path));
-			if (write_file_atomic(path, pem.p, pem.len, 0644) == -1)
-				log_warn("req=%s %s", rid, path);
-		}
+		if (MSG_HAS(m, T_CHAIN) && chain_pem(m->chain.p, m->chain.len, &pem) == 0)
+			client_put(cl, rid, "out", name, ".chain.pem", pem.p, pem.len);
 	} else if (m->type == MSG_REVOKED) {
 		n = crlsync_revoked_line(m, text, sizeof(text));
-		client_paths(&cl->c, "out", name, ".revoked", path, sizeof(path));
-		if (write_file_atomic(path, text, (size_t)n, 0644) == -1)
-			log_warn("req=%s %s", rid, path);
+		client_put(cl, rid, "out", name, ".revoked", text, (size_t)n);
 	} else if (m->type == MSG_STATUS_REPLY) {
-		client_paths(&cl->c, "out", name, ".status", path, sizeof(path));
-		if (write_file_atomic(path, m->text.p, m->text.len, 0644) == -1)
-			log_warn("req=%s %s", rid, path);
+		client_put(cl, rid, "out", name, ".status", m->text.p, m->text.len);
 	} else if (m->type == MSG_ERROR) {
 		n = snprintf(text, sizeof(text), "%u %.*s\n", m->code, (int)m->text.len,
 		    m->text.p);
-		client_paths(&cl->c, "err", name, ".err", path, sizeof(path));
-		if (write_file_atomic(path, text, (size_t)n, 0644) == -1)
-			log_warn("req=%s %s", rid, path);
+		client_put(cl, rid, "err", name, ".err", text, (size_t)n);
 	}
 	buf_free(&pem);
 }
@@ -638,7 +697,12 @@ client_submit(struct client *cl, int argc, char **argv)
 				errx_usage("--days needs a number of days up to 36500 "
 				    "(0: the profile's)");
 			break;
-		case 'n': name = optarg; break;
+		case 'n':
+			if (!spool_name_ok(optarg))
+				errx_usage("--name needs 1 to 100 of A-Z a-z 0-9 . _ -, "
+				    "not starting with a dot");
+			name = optarg;
+			break;
 		case 's': spkac = 1; break;
 		case 'i':
 			if (hex_decode(optarg, reqid, sizeof(reqid)) == -1)

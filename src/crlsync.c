@@ -40,6 +40,7 @@
 
 #include "crl.h"
 #include "crypto.h"
+#include "spool.h"
 
 #define CRLSYNC_RETRY_S		30	/* between fetches after half-life */
 #define CRLSYNC_PENDING_S	600	/* give up waiting for an answer */
@@ -636,7 +637,9 @@ revoke_parse_spool(const struct buf *f, struct revoke_req *rr, char *why, size_t
 		if (line[0] == '\0' || line[0] == '#')
 			continue;
 		if (revoke_line(line, rr) == -1) {
-			snprintf(why, whysz, "unknown or bad line \"%.60s\"", line);
+			/* not quoted: the file may not be the sender's */
+			snprintf(why, whysz, "a line is not type=revoke, root=, serial=, "
+			    "reason=, invalidity= or id=, or has a bad value");
 			return -1;
 		}
 	}
@@ -738,7 +741,7 @@ revoke_command(const struct cfg *c, struct db *outbox, int argc, char **argv)
 		    (ch == 'R' && (parse_num(optarg, 0, 10, &v) == -1 || v == 7)) ||
 		    (ch == 'I' && parse_num(optarg, 1, CRLSYNC_TIME_MAX, &v) == -1) ||
 		    (ch == 'i' && hex_decode(optarg, rr.reqid, sizeof(rr.reqid)) == -1) ||
-		    ch == '?')
+		    (ch == 'n' && !spool_name_ok(optarg)) || ch == '?')
 			return crlsync_usage("revoke: bad option or value");
 		if (ch == 'r')
 			snprintf(rr.root, sizeof(rr.root), "%s", optarg);

@@ -15,6 +15,26 @@
 #include "ipc.h"
 #include "msg.h"
 
+/* A FIFO at path: made, or one that is there already; anything else is refused. */
+static int
+ipc_make_fifo(const char *path)
+{
+	struct stat st;
+
+	if (mkfifo(path, 0660) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -1;
+	if (lstat(path, &st) == -1)
+		return -1;
+	if (!S_ISFIFO(st.st_mode)) {
+		log_warnx("%s exists and is not a FIFO", path);
+		errno = EEXIST;
+		return -1;
+	}
+	return 0;
+}
+
 int
 ipc_make_fifos(const char *run_dir, char *req, char *ans, size_t sz)
 {
@@ -23,9 +43,7 @@ ipc_make_fifos(const char *run_dir, char *req, char *ans, size_t sz)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (mkfifo(req, 0660) == -1 && errno != EEXIST)
-		return -1;
-	if (mkfifo(ans, 0660) == -1 && errno != EEXIST)
+	if (ipc_make_fifo(req) == -1 || ipc_make_fifo(ans) == -1)
 		return -1;
 	return 0;
 }
@@ -44,15 +62,25 @@ ipc_init(struct ipc_chan *c, const char *path, int reading)
 int
 ipc_open(struct ipc_chan *c)
 {
-	struct stat st;
-	int fl = (c->reading ? O_RDONLY : O_WRONLY) | O_NONBLOCK | O_CLOEXEC;
+	struct stat before, st;
+	int fl = (c->reading ? O_RDONLY : O_WRONLY) | O_NONBLOCK | O_NOFOLLOW |
+	    O_NOCTTY | O_CLOEXEC;
 
 	if (c->fd != -1)
 		return 0;
+	/* the type first: nothing but a FIFO is opened, and not through a link */
+	if (lstat(c->path, &before) == -1)
+		return -1;
+	if (!S_ISFIFO(before.st_mode)) {
+		log_warnx("%s: not a FIFO; not opened", c->path);
+		errno = EINVAL;
+		return -1;
+	}
 	if ((c->fd = open(c->path, fl)) == -1)
 		return -1;
-	if (fstat(c->fd, &st) == -1 || !S_ISFIFO(st.st_mode)) {
-		log_warnx("%s: not a FIFO", c->path);
+	if (fstat(c->fd, &st) == -1 || !S_ISFIFO(st.st_mode) ||
+	    st.st_ino != before.st_ino || st.st_dev != before.st_dev) {
+		log_warnx("%s: not a FIFO, or replaced while opened", c->path);
 		close(c->fd);
 		c->fd = -1;
 		return -1;

@@ -32,6 +32,9 @@
 #define LINKD_RETRY_MS	1000	/* reopen a vanished device */
 #define LINKD_SIGNER_MS	100	/* look for the signer's FIFO end (an open(2)) */
 #define LINKD_REHAND_MS	5000	/* after a retryable failure */
+/* bytes waiting for the signer's FIFO at most (one request of any size is
+ * always let through, so a large one cannot wait for ever) */
+#define LINKD_PIPE_MAX	(LINKD_INFLIGHT * 65536)
 
 static const char usage[] =
 	"usage: airlock-linkd [-dv] [-c config]\n"
@@ -42,6 +45,7 @@ static const char usage[] =
 struct linkd_stats {
 	uint64_t	 requests, duplicates, answered, undecodable, rejected;
 	uint64_t	 storage_errors, signer_restarts;
+	uint64_t	 busy;		/* hand-offs refused: signer full or away */
 };
 
 /* The clocks as the last TIME and its TIME_ACK showed them, for STATUS. */
@@ -97,13 +101,19 @@ linkd_error(struct linkd *d, const struct msg *req, int code, const char *text)
 }
 
 /* The privilege boundary: linkd's half of the signer's API. */
+/*
+ * Every hand-off, TIME samples included, counts against the in-flight limit
+ * and the FIFO's buffer cap: a peer that floods cannot grow linkd's memory.
+ */
 static int
 signer_submit(struct linkd *d, const uint8_t *req, size_t len)
 {
-	if (!d->signer_up || d->handed >= LINKD_INFLIGHT)
+	if (!d->signer_up || d->handed >= LINKD_INFLIGHT ||
+	    (d->req.out.len > 0 && d->req.out.len + len > LINKD_PIPE_MAX) ||
+	    ipc_queue(&d->req, IPC_REQUEST, req, len) == -1) {
+		d->st.busy++;
 		return -1;
-	if (ipc_queue(&d->req, IPC_REQUEST, req, len) == -1)
-		return -1;
+	}
 	d->handed++;
 	return 0;
 }
@@ -175,7 +185,7 @@ linkd_status(struct linkd *d, const struct msg *req)
 {
 	int64_t n[Q_NSTATES], oldest;
 	struct msg a;
-	char text[1024];
+	char text[1536];
 	size_t len;
 
 	if (queue_counts(d->q, n, &oldest) == -1) {
@@ -184,11 +194,13 @@ linkd_status(struct linkd *d, const struct msg *req)
 	}
 	snprintf(text, sizeof(text), "airlock-linkd %s\nsigner=%s\nreceived=%lld\n"
 	    "handed=%lld\nanswered=%lld\ndelivered=%lld\nfailed=%lld\n"
-	    "undecodable=%llu\npruned=%llu\n", AIRLOCK_VERSION,
+	    "undecodable=%llu\npruned=%llu\nin_flight=%d\nfifo_bytes=%zu\n"
+	    "busy=%llu\n", AIRLOCK_VERSION,
 	    d->signer_up ? "up" : "down",
 	    (long long)n[Q_RECEIVED], (long long)n[Q_HANDED], (long long)n[Q_ANSWERED],
 	    (long long)n[Q_DELIVERED], (long long)n[Q_FAILED],
-	    (unsigned long long)d->st.undecodable, (unsigned long long)d->ret.pruned);
+	    (unsigned long long)d->st.undecodable, (unsigned long long)d->ret.pruned,
+	    d->handed, d->req.out.len, (unsigned long long)d->st.busy);
 	len = strlen(text);
 	linkd_time_status(d, text + len, sizeof(text) - len);
 	memset(&a, 0, sizeof(a));
@@ -259,8 +271,8 @@ linkd_on_message(void *arg, const uint8_t *p, size_t n)
 		if (MSG_HAS(&m, T_RTT_NS))
 			d->time.rtt_ns = (int64_t)(m.rtt_ns & INT64_MAX);
 		/* a sample is worth nothing later: not queued, never retried, and
-		 * not held back behind the signing queue */
-		if (!d->signer_up || ipc_queue(&d->req, IPC_REQUEST, p, n) == -1)
+		 * not held back behind the signing queue, but counted in flight */
+		if (signer_submit(d, p, n) == -1)
 			linkd_error(d, &m, AL_E_BUSY, "the signer cannot take a time sample now");
 	} else
 		linkd_request(d, &m, p, n);
@@ -304,7 +316,7 @@ linkd_answer(struct linkd *d, const uint8_t *p, size_t n)
 	 * queue does not know) is passed on and neither stored nor counted */
 	is_time = m.type == MSG_TIME_ACK || (m.type == MSG_ERROR &&
 	    queue_get(d->q, m.reqid, &it, NULL, NULL) == 0);
-	if (d->handed > 0 && !is_time)
+	if (d->handed > 0)
 		d->handed--;
 	reqid_hex(m.reqid, id);
 	if (is_time) {

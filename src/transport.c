@@ -109,9 +109,8 @@ transport_peer_name(int peer)
 void
 transport_publish(struct transport *t, const struct link *l, uint64_t now)
 {
-	char tmp[CFG_PATH + 16], st[1024], ls[1024];
-	FILE *f;
-	int peer;
+	char text[3072], st[1024], ls[1024];
+	int peer, n;
 
 	if (t->cfg->status_file[0] == '\0' || now < t->publish_at)
 		return;
@@ -119,16 +118,14 @@ transport_publish(struct transport *t, const struct link *l, uint64_t now)
 	t->ops->status(t, st, sizeof(st));
 	peer = t->ops->link_status ? t->ops->link_status(t) : -1;
 	link_stats_line(l, ls, sizeof(ls));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", t->cfg->status_file);
-	if ((f = fopen(tmp, "w")) == NULL)
-		return;
-	fprintf(f, "pid %ld\nupdated %lld\ntransport %s\ncable %s\npeer %s\n%s\nlink %s\n",
-	    (long)getpid(), (long long)time(NULL), t->ops->name, t->fd == -1 ? "closed" : "open",
-	    transport_peer_name(peer), st, ls);
-	if (fclose(f) == 0)
-		rename(tmp, t->cfg->status_file);
-	else
-		unlink(tmp);
+	n = snprintf(text, sizeof(text), "pid %ld\nupdated %lld\ntransport %s\n"
+	    "cable %s\npeer %s\n%s\nlink %s\n", (long)getpid(), (long long)time(NULL),
+	    t->ops->name, t->fd == -1 ? "closed" : "open", transport_peer_name(peer),
+	    st, ls);
+	/* a new file renamed over the old: never written through a link */
+	if (write_file_atomic(t->cfg->status_file, text, (size_t)n < sizeof(text) ?
+	    (size_t)n : sizeof(text) - 1, 0644) == -1)
+		log_debug("%s: %s", t->cfg->status_file, strerror(errno));
 }
 
 int

@@ -218,12 +218,10 @@ say(char *why, size_t whysz, const char *fmt, ...)
 }
 
 int
-name_ok(const char *s, size_t n)
+name_chars_ok(const char *s, size_t n)
 {
 	size_t i;
 
-	if (n == 0 || n >= AIRLOCK_NAME_MAX)
-		return 0;
 	for (i = 0; i < n; i++) {
 		char c = s[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -231,6 +229,12 @@ name_ok(const char *s, size_t n)
 			return 0;
 	}
 	return 1;
+}
+
+int
+name_ok(const char *s, size_t n)
+{
+	return n > 0 && n < AIRLOCK_NAME_MAX && name_chars_ok(s, n);
 }
 
 static const struct {

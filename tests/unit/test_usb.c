@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "usb.c"	/* the statics */
@@ -161,7 +162,8 @@ test_publish(void **state)
 	struct link_params lp;
 	struct transport t;
 	struct link *l;
-	char why[512], buf[4096];
+	char why[512], buf[4096], victim[128], tmp[CFG_PATH + 8];
+	struct stat st;
 	FILE *f;
 	size_t n;
 
@@ -172,7 +174,15 @@ test_publish(void **state)
 	link_params_default(&lp, C.link.baud);
 	assert_non_null(l = link_new(LINK_INITIATOR, key, &lp, &cb, NULL));
 	assert_int_equal(transport_init(&t, &C.link, why, sizeof(why)), 0);
+	/* a link where the old code put its temporary file is not written through */
+	snprintf(victim, sizeof(victim), "%s/victim", tmpdir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", C.link.status_file);
+	assert_int_equal(symlink(victim, tmp), 0);
 	transport_publish(&t, l, 1000);
+	assert_int_equal(access(victim, F_OK), -1);
+	assert_int_equal(lstat(C.link.status_file, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	unlink(tmp);
 	assert_non_null(f = fopen(C.link.status_file, "r"));
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	buf[n] = '\0';

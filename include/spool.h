@@ -1,0 +1,32 @@
+/*
+ * spool.h: the client's spool directory, the boundary with the web
+ * application. The web application is not trusted: whatever it puts in
+ * spool/in is read only if it is a regular file of its own with one link
+ * and a bounded size, and names are checked where they enter and again
+ * where a path is built from them.
+ */
+#ifndef SPOOL_H
+#define SPOOL_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+#define SPOOL_NAME_MAX	100		/* a request's name, without ".req" */
+
+/* [A-Za-z0-9_-][A-Za-z0-9._-]{0,99}: 1 if the name may become a file name */
+int	 spool_name_ok(const char *);
+/*
+ * Reads dirfd/name into b (at most max bytes) when it is a regular file
+ * with one link that was not replaced between lstat and open: 0, or -1
+ * with a sentence in why that never quotes the file's content.
+ */
+int	 spool_read(int dirfd, const char *name, struct buf *b, size_t max,
+	    char *why, size_t whysz);
+/* dir/sub/name+ext into out: 0, or -1 when name is not spool_name_ok */
+int	 spool_path(const char *dir, const char *sub, const char *name,
+	    const char *ext, char *out, size_t outsz);
+/* A name for a log line: printable ASCII, anything else as \xHH, cut. */
+void	 spool_name_show(const char *, char *out, size_t outsz);
+
+#endif

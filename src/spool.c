@@ -1,0 +1,160 @@
+/*
+ * spool.c: reading what the web application leaves in spool/in.
+ *
+ * The web application shares a group with spool/in and nothing else; it can
+ * put any kind of file there: a symbolic link to the client's link key, a
+ * hard link, a FIFO that would block an open(2) for ever, a device, a file
+ * of gigabytes, a name with "..", control characters or a slash-free name
+ * that is still unusable. The client must never read through such a file,
+ * never block on it, and never quote what it read in an answer the web
+ * application can see (a parse error that echoes a line would echo a key).
+ * So: lstat first (nothing but a regular file is even opened), open with
+ * O_NOFOLLOW|O_NONBLOCK, fstat the descriptor and compare it with the lstat
+ * (a file replaced between scan and open is refused), one link only, and a
+ * size cap checked before and while reading.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "spool.h"
+
+int
+spool_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	/* no leading dot: no ".", "..", hidden or temporary names */
+	return n > 0 && n <= SPOOL_NAME_MAX && s[0] != '.' && name_chars_ok(s, n);
+}
+
+int
+spool_path(const char *dir, const char *sub, const char *name, const char *ext,
+    char *out, size_t outsz)
+{
+	if (!spool_name_ok(name)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((size_t)snprintf(out, outsz, "%s/%s/%s%s", dir, sub, name, ext) >= outsz) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+void
+spool_name_show(const char *s, char *out, size_t outsz)
+{
+	size_t o = 0;
+
+	for (; *s != '\0' && o + 5 < outsz; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, outsz - o, "\\x%02x", c);
+	}
+	if (outsz > 0)
+		out[o < outsz ? o : outsz - 1] = '\0';
+}
+
+static const char *
+spool_kind(mode_t m)
+{
+	return S_ISLNK(m) ? "a symbolic link" : S_ISFIFO(m) ? "a FIFO" :
+	    S_ISCHR(m) || S_ISBLK(m) ? "a device" : S_ISDIR(m) ? "a directory" :
+	    S_ISSOCK(m) ? "a socket" : "not a regular file";
+}
+
+/* The checks on the file itself, before and after open. */
+static int
+spool_check(const struct stat *st, size_t max, char *why, size_t whysz)
+{
+	if (!S_ISREG(st->st_mode)) {
+		say(why, whysz, "refused: %s, not a regular file", spool_kind(st->st_mode));
+		return -1;
+	}
+	if (st->st_nlink != 1) {
+		say(why, whysz, "refused: the file has %lu hard links; only a "
+		    "file with one link is read", (unsigned long)st->st_nlink);
+		return -1;
+	}
+	if ((unsigned long long)st->st_size > max) {
+		say(why, whysz, "refused: %lld bytes, more than the %zu a request "
+		    "may have", (long long)st->st_size, max);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+spool_read_fd(int fd, struct buf *b, size_t max, char *why, size_t whysz)
+{
+	uint8_t tmp[4096];
+	ssize_t r;
+
+	for (;;) {
+		r = read(fd, tmp, sizeof(tmp));
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			say(why, whysz, "cannot read: %s", strerror(errno));
+			break;
+		}
+		if (r == 0)
+			break;
+		if (b->len + (size_t)r > max) {	/* it grew while being read */
+			say(why, whysz, "refused: more than the %zu bytes a request "
+			    "may have", max);
+			r = -1;
+			break;
+		}
+		if (buf_put(b, tmp, (size_t)r) == -1) {
+			say(why, whysz, "out of memory");
+			r = -1;
+			break;
+		}
+	}
+	explicit_bzero(tmp, sizeof(tmp));
+	return r == 0 ? 0 : -1;
+}
+
+int
+spool_read(int dirfd, const char *name, struct buf *b, size_t max, char *why,
+    size_t whysz)
+{
+	struct stat before, st;
+	int fd, rv = -1;
+
+	buf_reset(b);
+	if (fstatat(dirfd, name, &before, AT_SYMLINK_NOFOLLOW) == -1) {
+		say(why, whysz, "cannot read: %s", strerror(errno));
+		return -1;
+	}
+	if (spool_check(&before, max, why, whysz) == -1)
+		return -1;
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ELOOP)
+			say(why, whysz, "refused: a symbolic link, not a regular file");
+		else
+			say(why, whysz, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1)
+		say(why, whysz, "cannot read: %s", strerror(errno));
+	else if (st.st_dev != before.st_dev || st.st_ino != before.st_ino)
+		say(why, whysz, "refused: the file was replaced while being read");
+	else if (spool_check(&st, max, why, whysz) == 0)
+		rv = spool_read_fd(fd, b, max, why, whysz);
+	close(fd);
+	if (rv == -1)
+		buf_reset(b);
+	return rv;
+}
