@@ -27,11 +27,23 @@ override CFLAGS += -std=gnu11 $(WARN) -Iinclude -D_GNU_SOURCE \
 	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lutil -lm
 
-MAINS	:= src/linkd.c src/signerd.c src/client.c src/ctl.c src/timesync.c \
-	   src/top.c
-LIBSRC	:= $(filter-out $(MAINS),$(wildcard src/*.c))
-LIBOBJ	:= $(LIBSRC:src/%.c=$(B)/obj/%.o)
+# One folder per program and shared folders for what they share
+# (docs/architecture.md section 10). Each program links only the folders it
+# may use (USES_*); `make walls` checks the headers each object includes.
+FOLDERS	:= common wire link pki ca store linkd signerd client ctl timesync
+MAINS	:= src/linkd/linkd.c src/signerd/signerd.c src/client/client.c \
+	   src/ctl/ctl.c src/ctl/top.c src/timesync/timesync.c
+USES_linkd	:= linkd store link wire common
+USES_signerd	:= signerd ca pki wire common
+USES_client	:= client store link pki wire common
+USES_ctl	:= ctl ca store link pki wire common
+USES_timesync	:= timesync ca pki wire common
+ALLSRC	:= $(wildcard $(FOLDERS:%=src/%/*.c))
+LIBSRC	:= $(filter-out $(MAINS),$(ALLSRC))
+obj	= $(patsubst src/%.c,$(B)/obj/%.o,$(1))
+LIBOBJ	:= $(call obj,$(LIBSRC))
 LIB	:= $(B)/libairlock.a
+flibs	= $(foreach f,$(USES_$(1)),$(B)/lib/lib$(f).a)
 PROGS	:= $(B)/bin/airlock-linkd $(B)/bin/airlock-signerd \
 	   $(B)/bin/airlock-client $(B)/bin/airlockctl $(B)/bin/airlock-timesync
 TOOLSRC	:= $(wildcard tools/*.c)
@@ -48,7 +60,7 @@ DEB_PKGS := build-essential pkg-config libssl-dev libsqlite3-dev libconfig-dev \
 	    softhsm2 libengine-pkcs11-openssl opensc libseccomp-dev \
 	    libncurses-dev tmux sqlite3
 
-.PHONY: all deps check unit integration fuzz fuzz-smoke demo clean asan \
+.PHONY: all deps check walls unit integration fuzz fuzz-smoke demo clean asan \
 	install chaos bench-link bench-sign bench-usb bench-crl test-crl-long
 
 # The emulated PL2501 cable of the USB tests, when umockdev is there.
@@ -64,23 +76,41 @@ deps:
 deps-ok:
 	@scripts/deps.sh --quiet $(DEB_PKGS)
 
-$(B)/obj/%.o: src/%.c $(wildcard include/*.h) | $(B)/obj
-	$(CC) $(CFLAGS) -c -o $@ $<
+$(B)/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MD -MP -c -o $@ $<
 
+-include $(LIBOBJ:.o=.d) $(patsubst %.o,%.d,$(call obj,$(MAINS)))
+
+# Every object but the mains, for the tests and the tools.
 $(LIB): $(LIBOBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(B)/bin/airlock-linkd: $(B)/obj/linkd.o $(LIB) | $(B)/bin
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
-$(B)/bin/airlock-signerd: $(B)/obj/signerd.o $(LIB) | $(B)/bin
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
-$(B)/bin/airlock-client: $(B)/obj/client.o $(LIB) | $(B)/bin
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
-$(B)/bin/airlockctl: $(B)/obj/ctl.o $(B)/obj/top.o $(LIB) | $(B)/bin
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lncurses
-$(B)/bin/airlock-timesync: $(B)/obj/timesync.o $(LIB) | $(B)/bin
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+# One archive per folder: a program links only those of its USES_ list, so
+# a call across a wall does not link.
+define folder_lib
+$(B)/lib/lib$(1).a: $$(call obj,$$(filter src/$(1)/%,$$(LIBSRC)))
+	@mkdir -p $$(@D)
+	rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(foreach f,$(FOLDERS),$(eval $(call folder_lib,$(f))))
+
+$(B)/bin/airlock-linkd: $(B)/obj/linkd/linkd.o $(call flibs,linkd) | $(B)/bin
+	$(CC) $(CFLAGS) -o $@ $< -Wl,--start-group $(call flibs,linkd) -Wl,--end-group $(LDLIBS)
+$(B)/bin/airlock-signerd: $(B)/obj/signerd/signerd.o $(call flibs,signerd) | $(B)/bin
+	$(CC) $(CFLAGS) -o $@ $< -Wl,--start-group $(call flibs,signerd) -Wl,--end-group $(LDLIBS)
+$(B)/bin/airlock-client: $(B)/obj/client/client.o $(call flibs,client) | $(B)/bin
+	$(CC) $(CFLAGS) -o $@ $< -Wl,--start-group $(call flibs,client) -Wl,--end-group $(LDLIBS)
+$(B)/bin/airlockctl: $(B)/obj/ctl/ctl.o $(B)/obj/ctl/top.o $(call flibs,ctl) | $(B)/bin
+	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) -Wl,--start-group $(call flibs,ctl) -Wl,--end-group $(LDLIBS) -lncurses
+$(B)/bin/airlock-timesync: $(B)/obj/timesync/timesync.o $(call flibs,timesync) | $(B)/bin
+	$(CC) $(CFLAGS) -o $@ $< -Wl,--start-group $(call flibs,timesync) -Wl,--end-group $(LDLIBS)
+
+# The walls between the folders, from the compiler's dependency files.
+walls: $(PROGS)
+	@scripts/walls.sh $(B)/obj
 
 $(B)/bin/usbpair: tests/usb/usbpair.c | $(B)/bin
 	$(CC) $(CFLAGS) $(shell pkg-config --cflags umockdev-1.0) -o $@ $< \
@@ -90,7 +120,7 @@ $(B)/bin/%: tools/%.c $(LIB) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lm
 
 $(B)/tests/%: tests/unit/%.c $(LIB) | $(B)/tests
-	$(CC) $(CFLAGS) -Isrc -o $@ $^ $(LDLIBS) -lcmocka -lm
+	$(CC) $(CFLAGS) $(FOLDERS:%=-Isrc/%) -o $@ $^ $(LDLIBS) -lcmocka -lm
 
 $(B)/obj $(B)/bin $(B)/tests:
 	mkdir -p $@
@@ -104,7 +134,7 @@ $(B)/lib/enospc.so: tests/shim/enospc.c
 $(B)/tests/privsep-probe: tests/privsep/probe.c $(LIB) | $(B)/tests
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-check: all $(UNITS) $(FUZZERS) $(HELPERS)
+check: all walls $(UNITS) $(FUZZERS) $(HELPERS)
 	@scripts/run-tests.sh $(UNITS) -- $(ITESTS) -- $(FUZZERS)
 
 unit: all $(UNITS)
@@ -129,7 +159,7 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -Iinclude -D_GNU_SOURCE \
 FUZZ_SECONDS ?= 60
 $(B)/fuzz/%: tests/fuzz/%.c $(LIBSRC) $(wildcard include/*.h)
 	@mkdir -p $(B)/fuzz
-	clang $(FUZZ_CFLAGS) $(shell pkg-config --cflags $(PKGS)) -o $@ $< $(LIBSRC) $(LDLIBS)
+	clang $(FUZZ_CFLAGS) $(FOLDERS:%=-Isrc/%) $(shell pkg-config --cflags $(PKGS)) -o $@ $< $(LIBSRC) $(LDLIBS)
 fuzz: $(FUZZERS)
 	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZERS)
 fuzz-smoke: $(FUZZERS)

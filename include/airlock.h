@@ -44,6 +44,11 @@ enum al_err {
 	AL_E_BUSY		= 502,	/* signer unavailable (retryable) */
 };
 
+/* A webdb clock's NTP status, as TIME messages carry it (msg.h T_SYNC). */
+enum msg_sync { MSG_SYNC_UNKNOWN = 0, MSG_SYNC_YES = 1, MSG_SYNC_NO = 2 };
+
+#define FRAME_MAX_PAYLOAD	8192	/* DATA payload bytes at most (frame.h) */
+
 /* The sentence that goes with an error code (never NULL). */
 const char *al_strerror(int code);
 

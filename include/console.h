@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "queue.h"
 #include "store.h"
 #include "timesync.h"
 
@@ -84,11 +85,14 @@ int	 console_prune(const struct cfg *, int, char **);
 int	 console_certs(const struct cfg *, int, char **);
 int	 console_time(const struct cfg *, int, char **);
 
+/* console.c, for console_ops.c */
+const char *console_date(int64_t, char *out, size_t outsz);
+void	 console_parse_id(const char *hex, uint8_t reqid[AIRLOCK_REQID_LEN]);
+
 /* console_audit.c */
 /* audit verify | tail | export; cfg is NULL for verify --file */
 int	 console_audit(const struct cfg *, int, char **);
 /* s in lines of at most width columns, each after indent spaces */
-void	 console_wrap(const char *s, int indent, int width);
 
 /* top.c (airlockctl only: it links ncurses) */
 int	 top_run(const struct cfg *, int, char **);

@@ -1,5 +1,5 @@
 /*
- * ctlcrl.h: airlockctl's revocation commands (src/ctlcrl.c). Each takes the
+ * ctlcrl.h: airlockctl's revocation commands (src/ctl/ctlcrl.c). Each takes the
  * command's arguments (argv[0] is the command word) and returns the exit
  * status: 0 ok, 1 failure, 2 usage.
  */

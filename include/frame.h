@@ -9,6 +9,8 @@
 #ifndef FRAME_H
 #define FRAME_H
 
+#include "airlock.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,7 +18,6 @@
 #define FRAME_HDR_LEN		20
 #define FRAME_MAC_LEN		16
 #define FRAME_CRC_LEN		4
-#define FRAME_MAX_PAYLOAD	8192
 #define FRAME_MIN_BODY		(FRAME_HDR_LEN + FRAME_MAC_LEN + FRAME_CRC_LEN)
 #define FRAME_MAX_BODY		(FRAME_MIN_BODY + FRAME_MAX_PAYLOAD)
 /* COBS adds one byte per 254 and one at the start; plus the delimiter */

@@ -62,7 +62,6 @@ enum msg_tag {
 };
 
 enum msg_csr_format { MSG_CSR_PKCS10 = 0, MSG_CSR_SPKAC = 1 };
-enum msg_sync { MSG_SYNC_UNKNOWN = 0, MSG_SYNC_YES = 1, MSG_SYNC_NO = 2 };
 enum msg_crl_kind { MSG_CRL_FULL = 0, MSG_CRL_DELTA = 1, MSG_CRL_CURRENT = 2 };
 
 struct msg_bytes {

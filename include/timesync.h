@@ -22,7 +22,6 @@
 
 #include "airlock.h"
 #include "config.h"
-#include "store.h"
 
 #define DRIFT_BOOT_ID_LEN	40	/* /proc/sys/kernel/random/boot_id, with NUL */
 #define DRIFT_NS		1000000000LL
@@ -77,18 +76,6 @@ struct drift_trend {
 	double		 span_s;	/* time they cover */
 	double		 ppm;		/* signer clock rate error, + gains */
 };
-
-/* timestore.c: time_samples in ca.db */
-/* Adds the columns this version needs to an older table (read-write). */
-int	 timestore_init(struct db *);
-int	 timestore_add(struct db *, const struct time_sample *);
-/* The client's report of a sample's round trip, once per sample. */
-int	 timestore_set_rtt(struct db *, const uint8_t *reqid, int64_t rtt_ns);
-/* 1 and the newest sample, 0 none, -1 error */
-int	 timestore_latest(struct db *, struct time_sample *);
-/* Calls fn for up to max samples, newest first; -1 from fn stops. */
-int	 timestore_recent(struct db *, int max,
-	    int (*fn)(void *, const struct time_sample *), void *arg);
 
 /* drift.c */
 int	 drift_clock_read(struct drift_clock *);

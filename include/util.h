@@ -57,6 +57,10 @@ int	 name_chars_ok(const char *, size_t);	/* only [A-Za-z0-9._-] */
 /* Puts a sentence in why (for the many "why" out-parameters); NULL is fine. */
 void	 say(char *why, size_t whysz, const char *, ...) __attribute__((format(printf, 3, 4)));
 void	 reqid_hex(const uint8_t *, char out[33]);
+/* Well-formed UTF-8 sequence at p: its length 1..4 (code point in *cp), or 0. */
+size_t	 utf8_seq(const uint8_t *p, size_t left, uint32_t *cp);
+/* Prints s to stdout in lines of at most width columns, indented. */
+void	 text_wrap(const char *s, int indent, int width);
 
 /* askpass.c */
 /* Prompts on stderr and reads a line from the terminal on stdin without

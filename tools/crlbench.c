@@ -48,6 +48,10 @@
 #include "signer.h"
 #include "store.h"
 #include "util.h"
+#include "castore.h"
+#include "crlsign.h"
+#include "crlsync.h"
+#include "revoke.h"
 
 #define CHUNK		10000
 #define BAUD		115200

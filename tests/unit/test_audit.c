@@ -1,5 +1,5 @@
 /*
- * test_audit.c: the audit chain in ca.db (src/audit.c), on real files.
+ * test_audit.c: the audit chain in ca.db (src/ca/audit.c), on real files.
  *
  * Each test makes a fresh ca.db with five records, then plays the
  * attacker with a second, plain SQLite connection, the way someone with
@@ -31,6 +31,7 @@
 #include "crypto.h"
 #include "store.h"
 #include "util.h"
+#include "castore.h"
 
 #define NREC	5
 

@@ -1,6 +1,6 @@
 /*
  * test_batch.c: the signer's group commit (signer_handle_batch in
- * src/signer.c, the nesting transactions of src/db.c), on a real CA and a
+ * src/signerd/signer.c, the nesting transactions of src/common/db.c), on a real CA and a
  * real ca.db.
  *
  * The points: a batch is answered in full and committed once; a request

@@ -1,5 +1,5 @@
 /*
- * test_caindex.c: the index.txt line codec of src/caindex.c, table-driven.
+ * test_caindex.c: the index.txt line codec of src/ca/caindex.c, table-driven.
  * Lines as `openssl ca` writes them must parse to the right fields and
  * format back to the same bytes (holdInstruction excepted: its OID is not
  * kept); malformed lines must be refused with a sentence; the time

@@ -1,5 +1,5 @@
 /*
- * test_config.c: config_load and the lookups (src/config.c).
+ * test_config.c: config_load and the lookups (src/common/config.c).
  *
  * Each test writes a configuration file into a fresh directory under /tmp
  * and loads it. A full file must give exactly the values written, the
@@ -568,9 +568,9 @@ test_error_small_buffer(void **state)
 	assert_memory_equal(small, conf_path, sizeof(small) - 1);
 }
 
-/* Three former bugs, fixed in src/config.c: the tests now run. */
+/* Three former bugs, fixed in src/common/config.c: the tests now run. */
 /*
- * Was a bug: src/config.c:73 (cfg_err; lines as of f71faac) always prints
+ * Was a bug: src/common/config.c:73 (cfg_err; lines as of f71faac) always prints
  * x->file, the file given to config_load, with the line from
  * config_setting_source_line(), which is a line of whichever file the
  * setting came from. An error inside an
@@ -598,11 +598,11 @@ test_error_in_include(void **state)
 }
 
 /*
- * Was a bug: src/config.c never checks the shape of a group or list setting
+ * Was a bug: src/common/config.c never checks the shape of a group or list setting
  * other than a root's "profiles": config_setting_length() of a scalar is 0
  * and config_setting_get_member() of a scalar is NULL, so a scalar where
  * a group or a list belongs loads silently as "empty": "link = 5;" keeps
- * every link default (cfg_link, src/config.c:355 at f71faac),
+ * every link default (cfg_link, src/common/config.c:355 at f71faac),
  * "roots = \"class1\";" gives no roots and "profiles = 7;" no profiles
  * (cfg_groups, :446 and :460), and "signer" and "client" likewise. The
  * file header promises that a mistake is never silently ignored. Failing
@@ -619,7 +619,7 @@ test_error_wrong_shape(void **state)
 }
 
 /*
- * Was a bug: src/config.c:415 (cfg_derive, at f71faac) reports a state_dir too
+ * Was a bug: src/common/config.c:415 (cfg_derive, at f71faac) reports a state_dir too
  * long for the derived database paths with cfg_err(x, NULL, ...), i.e.
  * as line 0: "airlock.conf:0: state_dir is too long". Failing input: an absolute
  * state_dir of PATH_MAX - 9 characters on line 2.

@@ -1,5 +1,5 @@
 /*
- * test_crl.c: revocation and CRLs (src/crl.c, crlstore.c, crlsign.c,
+ * test_crl.c: revocation and CRLs (src/pki/crl.c, crlstore.c, crlsign.c,
  * crlsync.c) on real CAs, a real ca.db and real files.
  *
  * A group setup makes two throwaway CAs under /tmp with ca_root_init: "r1"
@@ -54,6 +54,10 @@
 #include "store.h"
 #include "util.h"
 #include "rmtree.h"
+#include "castore.h"
+#include "crlsign.h"
+#include "crlsync.h"
+#include "revoke.h"
 
 #define DAY	86400
 

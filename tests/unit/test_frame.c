@@ -1,5 +1,5 @@
 /*
- * test_frame.c: the frame codec (src/frame.c).
+ * test_frame.c: the frame codec (src/link/frame.c).
  *
  * Known answers: CRC-32C (RFC 3720 B.4), COBS (the examples of Cheshire and
  * Baker's paper, as tabulated on Wikipedia) in both directions, and the exact

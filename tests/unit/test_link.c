@@ -1,5 +1,5 @@
 /*
- * test_link.c: the session and reliability layer (src/link.c) between two
+ * test_link.c: the session and reliability layer (src/link/link.c) between two
  * struct link in one process.
  *
  * A simulated clock (ms) drives both ends. Each direction is a "line": it
@@ -1603,7 +1603,7 @@ test_largest_message(void **state)
 }
 
 /*
- * Was a BUG in src/link.c (link_on_data, fixed in 8ce8cd8): it checked
+ * Was a BUG in src/link/link.c (link_on_data, fixed in 8ce8cd8): it checked
  * "rxq.len + r->len > MSG_MAX_LEN + 4" on the bytes not yet cut into
  * messages *before* link_extract() cuts them, so a valid message of
  * MSG_MAX_LEN bytes (the limit is there for CRLs) whose last DATA frame

@@ -1,6 +1,6 @@
 /*
- * test_retention.c: pruning (src/retention.c, queue_prune, castore_prune,
- * outbox_prune and db_prune in src/db.c) on real SQLite files in a fresh
+ * test_retention.c: pruning (src/common/retention.c, queue_prune, castore_prune,
+ * outbox_prune and db_prune in src/common/db.c) on real SQLite files in a fresh
  * directory under /tmp.
  *
  * Rows are written through the stores' own functions, in every state, and
@@ -41,6 +41,9 @@
 #include "store.h"
 #include "util.h"
 #include "rmtree.h"
+#include "queue.h"
+#include "outbox.h"
+#include "castore.h"
 
 #define DAY		86400
 #define OLD		(91 * DAY)	/* past the 90 days of every test */

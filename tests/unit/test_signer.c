@@ -1,5 +1,5 @@
 /*
- * test_signer.c: what airlock-signerd does with one request (src/signer.c),
+ * test_signer.c: what airlock-signerd does with one request (src/signerd/signer.c),
  * on a real CA and a real ca.db.
  *
  * A group setup makes a throwaway CA under /tmp with ca_root_init (EC
@@ -17,7 +17,7 @@
  * ERROR and is not recorded; a database failure is a retryable error that
  * records nothing, and the same request goes through once it is repaired;
  * a batch is answered request by request under one commit; after linkd and
- * the signer pruned (src/retention.c), a repeated SIGN still gets its stored
+ * the signer pruned (src/common/retention.c), a repeated SIGN still gets its stored
  * answer and only a CRL_FETCH is answered afresh. Two tests are
  * kept under #if 0: they show defects (BUG, below) and fail until fixed.
  */
@@ -55,6 +55,9 @@
 #include "store.h"
 #include "util.h"
 #include "rmtree.h"
+#include "queue.h"
+#include "castore.h"
+#include "crlsync.h"
 
 #define DAY	86400
 
@@ -1147,13 +1150,13 @@ test_serial_lookup_fails(void **state)
 
 #if 0
 /*
- * BUG: src/signer.c:145-147 at f71faac (do_sign): when no fresh serial is
+ * BUG: src/signerd/signer.c:145-147 at f71faac (do_sign): when no fresh serial is
  * chosen the answer is a STORAGE error with record = 0, i.e. a retryable
  * error that was not recorded, but signer_finish() returns 0 for it and
  * signer_handle() returns 0, where include/signer.h promises -1 ("-1 when
  * the answer is a retryable storage error that was not recorded"); in a
  * batch it is not counted among the retryable answers either. The same
- * holds for AL_E_INTERNAL from ca_issue (src/signer.c:160-161). Failing
+ * holds for AL_E_INTERNAL from ca_issue (src/signerd/signer.c:160-161). Failing
  * input: a valid SIGN while the certs table cannot be read
  * (castore_serial_used returns -1).
  */
@@ -1178,11 +1181,11 @@ test_serial_lookup_fails_returns_retry(void **state)
 #endif
 
 /*
- * Was a bug, fixed in msg.c: src/signer.c:106 at f71faac (signer_retry_later, the answer to all
+ * Was a bug, fixed in msg.c: src/signerd/signer.c:106 at f71faac (signer_retry_later, the answer to all
  * storage failures: castore_begin, castore_answer or castore_commit):
  * msg_error(&m, m.reqid, AL_E_STORAGE, NULL) passes the request id out of
  * the very struct that msg_error clears first (memset(m, 0) at
- * src/msg.c:446, then memcpy(m->reqid, reqid) from the zeroed bytes onto
+ * src/wire/msg.c:446, then memcpy(m->reqid, reqid) from the zeroed bytes onto
  * themselves), so the STORAGE answer carries an all-zero request id.
  * linkd cannot file it under the request (queue_set_state on a zero id
  * changes nothing) and webdb cannot match it. Failing input: any valid

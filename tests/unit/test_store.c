@@ -1,5 +1,5 @@
 /*
- * test_store.c: the three SQLite stores (src/db.c, queue.c, castore.c,
+ * test_store.c: the three SQLite stores (src/common/db.c, queue.c, castore.c,
  * outbox.c) on real files in a fresh directory under /tmp.
  *
  * The request id is the idempotency key everywhere: a second put of the
@@ -36,6 +36,9 @@
 #include "store.h"
 #include "util.h"
 #include "rmtree.h"
+#include "queue.h"
+#include "outbox.h"
+#include "castore.h"
 
 static char tmpdir[64];
 

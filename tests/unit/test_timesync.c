@@ -1,6 +1,6 @@
 /*
- * test_timesync.c: the time correction (src/drift.c) on a fake clock, and
- * the time_samples store (src/timestore.c) on a real ca.db.
+ * test_timesync.c: the time correction (src/common/drift.c) on a fake clock, and
+ * the time_samples store (src/ca/timestore.c) on a real ca.db.
  *
  * Latency compensation: webdb's time now is the sample's webdb time plus
  * half its round trip (the sample's own when the client has reported it,
@@ -35,6 +35,7 @@
 #include "store.h"
 #include "timesync.h"
 #include "util.h"
+#include "castore.h"
 
 #define S	DRIFT_NS
 #define MS	1000000LL

@@ -1,6 +1,6 @@
 /*
- * test_usb.c: the parts of the usb-pl2501 transport (src/usb.c) and of the
- * transport plumbing (src/transport.c) that need no device: the usb_id
+ * test_usb.c: the parts of the usb-pl2501 transport (src/link/usb.c) and of the
+ * transport plumbing (src/link/transport.c) that need no device: the usb_id
  * parser, the mapping of libusb codes to outcomes, the USB settings of the
  * configuration, an open that finds nothing (a clear sentence, said once,
  * no fd), and the status file the "usb" commands read. The transfers

@@ -1,0 +1,105 @@
+/*
+ * castore.h: airlock-signerd's CA database, ca.db (certificates, stored
+ * answers, time samples). Part of the CA engine (src/ca/): the link side
+ * never includes it. Opened with db_open (store.h); functions return
+ * 0 / -1 (errors are logged) unless noted.
+ */
+#ifndef CASTORE_H
+#define CASTORE_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "airlock.h"
+#include "store.h"
+#include "timesync.h"
+#include "util.h"
+
+/* castore.c: airlock-signerd's CA database */
+struct castore_cert {
+	const char	*root;
+	const uint8_t	*serial;
+	size_t		 serial_len;
+	const uint8_t	*reqid;
+	time_t		 not_before, not_after;
+	const char	*subject;
+	const uint8_t	*der;
+	size_t		 der_len;
+};
+int	 castore_open(const char *path, int readonly, struct db **);
+/* 1 and the stored answer bytes if this request id was answered, 0 if not */
+int	 castore_answer(struct db *, const uint8_t *reqid, struct buf *answer);
+int	 castore_serial_used(struct db *, const char *root, const uint8_t *serial, size_t len);
+/* One transaction: the answer, and the certificate if c is not NULL. */
+int	 castore_record(struct db *, const uint8_t *reqid, int type, const char *root,
+	    int code, const uint8_t *answer, size_t anslen, const struct castore_cert *c);
+int	 castore_time_sample(struct db *, uint64_t webdb_ns, uint64_t local_ns,
+	    uint64_t mono_ns, int sync);
+int64_t	 castore_cert_count(struct db *, const char *root);
+/* Deletes at most max stored answers to CRL_FETCH given before the Unix
+ * time before (never any other answer); *n: how many. */
+int	 castore_prune(struct db *, int64_t before, int max, int64_t *n);
+
+/* castore_bulk.c: group commit, counts, export and import of ca.db */
+/* Nesting transactions: the outermost is durable at its commit; inner
+ * ones are savepoints (the signer's group commit wraps castore_record). */
+int	 castore_begin(struct db *);
+int	 castore_commit(struct db *);
+void	 castore_rollback(struct db *);
+struct castore_counts {
+	int64_t		 issued;	/* every certificate of the root */
+	int64_t		 valid;		/* not revoked, not expired */
+	int64_t		 revoked;
+	int64_t		 expired;	/* not revoked, notAfter passed */
+};
+int	 castore_root_counts(struct db *, const char *root, time_t now,
+	    struct castore_counts *);
+struct castore_row {
+	const uint8_t	*serial;	/* unsigned big-endian, no leading zero */
+	size_t		 serial_len;
+	const uint8_t	*der;
+	size_t		 der_len;
+	time_t		 not_before, not_after;
+	const char	*subject;	/* RFC 2253 */
+	int64_t		 revoked;	/* revocation time; 0 not revoked */
+	int		 reason;	/* CRLReason; -1 none */
+	int64_t		 invalidity;	/* invalidity date; 0 none */
+};
+/* Calls fn for each certificate of root in the order of issue (or of
+ * import); fn returning -1 stops the walk and makes this return -1. */
+int	 castore_each_cert(struct db *, const char *root,
+	    int (*fn)(void *, const struct castore_row *), void *arg);
+struct castore_import {
+	int64_t		 total;		/* lines of index.txt */
+	int64_t		 lines_done;	/* committed so far */
+	int64_t		 imported;	/* certificates added */
+	int64_t		 finished;	/* Unix time; 0 not yet */
+	char		 next_serial[80];	/* the source's serial file */
+	char		 crlnumber[80];		/* the source's crlnumber file */
+};
+/* 1 found, 0 no import of src into root yet, -1 error */
+int	 castore_import_get(struct db *, const char *root, const char *src,
+	    struct castore_import *);
+int	 castore_import_start(struct db *, const char *root, const char *src,
+	    int64_t total);
+/* One transaction: the rows and lines_done. 0 ok, -1 error, -2 rows[*conflict]
+ * has a serial that ca.db holds with other bytes (nothing is committed). */
+int	 castore_import_chunk(struct db *, const char *root, const char *src,
+	    const struct castore_row *rows, size_t n, int64_t lines_done,
+	    size_t *conflict);
+int	 castore_import_finish(struct db *, const char *root, const char *src,
+	    const char *next_serial, const char *crlnumber);
+
+/* timestore.c: time_samples in ca.db */
+/* Adds the columns this version needs to an older table (read-write). */
+int	 timestore_init(struct db *);
+int	 timestore_add(struct db *, const struct time_sample *);
+/* The client's report of a sample's round trip, once per sample. */
+int	 timestore_set_rtt(struct db *, const uint8_t *reqid, int64_t rtt_ns);
+/* 1 and the newest sample, 0 none, -1 error */
+int	 timestore_latest(struct db *, struct time_sample *);
+/* Calls fn for up to max samples, newest first; -1 from fn stops. */
+int	 timestore_recent(struct db *, int max,
+	    int (*fn)(void *, const struct time_sample *), void *arg);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * outbox.h: airlock-client's outbox.db on webdb (src/store/outbox.c).
+ * Functions return 0 / -1 (errors are logged) unless noted.
+ */
+#ifndef OUTBOX_H
+#define OUTBOX_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "airlock.h"
+#include "store.h"
+#include "util.h"
+
+/* outbox.c: airlock-client's outbox on webdb */
+enum outbox_state {
+	O_NEW		= 0,	/* waiting to be sent */
+	O_SENT		= 1,	/* the signer host's link acknowledged it */
+	O_DONE		= 2,	/* answered with a certificate / CRL / ack */
+	O_FAILED	= 3,	/* answered with an error */
+	O_NSTATES
+};
+struct outbox_item {
+	int64_t		 id;
+	uint8_t		 reqid[AIRLOCK_REQID_LEN];
+	int		 type;
+	int		 state;
+	int		 code;
+	int64_t		 created;
+	char		 name[128];	/* spool file name or "" */
+};
+const char *outbox_state_name(int);
+int	 outbox_open(const char *path, int readonly, struct db **);
+/* 1 added, 0 the request id exists already, -1 error */
+int	 outbox_add(struct db *, const uint8_t *reqid, int type, const char *name,
+	    const uint8_t *req, size_t len);
+/* Calls fn for each request not answered whose row id is above after, in order. */
+int	 outbox_pending(struct db *, int64_t after, int max, int (*fn)(void *,
+	    const struct outbox_item *, const uint8_t *req, size_t len), void *arg);
+int	 outbox_set_state(struct db *, const uint8_t *reqid, int state);
+int	 outbox_set_sent(struct db *, int64_t id);	/* new -> sent */
+/* 1 stored, 0 unknown or already answered (a duplicate answer), -1 error */
+int	 outbox_answer(struct db *, const uint8_t *reqid, int state, int code,
+	    const uint8_t *ans, size_t len);
+int	 outbox_get(struct db *, const uint8_t *reqid, struct outbox_item *,
+	    struct buf *ans);		/* 1 found, 0 not, -1 error */
+int	 outbox_counts(struct db *, int64_t counts[O_NSTATES]);
+/* Deletes at most max answered rows (done, failed) last changed before the
+ * Unix time before (never the row with the highest id); *n: how many. */
+int	 outbox_prune(struct db *, int64_t before, int max, int64_t *n);
+
+#endif

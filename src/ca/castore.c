@@ -1,0 +1,180 @@
+/*
+ * castore.c: airlock-signerd's CA database (ca.db). The request id is the
+ * primary key of the answers table, and (root, serial) and the request id
+ * are unique in the certificates table: a retransmitted request gets the
+ * stored answer byte for byte and is never signed twice, and a serial can
+ * never be issued twice by one issuer. An answer and its certificate are
+ * committed in one transaction, before the answer leaves the signer.
+ * Answers are kept for ever, except those to CRL_FETCH (large, and worth
+ * nothing once a newer CRL exists), which castore_prune removes after the
+ * retention period.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+#include "msg.h"
+#include "castore.h"
+
+static const char castore_schema[] =
+	"CREATE TABLE IF NOT EXISTS answers ("
+	" reqid BLOB PRIMARY KEY,"
+	" type INTEGER NOT NULL,"
+	" root TEXT NOT NULL,"
+	" code INTEGER NOT NULL,"
+	" answered INTEGER NOT NULL,"
+	" answer BLOB NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS certs ("
+	" root TEXT NOT NULL,"
+	" serial BLOB NOT NULL,"
+	" reqid BLOB UNIQUE,"
+	" not_before INTEGER NOT NULL,"
+	" not_after INTEGER NOT NULL,"
+	" subject TEXT NOT NULL,"
+	" der BLOB NOT NULL,"
+	" revoked INTEGER,"
+	" reason INTEGER,"
+	" invalidity INTEGER,"
+	" PRIMARY KEY (root, serial));"
+	"CREATE TABLE IF NOT EXISTS time_samples ("
+	" id INTEGER PRIMARY KEY,"
+	" webdb_ns INTEGER NOT NULL,"
+	" local_ns INTEGER NOT NULL,"
+	" mono_ns INTEGER NOT NULL,"
+	" sync INTEGER NOT NULL);"
+	/* what castore_prune looks for: CRL answers by age */
+	"CREATE INDEX IF NOT EXISTS answers_crl ON answers(answered) WHERE type = 3;";
+
+/* the SQL says "type = 3" literally, or the partial index is not used */
+_Static_assert(MSG_CRL_FETCH == 3, "answers_crl holds the answers to CRL_FETCH");
+
+int
+castore_open(const char *path, int readonly, struct db **d)
+{
+	return db_open(path, readonly, castore_schema, d);
+}
+
+int
+castore_answer(struct db *d, const uint8_t *reqid, struct buf *answer)
+{
+	sqlite3_stmt *st;
+	int rc, found = 0;
+
+	if (db_cached(d, &st, "SELECT answer FROM answers WHERE reqid = ?") == -1)
+		return -1;
+	sqlite3_bind_blob(st, 1, reqid, AIRLOCK_REQID_LEN, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		found = 1;
+		if (db_blob(st, 0, answer) == -1)
+			rc = SQLITE_NOMEM;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -1;
+}
+
+int
+castore_serial_used(struct db *d, const char *root, const uint8_t *serial, size_t len)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (db_cached(d, &st, "SELECT 1 FROM certs WHERE root = ? AND serial = ?") == -1)
+		return -1;
+	sqlite3_bind_text(st, 1, root, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, serial, (int)len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+castore_put_cert(struct db *d, const struct castore_cert *c)
+{
+	sqlite3_stmt *st;
+
+	if (db_cached(d, &st, "INSERT INTO certs (root, serial, reqid, not_before, "
+	    "not_after, subject, der) VALUES (?,?,?,?,?,?,?)") == -1)
+		return -1;
+	sqlite3_bind_text(st, 1, c->root, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, c->serial, (int)c->serial_len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, c->reqid, AIRLOCK_REQID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, c->not_before);
+	sqlite3_bind_int64(st, 5, c->not_after);
+	sqlite3_bind_text(st, 6, c->subject, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 7, c->der, (int)c->der_len, SQLITE_STATIC);
+	return db_step_reset(d, st);
+}
+
+int
+castore_record(struct db *d, const uint8_t *reqid, int type, const char *root,
+    int code, const uint8_t *answer, size_t anslen, const struct castore_cert *c)
+{
+	sqlite3_stmt *st;
+
+	if (db_begin(d) == -1)
+		return -1;
+	if (c != NULL && castore_put_cert(d, c) == -1)
+		goto fail;
+	if (db_cached(d, &st, "INSERT INTO answers (reqid, type, root, code, "
+	    "answered, answer) VALUES (?,?,?,?,?,?)") == -1)
+		goto fail;
+	sqlite3_bind_blob(st, 1, reqid, AIRLOCK_REQID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, type);
+	sqlite3_bind_text(st, 3, root ? root : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, code);
+	sqlite3_bind_int64(st, 5, time(NULL));
+	sqlite3_bind_blob(st, 6, answer, (int)anslen, SQLITE_STATIC);
+	if (db_step_reset(d, st) == -1)
+		goto fail;
+	return db_commit(d);
+fail:
+	db_rollback(d);
+	return -1;
+}
+
+int
+castore_time_sample(struct db *d, uint64_t webdb_ns, uint64_t local_ns,
+    uint64_t mono_ns, int sync)
+{
+	sqlite3_stmt *st;
+
+	if (db_prepare(d, &st, "INSERT INTO time_samples (webdb_ns, local_ns, "
+	    "mono_ns, sync) VALUES (?,?,?,?)") == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)webdb_ns);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)local_ns);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)mono_ns);
+	sqlite3_bind_int(st, 4, sync);
+	return db_step_done(d, st);
+}
+
+int64_t
+castore_cert_count(struct db *d, const char *root)
+{
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	if (db_prepare(d, &st, "SELECT count(*) FROM certs WHERE ? IS NULL OR root = ?") == -1)
+		return -1;
+	sqlite3_bind_text(st, 1, root, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, root, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/*
+ * Stored answers to CRL_FETCH given before before. Only those: a SIGN or
+ * REVOKE answer is the proof that its request id was handled and must be
+ * answered with the same bytes for ever; a CRL_FETCH asked again is simply
+ * answered with the CRL of that day.
+ */
+int
+castore_prune(struct db *d, int64_t before, int max, int64_t *n)
+{
+	return db_prune(d, "DELETE FROM answers WHERE rowid IN (SELECT rowid FROM "
+	    "answers WHERE type = 3 AND answered < ?1 LIMIT ?2)", before, max, n);
+}

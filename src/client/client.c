@@ -1,0 +1,943 @@
+/*
+ * client.c: airlock-client, the webdb end of the cable. The web application
+ * hands it requests through a spool directory (spool/in/NAME.req: a few
+ * "key=value" lines, then the PEM CSR) or the `submit` command; each is
+ * committed to outbox.db under a 128-bit request id before anything else
+ * happens, sent over the link, and kept until its answer is committed.
+ * Results appear atomically as spool/out/NAME.crt (certificate PEM) with
+ * NAME.chain.pem, or spool/err/NAME.err ("CODE sentence"). After a restart
+ * of either side, every unanswered request goes again under its id.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crl.h"
+#include "crypto.h"
+#include "link.h"
+#include "msg.h"
+#include "proc.h"
+#include "retention.h"
+#include "sandbox.h"
+#include "spool.h"
+#include "store.h"
+#include "timesync.h"
+#include "transport.h"
+#include "util.h"
+#include "outbox.h"
+#include "crlsync.h"
+#include "revoke.h"
+
+#define CLIENT_BACKLOG	(64 * 1024)	/* bytes queued on the link at most */
+#define CLIENT_SCAN_MS	250		/* spool and outbox scan period */
+#define CLIENT_MAX_REQ	(64 * 1024)	/* a spool request file */
+#define CLIENT_RESEND_MS 5000		/* after a retryable failure */
+#define CLIENT_TIME_RETRY_MS 2000	/* a TIME the signer could not take */
+
+static const char usage[] =
+	"usage: airlock-client [-dv] [-c config] command [args]\n"
+	"commands:\n"
+	"  run                      run the link to the signer host (daemon)\n"
+	"  submit --root R --profile P [--days N] [--id HEX] [--name NAME]\n"
+	"         [--spkac] CSRFILE  queue a signing request; prints its id\n"
+	"  result ID                print the certificate (exit 0), the error\n"
+	"                           (exit 1) or \"pending\" (exit 3)\n"
+	"  wait [--timeout S] ID... wait until every ID is answered\n"
+	"  status                   outbox counts\n"
+	"  status --signer [--timeout S]  ask airlock-linkd on the signer host\n"
+	"                           for its queue and clock (through run)\n"
+	"  prune                    delete answered requests older than\n"
+	"                           client.retention_days now\n"
+	"  revoke --root R --serial HEX [--reason N] [--invalidity T] [--id HEX]\n"
+	"         [--name NAME]     queue a revocation; prints its id\n"
+	"  crl --root R [--full] [--have N]   queue a CRL fetch; prints its id\n"
+	"  crl --list               the CRLs published in crl_dir\n"
+	"  usb                      USB devices, the one in use, peer, counters\n";
+
+static void
+errx_usage(const char *why)
+{
+	if (why != NULL)
+		fprintf(stderr, "airlock-client: %s\n", why);
+	fputs(usage, stderr);
+	exit(2);
+}
+
+struct client {
+	struct cfg	 c;
+	struct db	*db;
+	struct transport t;
+	struct link	*l;
+	int64_t		 sent_upto;	/* outbox ids sent in this session */
+	uint64_t	 next_scan, next_time, retry_at;
+	uint64_t	 resend_at;	/* send every unanswered request again */
+	int		 send_now;	/* the link has room: send pending requests */
+	struct buf	 tmp;
+	uint64_t	 answers, duplicates, undecodable;
+	uint64_t	 spool_rejected;	/* files refused from spool/in */
+	struct crlsync	*crl;		/* CRL refresh of client.crl_roots */
+	uint8_t		 time_id[AIRLOCK_REQID_LEN];	/* the last TIME sent */
+	uint64_t	 time_sent_ms;	/* when; 0 when it is answered */
+	uint8_t		 rtt_id[AIRLOCK_REQID_LEN];	/* a TIME whose round trip */
+	uint64_t	 rtt_ns;	/* ... is this; 0 nothing to report */
+	struct retention ret;		/* pruning of outbox.db */
+};
+
+/* The path of a spool result; -1 (logged) for a name that is not a spool name. */
+static int
+client_paths(const struct cfg *c, const char *sub, const char *name,
+    const char *ext, char *out, size_t outsz)
+{
+	char shown[64];
+
+	if (spool_path(c->spool_dir, sub, name, ext, out, outsz) == 0)
+		return 0;
+	spool_name_show(name, shown, sizeof(shown));
+	log_warnx("no spool file made for the name \"%s\": %s", shown,
+	    errno == EINVAL ? "not a spool name" : strerror(errno));
+	return -1;
+}
+
+static void
+client_mkdirs(const struct cfg *c)
+{
+	const char *subs[] = { "", "/in", "/out", "/err", "/accepted", "/rejected" };
+	char p[PATH_MAX];
+	size_t i;
+
+	mkdir(c->state_dir, 0750);
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", c->spool_dir, subs[i]);
+		if (mkdir(p, 0750) == -1 && errno != EEXIST)
+			fatal("%s", p);
+	}
+}
+
+/* Builds a SIGN message; text is the CSR (PEM, DER or SPKAC). */
+static int
+client_sign_msg(const uint8_t reqid[AIRLOCK_REQID_LEN], const char *root,
+    const char *profile, uint32_t days, int spkac, const uint8_t *csr,
+    size_t csrlen, struct buf *out)
+{
+	struct msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_SIGN;
+	memcpy(m.reqid, reqid, AIRLOCK_REQID_LEN);
+	m.root.p = (const uint8_t *)root;
+	m.root.len = strlen(root);
+	m.profile.p = (const uint8_t *)profile;
+	m.profile.len = strlen(profile);
+	m.csr.p = csr;
+	m.csr.len = csrlen;
+	m.present = 1u << T_ROOT | 1u << T_PROFILE | 1u << T_CSR;
+	if (days) {
+		m.days = days;
+		MSG_SET(&m, T_DAYS);
+	}
+	if (spkac) {
+		m.csr_format = MSG_CSR_SPKAC;
+		MSG_SET(&m, T_CSR_FORMAT);
+	}
+	/* the signer host checks again, but a bad request is refused here first */
+	return msg_encode_checked(&m, out);
+}
+
+/*
+ * A spool request: "key=value" lines (root, profile, days, id, format),
+ * then the CSR. Returns 0 and the message, or -1 with a sentence.
+ */
+/*
+ * A spool file without id= gets one derived from its name and contents, so
+ * that a file read again after a crash (committed, not yet moved) is the
+ * same request and cannot be signed twice.
+ */
+static void
+client_spool_id(const char *name, const struct buf *f, uint8_t reqid[AIRLOCK_REQID_LEN])
+{
+	uint8_t h[HMAC_LEN];
+
+	crypto_hmac((const uint8_t *)"airlock spool id", 16, name, strlen(name) + 1,
+	    f->p, f->len, h);
+	memcpy(reqid, h, AIRLOCK_REQID_LEN);
+}
+
+static int
+client_parse_spool(const char *name, const struct buf *f, struct buf *msg,
+    uint8_t reqid[AIRLOCK_REQID_LEN], char *why, size_t whysz)
+{
+	char root[AIRLOCK_NAME_MAX] = "", profile[AIRLOCK_NAME_MAX] = "", line[256];
+	const char *p = (const char *)f->p, *end = p + f->len, *nl;
+	long long days = 0;
+	int spkac = 0, have_id = 0;
+
+	while (p < end && *p != '-' && !((size_t)(end - p) >= 6 &&
+	    memcmp(p, "SPKAC=", 6) == 0)) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL || (size_t)(nl - p) >= sizeof(line)) {
+			snprintf(why, whysz, "header line too long or unterminated");
+			return -1;
+		}
+		memcpy(line, p, (size_t)(nl - p));
+		line[nl - p] = '\0';
+		p = nl + 1;
+		if (line[0] == '\0' || line[0] == '#')
+			continue;
+		if (strncmp(line, "root=", 5) == 0)
+			snprintf(root, sizeof(root), "%s", line + 5);
+		else if (strncmp(line, "profile=", 8) == 0)
+			snprintf(profile, sizeof(profile), "%s", line + 8);
+		else if (strncmp(line, "days=", 5) == 0 &&
+		    parse_num(line + 5, 0, 36500, &days) == 0)
+			;
+		else if (strcmp(line, "format=spkac") == 0)
+			spkac = 1;
+		else if (strncmp(line, "id=", 3) == 0 && hex_decode(line + 3, reqid,
+		    AIRLOCK_REQID_LEN) == 0)
+			have_id = 1;
+		else {
+			/* the line is not quoted: the file may not be the sender's */
+			if (strncmp(line, "days=", 5) == 0)
+				say(why, whysz, "the days= value is not a number of days "
+				    "up to 36500");
+			else if (strncmp(line, "id=", 3) == 0)
+				say(why, whysz, "the id= value is not 32 hex digits");
+			else
+				say(why, whysz, "a header line is not root=, profile=, "
+				    "days=, id= or format=spkac");
+			return -1;
+		}
+	}
+	if (!name_ok(root, strlen(root)) || !name_ok(profile, strlen(profile)) ||
+	    p >= end) {
+		snprintf(why, whysz, "needs root=, profile= and a CSR after them");
+		return -1;
+	}
+	if (!have_id)
+		client_spool_id(name, f, reqid);
+	if (client_sign_msg(reqid, root, profile, (uint32_t)days, spkac,
+	    (const uint8_t *)p, (size_t)(end - p), msg) == -1) {
+		snprintf(why, whysz, "the request does not make a valid message");
+		return -1;
+	}
+	return 0;
+}
+
+/* A SIGN request, or a REVOKE when the file starts with "type=revoke". */
+static int
+client_spool_parse(const char *name, const struct buf *f, struct buf *msg,
+    uint8_t reqid[AIRLOCK_REQID_LEN], int *type, char *why, size_t whysz)
+{
+	struct revoke_req rr;
+
+	if (!revoke_is_spool(f)) {
+		*type = MSG_SIGN;
+		return client_parse_spool(name, f, msg, reqid, why, whysz);
+	}
+	*type = MSG_REVOKE;
+	if (revoke_parse_spool(f, &rr, why, whysz) == -1)
+		return -1;
+	if (!rr.have_id)
+		client_spool_id(name, f, rr.reqid);
+	memcpy(reqid, rr.reqid, AIRLOCK_REQID_LEN);
+	if (revoke_msg(&rr, msg) == -1) {
+		snprintf(why, whysz, "the revocation does not make a valid message");
+		return -1;
+	}
+	return 0;
+}
+
+/* Moves spool/in/name to rejected/ and, when the name is usable, says why in err/. */
+static void
+client_spool_reject(struct client *cl, int dirfd, const char *name,
+    const char *stem, const char *why)
+{
+	char dst[PATH_MAX], shown[64], text[512];
+	struct stat st;
+	int n, rfd;
+
+	cl->spool_rejected++;
+	spool_name_show(name, shown, sizeof(shown));
+	log_warnx("spool file \"%s\" rejected: %s (%llu rejected so far)", shown,
+	    why, (unsigned long long)cl->spool_rejected);
+	if (stem != NULL && client_paths(&cl->c, "err", stem, ".err", dst,
+	    sizeof(dst)) == 0) {
+		n = snprintf(text, sizeof(text), "%d %s\n", AL_E_MSG_VALUE, why);
+		if (write_file_atomic(dst, text, (size_t)n, 0640) == -1)
+			log_warn("%s", dst);
+	}
+	/* the entry itself moves, whatever it is: a link is not followed; but a
+	 * second name of another file (a hard link) is only removed, so that
+	 * nothing of the client's own files is kept in the spool */
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !S_ISDIR(st.st_mode) && st.st_nlink > 1) {
+		if (unlinkat(dirfd, name, 0) == -1)
+			log_warn("spool file \"%s\" cannot be removed", shown);
+		return;
+	}
+	snprintf(dst, sizeof(dst), "%s/rejected", cl->c.spool_dir);
+	rfd = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (rfd == -1 || renameat(dirfd, name, rfd, name) == -1) {
+		log_warn("spool file \"%s\" cannot be moved to rejected/", shown);
+		if (unlinkat(dirfd, name, 0) == -1 && errno == EISDIR)
+			unlinkat(dirfd, name, AT_REMOVEDIR);
+	}
+	if (rfd != -1)
+		close(rfd);
+}
+
+static void
+client_spool_one(struct client *cl, int dirfd, const char *name)
+{
+	char dst[PATH_MAX], stem[SPOOL_NAME_MAX + 1], why[256];
+	uint8_t reqid[AIRLOCK_REQID_LEN];
+	struct buf f, m;
+	size_t len = strlen(name);
+	int type = MSG_SIGN, afd;
+
+	if (len - 4 > SPOOL_NAME_MAX) {
+		client_spool_reject(cl, dirfd, name, NULL, "the name is too long");
+		return;
+	}
+	snprintf(stem, sizeof(stem), "%.*s", (int)(len - 4), name);
+	if (!spool_name_ok(stem)) {
+		client_spool_reject(cl, dirfd, name, NULL, "the name is not "
+		    "[A-Za-z0-9_-][A-Za-z0-9._-]* followed by .req");
+		return;
+	}
+	buf_init(&f);
+	buf_init(&m);
+	if (spool_read(dirfd, name, &f, CLIENT_MAX_REQ, why, sizeof(why)) == -1 ||
+	    client_spool_parse(name, &f, &m, reqid, &type, why, sizeof(why)) == -1) {
+		client_spool_reject(cl, dirfd, name, stem, why);
+		goto out;
+	}
+	if (outbox_add(cl->db, reqid, type, stem, m.p, m.len) == -1)
+		goto out;	/* the file stays; tried again on the next scan */
+	hex_encode(reqid, sizeof(reqid), why);
+	snprintf(dst, sizeof(dst), "%s/accepted", cl->c.spool_dir);
+	afd = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (afd == -1 || renameat(dirfd, name, afd, name) == -1)
+		log_warn("req=%s %s/in/%s", why, cl->c.spool_dir, name);
+	if (afd != -1)
+		close(afd);
+	log_info("req=%s queued from spool file %s", why, name);
+out:
+	buf_free(&f);
+	buf_free(&m);
+}
+
+static void
+client_scan_spool(struct client *cl)
+{
+	char dir[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+	size_t n;
+
+	snprintf(dir, sizeof(dir), "%s/in", cl->c.spool_dir);
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		n = strlen(e->d_name);
+		/* dot files are the web application's temporary files */
+		if (e->d_name[0] == '.' || n < 5 || strcmp(e->d_name + n - 4, ".req") != 0)
+			continue;
+		client_spool_one(cl, dirfd(d), e->d_name);
+	}
+	closedir(d);
+}
+
+static int
+client_send_one(void *arg, const struct outbox_item *it, const uint8_t *req, size_t len)
+{
+	struct client *cl = arg;
+
+	if (link_backlog(cl->l) > CLIENT_BACKLOG || link_send(cl->l, req, len,
+	    (uint64_t)it->id) == -1)
+		return -1;
+	cl->sent_upto = it->id;
+	return 0;
+}
+
+/* Sends again, in this session, what came back with a retryable error. */
+static int
+client_resend_one(void *arg, const struct outbox_item *it, const uint8_t *req, size_t len)
+{
+	struct client *cl = arg;
+
+	if (it->state != O_NEW || it->id > cl->sent_upto)
+		return 0;	/* not sent yet in this session: goes in order */
+	if (link_send(cl->l, req, len, (uint64_t)it->id) == -1)
+		cl->resend_at = mono_ms() + CLIENT_RESEND_MS;
+	return 0;
+}
+
+/* Sends outbox entries not yet sent in this session, oldest first. */
+static void
+client_send_pending(struct client *cl)
+{
+	if (cl->l->state != LINK_UP || link_backlog(cl->l) > CLIENT_BACKLOG)
+		return;
+	outbox_pending(cl->db, cl->sent_upto, 64, client_send_one, cl);
+}
+
+static void
+client_send_time(struct client *cl)
+{
+	struct msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_TIME;
+	if (crypto_random(m.reqid, sizeof(m.reqid)) == -1)
+		return;
+	m.time_ns = real_ns();
+	m.sync = (uint8_t)drift_ntp_status();
+	m.present = 1u << T_TIME_NS | 1u << T_SYNC;
+	if (cl->rtt_ns > 0) {
+		/* the round trip of the TIME before, for its sample */
+		m.time_prev.p = cl->rtt_id;
+		m.time_prev.len = sizeof(cl->rtt_id);
+		m.rtt_ns = cl->rtt_ns;
+		m.present |= 1u << T_TIME_PREV | 1u << T_RTT_NS;
+	}
+	buf_reset(&cl->tmp);
+	if (msg_encode(&m, &cl->tmp) == 0 &&
+	    link_send(cl->l, cl->tmp.p, cl->tmp.len, 0) == 0) {
+		memcpy(cl->time_id, m.reqid, sizeof(cl->time_id));
+		cl->time_sent_ms = mono_ms();
+		cl->rtt_ns = 0;
+	}
+}
+
+/* The answer to a TIME: measure its round trip. 1 if m was one. */
+static int
+client_time_answer(struct client *cl, const struct msg *m, const char *id)
+{
+	uint64_t rtt;
+
+	if (m->type != MSG_TIME_ACK && (m->type != MSG_ERROR ||
+	    memcmp(m->reqid, cl->time_id, sizeof(cl->time_id)) != 0))
+		return 0;
+	if (m->type == MSG_ERROR) {
+		log_warnx("req=%s time sample refused: %u %.*s", id, m->code,
+		    (int)m->text.len, m->text.p);
+		/* the signer was busy or away: try again soon, not a minute later */
+		if (m->code == AL_E_BUSY && cl->next_time > mono_ms() + CLIENT_TIME_RETRY_MS)
+			cl->next_time = mono_ms() + CLIENT_TIME_RETRY_MS;
+		cl->time_sent_ms = 0;
+		return 1;
+	}
+	if (cl->time_sent_ms == 0 ||
+	    memcmp(m->reqid, cl->time_id, sizeof(cl->time_id)) != 0) {
+		log_debug("req=%s late time acknowledgement ignored", id);
+		return 1;
+	}
+	rtt = (mono_ms() - cl->time_sent_ms) * 1000000ull;
+	cl->time_sent_ms = 0;
+	memcpy(cl->rtt_id, m->reqid, sizeof(cl->rtt_id));
+	cl->rtt_ns = rtt > 0 ? rtt : 1;
+	log_info("req=%s time sample acknowledged: signer clock %+.3f s from "
+	    "webdb (round trip %.3f s)", id, ((double)m->time2_ns -
+	    (double)m->time_ns - (double)rtt / 2) / 1e9, (double)rtt / 1e9);
+	return 1;
+}
+
+/* One result file: spool/SUB/NAME.EXT, written atomically. */
+static void
+client_put(struct client *cl, const char *rid, const char *sub, const char *name,
+    const char *ext, const void *p, size_t n)
+{
+	char path[PATH_MAX];
+
+	if (client_paths(&cl->c, sub, name, ext, path, sizeof(path)) == 0 &&
+	    write_file_atomic(path, p, n, 0644) == -1)
+		log_warn("req=%s %s", rid, path);
+}
+
+static void
+client_write_result(struct client *cl, const struct outbox_item *it, const struct msg *m)
+{
+	char name[128], text[1024], rid[33];
+	struct buf pem;
+	int n;
+
+	if (it->type == MSG_CRL_FETCH) {	/* CRL files, not spool results */
+		if (cl->crl != NULL)
+			crlsync_on_answer(cl->crl, cl->db, it, m);
+		return;
+	}
+	reqid_hex(it->reqid, rid);
+	/* checked where it entered, and again here where it becomes a path */
+	if (it->name[0] != '\0' && spool_name_ok(it->name))
+		snprintf(name, sizeof(name), "%s", it->name);
+	else
+		reqid_hex(it->reqid, name);
+	buf_init(&pem);
+	if (m->type == MSG_CERT) {
+		if (pem_encode("CERTIFICATE", m->cert.p, m->cert.len, &pem) == 0)
+			client_put(cl, rid, "out", name, ".crt", pem.p, pem.len);
+		buf_reset(&pem);
+		if (MSG_HAS(m, T_CHAIN) && chain_pem(m->chain.p, m->chain.len, &pem) == 0)
+			client_put(cl, rid, "out", name, ".chain.pem", pem.p, pem.len);
+	} else if (m->type == MSG_REVOKED) {
+		n = crlsync_revoked_line(m, text, sizeof(text));
+		client_put(cl, rid, "out", name, ".revoked", text, (size_t)n);
+	} else if (m->type == MSG_STATUS_REPLY) {
+		client_put(cl, rid, "out", name, ".status", m->text.p, m->text.len);
+	} else if (m->type == MSG_ERROR) {
+		n = snprintf(text, sizeof(text), "%u %.*s\n", m->code, (int)m->text.len,
+		    m->text.p);
+		client_put(cl, rid, "err", name, ".err", text, (size_t)n);
+	}
+	buf_free(&pem);
+}
+
+static void
+client_on_message(void *arg, const uint8_t *p, size_t n)
+{
+	struct client *cl = arg;
+	struct outbox_item it;
+	struct msg m;
+	char id[33];
+	int r;
+
+	if (msg_decode(p, n, &m) != AL_OK || msg_is_request(m.type)) {
+		cl->undecodable++;
+		log_warnx("undecodable answer of %zu bytes dropped", n);
+		return;
+	}
+	reqid_hex(m.reqid, id);
+	if (client_time_answer(cl, &m, id))
+		return;
+	if (m.type == MSG_ERROR && (m.code == AL_E_STORAGE || m.code == AL_E_BUSY)) {
+		log_warnx("req=%s signer host: %.*s; will send again", id,
+		    (int)m.text.len, m.text.p);
+		/* only a request of the outbox goes again; a TIME sample does not */
+		if (outbox_set_state(cl->db, m.reqid, O_NEW) == 0 &&
+		    outbox_get(cl->db, m.reqid, &it, NULL) == 1)
+			cl->resend_at = mono_ms() + CLIENT_RESEND_MS;
+		return;
+	}
+	if (outbox_get(cl->db, m.reqid, &it, NULL) != 1 || it.state >= O_DONE) {
+		cl->duplicates++;
+		log_debug("req=%s answer for an unknown or answered request", id);
+		return;
+	}
+	/* files first: a crash before the commit gets the same answer again */
+	client_write_result(cl, &it, &m);
+	r = outbox_answer(cl->db, m.reqid, m.type == MSG_ERROR ? O_FAILED : O_DONE,
+	    m.type == MSG_ERROR ? m.code : 0, p, n);
+	if (r == -1) {
+		log_warnx("req=%s cannot store the answer; it will be asked for again", id);
+		cl->resend_at = mono_ms() + CLIENT_RESEND_MS;
+		return;
+	}
+	cl->answers++;
+	if (m.type == MSG_ERROR)
+		log_info("req=%s failed: %u %.*s", id, m.code, (int)m.text.len, m.text.p);
+	else
+		log_info("req=%s answered: %s", id, msg_type_name(m.type));
+}
+
+static void
+client_on_delivered(void *arg, uint64_t tag)
+{
+	struct client *cl = arg;
+
+	if (tag > 0)
+		outbox_set_sent(cl->db, (int64_t)tag);
+	cl->send_now = 1;	/* room on the link: top it up without waiting */
+}
+
+static void
+client_on_up(void *arg)
+{
+	struct client *cl = arg;
+
+	log_info("link up: sending every unanswered request");
+	cl->sent_upto = 0;
+	cl->next_time = 0;
+	cl->send_now = 1;
+}
+
+static void
+client_on_down(void *arg)
+{
+	(void)arg;
+	log_info("link down");
+}
+
+static void
+client_cable_io(struct client *cl, short revents, uint64_t now)
+{
+	if (transport_link_io(&cl->t, cl->l, revents, now) == -1) {
+		log_warnx("cable: device lost; reopening");
+		cl->t.ops->close(&cl->t);
+		link_reset(cl->l);
+	}
+}
+
+static void
+client_tick(struct client *cl, uint64_t now)
+{
+	if (cl->t.fd == -1 && now >= cl->retry_at) {
+		cl->retry_at = now + 1000;
+		transport_reopen(&cl->t, now);
+	}
+	if (cl->resend_at && now >= cl->resend_at && cl->l->state == LINK_UP) {
+		cl->resend_at = 0;
+		outbox_pending(cl->db, 0, 256, client_resend_one, cl);
+	}
+	if (cl->send_now) {
+		cl->send_now = 0;
+		client_send_pending(cl);
+	}
+	if (now >= cl->next_scan) {
+		cl->next_scan = now + CLIENT_SCAN_MS;
+		client_scan_spool(cl);
+		if (cl->crl != NULL)
+			crlsync_tick(cl->crl, cl->db, time(NULL));
+		client_send_pending(cl);
+	}
+	if (cl->l->state == LINK_UP && now >= cl->next_time) {
+		cl->next_time = now + (uint64_t)cl->c.time_interval * 1000;
+		client_send_time(cl);
+	}
+	retention_tick(&cl->ret, now);
+}
+
+static int
+client_run(struct client *cl)
+{
+	static const struct link_cb cb = {
+		client_on_up, client_on_down, client_on_message, client_on_delivered
+	};
+	struct link_params lp;
+	struct pollfd pfd;
+	uint8_t key[LINK_KEY_LEN];
+	char why[1024];
+	uint64_t now;
+	int timeout;
+
+	if (linkkey_load(cl->c.link.key_file, key, why, sizeof(why)) == -1)
+		fatalx("%s", why);
+	if (transport_init(&cl->t, &cl->c.link, why, sizeof(why)) == -1)
+		fatalx("%s", why);
+	link_params_default(&lp, cl->c.link.baud);
+	lp.max_payload = cl->c.link.max_payload;
+	lp.window = cl->c.link.window;
+	if ((cl->l = link_new(LINK_INITIATOR, key, &lp, &cb, cl)) == NULL ||
+	    (cl->crl = crlsync_new(&cl->c)) == NULL)
+		fatalx("out of memory");
+	crypto_cleanse(key, sizeof(key));
+	proc_signals();
+	sandbox_enter("client", &cl->c);
+	retention_init(&cl->ret, cl->db, outbox_prune, "outbox.db",
+	    "answered requests", cl->c.client_retention_days, mono_ms());
+	log_info("started: cable %s, outbox %s, spool %s", cl->c.link.device,
+	    cl->c.outbox_db, cl->c.spool_dir);
+	while (!proc_quit) {
+		now = mono_ms();
+		client_tick(cl, now);
+		transport_publish(&cl->t, cl->l, now);
+		if (cl->t.fd != -1)
+			link_pump(cl->l, now);
+		/* no cable: nothing to time but the next open and scan */
+		timeout = cl->t.fd == -1 ? CLIENT_SCAN_MS : link_timeout_ms(cl->l, now);
+		if (timeout > CLIENT_SCAN_MS)
+			timeout = CLIENT_SCAN_MS;
+		pfd.fd = cl->t.fd;
+		pfd.events = POLLIN | (link_write_allowance(cl->l, now) && cl->l->out.len ? POLLOUT : 0);
+		if (poll(&pfd, 1, timeout) == -1 && errno != EINTR)
+			fatal("poll");
+		if (cl->t.fd != -1)
+			client_cable_io(cl, pfd.revents, mono_ms());
+	}
+	link_stats_line(cl->l, why, sizeof(why));
+	log_info("stopping: %llu answers, %llu duplicate answers, %llu pruned; "
+	    "link %s", (unsigned long long)cl->answers,
+	    (unsigned long long)cl->duplicates, (unsigned long long)cl->ret.pruned, why);
+	link_free(cl->l);
+	crlsync_free(cl->crl);
+	return 0;
+}
+
+static int
+client_submit(struct client *cl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, 'r' },
+		{ "profile", required_argument, NULL, 'p' },
+		{ "days", required_argument, NULL, 'D' },
+		{ "id", required_argument, NULL, 'i' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "spkac", no_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *root = NULL, *profile = NULL, *name = "";
+	uint8_t reqid[AIRLOCK_REQID_LEN];
+	long long days = 0;
+	int ch, spkac = 0, have_id = 0, r;
+	struct buf csr, m;
+	char id[33];
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'r': root = optarg; break;
+		case 'p': profile = optarg; break;
+		case 'D':
+			if (parse_num(optarg, 0, 36500, &days) == -1)
+				errx_usage("--days needs a number of days up to 36500 "
+				    "(0: the profile's)");
+			break;
+		case 'n':
+			if (!spool_name_ok(optarg))
+				errx_usage("--name needs 1 to 100 of A-Z a-z 0-9 . _ -, "
+				    "not starting with a dot");
+			name = optarg;
+			break;
+		case 's': spkac = 1; break;
+		case 'i':
+			if (hex_decode(optarg, reqid, sizeof(reqid)) == -1)
+				errx_usage("--id needs 32 hex digits");
+			have_id = 1;
+			break;
+		default:
+			errx_usage(NULL);
+		}
+	}
+	if (root == NULL || profile == NULL || optind != argc - 1)
+		errx_usage("submit needs --root, --profile and one CSR file");
+	buf_init(&csr);
+	buf_init(&m);
+	if (read_file(argv[optind], &csr, CLIENT_MAX_REQ) == -1)
+		fatal("%s", argv[optind]);
+	if (!have_id && crypto_random(reqid, sizeof(reqid)) == -1)
+		fatalx("random number generator failed");
+	if (client_sign_msg(reqid, root, profile, (uint32_t)days, spkac, csr.p, csr.len,
+	    &m) == -1)
+		fatalx("%s: root, profile or CSR cannot form a valid request", argv[optind]);
+	if ((r = outbox_add(cl->db, reqid, MSG_SIGN, name, m.p, m.len)) == -1)
+		fatalx("%s: cannot store the request", cl->c.outbox_db);
+	reqid_hex(reqid, id);
+	printf("%s\n", id);
+	if (r == 0)
+		fprintf(stderr, "airlock-client: request %s was already queued\n", id);
+	buf_free(&csr);
+	buf_free(&m);
+	return 0;
+}
+
+/* 0 done (certificate printed), 1 failed, 3 pending, 2 unknown */
+static int
+client_result_one(struct client *cl, const char *hex, int print)
+{
+	uint8_t reqid[AIRLOCK_REQID_LEN];
+	struct outbox_item it;
+	struct buf ans, pem;
+	struct msg m;
+	int rv = 3;
+
+	if (hex_decode(hex, reqid, sizeof(reqid)) == -1)
+		errx_usage("a request id is 32 hex digits");
+	buf_init(&ans);
+	buf_init(&pem);
+	if (outbox_get(cl->db, reqid, &it, &ans) != 1) {
+		fprintf(stderr, "airlock-client: %s: no such request\n", hex);
+		return 2;
+	}
+	if (it.state >= O_DONE && msg_decode(ans.p, ans.len, &m) == AL_OK) {
+		if (m.type == MSG_ERROR) {
+			if (print)
+				fprintf(stderr, "error %u: %.*s\n", m.code, (int)m.text.len,
+				    m.text.p);
+			rv = 1;
+		} else {
+			if (print && m.type == MSG_CERT &&
+			    pem_encode("CERTIFICATE", m.cert.p, m.cert.len, &pem) == 0)
+				fwrite(pem.p, 1, pem.len, stdout);
+			else if (print && m.type == MSG_STATUS_REPLY)
+				fwrite(m.text.p, 1, m.text.len, stdout);
+			else if (print)
+				crlsync_print(&m, stdout);
+			rv = 0;
+		}
+	} else if (print)
+		printf("pending (%s)\n", outbox_state_name(it.state));
+	buf_free(&ans);
+	buf_free(&pem);
+	return rv;
+}
+
+static int
+client_wait(struct client *cl, int argc, char **argv)
+{
+	uint64_t deadline = 0;
+	int i, first = 1, pending;
+
+	long long t;
+
+	if (argc >= 3 && strcmp(argv[1], "--timeout") == 0) {
+		if (parse_num(argv[2], 0, 86400 * 365, &t) == -1)
+			errx_usage("--timeout needs a number of seconds");
+		deadline = mono_ms() + (uint64_t)t * 1000;
+		first = 3;
+	}
+	for (;;) {
+		pending = 0;
+		for (i = first; i < argc; i++)
+			switch (client_result_one(cl, argv[i], 0)) {
+			case 3:
+				pending++;
+				break;
+			case 2:
+				return 2;	/* no such request: waiting would be forever */
+			}
+		if (pending == 0)
+			return 0;
+		if (deadline && mono_ms() > deadline) {
+			fprintf(stderr, "airlock-client: %d requests still pending\n", pending);
+			return 3;
+		}
+		usleep(100000);
+	}
+}
+
+/*
+ * status --signer: a STATUS request through the outbox, answered by
+ * airlock-linkd on the signer host (its queue and clock), printed here.
+ * The running client daemon carries it like any other request.
+ */
+static int
+client_signer_status(struct client *cl, unsigned timeout_s)
+{
+	uint8_t reqid[AIRLOCK_REQID_LEN];
+	char id[33];
+	struct buf b;
+	struct msg m;
+	uint64_t deadline = mono_ms() + (uint64_t)timeout_s * 1000;
+	int rv;
+
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_STATUS;
+	if (crypto_random(reqid, sizeof(reqid)) == -1)
+		fatalx("random number generator failed");
+	memcpy(m.reqid, reqid, sizeof(reqid));
+	buf_init(&b);
+	if (msg_encode_checked(&m, &b) == -1 ||
+	    outbox_add(cl->db, reqid, MSG_STATUS, "", b.p, b.len) == -1)
+		fatalx("%s: cannot store the request", cl->c.outbox_db);
+	buf_free(&b);
+	reqid_hex(reqid, id);
+	while ((rv = client_result_one(cl, id, 0)) == 3 && mono_ms() < deadline)
+		usleep(100000);
+	if (rv == 3) {
+		fprintf(stderr, "airlock-client: no answer from the signer host within "
+		    "%u s (is \"airlock-client run\" running, and the link up?); "
+		    "request %s stays queued\n", timeout_s, id);
+		return 3;
+	}
+	return client_result_one(cl, id, 1);
+}
+
+static int
+client_status(struct client *cl, int argc, char **argv)
+{
+	int64_t n[O_NSTATES];
+	unsigned timeout_s = 30;
+	long long t;
+	int i;
+
+	if (argc >= 2 && strcmp(argv[1], "--signer") == 0) {
+		if (argc == 4 && strcmp(argv[2], "--timeout") == 0) {
+			if (parse_num(argv[3], 0, 86400, &t) == -1)
+				errx_usage("status --signer: --timeout needs a number of seconds up to 86400");
+			timeout_s = (unsigned)t;
+		} else if (argc != 2)
+			errx_usage("status --signer [--timeout S]");
+		return client_signer_status(cl, timeout_s);
+	}
+	if (argc != 1)
+		errx_usage("status takes no argument but --signer [--timeout S]");
+	if (outbox_counts(cl->db, n) == -1)
+		return 1;
+	for (i = 0; i < O_NSTATES; i++)
+		printf("%-8s %lld\n", outbox_state_name(i), (long long)n[i]);
+	return 0;
+}
+
+/* The operator's prune: the daemon's hourly run, at once. */
+static int
+client_prune(struct client *cl)
+{
+	int64_t n;
+
+	if (cl->c.client_retention_days == 0) {
+		printf("client.retention_days is 0: answered requests are kept "
+		    "for ever; nothing pruned\n");
+		return 0;
+	}
+	retention_init(&cl->ret, cl->db, outbox_prune, "outbox.db",
+	    "answered requests", cl->c.client_retention_days, 0);
+	if (retention_run(&cl->ret, time(NULL), &n) == -1) {
+		fprintf(stderr, "airlock-client: %s: pruning stopped by the error "
+		    "above after %lld rows\n", cl->c.outbox_db, (long long)n);
+		return 1;
+	}
+	printf("pruned %lld answered requests older than %u days from %s\n",
+	    (long long)n, cl->c.client_retention_days, cl->c.outbox_db);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct client cl;
+	struct proc_opts o;
+	const char *cmd;
+	int i;
+
+	i = proc_options(argc, argv, &o, usage);
+	if (i >= argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	cmd = argv[i];
+	if (strcmp(cmd, "run") != 0)
+		o.foreground = 1;
+	proc_config(&o, &cl.c, "airlock-client");
+	buf_init(&cl.tmp);
+	client_mkdirs(&cl.c);
+	if (outbox_open(cl.c.outbox_db, 0, &cl.db) == -1)
+		fatalx("%s: cannot open the outbox", cl.c.outbox_db);
+	if (strcmp(cmd, "run") == 0)
+		return client_run(&cl);
+	if (strcmp(cmd, "submit") == 0)
+		return client_submit(&cl, argc - i, argv + i);
+	if (strcmp(cmd, "result") == 0 && argc - i == 2)
+		return client_result_one(&cl, argv[i + 1], 1);
+	if (strcmp(cmd, "wait") == 0 && argc - i >= 2)
+		return client_wait(&cl, argc - i, argv + i);
+	if (strcmp(cmd, "revoke") == 0)
+		return revoke_command(&cl.c, cl.db, argc - i, argv + i);
+	if (strcmp(cmd, "crl") == 0)
+		return crlsync_command(&cl.c, cl.db, argc - i, argv + i);
+	if (strcmp(cmd, "status") == 0)
+		return client_status(&cl, argc - i, argv + i);
+	if (strcmp(cmd, "prune") == 0 && argc - i == 1)
+		return client_prune(&cl);
+	if (strcmp(cmd, "usb") == 0 && argc - i == 1)
+		return transport_show(&cl.c.link, stdout) == 0 ? 0 : 1;
+	fputs(usage, stderr);
+	return 2;
+}

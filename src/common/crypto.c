@@ -1,0 +1,217 @@
+/*
+ * crypto.c: HMAC-SHA256, SHA-256 and random bytes from OpenSSL, and the
+ * link key file. The key file is created with O_EXCL|O_NOFOLLOW and mode
+ * 0600; loading refuses a file that group or others could read, because
+ * whoever holds the key can speak for webdb on the cable.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/asn1.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "crypto.h"
+#include "util.h"
+
+int
+crypto_random(void *p, size_t n)
+{
+	return RAND_bytes(p, (int)n) == 1 ? 0 : -1;
+}
+
+void
+crypto_hmac(const uint8_t *key, size_t keylen, const void *a, size_t alen,
+    const void *b, size_t blen, uint8_t out[HMAC_LEN])
+{
+	static EVP_MAC *mac;
+	EVP_MAC_CTX *ctx;
+	OSSL_PARAM params[2];
+	size_t outl = 0;
+
+	/* fetched once: the fetch is the expensive part of a small HMAC */
+	if (mac == NULL && (mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+		fatalx("crypto: HMAC is not available");
+	params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)(uintptr_t)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if ((ctx = EVP_MAC_CTX_new(mac)) == NULL ||
+	    EVP_MAC_init(ctx, key, keylen, params) != 1 ||
+	    EVP_MAC_update(ctx, a, alen) != 1 ||
+	    (b != NULL && blen && EVP_MAC_update(ctx, b, blen) != 1) ||
+	    EVP_MAC_final(ctx, out, &outl, HMAC_LEN) != 1 || outl != HMAC_LEN)
+		fatalx("crypto: HMAC failed");
+	EVP_MAC_CTX_free(ctx);
+}
+
+void
+crypto_sha256(const void *p, size_t n, uint8_t out[32])
+{
+	unsigned int len = 32;
+
+	if (EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) != 1)
+		fatalx("crypto: SHA-256 failed");
+}
+
+int
+crypto_memeq(const void *a, const void *b, size_t n)
+{
+	return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+void
+crypto_cleanse(void *p, size_t n)
+{
+	OPENSSL_cleanse(p, n);
+}
+
+#define CRYPTO_SECURE_HEAP	(1 << 20)	/* private keys of 32 roots and more */
+#define CRYPTO_SECURE_MIN	64
+
+/*
+ * Private key numbers that OpenSSL decodes after this (ca.key) live in an
+ * arena that is mlock(2)ed, guarded and marked MADV_DONTDUMP, and cleared
+ * when freed. Without RLIMIT_MEMLOCK room the arena still works, unlocked.
+ */
+void
+crypto_lock_keys(void)
+{
+	switch (CRYPTO_secure_malloc_init(CRYPTO_SECURE_HEAP, CRYPTO_SECURE_MIN)) {
+	case 1:
+		log_debug("keys: secure heap of %d KiB, locked in memory",
+		    CRYPTO_SECURE_HEAP >> 10);
+		break;
+	case 2:
+		log_warnx("keys: secure heap not locked in memory (RLIMIT_MEMLOCK "
+		    "too small); keys may be swapped out");
+		break;
+	default:
+		log_warnx("keys: no secure heap; keys live in ordinary memory");
+	}
+}
+
+int
+linkkey_load(const char *path, uint8_t key[LINK_KEY_LEN], char *why, size_t whysz)
+{
+	char text[2 * LINK_KEY_LEN + 2];
+	struct stat st;
+	ssize_t r;
+	int fd, rv = -1;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		snprintf(why, whysz, "%s: cannot open link key: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || (st.st_mode & 077) != 0) {
+		snprintf(why, whysz, "%s: link key must not be readable by group or "
+		    "others (chmod 600)", path);
+		goto out;
+	}
+	memset(text, 0, sizeof(text));
+	r = read_full(fd, text, sizeof(text) - 1);
+	if (r < 2 * LINK_KEY_LEN || (r > 2 * LINK_KEY_LEN && text[2 * LINK_KEY_LEN] != '\n')) {
+		snprintf(why, whysz, "%s: link key must be 64 hex digits and a newline", path);
+		goto out;
+	}
+	text[2 * LINK_KEY_LEN] = '\0';
+	if (hex_decode(text, key, LINK_KEY_LEN) == -1) {
+		snprintf(why, whysz, "%s: link key must be 64 hex digits and a newline", path);
+		goto out;
+	}
+	rv = 0;
+out:
+	crypto_cleanse(text, sizeof(text));
+	close(fd);
+	return rv;
+}
+
+int
+linkkey_create(const char *path, char *why, size_t whysz)
+{
+	uint8_t key[LINK_KEY_LEN];
+	char text[2 * LINK_KEY_LEN + 2];
+	int fd, rv = -1;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		snprintf(why, whysz, "%s: cannot create link key: %s", path, strerror(errno));
+		return -1;
+	}
+	if (crypto_random(key, sizeof(key)) == -1) {
+		snprintf(why, whysz, "random number generator failed");
+		goto out;
+	}
+	hex_encode(key, sizeof(key), text);
+	text[2 * LINK_KEY_LEN] = '\n';
+	if (write_full(fd, text, 2 * LINK_KEY_LEN + 1) == -1 || fsync(fd) == -1) {
+		snprintf(why, whysz, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	rv = 0;
+out:
+	crypto_cleanse(key, sizeof(key));
+	crypto_cleanse(text, sizeof(text));
+	close(fd);
+	if (rv == -1)
+		unlink(path);
+	return rv;
+}
+
+int
+pem_encode(const char *label, const uint8_t *der, size_t len, struct buf *out)
+{
+	unsigned char line[65 + 1];
+	size_t off, n;
+	char hdr[80];
+	int k;
+
+	snprintf(hdr, sizeof(hdr), "-----BEGIN %s-----\n", label);
+	if (buf_put(out, hdr, strlen(hdr)) == -1)
+		return -1;
+	for (off = 0; off < len; off += n) {
+		n = len - off < 48 ? len - off : 48;	/* 48 bytes: a 64-column line */
+		k = EVP_EncodeBlock(line, der + off, (int)n);
+		line[k] = '\n';
+		if (buf_put(out, line, (size_t)k + 1) == -1)
+			return -1;
+	}
+	snprintf(hdr, sizeof(hdr), "-----END %s-----\n", label);
+	return buf_put(out, hdr, strlen(hdr));
+}
+
+/* Length of the DER element at p (tag, length, contents), or 0 if invalid. */
+static size_t
+der_element_len(const uint8_t *p, size_t n)
+{
+	const unsigned char *q = p;
+	long len;
+	int tag, cls;
+
+	if (n == 0 || n > LONG_MAX)
+		return 0;
+	/* 0x80 is an error (or indefinite length, which DER does not have) */
+	if (ASN1_get_object(&q, &len, &tag, &cls, (long)n) & 0x80)
+		return 0;
+	return (size_t)(q - p) + (size_t)len;
+}
+
+int
+chain_pem(const uint8_t *der, size_t len, struct buf *out)
+{
+	size_t off = 0, n;
+
+	while (off < len) {
+		if ((n = der_element_len(der + off, len - off)) == 0)
+			return -1;
+		if (pem_encode("CERTIFICATE", der + off, n, out) == -1)
+			return -1;
+		off += n;
+	}
+	return 0;
+}

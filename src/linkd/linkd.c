@@ -1,0 +1,536 @@
+/*
+ * linkd.c: airlock-linkd, the signer host's end of the cable and its attack
+ * surface. It runs unprivileged, owns the cable and queue.db, and never
+ * reads a CA key. Every request from the cable is committed to queue.db
+ * before the link acknowledges it, handed to the signer through the FIFO,
+ * and its answer is committed before it is sent back. A request id seen
+ * before is answered from the queue; one still in progress is not handed
+ * twice. Nothing from the cable is fatal: undecodable messages are counted
+ * and logged, bad requests get an ERROR answer.
+ */
+#include <fcntl.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "health.h"
+#include "ipc.h"
+#include "link.h"
+#include "msg.h"
+#include "proc.h"
+#include "retention.h"
+#include "sandbox.h"
+#include "store.h"
+#include "transport.h"
+#include "util.h"
+#include "queue.h"
+
+#define LINKD_INFLIGHT	32	/* requests handed to the signer at once */
+#define LINKD_RETRY_MS	1000	/* reopen a vanished device */
+#define LINKD_SIGNER_MS	100	/* look for the signer's FIFO end (an open(2)) */
+#define LINKD_REHAND_MS	5000	/* after a retryable failure */
+/* bytes waiting for the signer's FIFO at most (one request of any size is
+ * always let through, so a large one cannot wait for ever) */
+#define LINKD_PIPE_MAX	(LINKD_INFLIGHT * 65536)
+
+static const char usage[] =
+	"usage: airlock-linkd [-dv] [-c config]\n"
+	"  -c FILE   configuration (default /etc/airlock/airlock.conf)\n"
+	"  -d        stay in the foreground, log to stderr only\n"
+	"  -v        more logging\n";
+
+struct linkd_stats {
+	uint64_t	 requests, duplicates, answered, undecodable, rejected;
+	uint64_t	 storage_errors, signer_restarts;
+	uint64_t	 busy;		/* hand-offs refused: signer full or away */
+};
+
+/* The clocks as the last TIME and its TIME_ACK showed them, for STATUS. */
+struct linkd_time {
+	int64_t		 rtt_ns;	/* the client's last reported round trip */
+	int64_t		 offset_ns;	/* signer minus webdb at that sample */
+	int64_t		 real_ns;	/* linkd's real time when it passed the ack */
+	uint64_t	 mono_ms;	/* ... and monotonic; 0: no sample yet */
+};
+
+struct linkd {
+	struct cfg	 c;
+	struct db	*q;
+	struct transport t;
+	struct link	*l;
+	struct ipc_chan	 req, ans;
+	char		 req_path[PATH_MAX], ans_path[PATH_MAX];
+	int		 handed;		/* requests at the signer now */
+	int		 signer_up;
+	uint64_t	 retry_at;
+	uint64_t	 signer_at;	/* next look for the signer */
+	uint64_t	 rehand_at;		/* hand unanswered requests again */
+	struct linkd_stats st;
+	struct buf	 tmp;
+	struct linkd_time time;
+	struct retention ret;		/* pruning of queue.db */
+};
+
+static void
+linkd_send(struct linkd *d, const uint8_t *ans, size_t len, int64_t tag)
+{
+	char id[33];
+
+	if (link_send(d->l, ans, len, (uint64_t)tag) == -1 && len >= MSG_HDR_LEN) {
+		reqid_hex(ans + 2, id);		/* version, type, request id */
+		log_debug("req=%s link down: the answer waits in the queue", id);
+	}
+}
+
+static void
+linkd_error(struct linkd *d, const struct msg *req, int code, const char *text)
+{
+	struct msg e;
+	char id[33];
+
+	reqid_hex(req->reqid, id);
+	log_warnx("req=%s %s: error %d: %s", id, msg_type_name(req->type), code,
+	    text ? text : al_strerror(code));
+	msg_error(&e, req->reqid, code, text);
+	buf_reset(&d->tmp);
+	if (msg_encode(&e, &d->tmp) == 0)
+		linkd_send(d, d->tmp.p, d->tmp.len, -1);
+}
+
+/* The privilege boundary: linkd's half of the signer's API. */
+/*
+ * Every hand-off, TIME samples included, counts against the in-flight limit
+ * and the FIFO's buffer cap: a peer that floods cannot grow linkd's memory.
+ */
+static int
+signer_submit(struct linkd *d, const uint8_t *req, size_t len)
+{
+	if (!d->signer_up || d->handed >= LINKD_INFLIGHT ||
+	    (d->req.out.len > 0 && d->req.out.len + len > LINKD_PIPE_MAX) ||
+	    ipc_queue(&d->req, IPC_REQUEST, req, len) == -1) {
+		d->st.busy++;
+		return -1;
+	}
+	d->handed++;
+	return 0;
+}
+
+static int
+linkd_hand_one(void *arg, int64_t id, const uint8_t *req, size_t len)
+{
+	struct linkd *d = arg;
+	struct msg m;
+
+	(void)id;
+	if (msg_decode(req, len, &m) != AL_OK || signer_submit(d, req, len) == -1)
+		return -1;
+	queue_set_state(d->q, m.reqid, Q_HANDED);
+	return 0;
+}
+
+/* Hands queued requests to the signer, up to the in-flight limit. */
+static void
+linkd_hand(struct linkd *d, int only_received)
+{
+	if (!d->signer_up || d->handed >= LINKD_INFLIGHT)
+		return;
+	queue_pending(d->q, only_received, LINKD_INFLIGHT - d->handed, linkd_hand_one, d);
+}
+
+/*
+ * The clock lines of STATUS. The offset is the signer's clock minus
+ * webdb's at the last sample (compensated by half the client's round
+ * trip), moved on by whatever the real clock has done since apart from
+ * running (a correction shows at once). linkd never opens ca.db: it reads
+ * the offset off the TIME and TIME_ACK it passes on.
+ */
+static void
+linkd_time_status(const struct linkd *d, char *out, size_t outsz)
+{
+	const struct linkd_time *t = &d->time;
+	int64_t off, warn = (int64_t)d->c.time_warn_offset * 1000000000LL;
+	uint64_t now = mono_ms();
+
+	if (t->mono_ms == 0) {
+		snprintf(out, outsz, "time_sample_age=none\ntime_offset=unknown\n"
+		    "time_warn=0\n");
+		return;
+	}
+	off = t->offset_ns + ((int64_t)real_ns() - t->real_ns) -
+	    (int64_t)(now - t->mono_ms) * 1000000;
+	snprintf(out, outsz, "time_sample_age=%llu\ntime_offset=%+.3f\n"
+	    "time_warn=%d\n", (unsigned long long)((now - t->mono_ms) / 1000),
+	    (double)off / 1e9, off > warn || -off > warn ||
+	    now - t->mono_ms > (uint64_t)d->c.time_max_age * 1000);
+}
+
+static void
+linkd_time_ack(struct linkd *d, const struct msg *m, const char *id)
+{
+	struct linkd_time *t = &d->time;
+
+	t->offset_ns = (int64_t)m->time2_ns - (int64_t)m->time_ns -
+	    (t->rtt_ns > 0 ? t->rtt_ns / 2 : 0);
+	t->real_ns = (int64_t)real_ns();
+	t->mono_ms = mono_ms();
+	log_debug("req=%s TIME_ACK: signer %+.3f s from webdb", id,
+	    (double)t->offset_ns / 1e9);
+}
+
+static void
+linkd_status(struct linkd *d, const struct msg *req)
+{
+	int64_t n[Q_NSTATES], oldest;
+	struct msg a;
+	char text[1536];
+	size_t len;
+
+	if (queue_counts(d->q, n, &oldest) == -1) {
+		linkd_error(d, req, AL_E_STORAGE, NULL);
+		return;
+	}
+	snprintf(text, sizeof(text), "airlock-linkd %s\nsigner=%s\nreceived=%lld\n"
+	    "handed=%lld\nanswered=%lld\ndelivered=%lld\nfailed=%lld\n"
+	    "undecodable=%llu\npruned=%llu\nin_flight=%d\nfifo_bytes=%zu\n"
+	    "busy=%llu\n", AIRLOCK_VERSION,
+	    d->signer_up ? "up" : "down",
+	    (long long)n[Q_RECEIVED], (long long)n[Q_HANDED], (long long)n[Q_ANSWERED],
+	    (long long)n[Q_DELIVERED], (long long)n[Q_FAILED],
+	    (unsigned long long)d->st.undecodable, (unsigned long long)d->ret.pruned,
+	    d->handed, d->req.out.len, (unsigned long long)d->st.busy);
+	len = strlen(text);
+	linkd_time_status(d, text + len, sizeof(text) - len);
+	memset(&a, 0, sizeof(a));
+	a.type = MSG_STATUS_REPLY;
+	memcpy(a.reqid, req->reqid, AIRLOCK_REQID_LEN);
+	a.text.p = (const uint8_t *)text;
+	a.text.len = strlen(text);
+	MSG_SET(&a, T_TEXT);
+	buf_reset(&d->tmp);
+	if (msg_encode(&a, &d->tmp) == 0)
+		linkd_send(d, d->tmp.p, d->tmp.len, -1);
+}
+
+static void
+linkd_request(struct linkd *d, const struct msg *m, const uint8_t *p, size_t n)
+{
+	char root[AIRLOCK_NAME_MAX] = "", id[33];
+	struct queue_item it;
+	int r;
+
+	if (MSG_HAS(m, T_ROOT))
+		snprintf(root, sizeof(root), "%.*s", (int)m->root.len, m->root.p);
+	r = queue_put(d->q, m->reqid, m->type, root, p, n, &d->tmp);
+	if (r == -1) {
+		d->st.storage_errors++;
+		linkd_error(d, m, AL_E_STORAGE, "the signer host cannot store the request now");
+		return;
+	}
+	reqid_hex(m->reqid, id);
+	if (r == 1) {
+		log_info("req=%s %s received root=%s", id, msg_type_name(m->type), root);
+		linkd_hand(d, 1);
+		return;
+	}
+	d->st.duplicates++;
+	if (d->tmp.len > 0 && queue_get(d->q, m->reqid, &it, NULL, NULL) == 1) {
+		log_info("req=%s repeated: answered again from the queue", id);
+		linkd_send(d, d->tmp.p, d->tmp.len, it.id);
+	} else
+		log_info("req=%s repeated: still in progress", id);
+}
+
+static void
+linkd_on_message(void *arg, const uint8_t *p, size_t n)
+{
+	struct linkd *d = arg;
+	struct msg m;
+	int code;
+
+	d->st.requests++;
+	code = msg_decode(p, n, &m);
+	if (code == AL_E_MSG) {
+		d->st.undecodable++;
+		log_warnx("undecodable message of %zu bytes dropped (%llu so far)", n,
+		    (unsigned long long)d->st.undecodable);
+		return;
+	}
+	if (code == AL_OK && !msg_is_request(m.type))
+		code = AL_E_MSG_TYPE;
+	if (code != AL_OK) {
+		d->st.rejected++;
+		linkd_error(d, &m, code, NULL);
+		return;
+	}
+	if (m.type == MSG_STATUS)
+		linkd_status(d, &m);
+	else if (m.type == MSG_TIME) {
+		if (MSG_HAS(&m, T_RTT_NS))
+			d->time.rtt_ns = (int64_t)(m.rtt_ns & INT64_MAX);
+		/* a sample is worth nothing later: not queued, never retried, and
+		 * not held back behind the signing queue, but counted in flight */
+		if (signer_submit(d, p, n) == -1)
+			linkd_error(d, &m, AL_E_BUSY, "the signer cannot take a time sample now");
+	} else
+		linkd_request(d, &m, p, n);
+}
+
+static void
+linkd_on_delivered(void *arg, uint64_t tag)
+{
+	struct linkd *d = arg;
+
+	if ((int64_t)tag > 0)
+		queue_set_delivered(d->q, (int64_t)tag);
+}
+
+static void
+linkd_on_up(void *arg)
+{
+	(void)arg;
+	log_info("link up: new session");
+}
+
+static void
+linkd_on_down(void *arg)
+{
+	(void)arg;
+	log_info("link down");
+}
+
+/* An answer from the signer: commit it, then send it. */
+static void
+linkd_answer(struct linkd *d, const uint8_t *p, size_t n)
+{
+	struct queue_item it;
+	struct msg m;
+	char id[33], reason[256];
+	int code, is_time;
+
+	if ((code = msg_decode(p, n, &m)) != AL_OK || msg_is_request(m.type))
+		fatalx("signer sent an answer that does not decode (%d)", code);
+	/* TIME is not queued: its answer (TIME_ACK, or an ERROR for an id the
+	 * queue does not know) is passed on and neither stored nor counted */
+	is_time = m.type == MSG_TIME_ACK || (m.type == MSG_ERROR &&
+	    queue_get(d->q, m.reqid, &it, NULL, NULL) == 0);
+	if (d->handed > 0)
+		d->handed--;
+	reqid_hex(m.reqid, id);
+	if (is_time) {
+		if (m.type == MSG_TIME_ACK)
+			linkd_time_ack(d, &m, id);
+		else
+			log_warnx("req=%s TIME: error %u: %.*s", id, m.code,
+			    (int)m.text.len, m.text.p);
+		linkd_send(d, p, n, -1);
+		return;
+	}
+	if (m.type == MSG_ERROR && (m.code == AL_E_STORAGE || m.code == AL_E_BUSY)) {
+		/* retryable: the request stays queued and goes again later */
+		log_warnx("req=%s signer: %.*s; will retry", id, (int)m.text.len, m.text.p);
+		d->rehand_at = mono_ms() + LINKD_REHAND_MS;
+		linkd_send(d, p, n, -1);
+		return;
+	}
+	snprintf(reason, sizeof(reason), "%.*s", (int)m.text.len, m.text.p);
+	if (m.type != MSG_TIME_ACK && queue_set_answer(d->q, m.reqid, p, n,
+	    m.type == MSG_ERROR ? m.code : 0, reason) == -1) {
+		d->st.storage_errors++;
+		log_warnx("req=%s cannot store the answer; the signer will be asked again", id);
+		d->rehand_at = mono_ms() + LINKD_REHAND_MS;
+		return;
+	}
+	d->st.answered++;
+	log_info("req=%s answered: %s", id, msg_type_name(m.type));
+	linkd_send(d, p, n, queue_get(d->q, m.reqid, &it, NULL, NULL) == 1 ? it.id : -1);
+}
+
+static void
+linkd_signer_gone(struct linkd *d)
+{
+	if (d->signer_up)
+		log_warnx("signer has gone; requests stay queued");
+	d->signer_up = 0;
+	d->handed = 0;
+	ipc_close(&d->req);
+	ipc_close(&d->ans);
+}
+
+static void
+linkd_signer_io(struct linkd *d, short ans_revents)
+{
+	const uint8_t *p;
+	uint32_t type;
+	size_t n;
+
+	if (ans_revents & (POLLIN | POLLHUP)) {
+		if (ipc_fill(&d->ans) == -1) {
+			linkd_signer_gone(d);
+			return;
+		}
+		while (ipc_next(&d->ans, &type, &p, &n) == 1) {
+			if (type != IPC_ANSWER)
+				fatalx("%s: record of type %u where an answer belongs",
+				    d->ans_path, type);
+			linkd_answer(d, p, n);
+			ipc_consume(&d->ans);
+		}
+		linkd_hand(d, 1);
+	}
+	if (d->req.out.len && ipc_flush(&d->req) == -1)
+		linkd_signer_gone(d);
+}
+
+static void
+linkd_reopen(struct linkd *d, uint64_t now)
+{
+	if (!d->signer_up && now >= d->signer_at) {
+		d->signer_at = now + LINKD_SIGNER_MS;
+		if (ipc_open(&d->ans) == 0 && ipc_open(&d->req) == 0) {
+			log_info("signer connected");
+			d->signer_up = 1;
+			d->st.signer_restarts++;
+			linkd_hand(d, 0);	/* whatever the last signer had, again */
+		}
+	}
+	if (now < d->retry_at)
+		return;
+	d->retry_at = now + LINKD_RETRY_MS;
+	transport_reopen(&d->t, now);
+	if (d->signer_up)
+		linkd_hand(d, 1);	/* rows airlockctl retry or reject queued again */
+	if (d->signer_up && d->rehand_at && now >= d->rehand_at) {
+		d->rehand_at = 0;
+		d->handed = 0;		/* the signer answers repeats from its store */
+		linkd_hand(d, 0);
+	}
+}
+
+static void
+linkd_cable_io(struct linkd *d, short revents, uint64_t now)
+{
+	if (transport_link_io(&d->t, d->l, revents, now) == -1) {
+		log_warnx("cable: device lost; reopening");
+		d->t.ops->close(&d->t);
+		link_reset(d->l);
+	}
+}
+
+static void
+linkd_loop(struct linkd *d)
+{
+	struct pollfd pfd[3];
+	uint64_t now;
+	int timeout;
+
+	while (!proc_quit) {
+		now = mono_ms();
+		linkd_reopen(d, now);
+		retention_tick(&d->ret, now);
+		transport_publish(&d->t, d->l, now);
+		if (d->t.fd != -1)
+			link_pump(d->l, now);
+		timeout = link_timeout_ms(d->l, now);
+		if (d->t.fd == -1 && timeout > LINKD_RETRY_MS)
+			timeout = LINKD_RETRY_MS;
+		if (!d->signer_up && timeout > LINKD_SIGNER_MS)
+			timeout = LINKD_SIGNER_MS;
+		pfd[0].fd = d->t.fd;
+		pfd[0].events = POLLIN | (link_write_allowance(d->l, now) && d->l->out.len ? POLLOUT : 0);
+		pfd[1].fd = d->signer_up ? d->ans.fd : -1;
+		pfd[1].events = POLLIN;
+		pfd[2].fd = d->signer_up && d->req.out.len ? d->req.fd : -1;
+		pfd[2].events = POLLOUT;
+		if (poll(pfd, 3, timeout) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		now = mono_ms();
+		if (d->signer_up)
+			linkd_signer_io(d, pfd[1].revents);
+		if (d->t.fd != -1)
+			linkd_cable_io(d, pfd[0].revents, now);
+	}
+}
+
+/*
+ * One linkd per signer: a second one (another cable, the same run_dir)
+ * would open the signer's FIFOs too and take answers meant for the first.
+ * The lock is held, by an fd kept open, until the process ends.
+ */
+static void
+linkd_lock(const char *run_dir)
+{
+	char path[CFG_PATH + 16];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/linkd.lock", run_dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0660)) == -1)
+		fatal("%s", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			fatalx("%s: another airlock-linkd serves this signer (run_dir %s)",
+			    path, run_dir);
+		fatal("%s: flock", path);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct link_cb cb = {
+		linkd_on_up, linkd_on_down, linkd_on_message, linkd_on_delivered
+	};
+	static struct linkd d;
+	struct link_params lp;
+	struct proc_opts o;
+	uint8_t key[LINK_KEY_LEN];
+	char why[1024];
+
+	if (proc_options(argc, argv, &o, usage) != argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	proc_config(&o, &d.c, "airlock-linkd");
+	proc_signals();
+	if (linkkey_load(d.c.link.key_file, key, why, sizeof(why)) == -1)
+		fatalx("%s", why);
+	if (transport_init(&d.t, &d.c.link, why, sizeof(why)) == -1)
+		fatalx("%s", why);
+	if (ipc_make_fifos(d.c.run_dir, d.req_path, d.ans_path, sizeof(d.req_path)) == -1)
+		fatal("%s: cannot create the FIFOs", d.c.run_dir);
+	linkd_lock(d.c.run_dir);
+	proc_drop(d.c.link_user);
+	sandbox_enter("linkd", &d.c);
+	health_init(d.c.run_dir, "linkd");
+	if (queue_open(d.c.queue_db, 0, &d.q) == -1)
+		fatalx("%s: cannot open the queue database", d.c.queue_db);
+	retention_init(&d.ret, d.q, queue_prune, "queue.db",
+	    "delivered or failed requests", d.c.signer_retention_days, mono_ms());
+	link_params_default(&lp, d.c.link.baud);
+	lp.max_payload = d.c.link.max_payload;
+	lp.window = d.c.link.window;
+	if ((d.l = link_new(LINK_RESPONDER, key, &lp, &cb, &d)) == NULL)
+		fatalx("out of memory");
+	crypto_cleanse(key, sizeof(key));
+	ipc_init(&d.req, d.req_path, 0);
+	ipc_init(&d.ans, d.ans_path, 1);
+	buf_init(&d.tmp);
+	log_info("started: cable %s, queue %s", d.c.link.device, d.c.queue_db);
+	linkd_loop(&d);
+	link_stats_line(d.l, why, sizeof(why));
+	log_info("stopping: %llu requests, %llu duplicates, %llu answered, "
+	    "%llu undecodable, %llu rejected, %llu pruned; link %s",
+	    (unsigned long long)d.st.requests,
+	    (unsigned long long)d.st.duplicates, (unsigned long long)d.st.answered,
+	    (unsigned long long)d.st.undecodable, (unsigned long long)d.st.rejected,
+	    (unsigned long long)d.ret.pruned, why);
+	link_free(d.l);
+	db_close(d.q);
+	return 0;
+}

@@ -1,0 +1,475 @@
+/*
+ * signer.c: what airlock-signerd does with one request. Every byte of the
+ * request is untrusted although it came through linkd: it is decoded and
+ * checked again here. Dispatch is a table of {type, handler}; each handler
+ * fills an answer message and says whether it is to be recorded.
+ *
+ * Requests come in batches (signer_handle_batch): one ca.db transaction
+ * per batch, a savepoint per request, and no answer is returned before the
+ * batch is committed. signer_handle is a batch of one.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit.h"
+#include "ca.h"
+#include "crl.h"
+#include "crypto.h"
+#include "msg.h"
+#include "signer.h"
+#include "timesync.h"
+#include "castore.h"
+#include "crlsign.h"
+
+#define SERIAL_LEN	16	/* 126 random bits: positive, fixed length */
+
+struct signer_job {
+	struct signer	*s;
+	const struct msg *req;
+	struct msg	 ans;
+	struct castore_cert cert;	/* filled when a certificate was issued */
+	int		 has_cert;
+	int		 record;	/* store the answer under the request id */
+	char		 why[512];
+	struct ca_issued issued;
+	uint8_t		 serial[SERIAL_LEN];
+	char		 root[AIRLOCK_NAME_MAX];
+	char		 subject[512];
+	struct crlsign_out crl;		/* bytes of a CRL answer */
+};
+
+static void
+job_error(struct signer_job *j, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+job_error(struct signer_job *j, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(j->why, sizeof(j->why), fmt, ap);
+	va_end(ap);
+	msg_error(&j->ans, j->req->reqid, code, j->why);
+}
+
+int
+signer_load_keys(struct signer *s, const struct cfg *c, char *why, size_t whysz)
+{
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	s->cfg = c;
+	for (i = 0; i < c->nroots; i++)
+		if (ca_load(&c->roots[i], &s->ca[i], why, whysz) == -1) {
+			signer_free(s);
+			return -1;
+		}
+	return 0;
+}
+
+int
+signer_open_db(struct signer *s, char *why, size_t whysz)
+{
+	const struct cfg *c = s->cfg;
+
+	if (castore_open(c->ca_db, 0, &s->db) == -1 || crlstore_prepare(s->db) == -1) {
+		snprintf(why, whysz, "%s: cannot open the CA database", c->ca_db);
+		db_close(s->db);
+		s->db = NULL;
+		return -1;
+	}
+	if (audit_init(s->db) == -1 || timestore_init(s->db) == -1) {
+		snprintf(why, whysz, "%s: cannot create the audit and time tables",
+		    c->ca_db);
+		db_close(s->db);
+		s->db = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+signer_init(struct signer *s, const struct cfg *c, char *why, size_t whysz)
+{
+	if (signer_load_keys(s, c, why, whysz) == -1)
+		return -1;
+	if (signer_open_db(s, why, whysz) == -1) {
+		signer_free(s);
+		return -1;
+	}
+	return 0;
+}
+
+void
+signer_free(struct signer *s)
+{
+	int i;
+
+	for (i = 0; i < CFG_MAX_ROOTS; i++)
+		ca_free(s->ca[i]);
+	db_close(s->db);
+	memset(s, 0, sizeof(*s));
+}
+
+static int
+signer_new_serial(struct signer_job *j)
+{
+	int tries, used;
+
+	for (tries = 0; tries < 8; tries++) {
+		if (crypto_random(j->serial, sizeof(j->serial)) == -1)
+			return -1;
+		j->serial[0] = (uint8_t)((j->serial[0] & 0x3f) | 0x40);
+		used = castore_serial_used(j->s->db, j->root, j->serial, sizeof(j->serial));
+		if (used == 0)
+			return 0;
+		if (used == -1)
+			return -1;
+	}
+	return -1;
+}
+
+/* ERROR 501 to a request: not recorded, so the same request may come again. */
+static int
+signer_retry_later(struct signer *s, const uint8_t *req, size_t len,
+    struct buf *ans)
+{
+	struct msg m;
+
+	s->st.storage_errors++;
+	msg_decode(req, len, &m);	/* only for the request id */
+	msg_error(&m, m.reqid, AL_E_STORAGE, NULL);
+	buf_reset(ans);
+	if (msg_encode(&m, ans) == -1)
+		fatalx("signer: out of memory");
+	return -1;
+}
+
+/* Ends a request's savepoint, keeping what it wrote in the batch. */
+static int
+signer_release(struct signer *s, const uint8_t *req, size_t len,
+    struct buf *ans)
+{
+	if (castore_commit(s->db) == -1)
+		return signer_retry_later(s, req, len, ans);
+	return 0;
+}
+
+static void
+do_sign(struct signer_job *j)
+{
+	const struct cfg *c = j->s->cfg;
+	const struct msg *m = j->req;
+	const struct cfg_root *r;
+	const struct cfg_profile *p;
+	struct ca_request cr;
+	int code;
+
+	j->record = 1;
+	if ((r = config_root(c, (const char *)m->root.p, m->root.len)) == NULL) {
+		job_error(j, AL_E_ROOT, "unknown root \"%.*s\"", (int)m->root.len, m->root.p);
+		return;
+	}
+	snprintf(j->root, sizeof(j->root), "%s", r->name);
+	if (!config_root_allows(r, (const char *)m->profile.p, m->profile.len) ||
+	    (p = config_profile(c, (const char *)m->profile.p, m->profile.len)) == NULL) {
+		job_error(j, AL_E_PROFILE, "root %s does not issue profile \"%.*s\"",
+		    r->name, (int)m->profile.len, m->profile.p);
+		return;
+	}
+	if (signer_new_serial(j) == -1) {
+		j->record = 0;
+		job_error(j, AL_E_STORAGE, "cannot choose a fresh serial number");
+		return;
+	}
+	memset(&cr, 0, sizeof(cr));
+	cr.csr = m->csr.p;
+	cr.csr_len = m->csr.len;
+	cr.format = m->csr_format;
+	cr.days = m->days;
+	cr.now = time(NULL);
+	code = ca_issue(j->s->ca[r - c->roots], p, &cr, j->serial, sizeof(j->serial),
+	    &j->issued, j->why, sizeof(j->why));
+	if (code != AL_OK) {
+		/* a failure of ours, not of the request: a later try may succeed */
+		if (code == AL_E_INTERNAL)
+			j->record = 0;
+		msg_error(&j->ans, m->reqid, code, j->why);
+		return;
+	}
+	memset(&j->ans, 0, sizeof(j->ans));
+	j->ans.type = MSG_CERT;
+	memcpy(j->ans.reqid, m->reqid, AIRLOCK_REQID_LEN);
+	/* the certificate alone: its serial is inside, and the chain is the
+	 * same for every answer of a root, so it would only cost line time */
+	j->ans.cert.p = j->issued.der.p;
+	j->ans.cert.len = j->issued.der.len;
+	j->ans.present = 1u << T_CERT;
+	j->has_cert = 1;
+	j->cert = (struct castore_cert){ j->root, j->serial, sizeof(j->serial),
+	    m->reqid, j->issued.not_before, j->issued.not_after, j->issued.subject,
+	    j->issued.der.p, j->issued.der.len };
+}
+
+/* A time sample (signer_time.c); an implausible one is refused, not kept. */
+static void
+do_time(struct signer_job *j)
+{
+	struct drift_clock now;
+	char t[40];
+
+	j->record = 0;		/* a sample, not a transaction */
+	if (drift_clock_read(&now) == -1)
+		fatal("signer: cannot read the clocks");
+	if ((int64_t)j->req->time_ns < DRIFT_TIME_MIN_NS ||
+	    (int64_t)j->req->time_ns > DRIFT_TIME_MAX_NS) {
+		job_error(j, AL_E_MSG_VALUE, "TIME_NS %s is not a plausible time "
+		    "(2020..2100); the sample is not recorded", drift_fmt_time(
+		    (int64_t)j->req->time_ns, t, sizeof(t)));
+		return;
+	}
+	if (signer_time_record(j->s, j->req, &now) == 0)
+		j->s->st.time_samples++;
+	memset(&j->ans, 0, sizeof(j->ans));
+	j->ans.type = MSG_TIME_ACK;
+	memcpy(j->ans.reqid, j->req->reqid, AIRLOCK_REQID_LEN);
+	j->ans.time_ns = j->req->time_ns;
+	j->ans.time2_ns = (uint64_t)now.real_ns;
+	j->ans.present = 1u << T_TIME_NS | 1u << T_TIME2_NS;
+}
+
+/* Revocation and CRLs: crlsign.c; a storage failure is not recorded. */
+static void
+do_revoke(struct signer_job *j)
+{
+	int code;
+
+	j->record = 1;
+	code = crlsign_revoke(j->s->db, j->s->cfg, j->req, time(NULL), &j->ans,
+	    j->root, j->why, sizeof(j->why));
+	if (code == AL_OK)
+		return;
+	j->record = code != AL_E_STORAGE;
+	msg_error(&j->ans, j->req->reqid, code, j->why);
+}
+
+static void
+do_crl_fetch(struct signer_job *j)
+{
+	const struct cfg *c = j->s->cfg;
+	const struct cfg_root *r;
+	int code;
+
+	j->record = 1;
+	if ((r = config_root(c, (const char *)j->req->root.p, j->req->root.len)) == NULL) {
+		job_error(j, AL_E_ROOT, "unknown root \"%.*s\"", (int)j->req->root.len,
+		    j->req->root.p);
+		return;
+	}
+	snprintf(j->root, sizeof(j->root), "%s", r->name);
+	code = crlsign_fetch(j->s->db, j->s->ca[r - c->roots], r, j->req, time(NULL),
+	    &j->ans, &j->crl, j->why, sizeof(j->why));
+	if (code == AL_OK)
+		return;
+	j->record = code != AL_E_STORAGE && code != AL_E_INTERNAL;
+	msg_error(&j->ans, j->req->reqid, code, j->why);
+}
+
+static void
+do_unsupported(struct signer_job *j)
+{
+	j->record = 0;		/* a later signer may answer it */
+	job_error(j, AL_E_MSG_TYPE, "%s requests are not served by this signer",
+	    msg_type_name(j->req->type));
+}
+
+static const struct {
+	int	 type;
+	void	(*fn)(struct signer_job *);
+} signer_handlers[] = {
+	{ MSG_SIGN, do_sign },
+	{ MSG_TIME, do_time },
+	{ MSG_REVOKE, do_revoke },
+	{ MSG_CRL_FETCH, do_crl_fetch },
+	{ MSG_STATUS, do_unsupported },
+};
+
+static void
+signer_dispatch(struct signer_job *j)
+{
+	size_t i;
+
+	/* time.stop_offset: nothing that signs while the clock is known bad */
+	if (j->req->type != MSG_TIME && msg_is_request(j->req->type) &&
+	    signer_time_paused(j->s, j->why, sizeof(j->why))) {
+		j->record = 0;
+		msg_error(&j->ans, j->req->reqid, AL_E_BUSY, j->why);
+		return;
+	}
+	for (i = 0; i < sizeof(signer_handlers) / sizeof(signer_handlers[0]); i++)
+		if (signer_handlers[i].type == j->req->type) {
+			signer_handlers[i].fn(j);
+			return;
+		}
+	j->record = 1;
+	job_error(j, AL_E_MSG_TYPE, "message type %d is not a request", j->req->type);
+}
+
+/* The audit record of a recorded answer, in the same transaction. */
+static int
+signer_audit(struct signer *s, const struct signer_job *j)
+{
+	const struct msg *q = j->req, *a = &j->ans;
+	char serial[41], until[32];
+	struct tm tm;
+	size_t n;
+
+	if (a->type == MSG_ERROR)
+		return audit_addf(s->db, AUDIT_REJECT, q->reqid, j->root,
+		    "airlock-signerd", "%s refused: %u %.*s", msg_type_name(q->type),
+		    a->code, (int)a->text.len, a->text.p) == -1 ? -1 : 0;
+	if (j->has_cert) {
+		hex_encode(j->serial, sizeof(j->serial), serial);
+		gmtime_r(&j->issued.not_after, &tm);
+		strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		return audit_addf(s->db, AUDIT_ISSUE, q->reqid, j->root,
+		    "airlock-signerd", "serial=%s profile=%.*s not_after=%s "
+		    "subject=%s", serial, (int)q->profile.len, q->profile.p, until,
+		    j->issued.subject) == -1 ? -1 : 0;
+	}
+	if (q->type == MSG_REVOKE) {
+		n = q->serial.len < 20 ? q->serial.len : 20;
+		hex_encode(q->serial.p, n, serial);
+		return audit_addf(s->db, AUDIT_REVOKE, q->reqid, j->root,
+		    "airlock-signerd", "serial=%s reason=%d", serial,
+		    MSG_HAS(q, T_REASON) ? q->reason : -1) == -1 ? -1 : 0;
+	}
+	return 0;
+}
+
+static int
+signer_finish(struct signer *s, struct signer_job *j, struct buf *ans)
+{
+	char id[33];
+
+	reqid_hex(j->req->reqid, id);
+	if (msg_encode(&j->ans, ans) == -1)
+		fatalx("signer: out of memory");
+	if (j->ans.type == MSG_ERROR) {
+		s->st.rejected++;
+		log_info("req=%s %s rejected: %d %s", id, msg_type_name(j->req->type),
+		    j->ans.code, j->why);
+	}
+	if (j->record && (castore_record(s->db, j->req->reqid, j->req->type, j->root,
+	    j->ans.type == MSG_ERROR ? j->ans.code : 0, ans->p, ans->len,
+	    j->has_cert ? &j->cert : NULL) == -1 || signer_audit(s, j) == -1)) {
+		s->st.storage_errors++;
+		log_warnx("req=%s cannot record the answer: %s", id, db_last_error(s->db));
+		buf_reset(ans);
+		msg_error(&j->ans, j->req->reqid, AL_E_STORAGE, NULL);
+		if (msg_encode(&j->ans, ans) == -1)
+			fatalx("signer: out of memory");
+		return -1;
+	}
+	if (j->has_cert) {
+		s->st.issued++;
+		log_info("req=%s issued root=%s subject=\"%s\"", id, j->root, j->issued.subject);
+	}
+	return 0;
+}
+
+/* One request inside the batch's transaction, in a savepoint of its own. */
+static int
+signer_handle_one(struct signer *s, const uint8_t *req, size_t len,
+    struct buf *ans)
+{
+	struct signer_job *j;
+	struct msg m;
+	int code, rv, found;
+	char id[33];
+
+	s->st.requests++;
+	if (castore_begin(s->db) == -1)
+		return signer_retry_later(s, req, len, ans);
+	buf_reset(ans);
+	code = msg_decode(req, len, &m);	/* zeroes the request id first */
+	reqid_hex(m.reqid, id);
+	found = code == AL_E_MSG ? 0 : castore_answer(s->db, m.reqid, ans);
+	if (found == 1) {
+		s->st.replayed++;
+		log_info("req=%s answered again from the store", id);
+		return signer_release(s, req, len, ans);
+	}
+	if (found == -1) {
+		castore_rollback(s->db);
+		return signer_retry_later(s, req, len, ans);
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		fatalx("signer: out of memory");
+	j->s = s;
+	j->req = &m;
+	buf_init(&j->issued.der);
+	if (code != AL_OK) {
+		/* no request id to file it under when the message did not decode */
+		j->record = code != AL_E_MSG;
+		job_error(j, code, "%s", al_strerror(code));
+	} else
+		signer_dispatch(j);
+	rv = signer_finish(s, j, ans);
+	buf_free(&j->issued.der);
+	crlsign_out_free(&j->crl);
+	free(j);
+	if (rv == -1) {
+		castore_rollback(s->db);	/* whatever the handler wrote too */
+		return -1;
+	}
+	return signer_release(s, req, len, ans);
+}
+
+/*
+ * Group commit: the batch runs in one transaction and its answers are
+ * returned only after that transaction is durable. Inside, each request
+ * has a savepoint, so a storage error undoes that request alone; a request
+ * id seen twice in one batch finds the first one's answer (uncommitted,
+ * on the same connection) and is not processed again.
+ */
+int
+signer_handle_batch(struct signer *s, const struct signer_req *r, size_t n,
+    struct buf *ans)
+{
+	struct signer_stats before = s->st;
+	size_t i;
+	int failed = 0;
+
+	if (castore_begin(s->db) == -1) {
+		log_warnx("cannot start a transaction: %s", db_last_error(s->db));
+		s->st.requests += n;
+		for (i = 0; i < n; i++)
+			signer_retry_later(s, r[i].p, r[i].len, &ans[i]);
+		return (int)n;
+	}
+	for (i = 0; i < n; i++)
+		if (signer_handle_one(s, r[i].p, r[i].len, &ans[i]) == -1)
+			failed++;
+	if (castore_commit(s->db) == 0)
+		return failed;
+	log_warnx("cannot commit %zu answers: %s; every one is withdrawn and "
+	    "will be asked for again", n, db_last_error(s->db));
+	s->st = before;
+	s->st.requests += n;
+	for (i = 0; i < n; i++)
+		signer_retry_later(s, r[i].p, r[i].len, &ans[i]);
+	return (int)n;
+}
+
+int
+signer_handle(struct signer *s, const uint8_t *req, size_t len, struct buf *ans)
+{
+	struct signer_req r = { req, len };
+
+	return signer_handle_batch(s, &r, 1, ans) == 0 ? 0 : -1;
+}

@@ -1,0 +1,174 @@
+/*
+ * signerd.c: airlock-signerd, the only process that reads CA keys. It never
+ * touches the cable: requests arrive from airlock-linkd through the FIFO
+ * signer.req and answers leave through signer.ans. Keys are loaded before
+ * privileges are dropped; a CA directory that does not load stops the
+ * signer at start with a sentence naming the file.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ca.h"
+#include "crypto.h"
+#include "health.h"
+#include "ipc.h"
+#include "msg.h"
+#include "proc.h"
+#include "retention.h"
+#include "sandbox.h"
+#include "castore.h"
+#include "signer.h"
+#include "util.h"
+
+static const char usage[] =
+	"usage: airlock-signerd [-dv] [-c config]\n"
+	"  -c FILE   configuration (default /etc/airlock/airlock.conf)\n"
+	"  -d        stay in the foreground, log to stderr only\n"
+	"  -v        more logging\n";
+
+#define SIGNERD_MAX_PENDING	(16u << 20)	/* answers waiting for linkd */
+
+struct signerd {
+	struct signer	 s;
+	struct ipc_chan	 req, ans;
+	char		 req_path[PATH_MAX], ans_path[PATH_MAX];
+	struct buf	 batch[SIGNER_BATCH_MAX];	/* copies of the requests */
+	struct buf	 answer[SIGNER_BATCH_MAX];
+	struct retention ret;		/* pruning of CRL answers in ca.db */
+};
+
+static void
+signerd_answer(struct signerd *d, const struct buf *answer)
+{
+	char id[33] = "?";
+
+	if (answer->len >= MSG_HDR_LEN)
+		reqid_hex(answer->p + 2, id);	/* version, type, request id */
+	/* linkd may be opening its end right now: keep the answer for it */
+	if (d->ans.fd == -1)
+		ipc_open(&d->ans);
+	if (d->ans.out.len > SIGNERD_MAX_PENDING || ipc_queue(&d->ans,
+	    IPC_ANSWER, answer->p, answer->len) == -1)
+		log_warnx("req=%s answer dropped; it is stored and linkd will ask "
+		    "again", id);
+}
+
+/* Takes every whole request record there is, up to a batch. */
+static size_t
+signerd_take(struct signerd *d, struct signer_req *r)
+{
+	const uint8_t *p;
+	uint32_t type;
+	size_t n, k = 0;
+
+	while (k < SIGNER_BATCH_MAX && ipc_next(&d->req, &type, &p, &n) == 1) {
+		if (type != IPC_REQUEST)
+			fatalx("%s: record of type %u where a request belongs", d->req_path, type);
+		buf_reset(&d->batch[k]);
+		if (buf_put(&d->batch[k], p, n) == -1)
+			fatalx("signer: out of memory");
+		ipc_consume(&d->req);
+		r[k].p = d->batch[k].p;
+		r[k].len = n;
+		k++;
+	}
+	return k;
+}
+
+/* Group commit: one durable transaction per batch, then all its answers. */
+static void
+signerd_serve(struct signerd *d)
+{
+	struct signer_req r[SIGNER_BATCH_MAX];
+	size_t i, n;
+
+	while ((n = signerd_take(d, r)) > 0) {
+		signer_handle_batch(&d->s, r, n, d->answer);
+		for (i = 0; i < n; i++)
+			signerd_answer(d, &d->answer[i]);
+	}
+}
+
+static void
+signerd_loop(struct signerd *d)
+{
+	struct pollfd pfd[2];
+	int r;
+
+	while (!proc_quit) {
+		if (d->ans.fd == -1 && ipc_open(&d->ans) == 0)
+			log_info("connected to linkd");
+		pfd[0].fd = d->req.fd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = d->ans.fd;
+		pfd[1].events = d->ans.out.len ? POLLOUT : 0;
+		if ((r = poll(pfd, 2, d->ans.fd == -1 ? 200 : 1000)) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		if (pfd[0].revents & (POLLIN | POLLHUP)) {
+			if (ipc_fill(&d->req) == -1) {
+				/* linkd has gone; a partial record dies with it */
+				ipc_close(&d->req);
+				if (ipc_open(&d->req) == -1)
+					fatal("%s", d->req_path);
+			}
+			signerd_serve(d);
+		}
+		/* between batches: no transaction of the signer is open */
+		retention_tick(&d->ret, mono_ms());
+		/* POLLERR: the reading end has closed (poll reports it even
+		 * with no events asked for, so it must end the FIFO, not spin) */
+		if (d->ans.fd != -1 && ((pfd[1].revents & POLLERR) ||
+		    (d->ans.out.len && ipc_flush(&d->ans) == -1))) {
+			log_warnx("linkd has gone; answers wait in the database");
+			ipc_close(&d->ans);
+		}
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct proc_opts o;
+	static struct cfg c;
+	static struct signerd d;
+	char why[1024];
+
+	if (proc_options(argc, argv, &o, usage) != argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	proc_config(&o, &c, "airlock-signerd");
+	proc_signals();
+	ca_allow_prompt(1);	/* encrypted key, no pass_file, started on a console */
+	crypto_lock_keys();
+	if (signer_load_keys(&d.s, &c, why, sizeof(why)) == -1)
+		fatalx("%s", why);
+	if (ipc_make_fifos(c.run_dir, d.req_path, d.ans_path, sizeof(d.req_path)) == -1)
+		fatal("%s: cannot create the FIFOs", c.run_dir);
+	proc_drop(c.signer_user);
+	if (signer_open_db(&d.s, why, sizeof(why)) == -1)
+		fatalx("%s", why);
+	sandbox_enter("signer", &c);
+	health_init(c.run_dir, "signer");
+	ipc_init(&d.req, d.req_path, 1);
+	ipc_init(&d.ans, d.ans_path, 0);
+	if (ipc_open(&d.req) == -1)
+		fatal("%s", d.req_path);
+	retention_init(&d.ret, d.s.db, castore_prune, "ca.db", "CRL answers",
+	    c.signer_retention_days, mono_ms());
+	log_info("started: %d roots, database %s", c.nroots, c.ca_db);
+	signerd_loop(&d);
+	log_info("stopping: %llu requests, %llu issued, %llu rejected, %llu replayed, "
+	    "%llu CRL answers pruned", (unsigned long long)d.s.st.requests,
+	    (unsigned long long)d.s.st.issued, (unsigned long long)d.s.st.rejected,
+	    (unsigned long long)d.s.st.replayed, (unsigned long long)d.ret.pruned);
+	signer_free(&d.s);
+	return 0;
+}
