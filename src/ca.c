@@ -36,6 +36,7 @@
  *                   challenge. Example: "CN=alice\nSPKAC=MIIB...". The
  *                   attribute lines may also follow the SPKAC line (the
  *                   client's spool format starts the CSR at "SPKAC=").
+ *                   Any other line without '=' is refused (CSR_PARSE).
  *                   An SPKAC carries no subjectAltName.
  *
  * Checks, in order: parse (AL_E_CSR_PARSE), key type (KEY_TYPE), key size
@@ -978,19 +979,28 @@ csr_parse_pkcs10(const uint8_t *p, size_t n, struct csr *c, char *why,
 	return AL_OK;
 }
 
-/* A bare base64 line is whole quads with '=' only as padding at the end. */
+static int
+spkac_b64_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
+/* A bare base64 line: whole quads of the base64 alphabet, with at most two
+ * '=' as padding at the end only. */
 static int
 spkac_is_b64(const char *s, size_t n)
 {
-	const char *eq = memchr(s, '=', n);
+	size_t i, pad = 0;
 
-	if (n % 4 != 0)
+	if (n == 0 || n % 4 != 0)
 		return 0;
-	if (eq == NULL)
-		return 1;
-	while (eq < s + n && *eq == '=')
-		eq++;
-	return eq == s + n;
+	while (pad < 2 && s[n - 1 - pad] == '=')
+		pad++;
+	for (i = 0; i < n - pad; i++)
+		if (!spkac_b64_char(s[i]))
+			return 0;
+	return 1;
 }
 
 static int
@@ -1029,9 +1039,15 @@ spkac_attr(struct csr *c, const char *s, size_t n, int lineno, char *why,
 {
 	const char *eq = memchr(s, '=', n);
 	char name[64];
-	size_t nl = (size_t)(eq - s);
+	size_t nl;
 	int nid;
 
+	if (eq == NULL) {
+		say(why, whysz, "SPKAC text line %d is neither NAME=value nor a "
+		    "base64 SPKAC", lineno);
+		return AL_E_CSR_PARSE;
+	}
+	nl = (size_t)(eq - s);
 	if (nl == 0 || nl >= sizeof(name)) {
 		say(why, whysz, "SPKAC text line %d: bad attribute name", lineno);
 		return AL_E_CSR_PARSE;

@@ -1313,6 +1313,49 @@ test_spkac(void **state)
 	OPENSSL_free(bad);
 }
 
+/* SPKAC lines without '=' (issue 22, finding 6): a line that is neither
+ * NAME=value nor base64 is named as such, whatever its length; before, its
+ * attribute name length came from a NULL pointer, and one of 4k bytes was
+ * decoded as base64. */
+static void
+test_spkac_lines_without_eq(void **state)
+{
+	static const char *const lines[] = {
+		"hello", "CN x", "CN:bob!", "a b c d ", "Zm9v YmFy", "MII-",
+	};
+	struct cfg_profile p;
+	struct buf b;
+	char *good, why[512];
+	size_t i;
+
+	(void)state;
+	fill_profile(&p);
+	good = make_spkac(T.p256, EVP_sha256(), 0);
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		/* before the SPKAC line, and after it */
+		spkac_text(&b, "CN=bob\n", lines[i], "\nSPKAC=");
+		assert_int_equal(buf_put(&b, good, strlen(good)), 0);
+		assert_int_equal(check_both(T.sub, &p, &b, MSG_CSR_SPKAC, 30, why,
+		    sizeof(why)), AL_E_CSR_PARSE);
+		assert_string_equal(why, "SPKAC text line 2 is neither NAME=value "
+		    "nor a base64 SPKAC");
+		buf_free(&b);
+		spkac_text(&b, "CN=bob\nSPKAC=", good, "\n");
+		assert_int_equal(buf_put(&b, lines[i], strlen(lines[i])), 0);
+		assert_int_equal(check_both(T.sub, &p, &b, MSG_CSR_SPKAC, 30, why,
+		    sizeof(why)), AL_E_CSR_PARSE);
+		assert_string_equal(why, "SPKAC text line 3 is neither NAME=value "
+		    "nor a base64 SPKAC");
+		buf_free(&b);
+	}
+	/* a bare base64 line is still one, padding and all */
+	spkac_text(&b, "CN=bob\n", good, "\n");
+	assert_int_equal(check_both(T.sub, &p, &b, MSG_CSR_SPKAC, 30, why,
+	    sizeof(why)), AL_OK);
+	buf_free(&b);
+	OPENSSL_free(good);
+}
+
 static void
 test_serial_refused(void **state)
 {
@@ -1748,6 +1791,7 @@ main(void)
 		cmocka_unit_test(test_subject),
 		cmocka_unit_test(test_san),
 		cmocka_unit_test(test_spkac),
+		cmocka_unit_test(test_spkac_lines_without_eq),
 		cmocka_unit_test(test_serial_refused),
 		cmocka_unit_test(test_profile_policies_nocheck),
 		cmocka_unit_test(test_san_xmpp),
