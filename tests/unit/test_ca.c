@@ -1195,6 +1195,57 @@ test_san(void **state)
 	buf_free(&csr);
 }
 
+/* DNS names (issue 22, finding 8): no wildcard directly under a public
+ * suffix, even with no list loaded (the implicit rule "*"), and a profile's
+ * allowed_domains, for dNSNames (AL_E_SAN) and host-name CNs (SUBJECT). */
+static void
+test_dns_policy(void **state)
+{
+	static const char *const cn_wild[] = { "CN", "*.test", NULL };
+	static const char *const cn_other[] = { "CN", "www.other.example", NULL };
+	static const char *const cn_plain[] = { "CN", "Alice Example", NULL };
+	struct cfg_profile p;
+	struct buf csr;
+	char why[512];
+
+	(void)state;
+	fill_profile(&p);
+	der_of(T.p256, EVP_sha256(), good_attrs, san_conf("DNS:*.com"), &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_SAN);
+	assert_string_equal(why, "subjectAltName entry 1 (*.com) is a wildcard "
+	    "directly under the public suffix com");
+	buf_free(&csr);
+	der_of(T.p256, EVP_sha256(), cn_wild, NULL, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_SUBJECT);
+	buf_free(&csr);
+	der_of(T.p256, EVP_sha256(), good_attrs,
+	    san_conf("DNS:*.example.test,DNS:a.Example.TEST"), &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_OK);
+	/* allowed_domains */
+	snprintf(p.allowed_domains, sizeof(p.allowed_domains), "other.example,example.test");
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_OK);
+	snprintf(p.allowed_domains, sizeof(p.allowed_domains), "a.example.test");
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_SAN);
+	assert_non_null(strstr(why, "entry 1 (*.example.test) is not within the "
+	    "domains profile"));
+	buf_free(&csr);
+	der_of(T.p256, EVP_sha256(), cn_other, NULL, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_SUBJECT);
+	assert_non_null(strstr(why, "the subject's CN (www.other.example) is not"));
+	buf_free(&csr);
+	/* a CN that is not a host name is not a domain */
+	der_of(T.p256, EVP_sha256(), cn_plain, NULL, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_OK);
+	buf_free(&csr);
+}
+
 /* --- SPKAC --- */
 
 static char *
@@ -1790,6 +1841,7 @@ main(void)
 		cmocka_unit_test(test_validity),
 		cmocka_unit_test(test_subject),
 		cmocka_unit_test(test_san),
+		cmocka_unit_test(test_dns_policy),
 		cmocka_unit_test(test_spkac),
 		cmocka_unit_test(test_spkac_lines_without_eq),
 		cmocka_unit_test(test_serial_refused),
