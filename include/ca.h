@@ -15,6 +15,7 @@
 #include "util.h"
 
 struct ca;
+struct psl;
 
 struct ca_request {
 	const uint8_t	*csr;		/* PKCS#10 DER or PEM, or SPKAC text */
@@ -22,6 +23,7 @@ struct ca_request {
 	int		 format;	/* MSG_CSR_PKCS10 or MSG_CSR_SPKAC */
 	uint32_t	 days;		/* 0: profile default */
 	time_t		 now;		/* notBefore */
+	const struct psl *psl;		/* public suffixes; NULL: only "*" (psl.h) */
 };
 
 struct ca_issued {

@@ -64,6 +64,7 @@ struct cfg_profile {
 	int		no_ski;			/* omit subjectKeyIdentifier ("ski = false") */
 	int		no_aki;			/* omit authorityKeyIdentifier ("aki = false") */
 	char		freshest_url[256];	/* Freshest CRL (delta CRL) pointer, "" none */
+	char		allowed_domains[1024];	/* "a.org,b.net" lower case; "" any */
 };
 
 struct cfg_root {
@@ -110,6 +111,7 @@ struct cfg {
 	/* signer host */
 	char		queue_db[CFG_PATH];	/* linkd queue; default state_dir/queue.db */
 	char		ca_db[CFG_PATH];	/* signer CA db; default state_dir/ca.db */
+	char		psl_file[CFG_PATH];	/* public suffix list; "" none (psl.h) */
 	uint32_t	signer_retention_days;	/* queue.db, ca.db CRL answers; 0 forever */
 	/* webdb host */
 	char		outbox_db[CFG_PATH];	/* client outbox; default state_dir/outbox.db */

@@ -13,6 +13,7 @@
 #include "util.h"
 
 struct ca;
+struct psl;
 
 struct signer_stats {
 	uint64_t	 requests;
@@ -27,6 +28,7 @@ struct signer {
 	const struct cfg *cfg;
 	struct db	*db;
 	struct ca	*ca[CFG_MAX_ROOTS];	/* by index in cfg->roots */
+	struct psl	*psl;			/* cfg->psl_file, or NULL */
 	struct signer_stats st;
 	int		 drift_warned;		/* the last sample was over time.warn_offset */
 	uint64_t	 drift_logged_ms;	/* last drift or pause warning logged */

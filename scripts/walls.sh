@@ -20,7 +20,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 declare -A owner=(
 	[airlock.h]=common [util.h]=common [config.h]=common [crypto.h]=common
 	[health.h]=common [proc.h]=common [retention.h]=common [sandbox.h]=common
-	[store.h]=common [db.h]=common [timesync.h]=common
+	[store.h]=common [db.h]=common [timesync.h]=common [psl.h]=common
 	[msg.h]=wire [ipc.h]=wire [revoke.h]=wire
 	[frame.h]=link [link.h]=link [transport.h]=link
 	[crl.h]=pki [crl_x509.h]=pki

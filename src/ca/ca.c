@@ -36,6 +36,7 @@
  *                   challenge. Example: "CN=alice\nSPKAC=MIIB...". The
  *                   attribute lines may also follow the SPKAC line (the
  *                   client's spool format starts the CSR at "SPKAC=").
+ *                   Any other line without '=' is refused (CSR_PARSE).
  *                   An SPKAC carries no subjectAltName.
  *
  * Checks, in order: parse (AL_E_CSR_PARSE), key type (KEY_TYPE), key size
@@ -44,7 +45,9 @@
  * curve), request
  * digest (DIGEST: SHA-256/384/512 or Ed25519; RSASSA-PSS requests are
  * refused), self-signature (CSR_SIG), subject (SUBJECT), subjectAltName
- * (SAN), validity (VALIDITY). A validity that would outlive the CA
+ * (SAN), DNS names (a dNSName: SAN; a CN that is a host name: SUBJECT;
+ * no wildcard directly under a public suffix, within the profile's
+ * allowed_domains; src/psl.c), validity (VALIDITY). A validity that would outlive the CA
  * certificate is refused, never shortened.
  *
  * A subject attribute or subjectAltName type the profile does not allow
@@ -102,6 +105,7 @@
 #include "airlock.h"
 #include "ca.h"
 #include "msg.h"
+#include "psl.h"
 #include "util.h"
 
 #define CA_CSR_MAX		(64 * 1024)	/* bytes in one request */
@@ -978,19 +982,28 @@ csr_parse_pkcs10(const uint8_t *p, size_t n, struct csr *c, char *why,
 	return AL_OK;
 }
 
-/* A bare base64 line is whole quads with '=' only as padding at the end. */
+static int
+spkac_b64_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
+/* A bare base64 line: whole quads of the base64 alphabet, with at most two
+ * '=' as padding at the end only. */
 static int
 spkac_is_b64(const char *s, size_t n)
 {
-	const char *eq = memchr(s, '=', n);
+	size_t i, pad = 0;
 
-	if (n % 4 != 0)
+	if (n == 0 || n % 4 != 0)
 		return 0;
-	if (eq == NULL)
-		return 1;
-	while (eq < s + n && *eq == '=')
-		eq++;
-	return eq == s + n;
+	while (pad < 2 && s[n - 1 - pad] == '=')
+		pad++;
+	for (i = 0; i < n - pad; i++)
+		if (!spkac_b64_char(s[i]))
+			return 0;
+	return 1;
 }
 
 static int
@@ -1029,9 +1042,15 @@ spkac_attr(struct csr *c, const char *s, size_t n, int lineno, char *why,
 {
 	const char *eq = memchr(s, '=', n);
 	char name[64];
-	size_t nl = (size_t)(eq - s);
+	size_t nl;
 	int nid;
 
+	if (eq == NULL) {
+		say(why, whysz, "SPKAC text line %d is neither NAME=value nor a "
+		    "base64 SPKAC", lineno);
+		return AL_E_CSR_PARSE;
+	}
+	nl = (size_t)(eq - s);
 	if (nl == 0 || nl >= sizeof(name)) {
 		say(why, whysz, "SPKAC text line %d: bad attribute name", lineno);
 		return AL_E_CSR_PARSE;
@@ -1609,6 +1628,59 @@ csr_check_san(const struct cfg_profile *pr, struct csr *c, char *why,
 	return AL_OK;
 }
 
+/* A DNS name of the request (a dNSName, or a CN that is a host name):
+ * no wildcard directly under a public suffix, within the profile's
+ * allowed_domains (psl.h). */
+static int
+csr_check_dns(const struct cfg_profile *pr, const struct psl *psl,
+    const char *what, const unsigned char *u, size_t n, char *why, size_t whysz)
+{
+	const char *s = (const char *)u;
+
+	if (!psl_wildcard_ok(psl, s, n)) {
+		say(why, whysz, "%s (%.*s) is a wildcard directly under the public "
+		    "suffix %.*s", what, (int)n, s, (int)(n - 2), s + 2);
+		return -1;
+	}
+	if (!psl_domain_allowed(pr->allowed_domains, s, n)) {
+		say(why, whysz, "%s (%.*s) is not within the domains profile %s "
+		    "allows", what, (int)n, s, pr->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* The DNS names of a checked request: dNSNames, and CNs that are host
+ * names (LDH with a dot), after csr_check_subject and csr_check_san. */
+static int
+csr_check_names(const struct cfg_profile *pr, const struct ca_request *req,
+    const struct csr *c, char *why, size_t whysz)
+{
+	const ASN1_STRING *v;
+	char what[48];
+	int i, type;
+
+	for (i = 0; c->san != NULL && i < sk_GENERAL_NAME_num(c->san); i++) {
+		v = GENERAL_NAME_get0_value(sk_GENERAL_NAME_value(c->san, i), &type);
+		snprintf(what, sizeof(what), "subjectAltName entry %d", i + 1);
+		if (type == GEN_DNS && csr_check_dns(pr, req->psl, what,
+		    ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v), why,
+		    whysz) == -1)
+			return AL_E_SAN;
+	}
+	for (i = -1; (i = X509_NAME_get_index_by_NID(c->subject, NID_commonName,
+	    i)) >= 0; ) {
+		v = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(c->subject, i));
+		if (ca_dns_ok(ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v), 1) &&
+		    memchr(ASN1_STRING_get0_data(v), '.', (size_t)ASN1_STRING_length(v)) &&
+		    csr_check_dns(pr, req->psl, "the subject's CN",
+		    ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v), why,
+		    whysz) == -1)
+			return AL_E_SUBJECT;
+	}
+	return AL_OK;
+}
+
 static int
 csr_check_validity(const struct ca *ca, const struct cfg_profile *pr,
     const struct ca_request *req, time_t *not_after, char *why, size_t whysz)
@@ -1654,6 +1726,7 @@ csr_check(const struct ca *ca, const struct cfg_profile *pr,
 	    (rc = csr_check_sig(c, why, whysz)) != AL_OK ||
 	    (rc = csr_check_subject(pr, c->subject, why, whysz)) != AL_OK ||
 	    (rc = csr_check_san(pr, c, why, whysz)) != AL_OK ||
+	    (rc = csr_check_names(pr, req, c, why, whysz)) != AL_OK ||
 	    (rc = csr_check_validity(ca, pr, req, not_after, why, whysz)) != AL_OK)
 		return rc;
 	return AL_OK;

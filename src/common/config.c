@@ -14,6 +14,7 @@
 #include <libconfig.h>
 
 #include "config.h"
+#include "psl.h"
 #include "util.h"
 
 struct flag_name {
@@ -217,8 +218,60 @@ static const char *const profile_keys[] = {
 	"name", "max_days", "default_days", "key_usage", "ext_key_usage", "ca",
 	"pathlen", "san", "key_types", "min_rsa_bits", "subject", "crl_url",
 	"ocsp_url", "issuer_url", "policy_oid", "cps_url", "ocsp_nocheck", "ski",
-	"aki", "freshest_crl_url", NULL
+	"aki", "freshest_crl_url", "allowed_domains", NULL
 };
+
+/* A domain of allowed_domains: LDH labels of 1..63, no wildcard. */
+static int
+cfg_domain_ok(const char *s)
+{
+	size_t label = 0;
+
+	if (*s == '\0' || strlen(s) > 253)
+		return 0;
+	for (; ; s++) {
+		if (*s == '.' || *s == '\0') {
+			if (label == 0 || label > 63)
+				return 0;
+			if (*s == '\0')
+				return 1;
+			label = 0;
+		} else if ((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		    *s == '-')
+			label++;
+		else
+			return 0;
+	}
+}
+
+/* allowed_domains = [ "example.org", ... ]: joined with commas. */
+static int
+cfg_domains(struct cfg_ctx *x, const config_setting_t *g, struct cfg_profile *p)
+{
+	const config_setting_t *s = config_setting_get_member(g, "allowed_domains");
+	size_t off = 0, n;
+	const char *v;
+	int i;
+
+	if (s == NULL)
+		return 0;
+	if (!config_setting_is_array(s) && !config_setting_is_list(s))
+		return cfg_err(x, s, "\"allowed_domains\" must be a list of domain names");
+	for (i = 0; i < config_setting_length(s); i++) {
+		if ((v = config_setting_get_string_elem(s, i)) == NULL || !cfg_domain_ok(v))
+			return cfg_err(x, s, "profile %s: \"allowed_domains\": \"%s\" is "
+			    "not a lower-case domain name", p->name, v ? v : "?");
+		n = strlen(v);
+		if (off + n + 2 > sizeof(p->allowed_domains))
+			return cfg_err(x, s, "profile %s: \"allowed_domains\" is too long",
+			    p->name);
+		if (off > 0)
+			p->allowed_domains[off++] = ',';
+		memcpy(p->allowed_domains + off, v, n + 1);
+		off += n;
+	}
+	return 0;
+}
 
 /* Dotted numeric OIDs separated by commas or spaces, at most 8. */
 static int
@@ -329,7 +382,7 @@ cfg_profile(struct cfg_ctx *x, const config_setting_t *g, struct cfg_profile *p)
 	    cfg_str(x, g, "policy_oid", p->policy_oid, sizeof(p->policy_oid)) == -1 ||
 	    cfg_str(x, g, "cps_url", p->cps_url, sizeof(p->cps_url)) == -1 ||
 	    cfg_str(x, g, "freshest_crl_url", p->freshest_url,
-	    sizeof(p->freshest_url)) == -1)
+	    sizeof(p->freshest_url)) == -1 || cfg_domains(x, g, p) == -1)
 		return -1;
 	return cfg_profile_check(x, g, p);
 }
@@ -469,7 +522,7 @@ static const char *const top_keys[] = {
 	"sandbox", "signer", "client", "profiles", "roots", "time", NULL
 };
 static const char *const signer_keys[] = {
-	"queue_db", "ca_db", "retention_days", NULL
+	"queue_db", "ca_db", "retention_days", "psl_file", NULL
 };
 static const char *const time_keys[] = {
 	"max_sample_age", "warn_offset", "stop_offset", "max_step", NULL
@@ -554,6 +607,7 @@ cfg_defaults(struct cfg *c)
 	c->time_max_step = 86400;
 	c->crl_refresh = 3600;
 	c->signer_retention_days = CFG_RETENTION_DAYS;
+	strcpy(c->psl_file, PSL_DEFAULT_FILE);
 	c->client_retention_days = CFG_RETENTION_DAYS;
 }
 
@@ -577,6 +631,20 @@ cfg_derive(struct cfg_ctx *x, struct cfg *c)
 	return 0;
 }
 
+/* signer.psl_file: a path, or "" for none (the default is set before) */
+static int
+cfg_psl_file(struct cfg_ctx *x, const config_setting_t *g, struct cfg *c)
+{
+	const config_setting_t *s = config_setting_get_member(g, "psl_file");
+	const char *v;
+
+	if (s != NULL && (v = config_setting_get_string(s)) != NULL && v[0] == '\0') {
+		c->psl_file[0] = '\0';
+		return 0;
+	}
+	return cfg_path(x, g, "psl_file", c->psl_file, sizeof(c->psl_file));
+}
+
 static int
 cfg_groups(struct cfg_ctx *x, config_t *cf, struct cfg *c)
 {
@@ -596,7 +664,8 @@ cfg_groups(struct cfg_ctx *x, config_t *cf, struct cfg *c)
 	if ((g = config_setting_get_member(top, "signer")) != NULL) {
 		if (cfg_known(x, g, signer_keys) == -1 ||
 		    cfg_path(x, g, "queue_db", c->queue_db, sizeof(c->queue_db)) == -1 ||
-		    cfg_path(x, g, "ca_db", c->ca_db, sizeof(c->ca_db)) == -1)
+		    cfg_path(x, g, "ca_db", c->ca_db, sizeof(c->ca_db)) == -1 ||
+		    cfg_psl_file(x, g, c) == -1)
 			return -1;
 		CFG_INT(x, g, "retention_days", 0, CFG_RETENTION_MAX,
 		    c->signer_retention_days);

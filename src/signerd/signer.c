@@ -19,6 +19,7 @@
 #include "crl.h"
 #include "crypto.h"
 #include "msg.h"
+#include "psl.h"
 #include "signer.h"
 #include "timesync.h"
 #include "castore.h"
@@ -56,6 +57,25 @@ job_error(struct signer_job *j, int code, const char *fmt, ...)
 	msg_error(&j->ans, j->req->reqid, code, j->why);
 }
 
+/* The public suffix list, read once (before the sandbox): a list that
+ * cannot be read stops the start; psl_file "" goes without, with a warning. */
+static int
+signer_load_psl(struct signer *s, char *why, size_t whysz)
+{
+	size_t idn;
+
+	if (s->cfg->psl_file[0] == '\0') {
+		log_warnx("psl: no public suffix list (signer.psl_file is \"\"): "
+		    "only wildcards right under a top-level domain are refused");
+		return 0;
+	}
+	if (psl_load(s->cfg->psl_file, &s->psl, why, whysz) == -1)
+		return -1;
+	log_info("psl: %zu public suffix rules from %s (%zu IDN rules skipped)",
+	    psl_count(s->psl, &idn), s->cfg->psl_file, idn);
+	return 0;
+}
+
 int
 signer_load_keys(struct signer *s, const struct cfg *c, char *why, size_t whysz)
 {
@@ -63,6 +83,8 @@ signer_load_keys(struct signer *s, const struct cfg *c, char *why, size_t whysz)
 
 	memset(s, 0, sizeof(*s));
 	s->cfg = c;
+	if (signer_load_psl(s, why, whysz) == -1)
+		return -1;
 	for (i = 0; i < c->nroots; i++)
 		if (ca_load(&c->roots[i], &s->ca[i], why, whysz) == -1) {
 			signer_free(s);
@@ -111,6 +133,7 @@ signer_free(struct signer *s)
 
 	for (i = 0; i < CFG_MAX_ROOTS; i++)
 		ca_free(s->ca[i]);
+	psl_free(s->psl);
 	db_close(s->db);
 	memset(s, 0, sizeof(*s));
 }
@@ -192,6 +215,7 @@ do_sign(struct signer_job *j)
 	cr.format = m->csr_format;
 	cr.days = m->days;
 	cr.now = time(NULL);
+	cr.psl = j->s->psl;
 	code = ca_issue(j->s->ca[r - c->roots], p, &cr, j->serial, sizeof(j->serial),
 	    &j->issued, j->why, sizeof(j->why));
 	if (code != AL_OK) {

@@ -13,6 +13,10 @@
  * the rest is the request. Checks: the call returns AL_OK or one of the
  * request error codes, never a crash, never AL_E_INTERNAL (an error of ours
  * for any input is a bug), and a rejection always comes with a sentence.
+ * Each input also goes through ca_issue(), the call the signer makes for a
+ * SIGN message (signer.c do_sign), which must give the same code, and a
+ * certificate exactly when it is AL_OK; so SPKAC text reaches the parser
+ * by the signer's own path. Seeds spkac_* include lines without '='.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -25,6 +29,7 @@
 #include "ca.h"
 #include "config.h"
 #include "msg.h"
+#include "util.h"
 
 int	 LLVMFuzzerInitialize(int *, char ***);
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -98,6 +103,25 @@ fuzz_code_ok(int code)
 	return code == AL_OK || (code >= AL_E_MSG && code < AL_E_SERIAL);
 }
 
+/* The signer's call for the same request: same answer, a certificate iff OK. */
+static void
+fuzz_issue(const struct ca_request *r, const struct cfg_profile *p, int code)
+{
+	static const uint8_t serial[16] = { 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+	struct ca_issued out;
+	char why[512];
+	int rc;
+
+	rc = ca_issue(fuzz_ca, p, r, serial, sizeof(serial), &out, why,
+	    sizeof(why));
+	if (rc != code || (rc == AL_OK) != (out.der.len > 0)) {
+		fprintf(stderr, "fuzz_csr: ca_issue %d, ca_check_request %d: %s\n",
+		    rc, code, why);
+		abort();
+	}
+	buf_free(&out.der);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -122,5 +146,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (code != AL_OK && why[0] == '\0')
 		abort();
+	fuzz_issue(&r, &fuzz_profiles[(data[0] >> 1) & 1], code);
 	return 0;
 }

@@ -7,7 +7,8 @@
 # `certtool --verify --verify-purpose`, and python3-cryptography (Debian's)
 # through certcheck.py, which knows what each profile must contain. The
 # profiles are taken from the shipped example file, so the example is what
-# is tested.
+# is tested. A request with the subjectAltName DNS:*.com is refused end to
+# end (the signer reads the public suffix list of the Debian package).
 set -u
 . "$AL_TOP/scripts/harness.sh"
 
@@ -72,7 +73,14 @@ for spec in "${specs[@]}"; do
 	prof[$n]=$p root[$n]=$r
 	id[$n]=$(al_client "$D" submit --root "$r" --profile "$p" --name "$n" "$D/csr/$n.csr")
 done
-check "every request answered within 120 s" 'al_client "$D" wait --timeout 120 ${id[@]} >/dev/null'
+# a wildcard right under a public suffix is refused (public_suffix_list.dat)
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$D/csr/wildcom.key" \
+	-subj "/CN=www.example.test" -addext "subjectAltName=DNS:www.example.test,DNS:*.com" \
+	-out "$D/csr/wildcom.csr" 2>"$D/log/req-wildcom.log" || bad "CSR for wildcom"
+wid=$(al_client "$D" submit --root t-rsa --profile server --name wildcom "$D/csr/wildcom.csr")
+check "every request answered within 120 s" 'al_client "$D" wait --timeout 120 ${id[@]} $wid >/dev/null'
+check "server: DNS *.com refused with 208 and a sentence naming the public suffix" \
+	'grep -q "^208 .*(\*\.com) is a wildcard directly under the public suffix com" "$D/webdb/state/spool/err/wildcom.err" && [ ! -e "$D/webdb/state/spool/out/wildcom.crt" ]'
 
 out=$D/webdb/state/spool/out
 cat "$D/ca/sub-rsa/ca.crt" "$D/ca/root/ca.crt" > "$D/chain-t-rsa.pem"

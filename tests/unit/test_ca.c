@@ -1195,6 +1195,57 @@ test_san(void **state)
 	buf_free(&csr);
 }
 
+/* DNS names (issue 22, finding 8): no wildcard directly under a public
+ * suffix, even with no list loaded (the implicit rule "*"), and a profile's
+ * allowed_domains, for dNSNames (AL_E_SAN) and host-name CNs (SUBJECT). */
+static void
+test_dns_policy(void **state)
+{
+	static const char *const cn_wild[] = { "CN", "*.test", NULL };
+	static const char *const cn_other[] = { "CN", "www.other.example", NULL };
+	static const char *const cn_plain[] = { "CN", "Alice Example", NULL };
+	struct cfg_profile p;
+	struct buf csr;
+	char why[512];
+
+	(void)state;
+	fill_profile(&p);
+	der_of(T.p256, EVP_sha256(), good_attrs, san_conf("DNS:*.com"), &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_SAN);
+	assert_string_equal(why, "subjectAltName entry 1 (*.com) is a wildcard "
+	    "directly under the public suffix com");
+	buf_free(&csr);
+	der_of(T.p256, EVP_sha256(), cn_wild, NULL, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_SUBJECT);
+	buf_free(&csr);
+	der_of(T.p256, EVP_sha256(), good_attrs,
+	    san_conf("DNS:*.example.test,DNS:a.Example.TEST"), &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_OK);
+	/* allowed_domains */
+	snprintf(p.allowed_domains, sizeof(p.allowed_domains), "other.example,example.test");
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_OK);
+	snprintf(p.allowed_domains, sizeof(p.allowed_domains), "a.example.test");
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_SAN);
+	assert_non_null(strstr(why, "entry 1 (*.example.test) is not within the "
+	    "domains profile"));
+	buf_free(&csr);
+	der_of(T.p256, EVP_sha256(), cn_other, NULL, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_SUBJECT);
+	assert_non_null(strstr(why, "the subject's CN (www.other.example) is not"));
+	buf_free(&csr);
+	/* a CN that is not a host name is not a domain */
+	der_of(T.p256, EVP_sha256(), cn_plain, NULL, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_OK);
+	buf_free(&csr);
+}
+
 /* --- SPKAC --- */
 
 static char *
@@ -1311,6 +1362,49 @@ test_spkac(void **state)
 	buf_free(&b);
 	OPENSSL_free(good);
 	OPENSSL_free(bad);
+}
+
+/* SPKAC lines without '=' (issue 22, finding 6): a line that is neither
+ * NAME=value nor base64 is named as such, whatever its length; before, its
+ * attribute name length came from a NULL pointer, and one of 4k bytes was
+ * decoded as base64. */
+static void
+test_spkac_lines_without_eq(void **state)
+{
+	static const char *const lines[] = {
+		"hello", "CN x", "CN:bob!", "a b c d ", "Zm9v YmFy", "MII-",
+	};
+	struct cfg_profile p;
+	struct buf b;
+	char *good, why[512];
+	size_t i;
+
+	(void)state;
+	fill_profile(&p);
+	good = make_spkac(T.p256, EVP_sha256(), 0);
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		/* before the SPKAC line, and after it */
+		spkac_text(&b, "CN=bob\n", lines[i], "\nSPKAC=");
+		assert_int_equal(buf_put(&b, good, strlen(good)), 0);
+		assert_int_equal(check_both(T.sub, &p, &b, MSG_CSR_SPKAC, 30, why,
+		    sizeof(why)), AL_E_CSR_PARSE);
+		assert_string_equal(why, "SPKAC text line 2 is neither NAME=value "
+		    "nor a base64 SPKAC");
+		buf_free(&b);
+		spkac_text(&b, "CN=bob\nSPKAC=", good, "\n");
+		assert_int_equal(buf_put(&b, lines[i], strlen(lines[i])), 0);
+		assert_int_equal(check_both(T.sub, &p, &b, MSG_CSR_SPKAC, 30, why,
+		    sizeof(why)), AL_E_CSR_PARSE);
+		assert_string_equal(why, "SPKAC text line 3 is neither NAME=value "
+		    "nor a base64 SPKAC");
+		buf_free(&b);
+	}
+	/* a bare base64 line is still one, padding and all */
+	spkac_text(&b, "CN=bob\n", good, "\n");
+	assert_int_equal(check_both(T.sub, &p, &b, MSG_CSR_SPKAC, 30, why,
+	    sizeof(why)), AL_OK);
+	buf_free(&b);
+	OPENSSL_free(good);
 }
 
 static void
@@ -1747,7 +1841,9 @@ main(void)
 		cmocka_unit_test(test_validity),
 		cmocka_unit_test(test_subject),
 		cmocka_unit_test(test_san),
+		cmocka_unit_test(test_dns_policy),
 		cmocka_unit_test(test_spkac),
+		cmocka_unit_test(test_spkac_lines_without_eq),
 		cmocka_unit_test(test_serial_refused),
 		cmocka_unit_test(test_profile_policies_nocheck),
 		cmocka_unit_test(test_san_xmpp),

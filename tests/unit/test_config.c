@@ -867,6 +867,44 @@ test_profile_extras(void **state)
 	    ");\n", 3, "\"ski\" = 2 is out of range");
 }
 
+/* allowed_domains in a profile, signer.psl_file (src/psl.c) */
+static void
+test_domains_and_psl(void **state)
+{
+	const struct cfg_profile *p;
+
+	(void)state;
+	if (load("signer = { psl_file = \"psl.dat\"; };\n"
+	    "profiles = (\n"
+	    "  { name = \"web\"; allowed_domains = [\"example.org\", \"b.example.net\"]; },\n"
+	    "  { name = \"any\"; }\n"
+	    ");\n") != 0)
+		fail_msg("%s", why);
+	p = config_profile(&C, "web", 3);
+	assert_string_equal(p->allowed_domains, "example.org,b.example.net");
+	assert_string_equal(config_profile(&C, "any", 3)->allowed_domains, "");
+	assert_non_null(strstr(C.psl_file, "/psl.dat"));
+	assert_true(C.psl_file[0] == '/');
+	if (load("signer = { psl_file = \"\"; };\n") != 0)
+		fail_msg("%s", why);
+	assert_string_equal(C.psl_file, "");
+	if (load("verbose = 0;\n") != 0)
+		fail_msg("%s", why);
+	assert_string_equal(C.psl_file, "/usr/share/publicsuffix/public_suffix_list.dat");
+	expect_error("profiles = (\n"
+	    "  { name = \"p\";\n"
+	    "    allowed_domains = [\"*.example.org\"]; }\n"
+	    ");\n", 3, "\"*.example.org\" is not a lower-case domain name");
+	expect_error("profiles = (\n"
+	    "  { name = \"p\";\n"
+	    "    allowed_domains = [\"Example.org\"]; }\n"
+	    ");\n", 3, "not a lower-case domain name");
+	expect_error("profiles = (\n"
+	    "  { name = \"p\";\n"
+	    "    allowed_domains = \"example.org\"; }\n"
+	    ");\n", 3, "must be a list of domain names");
+}
+
 int
 main(void)
 {
@@ -896,6 +934,7 @@ main(void)
 		cmocka_unit_test(test_shipped_examples),
 		cmocka_unit_test(test_time_group),
 		cmocka_unit_test(test_profile_extras),
+		cmocka_unit_test(test_domains_and_psl),
 		cmocka_unit_test(test_retention),
 	};
 
