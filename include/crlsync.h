@@ -9,6 +9,9 @@
 #include "crl.h"
 #include "revoke.h"
 
+struct db;
+struct outbox_item;
+
 /* crlsync.c: webdb's side */
 enum crlsync_result {
 	CRLSYNC_PUBLISHED,		/* new files written */

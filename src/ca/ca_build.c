@@ -1,0 +1,548 @@
+/*
+ * ca_build.c: building and signing a certificate from a checked request and
+ * the profile's extensions (ca_issue), and the CA key for CRLs.
+ */
+#include "ca_int.h"
+
+static const struct {
+	unsigned	 bit;		/* CFG_EKU_* */
+	int		 nid;
+} ca_ekus[] = {
+	{ CFG_EKU_SERVER,		NID_server_auth },
+	{ CFG_EKU_CLIENT,		NID_client_auth },
+	{ CFG_EKU_CODE,		NID_code_sign },
+	{ CFG_EKU_EMAIL,		NID_email_protect },
+	{ CFG_EKU_TIMESTAMP,	NID_time_stamp },
+	{ CFG_EKU_OCSP,		NID_OCSP_sign },
+	{ CFG_EKU_SMARTCARD,	NID_ms_smartcard_login },
+};
+/* --- building certificates --- */
+
+static int
+ca_add_ext(X509 *x, int nid, void *value, int crit)
+{
+	return X509_add1_ext_i2d(x, nid, value, crit, X509V3_ADD_DEFAULT) == 1 ?
+	    0 : -1;
+}
+
+/* RFC 5280 method 1: SHA-1 of the subjectPublicKey bits (an identifier, not a signature). */
+static ASN1_OCTET_STRING *
+ca_keyid(const X509 *x)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len;
+	ASN1_OCTET_STRING *id;
+
+	if (!X509_pubkey_digest(x, EVP_sha1(), md, &len) ||
+	    (id = ASN1_OCTET_STRING_new()) == NULL)
+		return NULL;
+	if (!ASN1_OCTET_STRING_set(id, md, (int)len)) {
+		ASN1_OCTET_STRING_free(id);
+		return NULL;
+	}
+	return id;
+}
+
+int
+ca_ext_basic(X509 *x, int is_ca, int pathlen)
+{
+	BASIC_CONSTRAINTS *bc;
+	int rc = -1;
+
+	if ((bc = BASIC_CONSTRAINTS_new()) == NULL)
+		return -1;
+	bc->ca = is_ca ? 0xff : 0;
+	if (is_ca && pathlen >= 0 && ((bc->pathlen = ASN1_INTEGER_new()) == NULL ||
+	    !ASN1_INTEGER_set(bc->pathlen, pathlen)))
+		goto done;
+	rc = ca_add_ext(x, NID_basic_constraints, bc, 1);
+done:
+	BASIC_CONSTRAINTS_free(bc);
+	return rc;
+}
+
+int
+ca_ext_ku(X509 *x, unsigned bits)
+{
+	ASN1_BIT_STRING *ku;
+	int i, rc = -1;
+
+	if ((ku = ASN1_BIT_STRING_new()) == NULL)
+		return -1;
+	for (i = 0; i < 9; i++)
+		if ((bits & 1u << i) && !ASN1_BIT_STRING_set_bit(ku, i, 1))
+			goto done;
+	rc = ca_add_ext(x, NID_key_usage, ku, 1);
+done:
+	ASN1_BIT_STRING_free(ku);
+	return rc;
+}
+
+static int
+ca_ext_eku(X509 *x, unsigned bits)
+{
+	EXTENDED_KEY_USAGE *eku;
+	size_t i;
+	int rc = -1;
+
+	if ((eku = sk_ASN1_OBJECT_new_null()) == NULL)
+		return -1;
+	for (i = 0; i < sizeof(ca_ekus) / sizeof(ca_ekus[0]); i++)
+		if ((bits & ca_ekus[i].bit) &&
+		    !sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(ca_ekus[i].nid)))
+			goto done;
+	/* RFC 3161: a time-stamping EKU must be the only one, and critical */
+	rc = ca_add_ext(x, NID_ext_key_usage, eku, bits == CFG_EKU_TIMESTAMP);
+done:
+	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+	return rc;
+}
+
+int
+ca_ext_ski(X509 *x)
+{
+	ASN1_OCTET_STRING *ski;
+	int rc;
+
+	if ((ski = ca_keyid(x)) == NULL)
+		return -1;
+	rc = ca_add_ext(x, NID_subject_key_identifier, ski, 0);
+	ASN1_OCTET_STRING_free(ski);
+	return rc;
+}
+
+/* issuer NULL: self-signed. An issuer without SKI gets its key hashed. */
+int
+ca_ext_aki(X509 *x, X509 *issuer)
+{
+	const ASN1_OCTET_STRING *ski = NULL;
+	AUTHORITY_KEYID *akid;
+	int rc = -1;
+
+	if ((akid = AUTHORITY_KEYID_new()) == NULL)
+		return -1;
+	if (issuer != NULL)
+		ski = X509_get0_subject_key_id(issuer);
+	akid->keyid = ski != NULL ? ASN1_OCTET_STRING_dup(ski) :
+	    ca_keyid(issuer != NULL ? issuer : x);
+	if (akid->keyid != NULL)
+		rc = ca_add_ext(x, NID_authority_key_identifier, akid, 0);
+	AUTHORITY_KEYID_free(akid);
+	return rc;
+}
+
+static GENERAL_NAME *
+ca_gn_uri(const char *uri)
+{
+	ASN1_IA5STRING *s;
+	GENERAL_NAME *gn;
+
+	if ((s = ASN1_IA5STRING_new()) == NULL)
+		return NULL;
+	if (!ASN1_STRING_set(s, uri, -1) || (gn = GENERAL_NAME_new()) == NULL) {
+		ASN1_IA5STRING_free(s);
+		return NULL;
+	}
+	GENERAL_NAME_set0_value(gn, GEN_URI, s);
+	return gn;
+}
+
+/* CRLDistributionPoints syntax, also that of Freshest CRL (RFC 5280 4.2.1.15) */
+static int
+ca_ext_crldp(X509 *x, int nid, const char *url)
+{
+	CRL_DIST_POINTS *dps;
+	DIST_POINT *dp = NULL;
+	GENERAL_NAME *gn = NULL;
+	int rc = -1;
+
+	if ((dps = sk_DIST_POINT_new_null()) == NULL)
+		return -1;
+	if ((dp = DIST_POINT_new()) == NULL ||
+	    (dp->distpoint = DIST_POINT_NAME_new()) == NULL)
+		goto done;
+	dp->distpoint->type = 0;	/* fullName */
+	if ((dp->distpoint->name.fullname = GENERAL_NAMES_new()) == NULL ||
+	    (gn = ca_gn_uri(url)) == NULL ||
+	    !sk_GENERAL_NAME_push(dp->distpoint->name.fullname, gn))
+		goto done;
+	gn = NULL;
+	if (!sk_DIST_POINT_push(dps, dp))
+		goto done;
+	dp = NULL;
+	rc = ca_add_ext(x, nid, dps, 0);
+done:
+	GENERAL_NAME_free(gn);
+	DIST_POINT_free(dp);
+	CRL_DIST_POINTS_free(dps);
+	return rc;
+}
+
+static int
+ca_aia_add(AUTHORITY_INFO_ACCESS *aia, int nid, const char *url)
+{
+	ACCESS_DESCRIPTION *ad;
+	GENERAL_NAME *gn;
+
+	if ((gn = ca_gn_uri(url)) == NULL)
+		return -1;
+	if ((ad = ACCESS_DESCRIPTION_new()) == NULL) {
+		GENERAL_NAME_free(gn);
+		return -1;
+	}
+	ASN1_OBJECT_free(ad->method);
+	ad->method = OBJ_nid2obj(nid);
+	GENERAL_NAME_free(ad->location);
+	ad->location = gn;
+	if (!sk_ACCESS_DESCRIPTION_push(aia, ad)) {
+		ACCESS_DESCRIPTION_free(ad);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ca_ext_aia(X509 *x, const char *ocsp, const char *issuer)
+{
+	AUTHORITY_INFO_ACCESS *aia;
+	int rc = -1;
+
+	if ((aia = sk_ACCESS_DESCRIPTION_new_null()) == NULL)
+		return -1;
+	if ((ocsp[0] == '\0' || ca_aia_add(aia, NID_ad_OCSP, ocsp) == 0) &&
+	    (issuer[0] == '\0' || ca_aia_add(aia, NID_ad_ca_issuers, issuer) == 0))
+		rc = ca_add_ext(x, NID_info_access, aia, 0);
+	AUTHORITY_INFO_ACCESS_free(aia);
+	return rc;
+}
+
+/* A policy qualifier pointing at the CPS (RFC 5280 4.2.1.4). */
+static int
+ca_policy_cps(POLICYINFO *pi, const char *cps)
+{
+	POLICYQUALINFO *q;
+
+	if ((pi->qualifiers = sk_POLICYQUALINFO_new_null()) == NULL ||
+	    (q = POLICYQUALINFO_new()) == NULL)
+		return -1;
+	q->pqualid = OBJ_nid2obj(NID_id_qt_cps);
+	if ((q->d.cpsuri = ASN1_IA5STRING_new()) == NULL ||
+	    !ASN1_STRING_set(q->d.cpsuri, cps, -1) ||
+	    !sk_POLICYQUALINFO_push(pi->qualifiers, q)) {
+		POLICYQUALINFO_free(q);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ca_policy_add(CERTIFICATEPOLICIES *cp, const char *oid, const char *cps)
+{
+	POLICYINFO *pi;
+	ASN1_OBJECT *obj;
+
+	if ((obj = OBJ_txt2obj(oid, 1)) == NULL)
+		return -1;
+	if ((pi = POLICYINFO_new()) == NULL) {
+		ASN1_OBJECT_free(obj);
+		return -1;
+	}
+	ASN1_OBJECT_free(pi->policyid);
+	pi->policyid = obj;
+	if ((cps[0] != '\0' && ca_policy_cps(pi, cps) == -1) ||
+	    !sk_POLICYINFO_push(cp, pi)) {
+		POLICYINFO_free(pi);
+		return -1;
+	}
+	return 0;
+}
+
+/* oids: dotted OIDs separated by commas or spaces (checked by config.c). */
+static int
+ca_ext_policy(X509 *x, const char *oids, const char *cps)
+{
+	CERTIFICATEPOLICIES *cp;
+	char oid[128];
+	size_t len;
+	int rc = -1;
+
+	if ((cp = sk_POLICYINFO_new_null()) == NULL)
+		return -1;
+	for (oids += strspn(oids, ", "); *oids != '\0';
+	    oids += strspn(oids, ", ")) {
+		len = strcspn(oids, ", ");
+		if (len >= sizeof(oid))
+			goto done;
+		memcpy(oid, oids, len);
+		oid[len] = '\0';
+		oids += len;
+		if (ca_policy_add(cp, oid, cps) == -1)
+			goto done;
+	}
+	rc = ca_add_ext(x, NID_certificate_policies, cp, 0);
+done:
+	CERTIFICATEPOLICIES_free(cp);
+	return rc;
+}
+
+/* id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1): the value is NULL. */
+static int
+ca_ext_nocheck(X509 *x)
+{
+	ASN1_NULL *n;
+	int rc;
+
+	if ((n = ASN1_NULL_new()) == NULL)
+		return -1;
+	rc = ca_add_ext(x, NID_id_pkix_OCSP_noCheck, n, 0);
+	ASN1_NULL_free(n);
+	return rc;
+}
+
+static int
+ca_ext_profile(X509 *x, X509 *issuer, const struct cfg_profile *pr,
+    GENERAL_NAMES *san)
+{
+	if (ca_ext_basic(x, pr->ca, pr->pathlen) == -1 ||
+	    (pr->key_usage && ca_ext_ku(x, pr->key_usage) == -1) ||
+	    (pr->ext_key_usage && ca_ext_eku(x, pr->ext_key_usage) == -1) ||
+	    (!pr->no_ski && ca_ext_ski(x) == -1) ||
+	    (!pr->no_aki && ca_ext_aki(x, issuer) == -1) ||
+	    (san != NULL && ca_add_ext(x, NID_subject_alt_name, san, 0) == -1) ||
+	    (pr->crl_url[0] && ca_ext_crldp(x, NID_crl_distribution_points,
+	    pr->crl_url) == -1) ||
+	    (pr->freshest_url[0] && ca_ext_crldp(x, NID_freshest_crl,
+	    pr->freshest_url) == -1) ||
+	    ((pr->ocsp_url[0] || pr->issuer_url[0]) &&
+	    ca_ext_aia(x, pr->ocsp_url, pr->issuer_url) == -1) ||
+	    (pr->policy_oid[0] && ca_ext_policy(x, pr->policy_oid,
+	    pr->cps_url) == -1) ||
+	    (pr->ocsp_nocheck && ca_ext_nocheck(x) == -1))
+		return -1;
+	return 0;
+}
+
+/* Unsigned big-endian, non-zero, at most 20 octets once DER-encoded. */
+int
+ca_set_serial(X509 *x, const uint8_t *serial, size_t len)
+{
+	ASN1_INTEGER *ai = NULL;
+	BIGNUM *bn;
+	int rc = -1;
+
+	while (len > 0 && serial[0] == 0)
+		serial++, len--;
+	if (len == 0 || len > 20 || (len == 20 && (serial[0] & 0x80)))
+		return -1;
+	if ((bn = BN_bin2bn(serial, (int)len, NULL)) != NULL &&
+	    (ai = BN_to_ASN1_INTEGER(bn, NULL)) != NULL &&
+	    X509_set_serialNumber(x, ai))
+		rc = 0;
+	ASN1_INTEGER_free(ai);
+	BN_free(bn);
+	return rc;
+}
+
+int
+ca_set_times(X509 *x, time_t nb, time_t na)
+{
+	return ASN1_TIME_set(X509_getm_notBefore(x), nb) != NULL &&
+	    ASN1_TIME_set(X509_getm_notAfter(x), na) != NULL ? 0 : -1;
+}
+
+/* The digest that goes with a signing key (docs/ca-layout.md 4.3). */
+int
+ca_sign_md(EVP_PKEY *key, const EVP_MD **md, char *why, size_t whysz)
+{
+	int bits;
+
+	switch (EVP_PKEY_get_base_id(key)) {
+	case EVP_PKEY_RSA:
+		*md = EVP_sha256();
+		return 0;
+	case EVP_PKEY_EC:
+		bits = EVP_PKEY_get_bits(key);
+		*md = bits <= 256 ? EVP_sha256() : bits <= 384 ? EVP_sha384() :
+		    EVP_sha512();
+		return 0;
+	case EVP_PKEY_ED25519:
+	case EVP_PKEY_ED448:
+		*md = NULL;
+		return 0;
+	}
+	say(why, whysz, "the CA key type is not supported for signing");
+	return -1;
+}
+
+int
+ca_sign(X509 *x, EVP_PKEY *key, char *why, size_t whysz)
+{
+	const EVP_MD *md;
+
+	if (ca_sign_md(key, &md, why, whysz) == -1)
+		return -1;
+	if (X509_sign(x, key, md) <= 0) {
+		say(why, whysz, "signing failed (%s)", ssl_reason());
+		return -1;
+	}
+	return 0;
+}
+
+static void *
+ca_param_dup(int ptype, const void *pval)
+{
+	switch (ptype) {
+	case V_ASN1_OBJECT:
+		return OBJ_dup(pval);
+	case V_ASN1_SEQUENCE:
+	case V_ASN1_OCTET_STRING:
+	case V_ASN1_BIT_STRING:
+		return ASN1_STRING_dup(pval);
+	}
+	return NULL;
+}
+
+/*
+ * The request's SubjectPublicKeyInfo goes into the certificate as it was
+ * encoded (it was checked by csr_check). X509_set_pubkey would encode the
+ * parsed key and decode it again, which OpenSSL 3.0 does through its
+ * encoder and decoder searches at several times the cost of the ECDSA
+ * signature itself.
+ */
+static int
+ca_copy_pubkey(X509 *x, const struct csr *c)
+{
+	X509_PUBKEY *from = c->req != NULL ? X509_REQ_get_X509_PUBKEY(c->req) :
+	    c->spki->spkac->pubkey;
+	const ASN1_OBJECT *aobj;
+	const unsigned char *pk;
+	X509_ALGOR *alg;
+	const void *pval;
+	ASN1_OBJECT *obj = NULL;
+	unsigned char *bits = NULL;
+	void *param = NULL;
+	int ptype, pklen;
+
+	if (!X509_PUBKEY_get0_param(NULL, &pk, &pklen, &alg, from) || pklen <= 0)
+		return -1;
+	X509_ALGOR_get0(&aobj, &ptype, &pval, alg);
+	if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF &&
+	    (param = ca_param_dup(ptype, pval)) == NULL)
+		return -1;
+	if ((obj = OBJ_dup(aobj)) == NULL ||
+	    (bits = OPENSSL_memdup(pk, (size_t)pklen)) == NULL ||
+	    !X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), obj, ptype, param,
+	    bits, pklen)) {
+		ASN1_OBJECT_free(obj);
+		OPENSSL_free(bits);
+		if (ptype == V_ASN1_OBJECT)
+			ASN1_OBJECT_free(param);
+		else
+			ASN1_STRING_free(param);
+		return -1;
+	}
+	return 0;
+}
+
+static X509 *
+ca_build(const struct ca *ca, const struct cfg_profile *pr,
+    const struct csr *c, time_t nb, time_t na, const uint8_t *serial,
+    size_t serial_len, char *why, size_t whysz)
+{
+	X509 *x;
+
+	if ((x = X509_new()) == NULL || !X509_set_version(x, X509_VERSION_3) ||
+	    !X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) ||
+	    !X509_set_subject_name(x, c->subject) ||
+	    ca_set_times(x, nb, na) == -1 || ca_copy_pubkey(x, c) == -1) {
+		say(why, whysz, "cannot build the certificate (%s)",
+		    ssl_reason());
+		goto fail;
+	}
+	if (ca_set_serial(x, serial, serial_len) == -1) {
+		say(why, whysz, "the serial number must be positive and at most "
+		    "20 octets");
+		goto fail;
+	}
+	if (ca_ext_profile(x, ca->cert, pr, c->san) == -1) {
+		say(why, whysz, "cannot add the extensions of profile %s (%s)",
+		    pr->name, ssl_reason());
+		goto fail;
+	}
+	return x;
+fail:
+	X509_free(x);
+	return NULL;
+}
+
+int
+ca_issue(struct ca *ca, const struct cfg_profile *pr,
+    const struct ca_request *req, const uint8_t *serial, size_t serial_len,
+    struct ca_issued *out, char *why, size_t whysz)
+{
+	struct csr c;
+	X509 *x = NULL;
+	time_t not_after = 0;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	buf_init(&out->der);
+	out->not_before = out->not_after = 0;
+	out->subject[0] = '\0';
+	say(why, whysz, "%s", "");
+	if ((rc = csr_parse(req, &c, why, whysz)) != AL_OK ||
+	    (rc = csr_check(ca, pr, req, &c, &not_after, why, whysz)) != AL_OK)
+		goto done;
+	rc = AL_E_INTERNAL;
+	if ((x = ca_build(ca, pr, &c, req->now, not_after, serial, serial_len,
+	    why, whysz)) == NULL || ca_sign(x, ca->key, why, whysz) == -1)
+		goto done;
+	if (ca_put_der(&out->der, x) == -1 || ca_name_string(
+	    X509_get_subject_name(x), out->subject, sizeof(out->subject)) == -1) {
+		say(why, whysz, "cannot encode the certificate");
+		goto done;
+	}
+	out->not_before = req->now;
+	out->not_after = not_after;
+	rc = AL_OK;
+done:
+	if (rc != AL_OK) {
+		buf_free(&out->der);
+		out->subject[0] = '\0';
+	}
+	X509_free(x);
+	csr_free(&c);
+	ERR_clear_error();
+	return rc;
+}
+
+/* --- for crl.c, the other X.509 module --- */
+
+/*
+ * The CA certificate (X509 *), its key (EVP_PKEY *) and the digest that
+ * ca_issue signs with (const EVP_MD *, NULL for EdDSA), so that a root's
+ * CRLs carry the same signature algorithm as its certificates.
+ */
+int
+ca_crl_signer(const struct ca *ca, void **cert, void **key, const void **md)
+{
+	int bits;
+
+	*cert = ca->cert;
+	*key = ca->key;
+	switch (EVP_PKEY_get_base_id(ca->key)) {
+	case EVP_PKEY_RSA:
+		*md = EVP_sha256();
+		return 0;
+	case EVP_PKEY_EC:
+		bits = EVP_PKEY_get_bits(ca->key);
+		*md = bits <= 256 ? EVP_sha256() : bits <= 384 ? EVP_sha384() :
+		    EVP_sha512();
+		return 0;
+	case EVP_PKEY_ED25519:
+	case EVP_PKEY_ED448:
+		*md = NULL;
+		return 0;
+	}
+	return -1;
+}
