@@ -26,6 +26,11 @@ int	 spool_read(int dirfd, const char *name, struct buf *b, size_t max,
 /* dir/sub/name+ext into out: 0, or -1 when name is not spool_name_ok */
 int	 spool_path(const char *dir, const char *sub, const char *name,
 	    const char *ext, char *out, size_t outsz);
+/*
+ * The next line from *p (before end) into line, without its newline: 1,
+ * 0 at the end, -1 for a line too long or unterminated.
+ */
+int	 spool_line(const char **p, const char *end, char *line, size_t linesz);
 /* A name for a log line: printable ASCII, anything else as \xHH, cut. */
 void	 spool_name_show(const char *, char *out, size_t outsz);
 

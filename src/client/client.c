@@ -175,20 +175,19 @@ client_parse_spool(const char *name, const struct buf *f, struct buf *msg,
     uint8_t reqid[AIRLOCK_REQID_LEN], char *why, size_t whysz)
 {
 	char root[AIRLOCK_NAME_MAX] = "", profile[AIRLOCK_NAME_MAX] = "", line[256];
-	const char *p = (const char *)f->p, *end = p + f->len, *nl;
+	const char *p = (const char *)f->p, *end = p + f->len;
 	long long days = 0;
-	int spkac = 0, have_id = 0;
+	int spkac = 0, have_id = 0, r;
 
+	/* the header ends where the request starts: "-----BEGIN" or "SPKAC=" */
 	while (p < end && *p != '-' && !((size_t)(end - p) >= 6 &&
 	    memcmp(p, "SPKAC=", 6) == 0)) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		if (nl == NULL || (size_t)(nl - p) >= sizeof(line)) {
+		if ((r = spool_line(&p, end, line, sizeof(line))) == 0)
+			break;
+		if (r == -1) {
 			snprintf(why, whysz, "header line too long or unterminated");
 			return -1;
 		}
-		memcpy(line, p, (size_t)(nl - p));
-		line[nl - p] = '\0';
-		p = nl + 1;
 		if (line[0] == '\0' || line[0] == '#')
 			continue;
 		if (strncmp(line, "root=", 5) == 0)

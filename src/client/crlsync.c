@@ -624,19 +624,16 @@ revoke_line(const char *line, struct revoke_req *rr)
 int
 revoke_parse_spool(const struct buf *f, struct revoke_req *rr, char *why, size_t whysz)
 {
-	const char *p = (const char *)f->p, *end = p + f->len, *nl;
+	const char *p = (const char *)f->p, *end = p + f->len;
 	char line[256];
+	int r;
 
 	memset(rr, 0, sizeof(*rr));
-	while (p < end) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		if (nl == NULL || (size_t)(nl - p) >= sizeof(line)) {
+	while ((r = spool_line(&p, end, line, sizeof(line))) != 0) {
+		if (r == -1) {
 			snprintf(why, whysz, "line too long or unterminated");
 			return -1;
 		}
-		memcpy(line, p, (size_t)(nl - p));
-		line[nl - p] = '\0';
-		p = nl + 1;
 		if (line[0] == '\0' || line[0] == '#')
 			continue;
 		if (revoke_line(line, rr) == -1) {

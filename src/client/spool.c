@@ -158,3 +158,19 @@ spool_read(int dirfd, const char *name, struct buf *b, size_t max, char *why,
 		buf_reset(b);
 	return rv;
 }
+
+int
+spool_line(const char **p, const char *end, char *line, size_t linesz)
+{
+	const char *nl;
+
+	if (*p >= end)
+		return 0;
+	nl = memchr(*p, '\n', (size_t)(end - *p));
+	if (nl == NULL || (size_t)(nl - *p) >= linesz)
+		return -1;
+	memcpy(line, *p, (size_t)(nl - *p));
+	line[nl - *p] = '\0';
+	*p = nl + 1;
+	return 1;
+}

@@ -165,6 +165,11 @@ main(int argc, char **argv)
 	    c.signer_retention_days, mono_ms());
 	log_info("started: %d roots, database %s", c.nroots, c.ca_db);
 	signerd_loop(&d);
+	/* the request FIFO first and at once: linkd, seeing the answer FIFO
+	 * close, must find no reader and not hand requests to a signer that is
+	 * still freeing its keys (t_console saw them marked handed) */
+	ipc_close(&d.req);
+	ipc_close(&d.ans);
 	log_info("stopping: %llu requests, %llu issued, %llu rejected, %llu replayed, "
 	    "%llu CRL answers pruned", (unsigned long long)d.s.st.requests,
 	    (unsigned long long)d.s.st.issued, (unsigned long long)d.s.st.rejected,
