@@ -23,6 +23,7 @@
 #include "crypto.h"
 #include "link.h"
 #include "msg.h"
+#include "pgp.h"
 #include "proc.h"
 #include "retention.h"
 #include "sandbox.h"
@@ -55,6 +56,9 @@ static const char usage[] =
 	"         [--name NAME]     queue a revocation; prints its id\n"
 	"  crl --root R [--full] [--have N]   queue a CRL fetch; prints its id\n"
 	"  crl --list               the CRLs published in crl_dir\n"
+	"  pgp-certify --root R --profile P --email ADDR [--email ADDR ...]\n"
+	"         [--days N] [--id HEX] [--name NAME] KEYFILE\n"
+	"                           queue an OpenPGP certification; prints its id\n"
 	"  usb                      USB devices, the one in use, peer, counters\n";
 
 static void
@@ -215,7 +219,21 @@ client_spool_parse(const char *name, const struct buf *f, struct buf *msg,
     uint8_t reqid[AIRLOCK_REQID_LEN], int *type, char *why, size_t whysz)
 {
 	struct revoke_req rr;
+	struct pgp_spool ps;
 
+	if (pgp_spool_is(f)) {
+		*type = MSG_PGP_CERTIFY;
+		if (pgp_spool_parse(f, &ps, why, whysz) == -1)
+			return -1;
+		if (!ps.have_id)
+			client_spool_id(name, f, ps.reqid);
+		memcpy(reqid, ps.reqid, AIRLOCK_REQID_LEN);
+		if (pgp_spool_msg(&ps, msg) == -1) {
+			snprintf(why, whysz, "the request does not make a valid message");
+			return -1;
+		}
+		return 0;
+	}
 	if (!revoke_is_spool(f)) {
 		*type = MSG_SIGN;
 		return client_parse_spool(name, f, msg, reqid, why, whysz);
@@ -391,6 +409,31 @@ client_time_answer(struct client *cl, const struct msg *m, const char *id)
 	return 1;
 }
 
+/* The certified key, verified and merged (pgp_client.c), or why not. */
+static void
+client_pgp_result(struct client *cl, const struct msg *m, const char *name,
+    const char *rid)
+{
+	char path[PATH_MAX], why[512], text[600];
+	struct buf asc;
+	int n;
+
+	buf_init(&asc);
+	if (pgp_client_merge(cl->c.state_dir, cl->db, m, &asc, why, sizeof(why)) == 0) {
+		client_paths(&cl->c, "out", name, ".asc", path, sizeof(path));
+		if (write_file_atomic(path, asc.p, asc.len, 0644) == -1)
+			log_warn("req=%s %s", rid, path);
+	} else {
+		log_warnx("req=%s the OpenPGP answer is not usable: %s", rid, why);
+		n = snprintf(text, sizeof(text), "%d the answer does not verify: %s\n",
+		    AL_E_INTERNAL, why);
+		client_paths(&cl->c, "err", name, ".err", path, sizeof(path));
+		if (write_file_atomic(path, text, (size_t)n, 0644) == -1)
+			log_warn("req=%s %s", rid, path);
+	}
+	buf_free(&asc);
+}
+
 static void
 client_write_result(struct client *cl, const struct outbox_item *it, const struct msg *m)
 {
@@ -420,6 +463,8 @@ client_write_result(struct client *cl, const struct outbox_item *it, const struc
 			if (write_file_atomic(path, pem.p, pem.len, 0644) == -1)
 				log_warn("req=%s %s", rid, path);
 		}
+	} else if (m->type == MSG_PGP_CERTIFIED) {
+		client_pgp_result(cl, m, name, rid);
 	} else if (m->type == MSG_REVOKED) {
 		n = crlsync_revoked_line(m, text, sizeof(text));
 		client_paths(&cl->c, "out", name, ".revoked", path, sizeof(path));
@@ -863,6 +908,8 @@ main(int argc, char **argv)
 		return client_wait(&cl, argc - i, argv + i);
 	if (strcmp(cmd, "revoke") == 0)
 		return revoke_command(&cl.c, cl.db, argc - i, argv + i);
+	if (strcmp(cmd, "pgp-certify") == 0)
+		return pgp_client_command(cl.db, argc - i, argv + i);
 	if (strcmp(cmd, "crl") == 0)
 		return crlsync_command(&cl.c, cl.db, argc - i, argv + i);
 	if (strcmp(cmd, "status") == 0)
