@@ -87,6 +87,7 @@ if gpg --batch --quiet --pinentry-mode loopback --passphrase= --quick-gen-key \
 else
 	echo "demo: gpg could not make a key; no OpenPGP certification"
 fi
+gpgconf --kill gpg-agent 2>/dev/null	# the demo's GnuPG home keeps no agent
 # a few time samples for airlockctl time (at most 15 s more)
 for _ in $(seq 150); do
 	[ "$(sqlite3 "$D/signer/state/ca.db" "select count(*) from time_samples" 2>/dev/null)" -ge 3 ] 2>/dev/null && break

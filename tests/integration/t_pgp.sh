@@ -12,7 +12,9 @@ set -u
 . "$AL_TOP/scripts/harness.sh"
 
 D=$(mktemp -d /tmp/airlock-pgp.XXXXXX)
-trap 'al_stop "$D"; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
+# the gpg-agents of the scratch GnuPG homes go with the test
+trap 'for h in "$D"/gnupg "$D"/gv-*; do GNUPGHOME=$h gpgconf --kill gpg-agent 2>/dev/null; done
+	al_stop "$D"; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
 fails=0
 ok() { echo "ok - $*"; }
 bad() { echo "not ok - $*"; fails=$((fails + 1)); }
