@@ -33,6 +33,13 @@ enum al_err {
 	AL_E_SUBJECT		= 207,	/* subject DN not acceptable */
 	AL_E_SAN		= 208,	/* subjectAltName not acceptable */
 	AL_E_VALIDITY		= 209,	/* requested validity not acceptable */
+	AL_E_PGP_PARSE		= 210,	/* OpenPGP key does not parse */
+	AL_E_PGP_VERSION	= 211,	/* OpenPGP key version not supported */
+	AL_E_PGP_SELFSIG	= 212,	/* a user ID has no valid self-signature */
+	AL_E_PGP_EXPIRED	= 213,	/* key or user ID expired */
+	AL_E_PGP_REVOKED	= 214,	/* key or user ID revoked */
+	AL_E_PGP_UID		= 215,	/* no user ID with a listed address */
+	AL_E_PGP_SIZE		= 216,	/* key too large or too many packets */
 	AL_E_SERIAL		= 300,	/* unknown serial for this root */
 	AL_E_REVOKED		= 301,	/* serial already revoked */
 	AL_E_REASON		= 302,	/* bad revocation reason */

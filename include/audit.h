@@ -29,6 +29,8 @@ enum audit_kind {
 	AUDIT_CRL	= 4,	/* a CRL was issued */
 	AUDIT_TIME	= 5,	/* the clock was corrected */
 	AUDIT_OPERATOR	= 6,	/* airlockctl changed something */
+	AUDIT_PGP	= 7,	/* an OpenPGP key was certified */
+	AUDIT_KIND_LAST	= 7,
 };
 
 /* One record as read back; text is cut to fit, the hash covers all of it. */

@@ -129,6 +129,8 @@ struct cfg {
 	int		ncrl_roots;
 	struct cfg_root	roots[CFG_MAX_ROOTS];
 	int		nroots;
+	struct cfg_root	pgp_roots[CFG_MAX_ROOTS];	/* OpenPGP roots (docs/openpgp.md) */
+	int		npgp_roots;
 	struct cfg_profile profiles[CFG_MAX_PROFILES];
 	int		nprofiles;
 };
@@ -138,6 +140,7 @@ struct cfg {
 int	 config_load(const char *path, struct cfg *c, char *why, size_t whysz);
 const struct cfg_root	 *config_root(const struct cfg *, const char *name, size_t len);
 const struct cfg_profile *config_profile(const struct cfg *, const char *name, size_t len);
+const struct cfg_root	 *config_pgp_root(const struct cfg *, const char *name, size_t len);
 int	 config_root_allows(const struct cfg_root *, const char *profile, size_t len);
 const struct cfg_crl_root *config_crl_root(const struct cfg *, const char *name);
 

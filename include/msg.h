@@ -27,12 +27,14 @@ enum msg_type {
 	MSG_CRL_FETCH	= 0x03,
 	MSG_TIME	= 0x04,
 	MSG_STATUS	= 0x05,
+	MSG_PGP_CERTIFY	= 0x06,	/* certify an OpenPGP key's user IDs */
 	MSG_CERT	= 0x81,	/* signer -> webdb */
 	MSG_CRL		= 0x82,
 	MSG_ERROR	= 0x83,
 	MSG_TIME_ACK	= 0x84,
 	MSG_STATUS_REPLY = 0x85,
 	MSG_REVOKED	= 0x86,
+	MSG_PGP_CERTIFIED = 0x87,	/* the new certification signatures */
 };
 
 enum msg_tag {
@@ -58,7 +60,10 @@ enum msg_tag {
 	T_DELTA_CRL	= 20,	/* bytes, delta CRL DER beside a full CRL */
 	T_TIME_PREV	= 21,	/* bytes(16), request id of the TIME before */
 	T_RTT_NS	= 22,	/* u64, round trip of that TIME, in ns */
-	T_MAX_TAG	= 22,
+	T_PGP_KEY	= 23,	/* bytes, OpenPGP public key, binary or armour */
+	T_EMAILS	= 24,	/* utf8, verified e-mail addresses, one per line */
+	T_PGP_SIGS	= 25,	/* bytes, OpenPGP signature packets */
+	T_MAX_TAG	= 25,
 };
 
 enum msg_csr_format { MSG_CSR_PKCS10 = 0, MSG_CSR_SPKAC = 1 };
@@ -74,7 +79,8 @@ struct msg {
 	uint8_t		 reqid[AIRLOCK_REQID_LEN];
 	uint32_t	 present;			/* bit (1 << tag) per field */
 	struct msg_bytes root, profile, csr, serial, crl_number, cert, chain,
-			 crl, text, crl_sig, delta_crl, time_prev;
+			 crl, text, crl_sig, delta_crl, time_prev,
+			 pgp_key, emails, pgp_sigs;
 	uint32_t	 days;
 	uint8_t		 csr_format, reason, sync, crl_kind;
 	uint16_t	 code;

@@ -44,6 +44,8 @@ int	 outbox_answer(struct db *, const uint8_t *reqid, int state, int code,
 	    const uint8_t *ans, size_t len);
 int	 outbox_get(struct db *, const uint8_t *reqid, struct outbox_item *,
 	    struct buf *ans);		/* 1 found, 0 not, -1 error */
+/* 1 and the request bytes as queued, 0 unknown, -1 error */
+int	 outbox_request(struct db *, const uint8_t *reqid, struct buf *req);
 int	 outbox_counts(struct db *, int64_t counts[O_NSTATES]);
 /* Deletes at most max answered rows (done, failed) last changed before the
  * Unix time before (never the row with the highest id); *n: how many. */

@@ -14,6 +14,8 @@
 
 struct ca;
 struct psl;
+struct pgp_root;
+struct pgp_result;
 
 struct signer_stats {
 	uint64_t	 requests;
@@ -22,6 +24,7 @@ struct signer_stats {
 	uint64_t	 replayed;	/* answered from the store */
 	uint64_t	 storage_errors;
 	uint64_t	 time_samples;
+	uint64_t	 pgp_certified;	/* OpenPGP keys certified */
 };
 
 struct signer {
@@ -29,6 +32,7 @@ struct signer {
 	struct db	*db;
 	struct ca	*ca[CFG_MAX_ROOTS];	/* by index in cfg->roots */
 	struct psl	*psl;			/* cfg->psl_file, or NULL */
+	struct pgp_root	*pgp[CFG_MAX_ROOTS];	/* by index in cfg->pgp_roots */
 	struct signer_stats st;
 	int		 drift_warned;		/* the last sample was over time.warn_offset */
 	uint64_t	 drift_logged_ms;	/* last drift or pause warning logged */
@@ -69,5 +73,14 @@ int	 signer_time_record(struct signer *, const struct msg *,
 /* 1 and a sentence when time.stop_offset is set and a usable sample shows
  * the clock further off than that: requests that sign wait (error 502). */
 int	 signer_time_paused(struct signer *, char *why, size_t whysz);
+
+/* signer_pgp.c */
+/* The OpenPGP roots of the configuration (signer_load_keys). */
+int	 signer_pgp_load(struct signer *, char *why, size_t whysz);
+void	 signer_pgp_free(struct signer *);
+/* PGP_CERTIFY: fills ans (PGP_CERTIFIED pointing into res->sigs, or an
+ * ERROR) and root; returns the code. */
+int	 signer_pgp_certify(struct signer *, const struct msg *req, struct msg *ans,
+	    struct pgp_result *res, char *root, size_t rootsz, char *why, size_t whysz);
 
 #endif

@@ -4,7 +4,9 @@
 # the signer, the link daemon and the webdb client as separate processes;
 # six CSRs across both subroots and both profiles, submitted through the
 # spool directory and the command line; every certificate checked with
-# `openssl verify`. The state stays behind for airlockctl.
+# `openssl verify`; one OpenPGP key certified by an OpenPGP root and checked
+# with `gpg --check-sigs` (STATE/pgp/certified.asc, the root's key in
+# STATE/pgp/ca.asc). The state stays behind for airlockctl.
 set -u
 # time samples every 5 s, so that the short demo leaves several behind
 AL_TIME_INTERVAL=${AL_TIME_INTERVAL:-2}
@@ -13,7 +15,7 @@ AL_TIME_INTERVAL=${AL_TIME_INTERVAL:-2}
 D=$(mktemp -d /tmp/airlock-demo.XXXXXX)
 trap 'al_stop "$D"' EXIT
 echo "demo: state in $D"
-al_setup "$D"
+AL_PGP=1 al_setup "$D"
 al_cable "$D" --baud 115200
 al_start "$D"
 
@@ -57,6 +59,35 @@ for entry in "${ids[@]}"; do
 		echo "        openssl verify: FAILED"
 	fi
 done
+# one OpenPGP key, made by GnuPG, certified by the OpenPGP root "demo-pgp"
+pgp=0 pgpok=0
+mkdir -p "$D/pgp"
+cp "$D/ca/pgp/ca.asc" "$D/pgp/ca.asc"
+export GNUPGHOME=$D/pgp/gnupg
+mkdir -m 0700 -p "$GNUPGHOME"
+if gpg --batch --quiet --pinentry-mode loopback --passphrase= --quick-gen-key \
+	"Dora Demo <dora@demo.example>" ed25519 cert,sign never 2>/dev/null; then
+	{ echo "type=pgp"; echo "root=demo-pgp"; echo "profile=openpgp"; echo "email=dora@demo.example"
+	  gpg --batch --armor --export dora@demo.example; } > "$D/webdb/state/spool/in/dora.req.tmp"
+	mv "$D/webdb/state/spool/in/dora.req.tmp" "$D/webdb/state/spool/in/dora.req"
+	out=$D/webdb/state/spool/out/dora.asc
+	for _ in $(seq 600); do [ -f "$out" ] || [ -f "$D/webdb/state/spool/err/dora.err" ] && break; sleep 0.1; done
+	if [ -f "$out" ]; then
+		pgp=1
+		cp "$out" "$D/pgp/certified.asc"
+		gpg --batch --quiet --import "$D/pgp/ca.asc" "$D/pgp/certified.asc" 2>/dev/null
+		echo "  dora: OpenPGP key certified by the root (gpg --check-sigs):"
+		gpg --batch --check-sigs dora@demo.example 2>/dev/null | sed -n '/^uid/,/^$/p' | sed 's/^/        /'
+		ca=$(gpg --batch --with-colons --show-keys "$D/pgp/ca.asc" 2>/dev/null | awk -F: '/^fpr/ {print $10; exit}')
+		gpg --batch --with-colons --check-sigs dora@demo.example 2>/dev/null |
+			grep -q "^sig:!:.*:${ca:24:16}:" && pgpok=1
+	else
+		echo "demo: dora: no certified key: $(cat "$D/webdb/state/spool/err/dora.err" 2>/dev/null || echo timeout)"
+	fi
+else
+	echo "demo: gpg could not make a key; no OpenPGP certification"
+fi
+gpgconf --kill gpg-agent 2>/dev/null	# the demo's GnuPG home keeps no agent
 # a few time samples for airlockctl time (at most 15 s more)
 for _ in $(seq 150); do
 	[ "$(sqlite3 "$D/signer/state/ca.db" "select count(*) from time_samples" 2>/dev/null)" -ge 3 ] 2>/dev/null && break
@@ -68,5 +99,5 @@ echo "  operator's view (airlockctl -c $D/airlock.conf status):"
 echo "  more on the console: airlockctl -c $D/airlock.conf"
 echo "    queue | show ID | time | audit verify | audit tail | certs --root demo-ec"
 echo "    crl | roots | top (q quits); the clock: airlock-timesync -c ... --dry-run"
-echo "demo: $issued certificates issued, $verified verified, state in $D"
-[ "$issued" = 6 ] && [ "$verified" = 6 ]
+echo "demo: $issued certificates issued, $verified verified, $pgp OpenPGP keys certified, $pgpok verified, state in $D"
+[ "$issued" = 6 ] && [ "$verified" = 6 ] && [ "$pgp" = 1 ] && [ "$pgpok" = 1 ]

@@ -13,6 +13,8 @@
 # Extra settings, for tests that need them (empty by default):
 # AL_PROFILE_EXTRA goes into the "server" profile, AL_ROOT_RSA_EXTRA and
 # AL_ROOT_EC_EXTRA into the two roots, AL_CLIENT_EXTRA into webdb's client.
+# AL_PGP=1 adds an OpenPGP root "demo-pgp" (ca/pgp, key AL_PGP_KEY, default
+# ed25519) with the profile "openpgp", and its public key for the client.
 
 AL_TOP=${AL_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 AL_BIN=${AL_BIN:-$AL_TOP/build/bin}
@@ -20,7 +22,17 @@ AL_BIN=${AL_BIN:-$AL_TOP/build/bin}
 al_die() { echo "harness: $*" >&2; exit 1; }
 
 al_config() {	# DIR: the two configuration files
-	local d=$1
+	local d=$1 pgp_profile="" pgp_roots=""
+	if [ -n "${AL_PGP:-}" ]; then
+		pgp_profile=',
+  { name = "openpgp"; max_days = 366; default_days = 366;
+    key_types = ["rsa", "ec", "ed25519"]; min_rsa_bits = 2048; }'
+		pgp_roots="
+pgp_roots = (
+  { name = \"demo-pgp\"; dir = \"$d/ca/pgp\"; pass_file = \"$d/ca/pgp.pass\";
+    profiles = [\"openpgp\"]; }
+);"
+	fi
 	cat > "$d/signer/airlock.conf" <<CONF
 # airlock signer host (made by scripts/harness.sh)
 state_dir = "$d/signer/state";
@@ -40,14 +52,14 @@ profiles = (
     subject = "CN,O,OU,C,L,ST"; ${AL_PROFILE_EXTRA:-} },
   { name = "client"; max_days = 730; default_days = 365;
     key_usage = ["digitalSignature"]; ext_key_usage = ["clientAuth"];
-    san = ["email"]; subject = "CN,O,OU,C,emailAddress"; }
+    san = ["email"]; subject = "CN,O,OU,C,emailAddress"; }$pgp_profile
 );
 roots = (
   { name = "demo-rsa"; dir = "$d/ca/sub-rsa"; profiles = ["server", "client"];
     ${AL_ROOT_RSA_EXTRA:-} },
   { name = "demo-ec"; dir = "$d/ca/sub-ec"; profiles = ["server", "client"];
     ${AL_ROOT_EC_EXTRA:-} }
-);
+);$pgp_roots
 CONF
 	cat > "$d/webdb/airlock-client.conf" <<CONF
 # airlock webdb host (made by scripts/harness.sh)
@@ -73,6 +85,13 @@ al_setup() {
 		--key rsa:4096 --days 1825 --parent "$d/ca/root" --pathlen 0 >/dev/null || al_die "RSA subroot"
 	"$ctl" root init --dir "$d/ca/sub-ec" --subject "/CN=airlock demo EC subroot/O=airlock demo" \
 		--key ec:P-384 --days 1825 --parent "$d/ca/root" --pathlen 0 >/dev/null || al_die "EC subroot"
+	if [ -n "${AL_PGP:-}" ]; then	# an OpenPGP root; its public key for webdb
+		echo "demo pgp passphrase" > "$d/ca/pgp.pass"
+		"$ctl" pgp-root init --dir "$d/ca/pgp" --uid "airlock demo OpenPGP CA <pgp-ca@demo.example>" \
+			--key "${AL_PGP_KEY:-ed25519}" --pass-file "$d/ca/pgp.pass" >/dev/null || al_die "OpenPGP root"
+		mkdir -p "$d/webdb/state/pgp"
+		cp "$d/ca/pgp/ca.asc" "$d/webdb/state/pgp/demo-pgp.asc"
+	fi
 	"$ctl" link-key new "$d/signer/link.key" >/dev/null || al_die "link key"
 	install -m 0600 "$d/signer/link.key" "$d/webdb/link.key"
 	al_config "$d"

@@ -44,7 +44,7 @@ static const char audit_schema[] =
 	" hash BLOB NOT NULL);";
 
 static const char *const audit_kinds[] = {
-	NULL, "issue", "reject", "revoke", "crl", "time", "operator"
+	NULL, "issue", "reject", "revoke", "crl", "time", "operator", "pgp-certify"
 };
 
 /* A column as stored: pointer and length (valid until the next step). */
@@ -61,7 +61,7 @@ struct audit_raw {
 const char *
 audit_kind_name(int k)
 {
-	if (k < AUDIT_ISSUE || k > AUDIT_OPERATOR)
+	if (k < AUDIT_ISSUE || k > AUDIT_KIND_LAST)
 		return "?";
 	return audit_kinds[k];
 }
@@ -217,7 +217,7 @@ audit_add(struct db *d, int kind, const uint8_t *reqid, const char *root,
 	uint8_t prev[AUDIT_HASH_LEN], hash[AUDIT_HASH_LEN];
 	int64_t last;
 
-	if (kind < AUDIT_ISSUE || kind > AUDIT_OPERATOR)
+	if (kind < AUDIT_ISSUE || kind > AUDIT_KIND_LAST)
 		return -1;
 	memset(&r, 0, sizeof(r));
 	r.time = time(NULL);

@@ -24,6 +24,8 @@
 #include "crypto.h"
 #include "link.h"
 #include "msg.h"
+#include "pgp.h"
+#include "pgp_client.h"
 #include "proc.h"
 #include "retention.h"
 #include "sandbox.h"
@@ -60,6 +62,9 @@ static const char usage[] =
 	"         [--name NAME]     queue a revocation; prints its id\n"
 	"  crl --root R [--full] [--have N]   queue a CRL fetch; prints its id\n"
 	"  crl --list               the CRLs published in crl_dir\n"
+	"  pgp-certify --root R --profile P --email ADDR [--email ADDR ...]\n"
+	"         [--days N] [--id HEX] [--name NAME] KEYFILE\n"
+	"                           queue an OpenPGP certification; prints its id\n"
 	"  usb                      USB devices, the one in use, peer, counters\n";
 
 static void
@@ -236,7 +241,21 @@ client_spool_parse(const char *name, const struct buf *f, struct buf *msg,
     uint8_t reqid[AIRLOCK_REQID_LEN], int *type, char *why, size_t whysz)
 {
 	struct revoke_req rr;
+	struct pgp_spool ps;
 
+	if (pgp_spool_is(f)) {
+		*type = MSG_PGP_CERTIFY;
+		if (pgp_spool_parse(f, &ps, why, whysz) == -1)
+			return -1;
+		if (!ps.have_id)
+			client_spool_id(name, f, ps.reqid);
+		memcpy(reqid, ps.reqid, AIRLOCK_REQID_LEN);
+		if (pgp_spool_msg(&ps, msg) == -1) {
+			snprintf(why, whysz, "the request does not make a valid message");
+			return -1;
+		}
+		return 0;
+	}
 	if (!revoke_is_spool(f)) {
 		*type = MSG_SIGN;
 		return client_parse_spool(name, f, msg, reqid, why, whysz);
@@ -462,6 +481,27 @@ client_put(struct client *cl, const char *rid, const char *sub, const char *name
 		log_warn("req=%s %s", rid, path);
 }
 
+/* The certified key, verified and merged (pgp_client.c), or why not. */
+static void
+client_pgp_result(struct client *cl, const struct msg *m, const char *name,
+    const char *rid)
+{
+	char why[512], text[600];
+	struct buf asc;
+	int n;
+
+	buf_init(&asc);
+	if (pgp_client_merge(cl->c.state_dir, cl->db, m, &asc, why, sizeof(why)) == 0) {
+		client_put(cl, rid, "out", name, ".asc", asc.p, asc.len);
+	} else {
+		log_warnx("req=%s the OpenPGP answer is not usable: %s", rid, why);
+		n = snprintf(text, sizeof(text), "%d the answer does not verify: %s\n",
+		    AL_E_INTERNAL, why);
+		client_put(cl, rid, "err", name, ".err", text, (size_t)n);
+	}
+	buf_free(&asc);
+}
+
 static void
 client_write_result(struct client *cl, const struct outbox_item *it, const struct msg *m)
 {
@@ -487,6 +527,8 @@ client_write_result(struct client *cl, const struct outbox_item *it, const struc
 		buf_reset(&pem);
 		if (MSG_HAS(m, T_CHAIN) && chain_pem(m->chain.p, m->chain.len, &pem) == 0)
 			client_put(cl, rid, "out", name, ".chain.pem", pem.p, pem.len);
+	} else if (m->type == MSG_PGP_CERTIFIED) {
+		client_pgp_result(cl, m, name, rid);
 	} else if (m->type == MSG_REVOKED) {
 		n = crlsync_revoked_line(m, text, sizeof(text));
 		client_put(cl, rid, "out", name, ".revoked", text, (size_t)n);
@@ -929,6 +971,8 @@ main(int argc, char **argv)
 		return client_wait(&cl, argc - i, argv + i);
 	if (strcmp(cmd, "revoke") == 0)
 		return revoke_command(&cl.c, cl.db, argc - i, argv + i);
+	if (strcmp(cmd, "pgp-certify") == 0)
+		return pgp_client_command(cl.db, argc - i, argv + i);
 	if (strcmp(cmd, "crl") == 0)
 		return crlsync_command(&cl.c, cl.db, argc - i, argv + i);
 	if (strcmp(cmd, "status") == 0)

@@ -519,7 +519,7 @@ cfg_link(struct cfg_ctx *x, const config_setting_t *g, struct cfg_link *l)
 
 static const char *const top_keys[] = {
 	"state_dir", "run_dir", "link_user", "signer_user", "verbose", "link",
-	"sandbox", "signer", "client", "profiles", "roots", "time", NULL
+	"sandbox", "signer", "client", "profiles", "roots", "pgp_roots", "time", NULL
 };
 static const char *const signer_keys[] = {
 	"queue_db", "ca_db", "retention_days", "psl_file", NULL
@@ -711,6 +711,22 @@ cfg_groups(struct cfg_ctx *x, config_t *cf, struct cfg *c)
 			c->nroots++;
 		}
 	}
+	if ((g = config_setting_get_member(top, "pgp_roots")) != NULL) {
+		for (i = 0; i < config_setting_length(g); i++) {
+			s = config_setting_get_elem(g, (unsigned)i);
+			if (c->npgp_roots == CFG_MAX_ROOTS)
+				return cfg_err(x, s, "too many pgp_roots");
+			if (cfg_root(x, c, s, &c->pgp_roots[c->npgp_roots]) == -1)
+				return -1;
+			if (config_pgp_root(c, c->pgp_roots[c->npgp_roots].name,
+			    strlen(c->pgp_roots[c->npgp_roots].name)) != NULL ||
+			    config_root(c, c->pgp_roots[c->npgp_roots].name,
+			    strlen(c->pgp_roots[c->npgp_roots].name)) != NULL)
+				return cfg_err(x, s, "root \"%s\" defined twice",
+				    c->pgp_roots[c->npgp_roots].name);
+			c->npgp_roots++;
+		}
+	}
 	return cfg_derive(x, c);
 }
 
@@ -762,6 +778,18 @@ config_profile(const struct cfg *c, const char *name, size_t len)
 		if (strlen(c->profiles[i].name) == len &&
 		    memcmp(c->profiles[i].name, name, len) == 0)
 			return &c->profiles[i];
+	return NULL;
+}
+
+const struct cfg_root *
+config_pgp_root(const struct cfg *c, const char *name, size_t len)
+{
+	int i;
+
+	for (i = 0; i < c->npgp_roots; i++)
+		if (strlen(c->pgp_roots[i].name) == len &&
+		    memcmp(c->pgp_roots[i].name, name, len) == 0)
+			return &c->pgp_roots[i];
 	return NULL;
 }
 

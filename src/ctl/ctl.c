@@ -19,6 +19,7 @@
 #include "crypto.h"
 #include "ctlca.h"
 #include "ctlcrl.h"
+#include "ctlpgp.h"
 #include "msg.h"
 #include "proc.h"
 #include "store.h"
@@ -53,6 +54,11 @@ static const char usage[] =
 	"                            create a root or subroot CA directory\n"
 	"  root install-cert DIR CERT [--chain FILE]\n"
 	"                            finish a directory made with --csr\n"
+	"  pgp-root init --dir DIR --uid \"NAME <ADDR>\" [--key ed25519|rsa4096]\n"
+	"            [--pass-file F | --no-pass]\n"
+	"  pgp-root import --dir DIR --secret-key FILE [--key-pass-file F]\n"
+	"            [--pass-file F | --no-pass]\n"
+	"                            create or import an OpenPGP root\n"
 	"  roots                     the roots: key, validity, certificate counts\n"
 	"  export-index ROOT [-o F]  the root's certificates as an OpenSSL index.txt\n"
 	"  import-openssl-ca ROOT DIR [--limit N]\n"
@@ -103,6 +109,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[0], "root") == 0)
 		return ctlca_root(argc, argv);
+	if (strcmp(argv[0], "pgp-root") == 0)
+		return ctlpgp_root(argc, argv);
 	if (strcmp(argv[0], "audit") == 0 && argc >= 3 && strcmp(argv[1], "verify") == 0 &&
 	    strncmp(argv[2], "--file", 6) == 0)
 		return ctl_done(console_audit(NULL, argc, argv));	/* no config needed */
@@ -133,7 +141,7 @@ main(int argc, char **argv)
 	if (strcmp(argv[0], "crl") == 0)
 		return ctlcrl_list(&cfg, argc, argv);
 	if (strcmp(argv[0], "roots") == 0)
-		return ctlca_roots(&cfg, argc, argv);
+		return ctlca_roots(&cfg, argc, argv) | ctlpgp_roots(&cfg);
 	if (strcmp(argv[0], "export-index") == 0)
 		return ctlca_export_index(&cfg, argc, argv);
 	if (strcmp(argv[0], "import-openssl-ca") == 0)

@@ -20,6 +20,7 @@
 #include "crypto.h"
 #include "msg.h"
 #include "psl.h"
+#include "pgp.h"
 #include "signer.h"
 #include "timesync.h"
 #include "castore.h"
@@ -40,6 +41,7 @@ struct signer_job {
 	char		 root[AIRLOCK_NAME_MAX];
 	char		 subject[512];
 	struct crlsign_out crl;		/* bytes of a CRL answer */
+	struct pgp_result pgp;		/* an OpenPGP certification (signer_pgp.c) */
 };
 
 static void
@@ -90,6 +92,10 @@ signer_load_keys(struct signer *s, const struct cfg *c, char *why, size_t whysz)
 			signer_free(s);
 			return -1;
 		}
+	if (signer_pgp_load(s, why, whysz) == -1) {
+		signer_free(s);
+		return -1;
+	}
 	return 0;
 }
 
@@ -134,6 +140,7 @@ signer_free(struct signer *s)
 	for (i = 0; i < CFG_MAX_ROOTS; i++)
 		ca_free(s->ca[i]);
 	psl_free(s->psl);
+	signer_pgp_free(s);
 	db_close(s->db);
 	memset(s, 0, sizeof(*s));
 }
@@ -304,6 +311,20 @@ do_crl_fetch(struct signer_job *j)
 }
 
 static void
+do_pgp_certify(struct signer_job *j)
+{
+	int code;
+
+	j->record = 1;
+	code = signer_pgp_certify(j->s, j->req, &j->ans, &j->pgp, j->root,
+	    sizeof(j->root), j->why, sizeof(j->why));
+	if (code == AL_OK)
+		return;
+	j->record = code != AL_E_INTERNAL;	/* ours, not the request's */
+	msg_error(&j->ans, j->req->reqid, code, j->why);
+}
+
+static void
 do_unsupported(struct signer_job *j)
 {
 	j->record = 0;		/* a later signer may answer it */
@@ -320,6 +341,7 @@ static const struct {
 	{ MSG_REVOKE, do_revoke },
 	{ MSG_CRL_FETCH, do_crl_fetch },
 	{ MSG_STATUS, do_unsupported },
+	{ MSG_PGP_CERTIFY, do_pgp_certify },
 };
 
 static void
@@ -365,6 +387,11 @@ signer_audit(struct signer *s, const struct signer_job *j)
 		    "subject=%s", serial, (int)q->profile.len, q->profile.p, until,
 		    j->issued.subject) == -1 ? -1 : 0;
 	}
+	if (a->type == MSG_PGP_CERTIFIED)
+		return audit_addf(s->db, AUDIT_PGP, q->reqid, j->root,
+		    "airlock-signerd", "fingerprint=%s uids=%s signatures=%d "
+		    "profile=%.*s expires=%lld", j->pgp.fpr, j->pgp.uids, j->pgp.nsigs,
+		    (int)q->profile.len, q->profile.p, (long long)j->pgp.expires) == -1 ? -1 : 0;
 	if (q->type == MSG_REVOKE) {
 		n = q->serial.len < 20 ? q->serial.len : 20;
 		hex_encode(q->serial.p, n, serial);
@@ -399,6 +426,9 @@ signer_finish(struct signer *s, struct signer_job *j, struct buf *ans)
 			fatalx("signer: out of memory");
 		return -1;
 	}
+	if (j->ans.type == MSG_PGP_CERTIFIED)
+		log_info("req=%s certified OpenPGP key %s root=%s uids=%s", id, j->pgp.fpr,
+		    j->root, j->pgp.uids);
 	if (j->has_cert) {
 		s->st.issued++;
 		log_info("req=%s issued root=%s subject=\"%s\"", id, j->root, j->issued.subject);
@@ -446,6 +476,7 @@ signer_handle_one(struct signer *s, const uint8_t *req, size_t len,
 	rv = signer_finish(s, j, ans);
 	buf_free(&j->issued.der);
 	crlsign_out_free(&j->crl);
+	buf_free(&j->pgp.sigs);
 	free(j);
 	if (rv == -1) {
 		castore_rollback(s->db);	/* whatever the handler wrote too */

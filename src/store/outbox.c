@@ -166,6 +166,26 @@ outbox_get(struct db *d, const uint8_t *reqid, struct outbox_item *it, struct bu
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -1;
 }
 
+/* The request bytes stored under reqid (the client merges an OpenPGP
+ * answer into the key it sent). 1 found, 0 not, -1 error. */
+int
+outbox_request(struct db *d, const uint8_t *reqid, struct buf *req)
+{
+	sqlite3_stmt *st;
+	int rc, found = 0;
+
+	if (db_prepare(d, &st, "SELECT request FROM outbox WHERE reqid = ?") == -1)
+		return -1;
+	sqlite3_bind_blob(st, 1, reqid, AIRLOCK_REQID_LEN, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		found = 1;
+		if (db_blob(st, 0, req) == -1)
+			rc = SQLITE_NOMEM;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -1;
+}
+
 int
 outbox_counts(struct db *d, int64_t counts[O_NSTATES])
 {

@@ -90,6 +90,9 @@ static const struct msg_field msg_fields[T_MAX_TAG + 1] = {
 	[T_DELTA_CRL]	= BYTES_F(delta_crl, 1, MSG_MAX_LEN, NULL),
 	[T_TIME_PREV]	= BYTES_F(time_prev, AIRLOCK_REQID_LEN, AIRLOCK_REQID_LEN, NULL),
 	[T_RTT_NS]	= UINT_F(8, rtt_ns, 0, UINT64_MAX, NULL),
+	[T_PGP_KEY]	= BYTES_F(pgp_key, 1, 64u << 10, NULL),
+	[T_EMAILS]	= BYTES_F(emails, 1, 4096, msg_text_ok),
+	[T_PGP_SIGS]	= BYTES_F(pgp_sigs, 1, 64u << 10, NULL),
 };
 
 static const struct msg_kind msg_kinds[] = {
@@ -106,6 +109,9 @@ static const struct msg_kind msg_kinds[] = {
 	    BIT(T_TIME_NS),
 	    BIT(T_SYNC) | BIT(T_TIME_PREV) | BIT(T_RTT_NS) },
 	{ MSG_STATUS, "STATUS", 0, 0 },
+	{ MSG_PGP_CERTIFY, "PGP_CERTIFY",
+	    BIT(T_ROOT) | BIT(T_PROFILE) | BIT(T_PGP_KEY) | BIT(T_EMAILS),
+	    BIT(T_DAYS) },
 	{ MSG_CERT, "CERT",
 	    BIT(T_CERT),
 	    BIT(T_SERIAL) | BIT(T_CHAIN) | BIT(T_ROOT) },
@@ -121,6 +127,8 @@ static const struct msg_kind msg_kinds[] = {
 	{ MSG_REVOKED, "REVOKED",
 	    BIT(T_ROOT) | BIT(T_SERIAL),
 	    BIT(T_REASON) | BIT(T_INVALIDITY) | BIT(T_TIME2_NS) },
+	{ MSG_PGP_CERTIFIED, "PGP_CERTIFIED",
+	    BIT(T_ROOT) | BIT(T_PGP_SIGS), 0 },
 };
 
 #define NKINDS	(sizeof(msg_kinds) / sizeof(msg_kinds[0]))

@@ -251,8 +251,9 @@ if [ -n "$DEMO" ]; then
 		rc "demo state: $cmd" 0 $DCTL $cmd
 	done
 	out=$($DCTL status)
+	# 7 audit records: six certificates and one OpenPGP certification
 	check "demo state: status shows certificates, clock and audit" \
-		'has "certificates 6" && has "^time    signer" && has "^audit   6 records"'
+		'has "certificates 6" && has "^time    signer" && has "^audit   7 records"'
 	id1=$(sqlite3 "$DEMO/signer/state/queue.db" "select lower(hex(reqid)) from queue limit 1")
 	rc "demo state: show" 0 $DCTL show "$id1"
 	rc "demo state: timesync dry run" 0 "$AL_BIN/airlock-timesync" -c "$DEMO/airlock.conf" --dry-run --allow-unsynced --max-age 86400

@@ -85,6 +85,9 @@ static const struct {
 	{ MSG_TIME, "TIME", 1, BIT(T_TIME_NS),
 	    BIT(T_SYNC) | BIT(T_TIME_PREV) | BIT(T_RTT_NS) },
 	{ MSG_STATUS, "STATUS", 1, 0, 0 },
+	{ MSG_PGP_CERTIFY, "PGP_CERTIFY", 1,
+	    BIT(T_ROOT) | BIT(T_PROFILE) | BIT(T_PGP_KEY) | BIT(T_EMAILS), BIT(T_DAYS) },
+	{ MSG_PGP_CERTIFIED, "PGP_CERTIFIED", 0, BIT(T_ROOT) | BIT(T_PGP_SIGS), 0 },
 	{ MSG_CERT, "CERT", 0, BIT(T_CERT),
 	    BIT(T_SERIAL) | BIT(T_CHAIN) | BIT(T_ROOT) },
 	{ MSG_CRL, "CRL", 0,
@@ -181,6 +184,9 @@ t_set(struct msg *m, int tag)
 	case T_DELTA_CRL:	t_bytes(&m->delta_crl, t_delta, sizeof(t_delta)); break;
 	case T_TIME_PREV:	t_bytes(&m->time_prev, t_reqid, sizeof(t_reqid)); break;
 	case T_RTT_NS:		m->rtt_ns = 0x0000000012345678ULL; break;
+	case T_PGP_KEY:		t_bytes(&m->pgp_key, "\x98\x33\x04", 3); break;
+	case T_EMAILS:		t_bytes(&m->emails, "a@b.example\nc@d.example", 23); break;
+	case T_PGP_SIGS:	t_bytes(&m->pgp_sigs, "\xc2\x01\x04", 3); break;
 	default:		fail();
 	}
 	MSG_SET(m, tag);
@@ -341,7 +347,7 @@ test_round_trip_each_optional(void **state)
 			n++;
 		}
 	}
-	assert_int_equal(n, 18);
+	assert_int_equal(n, 19);	/* 18, and PGP_CERTIFY's DAYS */
 }
 
 /* Offsets at which a field starts (or the message ends). */
@@ -435,10 +441,10 @@ static const struct {
 
 	/* type */
 	{ "type 0x00", HDR("00"), AL_E_MSG_TYPE },
-	{ "type 0x06", HDR("06"), AL_E_MSG_TYPE },
+	{ "type 0x07", HDR("07"), AL_E_MSG_TYPE },
 	{ "type 0x7f", HDR("7f"), AL_E_MSG_TYPE },
 	{ "type 0x80", HDR("80"), AL_E_MSG_TYPE },
-	{ "type 0x87", HDR("87"), AL_E_MSG_TYPE },
+	{ "type 0x88", HDR("88"), AL_E_MSG_TYPE },
 	{ "type 0xff", HDR("ff"), AL_E_MSG_TYPE },
 	{ "unknown type before bad fields", HDR("42") "00", AL_E_MSG_TYPE },
 
@@ -455,7 +461,7 @@ static const struct {
 
 	/* tags */
 	{ "tag 0", STATUS_OK " 0000 00000000", AL_E_MSG_FIELD },
-	{ "tag 23", STATUS_OK " 0017 00000000", AL_E_MSG_FIELD },
+	{ "tag 26", STATUS_OK " 001a 00000000", AL_E_MSG_FIELD },
 	{ "rtt in a status", STATUS_OK " 0016 00000008 0000000000000001", AL_E_MSG_FIELD },
 	{ "crl_sig in a request", FETCH_OK " 0013 00000001 00", AL_E_MSG_FIELD },
 	{ "tag 0x7fff", STATUS_OK " 7fff 00000001 00", AL_E_MSG_FIELD },
@@ -873,12 +879,12 @@ test_type_names(void **state)
 		    t_types[i].request);
 	}
 	assert_string_equal(msg_type_name(0), "UNKNOWN");
-	assert_string_equal(msg_type_name(0x06), "UNKNOWN");
+	assert_string_equal(msg_type_name(0x07), "UNKNOWN");
 	assert_string_equal(msg_type_name(0x80), "UNKNOWN");
 	assert_string_equal(msg_type_name(0x181), "UNKNOWN");
 	assert_string_equal(msg_type_name(-1), "UNKNOWN");
 	assert_int_equal(msg_is_request(0), 0);
-	assert_int_equal(msg_is_request(0x06), 0);
+	assert_int_equal(msg_is_request(0x07), 0);
 	assert_int_equal(msg_is_request(0x7f), 0);
 	assert_int_equal(msg_is_request(-1), 0);
 }
