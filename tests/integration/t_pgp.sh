@@ -60,7 +60,8 @@ id=$(al_client "$D" pgp-certify --root demo-pgp --profile openpgp --email bob@ex
 	--name bob "$K/bob.asc") || bad "pgp-certify bob"
 check "alice certified through the spool" 'waitfor alice && [ -f "$D/webdb/state/spool/out/alice.asc" ]'
 check "bob certified through the command line" 'waitfor bob && [ -f "$D/webdb/state/spool/out/bob.asc" ]'
-check "result of bob's request" 'al_client "$D" result "$id" >/dev/null'
+check "result of bob's request prints the certified key, as the spool has it" \
+	'al_client "$D" result "$id" > "$D/bob-result.asc" && cmp -s "$D/bob-result.asc" "$D/webdb/state/spool/out/bob.asc"'
 
 verify_gpg() {	# NAME EMAIL: a good certification by the root on that user ID, per gpg
 	local h=$D/gv-$1
