@@ -125,6 +125,9 @@ int	 pgp_next(const uint8_t *p, size_t len, size_t *off, struct pgp_pkt *,
 /* Packet header (new format) for a body of len into out. */
 int	 pgp_put_hdr(struct buf *out, int tag, size_t len);
 int	 pgp_put_mpi(struct buf *out, const uint8_t *, size_t);
+/* One MPI at *off of p[0..n): its value bytes in v, vlen; -1 if it runs past n. */
+int	 pgp_mpi_get(const uint8_t *p, size_t n, size_t *off, const uint8_t **v,
+	    size_t *vlen);
 /* The public key fields of a key packet body; the secret part, if any,
  * starts at *pubend. No EVP key yet (pgp_pub_load). */
 int	 pgp_parse_pub(const uint8_t *, size_t, struct pgp_pub *, size_t *pubend,

@@ -5,6 +5,8 @@
 #ifndef PGP_CLIENT_H
 #define PGP_CLIENT_H
 
+#include <stdio.h>
+
 #include "pgp.h"
 
 /* pgp_client.c: airlock-client's spool files, command and answers */
@@ -26,5 +28,8 @@ int	 pgp_spool_msg(const struct pgp_spool *, struct buf *);
 int	 pgp_client_command(struct db *outbox, int argc, char **argv);
 int	 pgp_client_merge(const char *state_dir, struct db *outbox, const struct msg *,
 	    struct buf *out, char *why, size_t whysz);
+/* `result`: the merged key to f; 0, or 1 with error 500 and why on stderr */
+int	 pgp_client_print(const char *state_dir, struct db *outbox,
+	    const struct msg *, FILE *f);
 
 #endif

@@ -88,22 +88,6 @@ s2k_key(int type, const EVP_MD *md, const uint8_t *salt, uint32_t count,
 }
 
 static int
-mpi_next(const uint8_t *p, size_t n, size_t *off, const uint8_t **v, size_t *vl)
-{
-	size_t bytes;
-
-	if (n - *off < 2)
-		return -1;
-	bytes = (((size_t)p[*off] << 8 | p[*off + 1]) + 7) / 8;
-	if (n - *off - 2 < bytes)
-		return -1;
-	*v = p + *off + 2;
-	*vl = bytes;
-	*off += 2 + bytes;
-	return 0;
-}
-
-static int
 push_bn(OSSL_PARAM_BLD *b, const char *name, const uint8_t *v, size_t vl, BIGNUM **keep)
 {
 	*keep = BN_bin2bn(v, (int)vl, NULL);
@@ -132,7 +116,7 @@ sk_evp(const struct pgp_pub *pub, const uint8_t *s, size_t sl)
 	switch (pub->alg) {
 	case PGP_PK_EDDSA:
 		moff = 1 + m[0];
-		if (mpi_next(s, sl, &off, &v[0], &vl[0]) == -1 || vl[0] > 32)
+		if (pgp_mpi_get(s, sl, &off, &v[0], &vl[0]) == -1 || vl[0] > 32)
 			goto done;
 		memset(raw, 0, sizeof(raw));
 		memcpy(raw + 32 - vl[0], v[0], vl[0]);
@@ -142,10 +126,10 @@ sk_evp(const struct pgp_pub *pub, const uint8_t *s, size_t sl)
 	case PGP_PK_RSA: case PGP_PK_RSA_S:
 		type = "RSA";
 		for (i = 0; ok && i < 2; i++)
-			ok = mpi_next(m, pub->matlen, &moff, &v[i], &vl[i]) == 0 &&
+			ok = pgp_mpi_get(m, pub->matlen, &moff, &v[i], &vl[i]) == 0 &&
 			    push_bn(b, rsa_names[i], v[i], vl[i], &bn[nb++]);
 		for (i = 2; ok && i < 6; i++)	/* d, p, q, u */
-			ok = mpi_next(s, sl, &off, &v[i], &vl[i]) == 0 &&
+			ok = pgp_mpi_get(s, sl, &off, &v[i], &vl[i]) == 0 &&
 			    (bn[nb++] = BN_bin2bn(v[i], (int)vl[i], NULL)) != NULL;
 		if (!ok)
 			goto done;
@@ -165,16 +149,16 @@ sk_evp(const struct pgp_pub *pub, const uint8_t *s, size_t sl)
 	case PGP_PK_DSA:
 		type = "DSA";
 		for (i = 0; ok && i < 4; i++)
-			ok = mpi_next(m, pub->matlen, &moff, &v[i], &vl[i]) == 0 &&
+			ok = pgp_mpi_get(m, pub->matlen, &moff, &v[i], &vl[i]) == 0 &&
 			    push_bn(b, dsa_names[i], v[i], vl[i], &bn[nb++]);
-		ok = ok && mpi_next(s, sl, &off, &v[4], &vl[4]) == 0 &&
+		ok = ok && pgp_mpi_get(s, sl, &off, &v[4], &vl[4]) == 0 &&
 		    push_bn(b, OSSL_PKEY_PARAM_PRIV_KEY, v[4], vl[4], &bn[nb++]);
 		break;
 	case PGP_PK_ECDSA:
 		type = "EC";
 		moff = 1 + m[0];
-		ok = mpi_next(m, pub->matlen, &moff, &v[0], &vl[0]) == 0 &&
-		    mpi_next(s, sl, &off, &v[1], &vl[1]) == 0 &&
+		ok = pgp_mpi_get(m, pub->matlen, &moff, &v[0], &vl[0]) == 0 &&
+		    pgp_mpi_get(s, sl, &off, &v[1], &vl[1]) == 0 &&
 		    OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME,
 		    pub->curve == PGP_CURVE_P256 ? "P-256" : pub->curve == PGP_CURVE_P384 ?
 		    "P-384" : "P-521", 0) &&

@@ -779,25 +779,6 @@ client_submit(struct client *cl, int argc, char **argv)
 	return 0;
 }
 
-/* The certified key, checked and merged as for a spool result. */
-static int
-result_pgp(struct client *cl, const struct msg *m)
-{
-	struct buf asc;
-	char why[256];
-	int rv = 0;
-
-	buf_init(&asc);
-	if (pgp_client_merge(cl->c.state_dir, cl->db, m, &asc, why, sizeof(why)) == 0)
-		fwrite(asc.p, 1, asc.len, stdout);
-	else {
-		fprintf(stderr, "airlock-client: error 500: %s\n", why);
-		rv = 1;
-	}
-	buf_free(&asc);
-	return rv;
-}
-
 /* 0 done (certificate printed), 1 failed, 3 pending, 2 unknown */
 static int
 client_result_one(struct client *cl, const char *hex, int print)
@@ -829,7 +810,7 @@ client_result_one(struct client *cl, const char *hex, int print)
 			else if (print && m.type == MSG_STATUS_REPLY)
 				fwrite(m.text.p, 1, m.text.len, stdout);
 			else if (print && m.type == MSG_PGP_CERTIFIED)
-				rv = result_pgp(cl, &m);
+				rv = pgp_client_print(cl->c.state_dir, cl->db, &m, stdout);
 			else if (print)
 				crlsync_print(&m, stdout);
 			if (m.type != MSG_PGP_CERTIFIED || !print)

@@ -212,3 +212,22 @@ pgp_client_merge(const char *state_dir, struct db *outbox, const struct msg *a,
 	buf_free(&root);
 	return rc;
 }
+
+int
+pgp_client_print(const char *state_dir, struct db *outbox, const struct msg *m,
+    FILE *f)
+{
+	struct buf asc;
+	char why[256];
+	int rv = 0;
+
+	buf_init(&asc);
+	if (pgp_client_merge(state_dir, outbox, m, &asc, why, sizeof(why)) == 0)
+		fwrite(asc.p, 1, asc.len, f);
+	else {
+		fprintf(stderr, "airlock-client: error 500: %s\n", why);
+		rv = 1;
+	}
+	buf_free(&asc);
+	return rv;
+}

@@ -320,9 +320,8 @@ pgp_put_mpi(struct buf *out, const uint8_t *p, size_t n)
 	return buf_put(out, p, n);
 }
 
-/* One MPI at *off; its value bytes in v, vlen. */
-static int
-mpi_get(const uint8_t *p, size_t n, size_t *off, const uint8_t **v, size_t *vlen)
+int
+pgp_mpi_get(const uint8_t *p, size_t n, size_t *off, const uint8_t **v, size_t *vlen)
 {
 	size_t bytes;
 
@@ -402,7 +401,7 @@ pgp_parse_pub(const uint8_t *p, size_t n, struct pgp_pub *k, size_t *pubend,
 		off = n;	/* unknown material: the rest */
 	}
 	for (i = 0; i < nmpi; i++) {
-		if (mpi_get(p, n, &off, &v, &vl) == -1)
+		if (pgp_mpi_get(p, n, &off, &v, &vl) == -1)
 			return pgp_fail(why, whysz, "a key packet's numbers are truncated");
 		if (i == 0 && (k->alg <= PGP_PK_RSA_S || k->alg == PGP_PK_DSA ||
 		    k->alg == PGP_PK_ELG))
