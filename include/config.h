@@ -112,11 +112,16 @@ struct cfg {
 	char		queue_db[CFG_PATH];	/* linkd queue; default state_dir/queue.db */
 	char		ca_db[CFG_PATH];	/* signer CA db; default state_dir/ca.db */
 	char		psl_file[CFG_PATH];	/* public suffix list; "" none (psl.h) */
+	char		audit_key[CFG_PATH];	/* Ed25519 key signing the audit head; "" none */
 	uint32_t	signer_retention_days;	/* queue.db, ca.db CRL answers; 0 forever */
 	/* webdb host */
 	char		outbox_db[CFG_PATH];	/* client outbox; default state_dir/outbox.db */
 	char		spool_dir[CFG_PATH];	/* in/ out/ err/ below it */
 	uint32_t	client_retention_days;	/* answered outbox rows; 0 forever */
+	char		audit_db[CFG_PATH];	/* the audit mirror; default state_dir/audit.db */
+	char		audit_pubkey[CFG_PATH];	/* the signer's audit key, pinned; "" none */
+	uint32_t	audit_interval;		/* seconds between fetches when caught up */
+	uint32_t	audit_busy_interval;	/* ... while requests are outstanding */
 	uint32_t	time_interval;		/* seconds between TIME samples */
 	/* the signer host's clock (time group; seconds) */
 	uint32_t	time_max_age;		/* older samples are refused */

@@ -28,6 +28,7 @@ enum msg_type {
 	MSG_TIME	= 0x04,
 	MSG_STATUS	= 0x05,
 	MSG_PGP_CERTIFY	= 0x06,	/* certify an OpenPGP key's user IDs */
+	MSG_AUDIT_FETCH	= 0x07,	/* the signer's audit records after a seq */
 	MSG_CERT	= 0x81,	/* signer -> webdb */
 	MSG_CRL		= 0x82,
 	MSG_ERROR	= 0x83,
@@ -35,6 +36,7 @@ enum msg_type {
 	MSG_STATUS_REPLY = 0x85,
 	MSG_REVOKED	= 0x86,
 	MSG_PGP_CERTIFIED = 0x87,	/* the new certification signatures */
+	MSG_AUDIT_LOG	= 0x88,	/* audit records and the signed chain head */
 };
 
 enum msg_tag {
@@ -63,7 +65,14 @@ enum msg_tag {
 	T_PGP_KEY	= 23,	/* bytes, OpenPGP public key, binary or armour */
 	T_EMAILS	= 24,	/* utf8, verified e-mail addresses, one per line */
 	T_PGP_SIGS	= 25,	/* bytes, OpenPGP signature packets */
-	T_MAX_TAG	= 25,
+	/* 26..31 are kept for the v1 listener's fields */
+	T_AUDIT_AFTER	= 32,	/* u64, the last audit seq webdb holds */
+	T_AUDIT_HEAD	= 33,	/* bytes(48), a chain head: seq || hash || time */
+	T_AUDIT_RECS	= 34,	/* bytes, audit records (auditrec.h) */
+	T_AUDIT_SIG	= 35,	/* bytes(64), Ed25519 signature of AUDIT_HEAD */
+	T_AUDIT_MAX	= 36,	/* u32, most AUDIT_RECS bytes wanted */
+	T_AUDIT_CHECK	= 37,	/* u64, first seq of records to send again */
+	T_MAX_TAG	= 37,
 };
 
 enum msg_csr_format { MSG_CSR_PKCS10 = 0, MSG_CSR_SPKAC = 1 };
@@ -77,18 +86,20 @@ struct msg_bytes {
 struct msg {
 	uint8_t		 type;				/* enum msg_type */
 	uint8_t		 reqid[AIRLOCK_REQID_LEN];
-	uint32_t	 present;			/* bit (1 << tag) per field */
+	uint64_t	 present;			/* bit (1 << tag) per field */
 	struct msg_bytes root, profile, csr, serial, crl_number, cert, chain,
 			 crl, text, crl_sig, delta_crl, time_prev,
-			 pgp_key, emails, pgp_sigs;
-	uint32_t	 days;
+			 pgp_key, emails, pgp_sigs,
+			 audit_head, audit_recs, audit_sig;
+	uint32_t	 days, audit_max;
 	uint8_t		 csr_format, reason, sync, crl_kind;
 	uint16_t	 code;
 	uint64_t	 invalidity, time_ns, time2_ns, rtt_ns;
+	uint64_t	 audit_after, audit_check;
 };
 
 #define MSG_HAS(m, tag)	(((m)->present >> (tag)) & 1)
-#define MSG_SET(m, tag)	((m)->present |= 1u << (tag))
+#define MSG_SET(m, tag)	((m)->present |= 1ull << (tag))
 
 /* msg.c */
 /* Returns AL_OK, or AL_E_MSG / AL_E_MSG_TYPE / AL_E_MSG_FIELD / AL_E_MSG_VALUE.

@@ -47,6 +47,8 @@ int	 outbox_get(struct db *, const uint8_t *reqid, struct outbox_item *,
 /* 1 and the request bytes as queued, 0 unknown, -1 error */
 int	 outbox_request(struct db *, const uint8_t *reqid, struct buf *req);
 int	 outbox_counts(struct db *, int64_t counts[O_NSTATES]);
+/* 1 when a request waits for its answer, 0 none, -1 error (cheap: an index) */
+int	 outbox_unanswered(struct db *);
 /* Deletes at most max answered rows (done, failed) last changed before the
  * Unix time before (never the row with the highest id); *n: how many. */
 int	 outbox_prune(struct db *, int64_t before, int max, int64_t *n);

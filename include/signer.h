@@ -16,6 +16,7 @@ struct ca;
 struct psl;
 struct pgp_root;
 struct pgp_result;
+struct audit_key;
 
 struct signer_stats {
 	uint64_t	 requests;
@@ -36,6 +37,10 @@ struct signer {
 	struct signer_stats st;
 	int		 drift_warned;		/* the last sample was over time.warn_offset */
 	uint64_t	 drift_logged_ms;	/* last drift or pause warning logged */
+	struct audit_key *audit_key;		/* signer.audit_key, or NULL */
+	int64_t		 audit_committed;	/* chain head before this batch */
+	int64_t		 audit_mirrored;	/* what webdb last said it holds */
+	int		 audit_disagree_logged;
 };
 
 /* signer.c */
@@ -82,5 +87,15 @@ void	 signer_pgp_free(struct signer *);
  * ERROR) and root; returns the code. */
 int	 signer_pgp_certify(struct signer *, const struct msg *req, struct msg *ans,
 	    struct pgp_result *res, char *root, size_t rootsz, char *why, size_t whysz);
+
+/* signer_audit.c */
+struct signer_audit_out {
+	struct buf	 recs;			/* AUDIT_RECS */
+	uint8_t		 head[48], sig[64];	/* AUDIT_HEAD, AUDIT_SIG */
+};
+int	 signer_audit_load(struct signer *, char *why, size_t whysz);
+/* AUDIT_FETCH: fills ans (AUDIT_LOG pointing into o); returns the code. */
+int	 signer_audit_fetch(struct signer *, const struct msg *req, struct msg *ans,
+	    struct signer_audit_out *o, char *why, size_t whysz);
 
 #endif

@@ -72,6 +72,8 @@ enum { LOG_TO_STDERR = 1, LOG_TO_SYSLOG = 2 };
 void	 log_init(const char *ident, int where, int verbose);
 void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* An alarm an operator must act on (LOG_CRIT). */
+void	 log_crit(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));

@@ -94,6 +94,16 @@ for _ in $(seq 150); do
 	sleep 0.1
 done
 ln -sf signer/airlock.conf "$D/airlock.conf"
+# webdb's mirror of the signer's audit chain catches up (at most 30 s more)
+for _ in $(seq 300); do
+	s=$(sqlite3 "$D/signer/state/ca.db" "select max(seq) from audit" 2>/dev/null)
+	w=$(sqlite3 "$D/webdb/state/audit.db" "select max(seq) from record where seq = (select seq from signed_head)" 2>/dev/null)
+	m=$(sqlite3 "$D/signer/state/ca.db" "select seq from audit_mirror" 2>/dev/null)
+	[ -n "$s" ] && [ "$s" = "$w" ] && [ "$s" = "$m" ] && break
+	sleep 0.1
+done
+echo "  the signer's record as webdb mirrors it (airlock-client -c $D/webdb/airlock-client.conf audit verify):"
+al_client "$D" audit verify | sed 's/^/    /'
 echo "  operator's view (airlockctl -c $D/airlock.conf status):"
 "$AL_BIN/airlockctl" -c "$D/airlock.conf" status | sed 's/^/    /'
 echo "  more on the console: airlockctl -c $D/airlock.conf"

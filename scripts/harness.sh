@@ -37,6 +37,7 @@ pgp_roots = (
 # airlock signer host (made by scripts/harness.sh)
 state_dir = "$d/signer/state";
 run_dir = "$d/signer/run";
+signer = { audit_key = "$d/signer/audit.key"; ${AL_SIGNER_EXTRA:-} };
 link = {
   transport = "serial";
   device = "$d/cable-signer";
@@ -72,7 +73,9 @@ link = {
   max_payload = ${AL_PAYLOAD:-1024};
   window = ${AL_WINDOW:-32};
 };
-client = { time_interval = ${AL_TIME_INTERVAL:-60}; ${AL_CLIENT_EXTRA:-} };
+client = { time_interval = ${AL_TIME_INTERVAL:-60};
+  audit_pubkey = "$d/webdb/audit.pub"; audit_interval = ${AL_AUDIT_INTERVAL:-10};
+  ${AL_CLIENT_EXTRA:-} };
 CONF
 }
 
@@ -94,6 +97,7 @@ al_setup() {
 	fi
 	"$ctl" link-key new "$d/signer/link.key" >/dev/null || al_die "link key"
 	install -m 0600 "$d/signer/link.key" "$d/webdb/link.key"
+	"$ctl" audit-key new "$d/signer/audit.key" "$d/webdb/audit.pub" >/dev/null || al_die "audit key"
 	al_config "$d"
 }
 

@@ -1,21 +1,13 @@
 /*
- * audit.c: the audit chain in ca.db (include/audit.h).
+ * audit.c: the audit chain in ca.db (include/audit.h); the records' bytes,
+ * hash and check are in src/pki/auditrec.c.
  *
- * A record's hash is SHA-256(prev || canonical), where prev is the hash of
- * the record before it (32 zero bytes before record 1) and canonical is
- *
- *   "airlock-audit-v1" (16 bytes) || seq (u64) || time (u64, two's
- *   complement) || kind || reqid || root || actor (each u16 length ||
- *   bytes; reqid is 0 or 16 bytes) || text (u32 length || bytes)
- *
- * all big-endian. seq is in the hash, so moving a record changes nothing
- * but still breaks the chain; lengths are in the hash, so no two records
- * share canonical bytes. The verifier hashes the column bytes exactly as
- * stored, checks that seq runs 1, 2, 3 ... without a gap, that each
- * record's prev is the hash before it, and that its hash is its own, and
- * names the first record where any of that fails. A chain cut short at its
- * end looks intact; an earlier head (seq and hash) kept elsewhere catches
- * that, which is what `audit verify --head` and the export are for.
+ * The verifier hashes the column bytes exactly as stored, checks that seq
+ * runs 1, 2, 3 ... without a gap, that each record's prev is the hash
+ * before it, and that its hash is its own, and names the first record
+ * where any of that fails. A chain cut short at its end looks intact; an
+ * earlier head (seq and hash) kept elsewhere catches that, which is what
+ * `audit verify --head`, the export and webdb's mirror are for.
  */
 #include <pwd.h>
 #include <stdarg.h>
@@ -29,8 +21,6 @@
 #include "crypto.h"
 #include "db.h"
 
-#define AUDIT_LABEL	"airlock-audit-v1"
-
 static const char audit_schema[] =
 	"CREATE TABLE IF NOT EXISTS audit ("
 	" seq INTEGER PRIMARY KEY,"
@@ -41,114 +31,18 @@ static const char audit_schema[] =
 	" actor TEXT NOT NULL DEFAULT '',"
 	" text TEXT NOT NULL DEFAULT '',"
 	" prev BLOB NOT NULL,"
-	" hash BLOB NOT NULL);";
-
-static const char *const audit_kinds[] = {
-	NULL, "issue", "reject", "revoke", "crl", "time", "operator", "pgp-certify"
-};
-
-/* A column as stored: pointer and length (valid until the next step). */
-struct audit_col {
-	const uint8_t	*p;
-	size_t		 n;
-};
-
-struct audit_raw {
-	int64_t		 seq, time;
-	struct audit_col kind, reqid, root, actor, text, prev, hash;
-};
-
-const char *
-audit_kind_name(int k)
-{
-	if (k < AUDIT_ISSUE || k > AUDIT_KIND_LAST)
-		return "?";
-	return audit_kinds[k];
-}
+	" hash BLOB NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS audit_mirror ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" seq INTEGER NOT NULL,"
+	" hash BLOB,"
+	" time INTEGER NOT NULL,"
+	" agrees INTEGER NOT NULL);";
 
 int
 audit_init(struct db *d)
 {
 	return db_exec(d, audit_schema);
-}
-
-static int
-audit_put_col(struct buf *b, const struct audit_col *c, int wide)
-{
-	if (wide ? buf_put_u32(b, (uint32_t)c->n) : buf_put_u16(b, (uint16_t)c->n))
-		return -1;
-	return c->n ? buf_put(b, c->p, c->n) : 0;
-}
-
-/* Appends the canonical bytes of r to b. */
-static int
-audit_encode(const struct audit_raw *r, struct buf *b)
-{
-	if (r->kind.n > UINT16_MAX || r->reqid.n > UINT16_MAX ||
-	    r->root.n > UINT16_MAX || r->actor.n > UINT16_MAX ||
-	    r->text.n > UINT32_MAX)
-		return -1;
-	if (buf_put(b, AUDIT_LABEL, strlen(AUDIT_LABEL)) == -1 ||
-	    buf_put_u64(b, (uint64_t)r->seq) == -1 ||
-	    buf_put_u64(b, (uint64_t)r->time) == -1 ||
-	    audit_put_col(b, &r->kind, 0) == -1 ||
-	    audit_put_col(b, &r->reqid, 0) == -1 ||
-	    audit_put_col(b, &r->root, 0) == -1 ||
-	    audit_put_col(b, &r->actor, 0) == -1 ||
-	    audit_put_col(b, &r->text, 1) == -1)
-		return -1;
-	return 0;
-}
-
-static void
-audit_col_str(struct audit_col *c, const char *s)
-{
-	c->p = (const uint8_t *)s;
-	c->n = strlen(s);
-}
-
-/* The raw view of a record held in a struct audit_rec. */
-static void
-audit_raw_of(const struct audit_rec *r, struct audit_raw *w)
-{
-	memset(w, 0, sizeof(*w));
-	w->seq = r->seq;
-	w->time = r->time;
-	audit_col_str(&w->kind, r->kind);
-	if (r->has_reqid) {
-		w->reqid.p = r->reqid;
-		w->reqid.n = AIRLOCK_REQID_LEN;
-	}
-	audit_col_str(&w->root, r->root);
-	audit_col_str(&w->actor, r->actor);
-	audit_col_str(&w->text, r->text);
-}
-
-int
-audit_canonical(const struct audit_rec *r, struct buf *b)
-{
-	struct audit_raw w;
-
-	audit_raw_of(r, &w);
-	buf_reset(b);
-	return audit_encode(&w, b);
-}
-
-/* hash = SHA-256(prev || canonical) */
-static int
-audit_hash(const struct audit_raw *r, const uint8_t prev[AUDIT_HASH_LEN],
-    uint8_t out[AUDIT_HASH_LEN])
-{
-	struct buf b;
-	int rv = -1;
-
-	buf_init(&b);
-	if (buf_put(&b, prev, AUDIT_HASH_LEN) == 0 && audit_encode(r, &b) == 0) {
-		crypto_sha256(b.p, b.len, out);
-		rv = 0;
-	}
-	buf_free(&b);
-	return rv;
 }
 
 int
@@ -289,98 +183,6 @@ audit_raw_row(sqlite3_stmt *st, struct audit_raw *w)
 	audit_col(st, 8, &w->hash);
 }
 
-static void
-audit_copy_str(char *dst, size_t dstsz, const struct audit_col *c)
-{
-	size_t n = c->n < dstsz - 1 ? c->n : dstsz - 1;
-
-	memcpy(dst, c->p, n);
-	dst[n] = '\0';
-}
-
-static void
-audit_rec_of(const struct audit_raw *w, struct audit_rec *r)
-{
-	memset(r, 0, sizeof(*r));
-	r->seq = w->seq;
-	r->time = w->time;
-	audit_copy_str(r->kind, sizeof(r->kind), &w->kind);
-	if (w->reqid.n == AIRLOCK_REQID_LEN) {
-		r->has_reqid = 1;
-		memcpy(r->reqid, w->reqid.p, AIRLOCK_REQID_LEN);
-	}
-	audit_copy_str(r->root, sizeof(r->root), &w->root);
-	audit_copy_str(r->actor, sizeof(r->actor), &w->actor);
-	audit_copy_str(r->text, sizeof(r->text), &w->text);
-	if (w->prev.n == AUDIT_HASH_LEN)
-		memcpy(r->prev, w->prev.p, AUDIT_HASH_LEN);
-	if (w->hash.n == AUDIT_HASH_LEN)
-		memcpy(r->hash, w->hash.p, AUDIT_HASH_LEN);
-}
-
-static int
-audit_bad(struct audit_check *c, int64_t seq, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-audit_bad(struct audit_check *c, int64_t seq, const char *fmt, ...)
-{
-	va_list ap;
-
-	c->bad_seq = seq;
-	va_start(ap, fmt);
-	vsnprintf(c->why, sizeof(c->why), fmt, ap);
-	va_end(ap);
-	return 1;
-}
-
-/* One record against the chain so far: 0 good, 1 bad, -1 error. */
-static int
-audit_check_one(const struct audit_raw *w, int64_t want_seq,
-    const uint8_t prev[AUDIT_HASH_LEN], struct audit_check *c)
-{
-	uint8_t h[AUDIT_HASH_LEN];
-
-	if (w->seq > want_seq)
-		return audit_bad(c, want_seq, want_seq + 1 == w->seq ?
-		    "record %lld is missing (deleted)" :
-		    "records %lld to %lld are missing (deleted)",
-		    (long long)want_seq, (long long)w->seq - 1);
-	if (w->seq < want_seq)
-		return audit_bad(c, w->seq, "record %lld is out of sequence",
-		    (long long)w->seq);
-	if (w->prev.n != AUDIT_HASH_LEN || !crypto_memeq(w->prev.p, prev,
-	    AUDIT_HASH_LEN))
-		return audit_bad(c, w->seq, w->seq == 1 ? "record 1 does not "
-		    "start the chain (replaced, or records moved)" : "record %lld "
-		    "does not follow record %lld (records reordered or replaced, "
-		    "or record %lld changed and re-hashed)", (long long)w->seq,
-		    (long long)w->seq - 1, (long long)w->seq - 1);
-	if (audit_hash(w, prev, h) == -1)
-		return -1;
-	if (w->hash.n != AUDIT_HASH_LEN || !crypto_memeq(w->hash.p, h,
-	    AUDIT_HASH_LEN))
-		return audit_bad(c, w->seq, "record %lld has been changed (its hash "
-		    "does not match its contents)", (long long)w->seq);
-	return 0;
-}
-
-/* After the walk: the head the caller kept must still be in the chain. */
-static int
-audit_check_head(int64_t head_seq, const uint8_t *head, const uint8_t *at_head,
-    struct audit_check *c)
-{
-	if (head_seq > c->head_seq)
-		return audit_bad(c, c->head_seq + 1, "the chain ends at record %lld "
-		    "but record %lld was seen before: records were deleted from "
-		    "the end", (long long)c->head_seq, (long long)head_seq);
-	if (!crypto_memeq(at_head, head, AUDIT_HASH_LEN))
-		return audit_bad(c, head_seq, "record %lld is not the record seen "
-		    "before (its hash differs from the one given)",
-		    (long long)head_seq);
-	return 0;
-}
-
 int
 audit_verify(struct db *d, int64_t head_seq, const uint8_t *head,
     struct audit_check *c)
@@ -417,57 +219,111 @@ audit_verify(struct db *d, int64_t head_seq, const uint8_t *head,
 }
 
 int
-audit_check_next(struct audit_check *c, uint8_t prev[AUDIT_HASH_LEN],
-    const struct audit_rec *r)
+audit_each_raw(struct db *d, int64_t after, int64_t max, const uint8_t *reqid,
+    int (*fn)(void *, const struct audit_raw *), void *arg)
 {
-	struct audit_raw w;
-	int bad;
-
-	audit_raw_of(r, &w);
-	w.prev.p = r->prev;
-	w.prev.n = AUDIT_HASH_LEN;
-	w.hash.p = r->hash;
-	w.hash.n = AUDIT_HASH_LEN;
-	c->records++;
-	if ((bad = audit_check_one(&w, c->head_seq + 1, prev, c)) != 0)
-		return bad;
-	memcpy(prev, r->hash, AUDIT_HASH_LEN);
-	memcpy(c->head, r->hash, AUDIT_HASH_LEN);
-	c->head_seq = r->seq;
-	return 0;
-}
-
-int
-audit_each(struct db *d, int64_t after, int64_t max, const uint8_t *reqid,
-    int (*fn)(void *, const struct audit_rec *), void *arg)
-{
-	struct audit_rec *r;
 	struct audit_raw w;
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((r = malloc(sizeof(*r))) == NULL)
-		return -1;
 	if (db_prepare(d, &st, "SELECT " AUDIT_COLS " FROM audit WHERE seq > ? "
-	    "AND (?3 IS NULL OR reqid = ?3) ORDER BY seq LIMIT ?2") == -1) {
-		free(r);
+	    "AND (?3 IS NULL OR reqid = ?3) ORDER BY seq LIMIT ?2") == -1)
 		return -1;
-	}
 	sqlite3_bind_int64(st, 1, after);
 	sqlite3_bind_int64(st, 2, max > 0 ? max : -1);
 	if (reqid != NULL)
 		sqlite3_bind_blob(st, 3, reqid, AIRLOCK_REQID_LEN, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		audit_raw_row(st, &w);
-		audit_rec_of(&w, r);
-		if (fn(arg, r) == -1) {
+		if (fn(arg, &w) == -1) {
 			rc = SQLITE_ABORT;
 			break;
 		}
 	}
 	sqlite3_finalize(st);
-	free(r);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+struct audit_each_arg {
+	struct audit_rec *r;
+	int	(*fn)(void *, const struct audit_rec *);
+	void	*arg;
+};
+
+static int
+audit_each_one(void *arg, const struct audit_raw *w)
+{
+	struct audit_each_arg *a = arg;
+
+	audit_rec_of(w, a->r);
+	return a->fn(a->arg, a->r);
+}
+
+int
+audit_each(struct db *d, int64_t after, int64_t max, const uint8_t *reqid,
+    int (*fn)(void *, const struct audit_rec *), void *arg)
+{
+	struct audit_each_arg a = { NULL, fn, arg };
+	int rv;
+
+	if ((a.r = malloc(sizeof(*a.r))) == NULL)
+		return -1;
+	rv = audit_each_raw(d, after, max, reqid, audit_each_one, &a);
+	free(a.r);
+	return rv;
+}
+
+int
+audit_hash_at(struct db *d, int64_t seq, uint8_t hash[AUDIT_HASH_LEN])
+{
+	sqlite3_stmt *st;
+	int rc, found = 0;
+
+	if (db_cached(d, &st, "SELECT hash FROM audit WHERE seq = ?") == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, seq);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+	    sqlite3_column_bytes(st, 0) == AUDIT_HASH_LEN) {
+		memcpy(hash, sqlite3_column_blob(st, 0), AUDIT_HASH_LEN);
+		found = 1;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -1;
+}
+
+int
+audit_mirror_set(struct db *d, int64_t seq, const uint8_t *hash, int64_t when,
+    int agrees)
+{
+	sqlite3_stmt *st;
+
+	if (db_cached(d, &st, "INSERT OR REPLACE INTO audit_mirror (id, seq, hash, "
+	    "time, agrees) VALUES (1, ?, ?, ?, ?)") == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_blob(st, 2, hash, AUDIT_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, when);
+	sqlite3_bind_int(st, 4, agrees);
+	return db_step_reset(d, st);
+}
+
+int
+audit_mirror_get(struct db *d, int64_t *seq, int64_t *when, int *agrees)
+{
+	sqlite3_stmt *st;
+	int rc, found = 0;
+
+	if (db_prepare(d, &st, "SELECT seq, time, agrees FROM audit_mirror "
+	    "WHERE id = 1") == -1)
+		return -1;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*seq = sqlite3_column_int64(st, 0);
+		*when = sqlite3_column_int64(st, 1);
+		*agrees = sqlite3_column_int(st, 2);
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -1;
 }
 
 void

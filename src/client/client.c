@@ -36,6 +36,7 @@
 #include "util.h"
 #include "outbox.h"
 #include "crlsync.h"
+#include "mirror.h"
 #include "revoke.h"
 
 #define CLIENT_BACKLOG	(64 * 1024)	/* bytes queued on the link at most */
@@ -65,6 +66,8 @@ static const char usage[] =
 	"  pgp-certify --root R --profile P --email ADDR [--email ADDR ...]\n"
 	"         [--days N] [--id HEX] [--name NAME] KEYFILE\n"
 	"                           queue an OpenPGP certification; prints its id\n"
+	"  audit verify | tail [-n N] | export --json   the signer's audit chain\n"
+	"                           as mirrored here (exit 1 on an alarm)\n"
 	"  usb                      USB devices, the one in use, peer, counters\n";
 
 static void
@@ -89,6 +92,7 @@ struct client {
 	uint64_t	 answers, duplicates, undecodable;
 	uint64_t	 spool_rejected;	/* files refused from spool/in */
 	struct crlsync	*crl;		/* CRL refresh of client.crl_roots */
+	struct mirror	*mirror;	/* the signer's audit chain (mirror.c) */
 	uint8_t		 time_id[AIRLOCK_REQID_LEN];	/* the last TIME sent */
 	uint64_t	 time_sent_ms;	/* when; 0 when it is answered */
 	uint8_t		 rtt_id[AIRLOCK_REQID_LEN];	/* a TIME whose round trip */
@@ -557,7 +561,7 @@ client_on_message(void *arg, const uint8_t *p, size_t n)
 		return;
 	}
 	reqid_hex(m.reqid, id);
-	if (client_time_answer(cl, &m, id))
+	if (client_time_answer(cl, &m, id) || mirror_answer(cl->mirror, &m, mono_ms()))
 		return;
 	if (m.type == MSG_ERROR && (m.code == AL_E_STORAGE || m.code == AL_E_BUSY)) {
 		log_warnx("req=%s signer host: %.*s; will send again", id,
@@ -608,6 +612,7 @@ client_on_up(void *arg)
 	cl->sent_upto = 0;
 	cl->next_time = 0;
 	cl->send_now = 1;
+	mirror_link_up(cl->mirror);
 }
 
 static void
@@ -653,6 +658,7 @@ client_tick(struct client *cl, uint64_t now)
 		cl->next_time = now + (uint64_t)cl->c.time_interval * 1000;
 		client_send_time(cl);
 	}
+	mirror_tick(cl->mirror, cl->l, now, cl->db);
 	retention_tick(&cl->ret, now);
 }
 
@@ -677,7 +683,8 @@ client_run(struct client *cl)
 	lp.max_payload = cl->c.link.max_payload;
 	lp.window = cl->c.link.window;
 	if ((cl->l = link_new(LINK_INITIATOR, key, &lp, &cb, cl)) == NULL ||
-	    (cl->crl = crlsync_new(&cl->c)) == NULL)
+	    (cl->crl = crlsync_new(&cl->c)) == NULL ||
+	    (cl->mirror = mirror_new(&cl->c)) == NULL)
 		fatalx("out of memory");
 	crypto_cleanse(key, sizeof(key));
 	proc_signals();
@@ -709,6 +716,7 @@ client_run(struct client *cl)
 	    (unsigned long long)cl->duplicates, (unsigned long long)cl->ret.pruned, why);
 	link_free(cl->l);
 	crlsync_free(cl->crl);
+	mirror_free(cl->mirror);
 	return 0;
 }
 
@@ -976,6 +984,8 @@ main(int argc, char **argv)
 		return revoke_command(&cl.c, cl.db, argc - i, argv + i);
 	if (strcmp(cmd, "pgp-certify") == 0)
 		return pgp_client_command(cl.db, argc - i, argv + i);
+	if (strcmp(cmd, "audit") == 0)
+		return mirror_command(&cl.c, argc - i, argv + i);
 	if (strcmp(cmd, "crl") == 0)
 		return crlsync_command(&cl.c, cl.db, argc - i, argv + i);
 	if (strcmp(cmd, "status") == 0)

@@ -522,7 +522,7 @@ static const char *const top_keys[] = {
 	"sandbox", "signer", "client", "profiles", "roots", "pgp_roots", "time", NULL
 };
 static const char *const signer_keys[] = {
-	"queue_db", "ca_db", "retention_days", "psl_file", NULL
+	"queue_db", "ca_db", "retention_days", "psl_file", "audit_key", NULL
 };
 static const char *const time_keys[] = {
 	"max_sample_age", "warn_offset", "stop_offset", "max_step", NULL
@@ -549,7 +549,8 @@ cfg_time(struct cfg_ctx *x, const config_setting_t *g, struct cfg *c)
 }
 static const char *const client_keys[] = {
 	"outbox_db", "spool_dir", "time_interval", "crl_dir", "crl_refresh",
-	"crl_roots", "retention_days", NULL
+	"crl_roots", "retention_days", "audit_db", "audit_pubkey", "audit_interval",
+	"audit_busy_interval", NULL
 };
 static const char *const crl_root_keys[] = { "name", "ca_cert", NULL };
 
@@ -609,6 +610,8 @@ cfg_defaults(struct cfg *c)
 	c->signer_retention_days = CFG_RETENTION_DAYS;
 	strcpy(c->psl_file, PSL_DEFAULT_FILE);
 	c->client_retention_days = CFG_RETENTION_DAYS;
+	c->audit_interval = 10;
+	c->audit_busy_interval = 60;
 }
 
 static int
@@ -618,6 +621,7 @@ cfg_derive(struct cfg_ctx *x, struct cfg *c)
 		{ c->queue_db, "queue.db" }, { c->ca_db, "ca.db" },
 		{ c->outbox_db, "outbox.db" }, { c->spool_dir, "spool" },
 		{ c->crl_dir, "crl" }, { c->link.status_file, "link.status" },
+		{ c->audit_db, "audit.db" },
 	};
 	size_t i;
 
@@ -665,7 +669,8 @@ cfg_groups(struct cfg_ctx *x, config_t *cf, struct cfg *c)
 		if (cfg_known(x, g, signer_keys) == -1 ||
 		    cfg_path(x, g, "queue_db", c->queue_db, sizeof(c->queue_db)) == -1 ||
 		    cfg_path(x, g, "ca_db", c->ca_db, sizeof(c->ca_db)) == -1 ||
-		    cfg_psl_file(x, g, c) == -1)
+		    cfg_psl_file(x, g, c) == -1 ||
+		    cfg_path(x, g, "audit_key", c->audit_key, sizeof(c->audit_key)) == -1)
 			return -1;
 		CFG_INT(x, g, "retention_days", 0, CFG_RETENTION_MAX,
 		    c->signer_retention_days);
@@ -673,9 +678,13 @@ cfg_groups(struct cfg_ctx *x, config_t *cf, struct cfg *c)
 	if ((g = config_setting_get_member(top, "client")) != NULL) {
 		if (cfg_known(x, g, client_keys) == -1 ||
 		    cfg_path(x, g, "outbox_db", c->outbox_db, sizeof(c->outbox_db)) == -1 ||
-		    cfg_path(x, g, "spool_dir", c->spool_dir, sizeof(c->spool_dir)) == -1)
+		    cfg_path(x, g, "spool_dir", c->spool_dir, sizeof(c->spool_dir)) == -1 ||
+		    cfg_path(x, g, "audit_db", c->audit_db, sizeof(c->audit_db)) == -1 ||
+		    cfg_path(x, g, "audit_pubkey", c->audit_pubkey, sizeof(c->audit_pubkey)) == -1)
 			return -1;
 		CFG_INT(x, g, "time_interval", 1, 86400, c->time_interval);
+		CFG_INT(x, g, "audit_interval", 1, 86400, c->audit_interval);
+		CFG_INT(x, g, "audit_busy_interval", 1, 86400, c->audit_busy_interval);
 		CFG_INT(x, g, "retention_days", 0, CFG_RETENTION_MAX,
 		    c->client_retention_days);
 		if (cfg_client_crl(x, g, c) == -1)

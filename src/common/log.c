@@ -72,6 +72,12 @@ log_warnx(const char *fmt, ...)
 }
 
 void
+log_crit(const char *fmt, ...)
+{
+	LOG_BODY(LOG_CRIT, NULL);
+}
+
+void
 log_info(const char *fmt, ...)
 {
 	LOG_BODY(LOG_INFO, NULL);

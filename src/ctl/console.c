@@ -261,6 +261,24 @@ console_snap(struct console *c, struct console_snap *s)
 /* --- status --- */
 
 /* What pruning keeps; the oldest finished request shows that it runs. */
+/* How far webdb's mirror of the audit chain has got (its last fetch). */
+static void
+console_status_mirror(struct db *ca, int64_t head, int64_t now)
+{
+	int64_t seq, when;
+	int agrees;
+	char age[32];
+
+	if (audit_mirror_get(ca, &seq, &when, &agrees) != 1) {
+		printf("        webdb has mirrored none of them yet\n");
+		return;
+	}
+	printf("        webdb holds %lld of them (%lld behind), said %s ago%s\n",
+	    (long long)seq, (long long)(head > seq ? head - seq : 0),
+	    console_age(now - when, age, sizeof(age)),
+	    agrees ? "" : "; ITS COPY DIFFERS from this chain");
+}
+
 static void
 console_status_retention(struct db *q, const struct cfg *cfg, time_t now)
 {
@@ -357,6 +375,7 @@ console_status(const struct cfg *cfg, int argc, char **argv)
 		if (s.audit_ok)
 			printf("audit   %lld records (airlockctl audit verify "
 			    "checks them)\n", (long long)s.audit_seq);
+		console_status_mirror(c.ca, s.audit_seq, s.now);
 	}
 	health_show(cfg->run_dir, stdout);	/* the daemons' storage errors */
 	if (s.time_warn) {

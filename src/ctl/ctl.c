@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auditrec.h"
 #include "ca.h"
 #include "console.h"
 #include "crypto.h"
@@ -47,6 +48,9 @@ static const char usage[] =
 	"  top [-d SECONDS]          live full-screen view; q quits\n"
 	"  usb                       USB devices, the one in use, peer, counters\n"
 	"  link-key new FILE         create a link key (0600) for both hosts\n"
+	"  audit-key new SECRET PUBLIC  create the audit key: SECRET (0600) for\n"
+	"                            signer.audit_key, PUBLIC for webdb's\n"
+	"                            client.audit_pubkey\n"
 	"  root init --dir DIR --subject /CN=.. [--key rsa:4096|ec:P-384|...]\n"
 	"            [--days N] [--pathlen N] [--pass-file F | --ask-pass]\n"
 	"            [--parent DIR [--parent-pass-file F] | --csr]\n"
@@ -105,6 +109,15 @@ main(int argc, char **argv)
 			errx(1, "%s", why);
 		printf("created %s; copy it to the other host over a physical medium\n",
 		    argv[2]);
+		return 0;
+	}
+	if (strcmp(argv[0], "audit-key") == 0) {
+		if (argc != 4 || strcmp(argv[1], "new") != 0)
+			ctl_usage();
+		if (audit_key_new(argv[2], argv[3], why, sizeof(why)) == -1)
+			errx(1, "%s", why);
+		printf("created %s (signer.audit_key) and %s; copy %s to webdb "
+		    "(client.audit_pubkey)\n", argv[2], argv[3], argv[3]);
 		return 0;
 	}
 	if (strcmp(argv[0], "root") == 0)

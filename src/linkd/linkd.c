@@ -47,6 +47,7 @@ struct linkd_stats {
 	uint64_t	 requests, duplicates, answered, undecodable, rejected;
 	uint64_t	 storage_errors, signer_restarts;
 	uint64_t	 busy;		/* hand-offs refused: signer full or away */
+	uint64_t	 audit_answers;	/* AUDIT_LOG passed on to webdb */
 };
 
 /* The clocks as the last TIME and its TIME_ACK showed them, for STATUS. */
@@ -196,12 +197,13 @@ linkd_status(struct linkd *d, const struct msg *req)
 	snprintf(text, sizeof(text), "airlock-linkd %s\nsigner=%s\nreceived=%lld\n"
 	    "handed=%lld\nanswered=%lld\ndelivered=%lld\nfailed=%lld\n"
 	    "undecodable=%llu\npruned=%llu\nin_flight=%d\nfifo_bytes=%zu\n"
-	    "busy=%llu\n", AIRLOCK_VERSION,
+	    "busy=%llu\naudit_answers=%llu\n", AIRLOCK_VERSION,
 	    d->signer_up ? "up" : "down",
 	    (long long)n[Q_RECEIVED], (long long)n[Q_HANDED], (long long)n[Q_ANSWERED],
 	    (long long)n[Q_DELIVERED], (long long)n[Q_FAILED],
 	    (unsigned long long)d->st.undecodable, (unsigned long long)d->ret.pruned,
-	    d->handed, d->req.out.len, (unsigned long long)d->st.busy);
+	    d->handed, d->req.out.len, (unsigned long long)d->st.busy,
+	    (unsigned long long)d->st.audit_answers);
 	len = strlen(text);
 	linkd_time_status(d, text + len, sizeof(text) - len);
 	memset(&a, 0, sizeof(a));
@@ -275,6 +277,10 @@ linkd_on_message(void *arg, const uint8_t *p, size_t n)
 		 * not held back behind the signing queue, but counted in flight */
 		if (signer_submit(d, p, n) == -1)
 			linkd_error(d, &m, AL_E_BUSY, "the signer cannot take a time sample now");
+	} else if (m.type == MSG_AUDIT_FETCH) {
+		/* a read of the chain: asked again by webdb, never queued */
+		if (signer_submit(d, p, n) == -1)
+			linkd_error(d, &m, AL_E_BUSY, "the signer cannot send audit records now");
 	} else
 		linkd_request(d, &m, p, n);
 }
@@ -313,9 +319,10 @@ linkd_answer(struct linkd *d, const uint8_t *p, size_t n)
 
 	if ((code = msg_decode(p, n, &m)) != AL_OK || msg_is_request(m.type))
 		fatalx("signer sent an answer that does not decode (%d)", code);
-	/* TIME is not queued: its answer (TIME_ACK, or an ERROR for an id the
-	 * queue does not know) is passed on and neither stored nor counted */
-	is_time = m.type == MSG_TIME_ACK || (m.type == MSG_ERROR &&
+	/* TIME and AUDIT_FETCH are not queued: their answers (TIME_ACK,
+	 * AUDIT_LOG, or an ERROR for an id the queue does not know) are passed
+	 * on and neither stored nor counted */
+	is_time = m.type == MSG_TIME_ACK || m.type == MSG_AUDIT_LOG || (m.type == MSG_ERROR &&
 	    queue_get(d->q, m.reqid, &it, NULL, NULL) == 0);
 	if (d->handed > 0)
 		d->handed--;
@@ -323,6 +330,8 @@ linkd_answer(struct linkd *d, const uint8_t *p, size_t n)
 	if (is_time) {
 		if (m.type == MSG_TIME_ACK)
 			linkd_time_ack(d, &m, id);
+		else if (m.type == MSG_AUDIT_LOG)
+			d->st.audit_answers++;
 		else
 			log_warnx("req=%s TIME: error %u: %.*s", id, m.code,
 			    (int)m.text.len, m.text.p);

@@ -42,6 +42,7 @@ struct signer_job {
 	char		 subject[512];
 	struct crlsign_out crl;		/* bytes of a CRL answer */
 	struct pgp_result pgp;		/* an OpenPGP certification (signer_pgp.c) */
+	struct signer_audit_out audit;	/* an AUDIT_LOG (signer_audit.c) */
 };
 
 static void
@@ -92,7 +93,8 @@ signer_load_keys(struct signer *s, const struct cfg *c, char *why, size_t whysz)
 			signer_free(s);
 			return -1;
 		}
-	if (signer_pgp_load(s, why, whysz) == -1) {
+	if (signer_pgp_load(s, why, whysz) == -1 ||
+	    signer_audit_load(s, why, whysz) == -1) {
 		signer_free(s);
 		return -1;
 	}
@@ -141,6 +143,7 @@ signer_free(struct signer *s)
 		ca_free(s->ca[i]);
 	psl_free(s->psl);
 	signer_pgp_free(s);
+	audit_key_free(s->audit_key);
 	db_close(s->db);
 	memset(s, 0, sizeof(*s));
 }
@@ -324,6 +327,19 @@ do_pgp_certify(struct signer_job *j)
 	msg_error(&j->ans, j->req->reqid, code, j->why);
 }
 
+/* The audit chain for webdb's mirror: a read, never recorded. */
+static void
+do_audit_fetch(struct signer_job *j)
+{
+	int code;
+
+	j->record = 0;
+	code = signer_audit_fetch(j->s, j->req, &j->ans, &j->audit, j->why,
+	    sizeof(j->why));
+	if (code != AL_OK)
+		msg_error(&j->ans, j->req->reqid, code, j->why);
+}
+
 static void
 do_unsupported(struct signer_job *j)
 {
@@ -342,6 +358,7 @@ static const struct {
 	{ MSG_CRL_FETCH, do_crl_fetch },
 	{ MSG_STATUS, do_unsupported },
 	{ MSG_PGP_CERTIFY, do_pgp_certify },
+	{ MSG_AUDIT_FETCH, do_audit_fetch },
 };
 
 static void
@@ -350,7 +367,8 @@ signer_dispatch(struct signer_job *j)
 	size_t i;
 
 	/* time.stop_offset: nothing that signs while the clock is known bad */
-	if (j->req->type != MSG_TIME && msg_is_request(j->req->type) &&
+	if (j->req->type != MSG_TIME && j->req->type != MSG_AUDIT_FETCH &&
+	    msg_is_request(j->req->type) &&
 	    signer_time_paused(j->s, j->why, sizeof(j->why))) {
 		j->record = 0;
 		msg_error(&j->ans, j->req->reqid, AL_E_BUSY, j->why);
@@ -467,6 +485,7 @@ signer_handle_one(struct signer *s, const uint8_t *req, size_t len,
 	j->s = s;
 	j->req = &m;
 	buf_init(&j->issued.der);
+	buf_init(&j->audit.recs);
 	if (code != AL_OK) {
 		/* no request id to file it under when the message did not decode */
 		j->record = code != AL_E_MSG;
@@ -477,6 +496,7 @@ signer_handle_one(struct signer *s, const uint8_t *req, size_t len,
 	buf_free(&j->issued.der);
 	crlsign_out_free(&j->crl);
 	buf_free(&j->pgp.sigs);
+	buf_free(&j->audit.recs);
 	free(j);
 	if (rv == -1) {
 		castore_rollback(s->db);	/* whatever the handler wrote too */
@@ -500,6 +520,9 @@ signer_handle_batch(struct signer *s, const struct signer_req *r, size_t n,
 	size_t i;
 	int failed = 0;
 
+	/* AUDIT_FETCH answers with committed records only */
+	if (audit_last_seq(s->db, &s->audit_committed) == -1)
+		s->audit_committed = -1;	/* AUDIT_FETCH: a storage error */
 	if (castore_begin(s->db) == -1) {
 		log_warnx("cannot start a transaction: %s", db_last_error(s->db));
 		s->st.requests += n;

@@ -205,6 +205,16 @@ outbox_counts(struct db *d, int64_t counts[O_NSTATES])
 }
 
 int
+outbox_unanswered(struct db *d)
+{
+	int64_t n;
+
+	if (db_int64(d, "SELECT EXISTS (SELECT 1 FROM outbox WHERE state < 2)", &n) == -1)
+		return -1;
+	return n != 0;
+}
+
+int
 outbox_set_sent(struct db *d, int64_t id)
 {
 	sqlite3_stmt *st;

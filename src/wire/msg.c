@@ -34,7 +34,8 @@
 
 #define FLD_HDR_LEN	6		/* tag (2) || length (4) */
 #define TAG_EXT		0x8000		/* first optional extension tag */
-#define BIT(t)		(1u << (t))
+#define AUDIT_HEAD_BYTES	48	/* auditrec.h AUDIT_HEAD_LEN */
+#define BIT(t)		(1ull << (t))
 
 enum msg_field_kind {
 	F_NONE = 0,			/* no such tag */
@@ -53,8 +54,8 @@ struct msg_field {
 struct msg_kind {
 	uint8_t		 type;		/* enum msg_type */
 	const char	*name;
-	uint32_t	 required;	/* BIT(tag) mask */
-	uint32_t	 optional;	/* BIT(tag) mask */
+	uint64_t	 required;	/* BIT(tag) mask */
+	uint64_t	 optional;	/* BIT(tag) mask */
 };
 
 static int	 msg_name_ok(const uint8_t *, size_t);
@@ -93,6 +94,12 @@ static const struct msg_field msg_fields[T_MAX_TAG + 1] = {
 	[T_PGP_KEY]	= BYTES_F(pgp_key, 1, 64u << 10, NULL),
 	[T_EMAILS]	= BYTES_F(emails, 1, 4096, msg_text_ok),
 	[T_PGP_SIGS]	= BYTES_F(pgp_sigs, 1, 64u << 10, NULL),
+	[T_AUDIT_AFTER]	= UINT_F(8, audit_after, 0, INT64_MAX, NULL),
+	[T_AUDIT_HEAD]	= BYTES_F(audit_head, AUDIT_HEAD_BYTES, AUDIT_HEAD_BYTES, NULL),
+	[T_AUDIT_RECS]	= BYTES_F(audit_recs, 0, 64u << 10, NULL),
+	[T_AUDIT_SIG]	= BYTES_F(audit_sig, 64, 64, NULL),
+	[T_AUDIT_MAX]	= UINT_F(4, audit_max, 256, 64u << 10, NULL),
+	[T_AUDIT_CHECK]	= UINT_F(8, audit_check, 1, INT64_MAX, NULL),
 };
 
 static const struct msg_kind msg_kinds[] = {
@@ -112,6 +119,9 @@ static const struct msg_kind msg_kinds[] = {
 	{ MSG_PGP_CERTIFY, "PGP_CERTIFY",
 	    BIT(T_ROOT) | BIT(T_PROFILE) | BIT(T_PGP_KEY) | BIT(T_EMAILS),
 	    BIT(T_DAYS) },
+	{ MSG_AUDIT_FETCH, "AUDIT_FETCH",
+	    BIT(T_AUDIT_AFTER),
+	    BIT(T_AUDIT_HEAD) | BIT(T_AUDIT_MAX) | BIT(T_AUDIT_CHECK) },
 	{ MSG_CERT, "CERT",
 	    BIT(T_CERT),
 	    BIT(T_SERIAL) | BIT(T_CHAIN) | BIT(T_ROOT) },
@@ -129,6 +139,9 @@ static const struct msg_kind msg_kinds[] = {
 	    BIT(T_REASON) | BIT(T_INVALIDITY) | BIT(T_TIME2_NS) },
 	{ MSG_PGP_CERTIFIED, "PGP_CERTIFIED",
 	    BIT(T_ROOT) | BIT(T_PGP_SIGS), 0 },
+	{ MSG_AUDIT_LOG, "AUDIT_LOG",
+	    BIT(T_AUDIT_HEAD) | BIT(T_AUDIT_RECS),
+	    BIT(T_AUDIT_SIG) },
 };
 
 #define NKINDS	(sizeof(msg_kinds) / sizeof(msg_kinds[0]))
@@ -235,6 +248,8 @@ msg_field_decode(struct msg *m, int tag, const uint8_t *p, size_t len)
 	struct msg_bytes *mb;
 	uint64_t v;
 
+	if (f->kind == F_NONE)		/* a tag kept free */
+		return AL_E_MSG_FIELD;
 	if (f->kind == F_UINT) {
 		if (len != f->width)
 			return AL_E_MSG_VALUE;
@@ -349,8 +364,8 @@ msg_size(const struct msg *m)
 	int tag;
 
 	for (tag = 1; tag <= T_MAX_TAG; tag++) {
-		if (!MSG_HAS(m, tag))
-			continue;
+		if (!MSG_HAS(m, tag) || msg_fields[tag].kind == F_NONE)
+			continue;	/* bits of tags that do not exist */
 		if ((n = msg_field_size(m, tag)) == -1)
 			return 0;
 		/* total <= MSG_MAX_LEN and n <= MSG_MAX_LEN: no overflow */
@@ -406,7 +421,7 @@ msg_encode(const struct msg *m, struct buf *b)
 	buf_put_u8(b, m->type);
 	buf_put(b, m->reqid, AIRLOCK_REQID_LEN);
 	for (tag = 1; tag <= T_MAX_TAG; tag++)
-		if (MSG_HAS(m, tag))
+		if (MSG_HAS(m, tag) && msg_fields[tag].kind != F_NONE)
 			msg_field_encode(m, tag, b);
 	return 0;
 }

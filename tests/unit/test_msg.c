@@ -18,7 +18,7 @@
 #include "msg.h"
 #include "util.h"
 
-#define BIT(t)		(1u << (t))
+#define BIT(t)		(1ull << (t))
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* Hex fragments; spaces are ignored by t_hex(). */
@@ -68,13 +68,15 @@ static const uint8_t t_chain[] = { 0x30, 0x03, 0x02, 0x01, 0x02 };
 static const uint8_t t_crl[] = { 0x30, 0x03, 0x02, 0x01, 0x03 };
 static const uint8_t t_crlsig[] = { 0x00, 0x11, 0x22, 0x33 };
 static const uint8_t t_delta[] = { 0x30, 0x03, 0x02, 0x01, 0x04 };
+static const uint8_t t_head[48] = { 0, 0, 0, 0, 0, 0, 0, 9, 0xaa };
+static const uint8_t t_sig[64] = { 0x5a, 0xa5 };
 
 /* The spec's table, written again here so the code is checked against it. */
 static const struct {
 	int		 type;
 	const char	*name;
 	int		 request;
-	uint32_t	 required, optional;
+	uint64_t	 required, optional;
 } t_types[] = {
 	{ MSG_SIGN, "SIGN", 1, BIT(T_ROOT) | BIT(T_PROFILE) | BIT(T_CSR),
 	    BIT(T_DAYS) | BIT(T_CSR_FORMAT) },
@@ -88,6 +90,10 @@ static const struct {
 	{ MSG_PGP_CERTIFY, "PGP_CERTIFY", 1,
 	    BIT(T_ROOT) | BIT(T_PROFILE) | BIT(T_PGP_KEY) | BIT(T_EMAILS), BIT(T_DAYS) },
 	{ MSG_PGP_CERTIFIED, "PGP_CERTIFIED", 0, BIT(T_ROOT) | BIT(T_PGP_SIGS), 0 },
+	{ MSG_AUDIT_FETCH, "AUDIT_FETCH", 1, BIT(T_AUDIT_AFTER),
+	    BIT(T_AUDIT_HEAD) | BIT(T_AUDIT_MAX) | BIT(T_AUDIT_CHECK) },
+	{ MSG_AUDIT_LOG, "AUDIT_LOG", 0, BIT(T_AUDIT_HEAD) | BIT(T_AUDIT_RECS),
+	    BIT(T_AUDIT_SIG) },
 	{ MSG_CERT, "CERT", 0, BIT(T_CERT),
 	    BIT(T_SERIAL) | BIT(T_CHAIN) | BIT(T_ROOT) },
 	{ MSG_CRL, "CRL", 0,
@@ -187,13 +193,19 @@ t_set(struct msg *m, int tag)
 	case T_PGP_KEY:		t_bytes(&m->pgp_key, "\x98\x33\x04", 3); break;
 	case T_EMAILS:		t_bytes(&m->emails, "a@b.example\nc@d.example", 23); break;
 	case T_PGP_SIGS:	t_bytes(&m->pgp_sigs, "\xc2\x01\x04", 3); break;
+	case T_AUDIT_AFTER:	m->audit_after = 0x0000010203040506ULL; break;
+	case T_AUDIT_HEAD:	t_bytes(&m->audit_head, t_head, sizeof(t_head)); break;
+	case T_AUDIT_RECS:	t_bytes(&m->audit_recs, t_crl, sizeof(t_crl)); break;
+	case T_AUDIT_SIG:	t_bytes(&m->audit_sig, t_sig, sizeof(t_sig)); break;
+	case T_AUDIT_MAX:	m->audit_max = 4096; break;
+	case T_AUDIT_CHECK:	m->audit_check = 77; break;
 	default:		fail();
 	}
 	MSG_SET(m, tag);
 }
 
 static void
-t_fill(struct msg *m, int type, uint32_t tags)
+t_fill(struct msg *m, int type, uint64_t tags)
 {
 	int tag;
 
@@ -231,6 +243,12 @@ t_msg_equal(const struct msg *a, const struct msg *b)
 	t_bytes_equal(&a->crl_sig, &b->crl_sig);
 	t_bytes_equal(&a->delta_crl, &b->delta_crl);
 	t_bytes_equal(&a->time_prev, &b->time_prev);
+	t_bytes_equal(&a->audit_head, &b->audit_head);
+	t_bytes_equal(&a->audit_recs, &b->audit_recs);
+	t_bytes_equal(&a->audit_sig, &b->audit_sig);
+	assert_int_equal(a->audit_max, b->audit_max);
+	assert_true(a->audit_after == b->audit_after);
+	assert_true(a->audit_check == b->audit_check);
 	assert_int_equal(a->days, b->days);
 	assert_int_equal(a->csr_format, b->csr_format);
 	assert_int_equal(a->reason, b->reason);
@@ -347,7 +365,7 @@ test_round_trip_each_optional(void **state)
 			n++;
 		}
 	}
-	assert_int_equal(n, 19);	/* 18, and PGP_CERTIFY's DAYS */
+	assert_int_equal(n, 23);	/* 18, PGP_CERTIFY's DAYS, AUDIT_FETCH's 3, AUDIT_LOG's 1 */
 }
 
 /* Offsets at which a field starts (or the message ends). */
@@ -441,10 +459,10 @@ static const struct {
 
 	/* type */
 	{ "type 0x00", HDR("00"), AL_E_MSG_TYPE },
-	{ "type 0x07", HDR("07"), AL_E_MSG_TYPE },
+	{ "type 0x08", HDR("08"), AL_E_MSG_TYPE },
 	{ "type 0x7f", HDR("7f"), AL_E_MSG_TYPE },
 	{ "type 0x80", HDR("80"), AL_E_MSG_TYPE },
-	{ "type 0x88", HDR("88"), AL_E_MSG_TYPE },
+	{ "type 0x89", HDR("89"), AL_E_MSG_TYPE },
 	{ "type 0xff", HDR("ff"), AL_E_MSG_TYPE },
 	{ "unknown type before bad fields", HDR("42") "00", AL_E_MSG_TYPE },
 
@@ -461,7 +479,11 @@ static const struct {
 
 	/* tags */
 	{ "tag 0", STATUS_OK " 0000 00000000", AL_E_MSG_FIELD },
-	{ "tag 26", STATUS_OK " 001a 00000000", AL_E_MSG_FIELD },
+	{ "tag 26 (kept free)", STATUS_OK " 001a 00000000", AL_E_MSG_FIELD },
+	{ "tag 31 (kept free)", FETCH_OK " 001f 00000001 00", AL_E_MSG_FIELD },
+	{ "tag 38", STATUS_OK " 0026 00000000", AL_E_MSG_FIELD },
+	{ "audit seq 0 to check", HDR("07") " 0020 00000008 0000000000000000 0025 00000008 0000000000000000", AL_E_MSG_VALUE },
+	{ "audit head of 47 bytes", HDR("07") " 0020 00000008 0000000000000000 0021 0000002f 0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000", AL_E_MSG_VALUE },
 	{ "rtt in a status", STATUS_OK " 0016 00000008 0000000000000001", AL_E_MSG_FIELD },
 	{ "crl_sig in a request", FETCH_OK " 0013 00000001 00", AL_E_MSG_FIELD },
 	{ "tag 0x7fff", STATUS_OK " 7fff 00000001 00", AL_E_MSG_FIELD },
@@ -658,7 +680,7 @@ static const struct {
 	{ MSG_CRL, T_DELTA_CRL, 1 << 20, AL_OK },
 };
 
-static uint32_t
+static uint64_t
 t_required(int type)
 {
 	size_t i;
@@ -858,7 +880,7 @@ test_encode_edges(void **state)
 	t_fill(&m, MSG_SIGN, t_required(MSG_SIGN));
 	buf_reset(&b);
 	assert_int_equal(msg_encode(&m, &ref), 0);
-	m.present |= 1u | 1u << (T_MAX_TAG + 1) | 1u << 31;
+	m.present |= 1u | 1ull << (T_MAX_TAG + 1) | 1ull << 31 | 1ull << 63;
 	assert_int_equal(msg_encode(&m, &b), 0);
 	assert_int_equal(b.len, ref.len);
 	assert_memory_equal(b.p, ref.p, ref.len);
@@ -879,12 +901,12 @@ test_type_names(void **state)
 		    t_types[i].request);
 	}
 	assert_string_equal(msg_type_name(0), "UNKNOWN");
-	assert_string_equal(msg_type_name(0x07), "UNKNOWN");
+	assert_string_equal(msg_type_name(0x08), "UNKNOWN");
 	assert_string_equal(msg_type_name(0x80), "UNKNOWN");
 	assert_string_equal(msg_type_name(0x181), "UNKNOWN");
 	assert_string_equal(msg_type_name(-1), "UNKNOWN");
 	assert_int_equal(msg_is_request(0), 0);
-	assert_int_equal(msg_is_request(0x07), 0);
+	assert_int_equal(msg_is_request(0x08), 0);
 	assert_int_equal(msg_is_request(0x7f), 0);
 	assert_int_equal(msg_is_request(-1), 0);
 }
