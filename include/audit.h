@@ -48,6 +48,10 @@ int	 audit_hash_at(struct db *, int64_t seq, uint8_t hash[AUDIT_HASH_LEN]);
 int	 audit_mirror_set(struct db *, int64_t seq, const uint8_t *hash,
 	    int64_t when, int agrees);
 int	 audit_mirror_get(struct db *, int64_t *seq, int64_t *when, int *agrees);
+/* Small values the signer keeps beside the chain (its clean stop, the
+ * last integrity digests): 1 found, 0 none, -1 error; value NULL deletes. */
+int	 audit_state_get(struct db *, const char *key, struct buf *out);
+int	 audit_state_set(struct db *, const char *key, const char *value);
 /* The actor for records made by this process: "prog:user". */
 void	 audit_actor(const char *prog, char *out, size_t outsz);
 

@@ -3,7 +3,8 @@
  * in the runtime directory: signer.req (linkd writes, signer reads) and
  * signer.ans (signer writes, linkd reads). A record is
  *   magic "ALK1" (4) || type (4) || length (4) || payload,
- * big-endian, the payload one message (msg.h) of at most MSG_MAX_LEN bytes.
+ * big-endian, the payload one message (msg.h) of at most MSG_MAX_LEN bytes,
+ * or for IPC_LOG one line of UTF-8 text of at most IPC_LOG_MAX bytes.
  * A complete record that breaks these rules is fatal to its reader: it
  * means a bug or a compromised peer. A partial record at the peer's exit
  * is dropped (the peer died mid-write; the queue sends the request again).
@@ -18,10 +19,12 @@
 
 #define IPC_MAGIC	0x414c4b31u	/* "ALK1" */
 #define IPC_HDR_LEN	12
+#define IPC_LOG_MAX	512
 
 enum ipc_type {
 	IPC_REQUEST	= 1,	/* linkd -> signer: a request message */
 	IPC_ANSWER	= 2,	/* signer -> linkd: the answer message */
+	IPC_LOG		= 3,	/* linkd -> signer: a warning line for the audit chain */
 };
 
 struct ipc_chan {

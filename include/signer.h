@@ -41,6 +41,7 @@ struct signer {
 	int64_t		 audit_committed;	/* chain head before this batch */
 	int64_t		 audit_mirrored;	/* what webdb last said it holds */
 	int		 audit_disagree_logged;
+	struct signer_record *record;		/* signer_record.c */
 };
 
 /* signer.c */
@@ -87,6 +88,18 @@ void	 signer_pgp_free(struct signer *);
  * ERROR) and root; returns the code. */
 int	 signer_pgp_certify(struct signer *, const struct msg *req, struct msg *ans,
 	    struct pgp_result *res, char *root, size_t rootsz, char *why, size_t whysz);
+
+/* signer_record.c: the signer's own records in the audit chain */
+struct signer_record;
+/* At start, after the database is open and before the sandbox: the
+ * "daemon" record, the first integrity report, the warning hook. */
+int	 signer_record_start(struct signer *, const char *config);
+/* Between batches: queued warnings, the daily integrity report. */
+void	 signer_record_tick(struct signer *, uint64_t now_ms);
+/* A warning line to record (rate-limited per actor); s NULL: the hook's. */
+void	 signer_record_warning(struct signer *, const char *actor, const char *line,
+	    uint64_t now_ms);
+void	 signer_record_stop(struct signer *);
 
 /* signer_audit.c */
 struct signer_audit_out {

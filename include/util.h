@@ -59,6 +59,8 @@ void	 say(char *why, size_t whysz, const char *, ...) __attribute__((format(prin
 void	 reqid_hex(const uint8_t *, char out[33]);
 /* Well-formed UTF-8 sequence at p: its length 1..4 (code point in *cp), or 0. */
 size_t	 utf8_seq(const uint8_t *p, size_t left, uint32_t *cp);
+/* Well-formed UTF-8 throughout, and no NUL: 1, else 0. */
+int	 utf8_text_ok(const uint8_t *p, size_t len);
 /* Prints s to stdout in lines of at most width columns, indented. */
 void	 text_wrap(const char *s, int indent, int width);
 
@@ -70,6 +72,9 @@ int	 askpass(const char *prompt, char *out, size_t outsz);
 /* log.c */
 enum { LOG_TO_STDERR = 1, LOG_TO_SYSLOG = 2 };
 void	 log_init(const char *ident, int where, int verbose);
+/* fn sees every warning and error line (not debug or info) after it is
+ * logged; it must not log itself. NULL removes it. */
+void	 log_hook(void (*fn)(int pri, const char *line));
 void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 /* An alarm an operator must act on (LOG_CRIT). */

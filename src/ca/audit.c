@@ -37,7 +37,10 @@ static const char audit_schema[] =
 	" seq INTEGER NOT NULL,"
 	" hash BLOB,"
 	" time INTEGER NOT NULL,"
-	" agrees INTEGER NOT NULL);";
+	" agrees INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS audit_state ("
+	" key TEXT PRIMARY KEY,"
+	" value TEXT NOT NULL);";
 
 int
 audit_init(struct db *d)
@@ -342,4 +345,40 @@ audit_actor(const char *prog, char *out, size_t outsz)
 		}
 	}
 	snprintf(out, outsz, "%s:%s", prog, who);
+}
+
+int
+audit_state_get(struct db *d, const char *key, struct buf *out)
+{
+	sqlite3_stmt *st;
+	int rc, found = 0;
+
+	if (db_prepare(d, &st, "SELECT value FROM audit_state WHERE key = ?") == -1)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	buf_reset(out);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		found = buf_put(out, sqlite3_column_text(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0)) == 0 ? 1 : -1;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -1;
+}
+
+int
+audit_state_set(struct db *d, const char *key, const char *value)
+{
+	sqlite3_stmt *st;
+
+	if (value == NULL) {
+		if (db_prepare(d, &st, "DELETE FROM audit_state WHERE key = ?") == -1)
+			return -1;
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		return db_step_done(d, st);
+	}
+	if (db_prepare(d, &st, "INSERT OR REPLACE INTO audit_state (key, value) "
+	    "VALUES (?, ?)") == -1)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	return db_step_done(d, st);
 }

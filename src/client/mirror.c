@@ -161,8 +161,8 @@ mirror_tick(struct mirror *m, struct link *l, uint64_t now, struct db *outbox)
 	memcpy(m->fetch_id, q.reqid, sizeof(m->fetch_id));
 	m->inflight = 1;
 	m->sent_ms = now;
-	m->next_ms = now + (uint64_t)(busy ? m->c->audit_busy_interval :
-	    m->c->audit_interval) * 1000;
+	/* the busy rule above keeps to audit_busy_interval while requests wait */
+	m->next_ms = now + (uint64_t)m->c->audit_interval * 1000;
 	m->st.fetches++;
 }
 

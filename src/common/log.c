@@ -16,6 +16,13 @@
 static int log_where = LOG_TO_STDERR;
 static int log_verbose;
 static const char *log_ident = "airlock";
+static void (*log_hook_fn)(int, const char *);
+
+void
+log_hook(void (*fn)(int pri, const char *line))
+{
+	log_hook_fn = fn;
+}
 
 void
 log_init(const char *ident, int where, int verbose)
@@ -47,6 +54,11 @@ vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 		fprintf(stderr, "%02d:%02d:%02d.%03ld %s: %s%s%s\n", tm.tm_hour,
 		    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, log_ident, msg,
 		    suffix ? ": " : "", suffix ? suffix : "");
+	}
+	if (log_hook_fn != NULL && pri <= LOG_WARNING) {
+		if (suffix != NULL)
+			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), ": %s", suffix);
+		log_hook_fn(pri, msg);
 	}
 }
 

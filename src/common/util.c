@@ -343,3 +343,18 @@ utf8_seq(const uint8_t *p, size_t left, uint32_t *cp)
 		*cp = c;
 	return need + 1;
 }
+
+int
+utf8_text_ok(const uint8_t *p, size_t len)
+{
+	size_t i = 0, n;
+
+	while (i < len) {
+		if (p[i] == 0)
+			return 0;
+		if ((n = utf8_seq(p + i, len - i, NULL)) == 0)
+			return 0;
+		i += n;
+	}
+	return 1;
+}

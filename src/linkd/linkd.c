@@ -48,6 +48,9 @@ struct linkd_stats {
 	uint64_t	 storage_errors, signer_restarts;
 	uint64_t	 busy;		/* hand-offs refused: signer full or away */
 	uint64_t	 audit_answers;	/* AUDIT_LOG passed on to webdb */
+	uint64_t	 warn_window_ms;	/* this minute's warnings to the chain */
+	int		 warn_in_window;
+	uint64_t	 warn_unsent;	/* not sent: over the rate, or no signer */
 };
 
 /* The clocks as the last TIME and its TIME_ACK showed them, for STATUS. */
@@ -100,6 +103,50 @@ linkd_error(struct linkd *d, const struct msg *req, int code, const char *text)
 	buf_reset(&d->tmp);
 	if (msg_encode(&e, &d->tmp) == 0)
 		linkd_send(d, d->tmp.p, d->tmp.len, -1);
+}
+
+#define LINKD_WARN_PER_MIN	10
+
+static struct linkd *linkd_self;	/* for the log hook */
+
+/*
+ * linkd's warnings and errors go into the signer's audit chain too (and so
+ * to webdb's mirror): one IPC_LOG record each, at most LINKD_WARN_PER_MIN a
+ * minute; the rest, and those while the signer is away, stay in the
+ * journal only and are counted in the next one sent.
+ */
+static void
+linkd_log_hook(int pri, const char *line)
+{
+	struct linkd *d = linkd_self;
+	uint64_t now = mono_ms();
+	char text[IPC_LOG_MAX];
+	size_t n;
+
+	(void)pri;
+	if (d == NULL)
+		return;
+	if (now - d->st.warn_window_ms >= 60000) {
+		d->st.warn_window_ms = now;
+		d->st.warn_in_window = 0;
+	}
+	if (!d->signer_up || d->st.warn_in_window >= LINKD_WARN_PER_MIN ||
+	    d->req.out.len > LINKD_PIPE_MAX / 2) {
+		d->st.warn_unsent++;
+		return;
+	}
+	if (d->st.warn_unsent > 0)
+		snprintf(text, sizeof(text), "%s (and %llu earlier warnings only in "
+		    "the journal)", line, (unsigned long long)d->st.warn_unsent);
+	else
+		snprintf(text, sizeof(text), "%s", line);
+	/* a cut may split a UTF-8 sequence: cut back to a whole one */
+	for (n = strlen(text); n > 0 && !utf8_text_ok((const uint8_t *)text, n); n--)
+		;
+	if (ipc_queue(&d->req, IPC_LOG, (const uint8_t *)text, n) == 0) {
+		d->st.warn_in_window++;
+		d->st.warn_unsent = 0;
+	}
 }
 
 /* The privilege boundary: linkd's half of the signer's API. */
@@ -531,7 +578,10 @@ main(int argc, char **argv)
 	ipc_init(&d.ans, d.ans_path, 1);
 	buf_init(&d.tmp);
 	log_info("started: cable %s, queue %s", d.c.link.device, d.c.queue_db);
+	linkd_self = &d;
+	log_hook(linkd_log_hook);
 	linkd_loop(&d);
+	log_hook(NULL);
 	link_stats_line(d.l, why, sizeof(why));
 	log_info("stopping: %llu requests, %llu duplicates, %llu answered, "
 	    "%llu undecodable, %llu rejected, %llu pruned; link %s",

@@ -64,8 +64,18 @@ signerd_take(struct signerd *d, struct signer_req *r)
 	const uint8_t *p;
 	uint32_t type;
 	size_t n, k = 0;
+	char line[IPC_LOG_MAX + 1];
 
 	while (k < SIGNER_BATCH_MAX && ipc_next(&d->req, &type, &p, &n) == 1) {
+		if (type == IPC_LOG) {
+			/* linkd's warning for the audit chain: text, bounded */
+			if (n > IPC_LOG_MAX || !utf8_text_ok(p, n))
+				fatalx("%s: a log record that is not a line of text", d->req_path);
+			snprintf(line, sizeof(line), "%.*s", (int)n, (const char *)p);
+			signer_record_warning(&d->s, "airlock-linkd", line, mono_ms());
+			ipc_consume(&d->req);
+			continue;
+		}
 		if (type != IPC_REQUEST)
 			fatalx("%s: record of type %u where a request belongs", d->req_path, type);
 		buf_reset(&d->batch[k]);
@@ -122,11 +132,18 @@ signerd_loop(struct signerd *d)
 		}
 		/* between batches: no transaction of the signer is open */
 		retention_tick(&d->ret, mono_ms());
+		signer_record_tick(&d->s, mono_ms());
 		/* POLLERR: the reading end has closed (poll reports it even
 		 * with no events asked for, so it must end the FIFO, not spin) */
 		if (d->ans.fd != -1 && ((pfd[1].revents & POLLERR) ||
 		    (d->ans.out.len && ipc_flush(&d->ans) == -1))) {
-			log_warnx("linkd has gone; answers wait in the database");
+			/* a warning only when answers were waiting (they stay in
+			 * ca.db); linkd stopping between answers is routine */
+			if (d->ans.out.len > 0)
+				log_warnx("linkd has gone; %zu bytes of answers wait in "
+				    "the database", d->ans.out.len);
+			else
+				log_info("linkd has gone");
 			ipc_close(&d->ans);
 		}
 	}
@@ -155,6 +172,9 @@ main(int argc, char **argv)
 	proc_drop(c.signer_user);
 	if (signer_open_db(&d.s, why, sizeof(why)) == -1)
 		fatalx("%s", why);
+	/* the files of the integrity report are opened before the sandbox */
+	if (signer_record_start(&d.s, o.config) == -1)
+		fatalx("signer: out of memory");
 	sandbox_enter("signer", &c);
 	health_init(c.run_dir, "signer");
 	ipc_init(&d.req, d.req_path, 1);
@@ -174,6 +194,7 @@ main(int argc, char **argv)
 	    "%llu CRL answers pruned", (unsigned long long)d.s.st.requests,
 	    (unsigned long long)d.s.st.issued, (unsigned long long)d.s.st.rejected,
 	    (unsigned long long)d.s.st.replayed, (unsigned long long)d.ret.pruned);
+	signer_record_stop(&d.s);
 	signer_free(&d.s);
 	return 0;
 }

@@ -163,7 +163,7 @@ ipc_next(struct ipc_chan *c, uint32_t *type, const uint8_t **p, size_t *n)
 		fatalx("%s: IPC record with a bad magic number", c->path);
 	*type = get_be32(c->in.p + 4);
 	len = get_be32(c->in.p + 8);
-	if (*type != IPC_REQUEST && *type != IPC_ANSWER)
+	if (*type != IPC_REQUEST && *type != IPC_ANSWER && *type != IPC_LOG)
 		fatalx("%s: IPC record of unknown type %u", c->path, *type);
 	if (len == 0 || len > MSG_MAX_LEN)
 		fatalx("%s: IPC record of impossible length %u", c->path, len);

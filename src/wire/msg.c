@@ -179,16 +179,7 @@ msg_reason_ok(const uint8_t *p, size_t len)
 static int
 msg_text_ok(const uint8_t *p, size_t len)
 {
-	size_t i = 0, n;
-
-	while (i < len) {
-		if (p[i] == 0)
-			return 0;
-		if ((n = utf8_seq(p + i, len - i, NULL)) == 0)
-			return 0;
-		i += n;
-	}
-	return 1;
+	return utf8_text_ok(p, len);
 }
 
 static uint64_t

@@ -251,9 +251,13 @@ if [ -n "$DEMO" ]; then
 		rc "demo state: $cmd" 0 $DCTL $cmd
 	done
 	out=$($DCTL status)
-	# 7 audit records: six certificates and one OpenPGP certification
+	# 9 audit records: the signer's start and its integrity report, six
+	# certificates and one OpenPGP certification; all of them on webdb
 	check "demo state: status shows certificates, clock and audit" \
-		'has "certificates 6" && has "^time    signer" && has "^audit   7 records"'
+		'has "certificates 6" && has "^time    signer" && has "^audit   9 records" &&
+		 has "webdb holds 9 of them (0 behind)"'
+	check "demo state: webdb's mirror verifies with the same count" \
+		'[ "$("$AL_BIN/airlock-client" -c "$DEMO/webdb/airlock-client.conf" audit verify | head -1)" = "audit: 9 records, chain intact, head signed" ]'
 	id1=$(sqlite3 "$DEMO/signer/state/queue.db" "select lower(hex(reqid)) from queue limit 1")
 	rc "demo state: show" 0 $DCTL show "$id1"
 	rc "demo state: timesync dry run" 0 "$AL_BIN/airlock-timesync" -c "$DEMO/airlock.conf" --dry-run --allow-unsynced --max-age 86400
