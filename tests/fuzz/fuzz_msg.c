@@ -42,6 +42,12 @@ fuzz_msg_same(const struct msg *a, const struct msg *b)
 	fuzz_bytes_same(&a->crl_sig, &b->crl_sig);
 	fuzz_bytes_same(&a->delta_crl, &b->delta_crl);
 	fuzz_bytes_same(&a->time_prev, &b->time_prev);
+	fuzz_bytes_same(&a->audit_head, &b->audit_head);
+	fuzz_bytes_same(&a->audit_recs, &b->audit_recs);
+	fuzz_bytes_same(&a->audit_sig, &b->audit_sig);
+	if (a->audit_after != b->audit_after || a->audit_max != b->audit_max ||
+	    a->audit_check != b->audit_check)
+		abort();
 	if (a->days != b->days || a->csr_format != b->csr_format ||
 	    a->reason != b->reason || a->sync != b->sync ||
 	    a->crl_kind != b->crl_kind || a->code != b->code ||

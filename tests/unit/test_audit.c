@@ -22,12 +22,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "airlock.h"
 #include "audit.h"
+#include "auditrec.h"
 #include "crypto.h"
 #include "store.h"
 #include "util.h"
@@ -483,6 +485,151 @@ group_teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+
+/* The link form: each record of the chain encodes, decodes to the same
+ * columns and encodes again to the same bytes; a cut or a bad label is
+ * refused with a sentence, never read past the end. */
+static int
+t_wire_put(void *arg, const struct audit_raw *w)
+{
+	return audit_wire_put(arg, w);
+}
+
+static void
+test_wire_round_trip(void **state)
+{
+	struct audit_raw w;
+	struct buf b, again;
+	struct audit_check c;
+	uint8_t prev[AUDIT_HASH_LEN];
+	size_t off = 0, at, cut;
+	char why[256];
+	int n = 0, r;
+
+	(void)state;
+	buf_init(&b);
+	buf_init(&again);
+	assert_int_equal(audit_each_raw(T.db, 0, 0, NULL, t_wire_put, &b), 0);
+	memset(&c, 0, sizeof(c));
+	memset(prev, 0, sizeof(prev));
+	for (;;) {
+		at = off;
+		r = audit_wire_next(b.p, b.len, &off, &w, why, sizeof(why));
+		if (r == 0)
+			break;
+		assert_int_equal(r, 1);
+		assert_int_equal(w.seq, ++n);
+		buf_reset(&again);
+		assert_int_equal(audit_wire_put(&again, &w), 0);
+		assert_int_equal(again.len, off - at);
+		assert_memory_equal(again.p, b.p + at, again.len);
+		/* and it chains, as webdb checks it */
+		assert_int_equal(audit_check_one(&w, c.head_seq + 1, prev, &c), 0);
+		memcpy(prev, w.hash.p, AUDIT_HASH_LEN);
+		c.head_seq = w.seq;
+	}
+	assert_int_equal(n, NREC);
+	/* every cut short of a whole record is refused */
+	for (cut = 1; cut < off - at + 1; cut += 7) {
+		size_t o = 0;
+
+		memset(why, 0, sizeof(why));
+		r = audit_wire_next(b.p, at > 0 ? 1 : 0, &o, &w, why, sizeof(why));
+		assert_int_equal(r, -1);
+		assert_true(why[0] != '\0');
+		o = 0;
+		r = audit_wire_next(b.p, (off - at) - cut, &o, &w, why, sizeof(why));
+		assert_int_equal(r, -1);
+		assert_int_equal(o, 0);
+	}
+	/* a record without its label */
+	b.p[4] ^= 0x20;
+	off = 0;
+	assert_int_equal(audit_wire_next(b.p, b.len, &off, &w, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "label"));
+	buf_free(&b);
+	buf_free(&again);
+}
+
+/* The audit key: a head signed verifies with the public key, not after a
+ * change of seq, hash or time, nor with another key; a secret key readable
+ * by others is refused; an existing file is never overwritten. */
+static void
+test_head_signature(void **state)
+{
+	char sk[PATH_MAX], pk[PATH_MAX], sk2[PATH_MAX], pk2[PATH_MAX], why[512];
+	struct audit_key *s, *p, *p2;
+	struct audit_head h = { 42, { 0 }, 1796455176 };
+	uint8_t sig[AUDIT_SIG_LEN];
+
+	(void)state;
+	snprintf(sk, sizeof(sk), "%s/audit%d.key", T.dir, T.n);
+	snprintf(pk, sizeof(pk), "%s/audit%d.pub", T.dir, T.n);
+	snprintf(sk2, sizeof(sk2), "%s/other%d.key", T.dir, T.n);
+	snprintf(pk2, sizeof(pk2), "%s/other%d.pub", T.dir, T.n);
+	assert_int_equal(audit_key_new(sk, pk, why, sizeof(why)), 0);
+	assert_int_equal(audit_key_new(sk, pk, why, sizeof(why)), -1);
+	assert_int_equal(audit_key_new(sk2, pk2, why, sizeof(why)), 0);
+	assert_non_null(s = audit_key_load(sk, 1, why, sizeof(why)));
+	assert_non_null(p = audit_key_load(pk, 0, why, sizeof(why)));
+	assert_non_null(p2 = audit_key_load(pk2, 0, why, sizeof(why)));
+	assert_null(audit_key_load(pk, 1, why, sizeof(why)));	/* not a secret key */
+	memset(h.hash, 0x5a, sizeof(h.hash));
+	assert_int_equal(audit_head_sign(s, &h, sig), 0);
+	assert_int_equal(audit_head_verify(p, &h, sig), 1);
+	assert_int_equal(audit_head_verify(p2, &h, sig), 0);
+	h.seq++;
+	assert_int_equal(audit_head_verify(p, &h, sig), 0);
+	h.seq--;
+	h.hash[31] ^= 1;
+	assert_int_equal(audit_head_verify(p, &h, sig), 0);
+	h.hash[31] ^= 1;
+	h.time++;
+	assert_int_equal(audit_head_verify(p, &h, sig), 0);
+	h.time--;
+	sig[0] ^= 1;
+	assert_int_equal(audit_head_verify(p, &h, sig), 0);
+	assert_int_equal(chmod(sk, 0640), 0);
+	assert_null(audit_key_load(sk, 1, why, sizeof(why)));
+	assert_non_null(strstr(why, "readable by group or others"));
+	audit_key_free(s);
+	audit_key_free(p);
+	audit_key_free(p2);
+}
+
+/* export --json: one object per line, strings escaped, bad UTF-8 replaced */
+static void
+test_json(void **state)
+{
+	struct audit_rec r;
+	struct audit_raw w;
+	struct buf b;
+	uint8_t h[AUDIT_HASH_LEN] = { 0 };
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.seq = 7;
+	r.time = 0;
+	snprintf(r.kind, sizeof(r.kind), "issue");
+	snprintf(r.root, sizeof(r.root), "demo-rsa");
+	snprintf(r.actor, sizeof(r.actor), "a\"b");
+	snprintf(r.text, sizeof(r.text), "tab\there \xc3\xa9 bad\xff end\\");
+	audit_raw_of(&r, &w);
+	w.prev.p = h;
+	w.prev.n = sizeof(h);
+	w.hash.p = h;
+	w.hash.n = sizeof(h);
+	buf_init(&b);
+	assert_int_equal(audit_json(&w, &b), 0);
+	assert_int_equal(buf_put(&b, "", 1), 0);
+	assert_string_equal((char *)b.p, "{\"seq\":7,\"time\":\"1970-01-01T00:00:00Z\","
+	    "\"kind\":\"issue\",\"reqid\":null,\"root\":\"demo-rsa\",\"actor\":\"a\\\"b\","
+	    "\"text\":\"tab\\u0009here \xc3\xa9 bad\\ufffd end\\\\\",\"prev\":\""
+	    "0000000000000000000000000000000000000000000000000000000000000000\",\"hash\":\""
+	    "0000000000000000000000000000000000000000000000000000000000000000\"}\n");
+	buf_free(&b);
+}
+
 #define T_(f)	cmocka_unit_test_setup_teardown(f, t_setup, t_teardown)
 
 int
@@ -507,6 +654,9 @@ main(void)
 		T_(test_rollback),
 		T_(test_check_next),
 		T_(test_each),
+		T_(test_wire_round_trip),
+		T_(test_head_signature),
+		T_(test_json),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
