@@ -15,12 +15,8 @@ struct mirror;
 struct link;
 struct msg;
 
-struct mirror_stats {
-	uint64_t	 fetches, answers, records, alarms, storage_errors;
-};
-
 struct mirror *mirror_new(const struct cfg *);
-void	 mirror_free(struct mirror *);
+void	 mirror_free(struct mirror *);	/* logs its counters */
 /* Sends an AUDIT_FETCH when one is due; while requests in outbox wait for
  * answers, only a small one, and seldom. */
 struct db;
@@ -28,7 +24,6 @@ void	 mirror_tick(struct mirror *, struct link *, uint64_t now, struct db *outbo
 /* 1 when m is the answer to the mirror's fetch (then it is handled). */
 int	 mirror_answer(struct mirror *, const struct msg *m, uint64_t now);
 void	 mirror_link_up(struct mirror *);
-const struct mirror_stats *mirror_stats(const struct mirror *);
 /* airlock-client audit verify | tail [-n N] | export --json */
 int	 mirror_command(const struct cfg *, int argc, char **argv);
 

@@ -48,7 +48,9 @@ struct mirror {
 	uint64_t	 sent_ms, next_ms, db_retry_ms;
 	int64_t		 recheck;	/* next held record to have sent again */
 	struct buf	 tmp, held;
-	struct mirror_stats st;
+	struct {
+		uint64_t fetches, answers, records, alarms, storage_errors;
+	}		 st;
 };
 
 struct mirror *
@@ -77,17 +79,15 @@ mirror_free(struct mirror *m)
 {
 	if (m == NULL)
 		return;
+	log_info("audit mirror: %llu fetches, %llu answers, %llu records stored, "
+	    "%llu alarms, %llu storage errors", (unsigned long long)m->st.fetches,
+	    (unsigned long long)m->st.answers, (unsigned long long)m->st.records,
+	    (unsigned long long)m->st.alarms, (unsigned long long)m->st.storage_errors);
 	db_close(m->db);
 	audit_key_free(m->pub);
 	buf_free(&m->tmp);
 	buf_free(&m->held);
 	free(m);
-}
-
-const struct mirror_stats *
-mirror_stats(const struct mirror *m)
-{
-	return &m->st;
 }
 
 void
@@ -258,9 +258,6 @@ mirror_head(struct mirror *m, const struct msg *a, int64_t seq,
 {
 	struct amirror_signed sg;
 	struct audit_head h;
-	struct audit_raw w;
-	size_t off = 0;
-	char why[256];
 
 	audit_head_get(a->audit_head.p, &h);
 	if (h.seq < seq)
@@ -269,11 +266,6 @@ mirror_head(struct mirror *m, const struct msg *a, int64_t seq,
 		    "from the end of the signer's chain", (long long)h.seq,
 		    (long long)seq);
 	else if (h.seq == seq && !crypto_memeq(h.hash, hash, AUDIT_HASH_LEN))
-		mirror_alarm(m, "fork", h.seq, "the signer's head, record %lld, is "
-		    "not the record webdb holds", (long long)h.seq);
-	else if (h.seq > 0 && h.seq < seq && amirror_get(m->db, h.seq, &m->held) == 1 &&
-	    audit_wire_next(m->held.p, m->held.len, &off, &w, why, sizeof(why)) == 1 &&
-	    !crypto_memeq(w.hash.p, h.hash, AUDIT_HASH_LEN))
 		mirror_alarm(m, "fork", h.seq, "the signer's head, record %lld, is "
 		    "not the record webdb holds", (long long)h.seq);
 	if (m->pub == NULL)
