@@ -23,4 +23,12 @@ void	 sandbox_enter(const char *role, const struct cfg *);
 /* 1 if this build can install the filter (not a sanitizer build). */
 int	 sandbox_available(void);
 
+/* sandbox_fs.c */
+/* Landlock: the role may create, write, remove and rename files only in
+ * its own folders (docs/hardening.md). 1 if installed, 0 if the kernel
+ * cannot (logged); fatal on error. Needs no-new-privileges. */
+int	 sandbox_fs_enter(const char *role, const struct cfg *);
+/* Landlock's ABI version, or -1 (errno) when the kernel has none. */
+int	 sandbox_fs_abi(void);
+
 #endif

@@ -35,7 +35,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -65,6 +67,7 @@ enum {
 	SB_MKDIR	= 1 << 2,	/* the spool directories */
 	SB_USB		= 1 << 3,	/* libusb: threads, usbdevfs, netlink */
 	SB_NTP		= 1 << 4,	/* read the kernel's NTP status (adjtimex) */
+	SB_MOCK		= 1 << 5,	/* tests: umockdev's preload needs AF_UNIX */
 };
 
 static const struct {
@@ -87,8 +90,7 @@ static const int sandbox_common[] = {
 	SCMP_SYS(readlinkat), SCMP_SYS(getcwd), SCMP_SYS(unlink),
 	SCMP_SYS(unlinkat), SCMP_SYS(fchmod), SCMP_SYS(fchown),
 	SCMP_SYS(getdents64), SCMP_SYS(poll), SCMP_SYS(ppoll),
-	SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(mprotect),
-	SCMP_SYS(madvise), SCMP_SYS(brk), SCMP_SYS(mlock), SCMP_SYS(munlock),
+	SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise), SCMP_SYS(brk), SCMP_SYS(mlock), SCMP_SYS(munlock),
 	SCMP_SYS(msync), SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres),
 	SCMP_SYS(gettimeofday), SCMP_SYS(time), SCMP_SYS(nanosleep),
 	SCMP_SYS(clock_nanosleep), SCMP_SYS(getpid), SCMP_SYS(gettid),
@@ -97,7 +99,6 @@ static const int sandbox_common[] = {
 	SCMP_SYS(rt_sigreturn), SCMP_SYS(sigaltstack), SCMP_SYS(restart_syscall),
 	SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(getrandom),
 	SCMP_SYS(futex), SCMP_SYS(sched_yield), SCMP_SYS(sysinfo),
-	SCMP_SYS(connect), SCMP_SYS(sendto), SCMP_SYS(sendmsg),
 	SCMP_SYS(recvfrom), SCMP_SYS(recvmsg), SCMP_SYS(shutdown),
 	SCMP_SYS(getsockopt), SCMP_SYS(statfs), SCMP_SYS(fstatfs),
 };
@@ -159,23 +160,67 @@ sandbox_ioctls(scmp_filter_ctx ctx, unsigned groups)
 	return 0;
 }
 
-/* socket(2) and socketpair(2): AF_UNIX (and AF_NETLINK for libusb), else EACCES */
+/*
+ * Sockets: the log socket (syslog's AF_UNIX datagram socket to /dev/log)
+ * is connected before the filter (openlog(LOG_NDELAY)), so afterwards no
+ * socket is made or connected: socket(2), socketpair(2) and connect(2)
+ * fail with EACCES, and so do sendto(2) to an address and sendmsg(2); send(2)
+ * on the connected log socket stays. libusb's hot-plug socket (AF_NETLINK,
+ * NETLINK_KOBJECT_UEVENT, bound, never connected) is made when the cable
+ * is opened again, so it stays for usb-pl2501. Under umockdev (tests only)
+ * the preload library reaches the emulated devices over an AF_UNIX socket
+ * it connects when a device node is opened: AF_UNIX stays for it.
+ */
 static int
 sandbox_sockets(scmp_filter_ctx ctx, unsigned groups)
 {
-	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+	int unix_act = (groups & SB_MOCK) ? SCMP_ACT_ALLOW : (int)SCMP_ACT_ERRNO(EACCES);
+
+	if (seccomp_rule_add(ctx, unix_act, SCMP_SYS(socket), 1,
 	    SCMP_A0(SCMP_CMP_EQ, AF_UNIX)) < 0 ||
-	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
-	    SCMP_A0(SCMP_CMP_NE, AF_UNIX)) < 0 ||
-	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 1,
+	    seccomp_rule_add(ctx, unix_act, SCMP_SYS(socketpair), 1,
 	    SCMP_A0(SCMP_CMP_EQ, AF_UNIX)) < 0 ||
+	    seccomp_rule_add(ctx, unix_act, SCMP_SYS(connect), 0) < 0 ||
+	    seccomp_rule_add(ctx, unix_act, SCMP_SYS(sendmsg), 0) < 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socketpair), 1,
-	    SCMP_A0(SCMP_CMP_NE, AF_UNIX)) < 0)
+	    SCMP_A0(SCMP_CMP_NE, AF_UNIX)) < 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 1,
+	    SCMP_A4(SCMP_CMP_EQ, 0)) < 0 ||
+	    seccomp_rule_add(ctx, unix_act, SCMP_SYS(sendto), 1,
+	    SCMP_A4(SCMP_CMP_NE, 0)) < 0)
 		return -1;
+	if (!(groups & SB_USB))
+		return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_NE, AF_UNIX)) < 0 ? -1 : 0;
 	/* hot-plug events only: not NETLINK_ROUTE and the like */
-	if ((groups & SB_USB) && seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
-	    SCMP_SYS(socket), 2, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
-	    SCMP_A2(SCMP_CMP_EQ, NETLINK_KOBJECT_UEVENT)) < 0)
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+	    SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
+	    SCMP_A2(SCMP_CMP_EQ, NETLINK_KOBJECT_UEVENT)) < 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 2,
+	    SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
+	    SCMP_A2(SCMP_CMP_NE, NETLINK_KOBJECT_UEVENT)) < 0)
+		return -1;
+	for (int fam = 0; fam < AF_MAX; fam++)
+		if (fam != AF_UNIX && fam != AF_NETLINK &&
+		    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fam)) < 0)
+			return -1;
+	return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
+	    SCMP_A0(SCMP_CMP_GE, AF_MAX)) < 0 ? -1 : 0;
+}
+
+/* Memory: never executable after start-up (no code is loaded later). */
+static int
+sandbox_memory(scmp_filter_ctx ctx)
+{
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)) < 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(mmap), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC)) < 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)) < 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(mprotect), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC)) < 0)
 		return -1;
 	return 0;
 }
@@ -262,6 +307,7 @@ sandbox_build(scmp_filter_ctx ctx, unsigned groups)
 	    ((groups & SB_NTP) && SANDBOX_LIST(ctx, sandbox_ntp) == -1) ||
 	    ((groups & SB_USB) && SANDBOX_LIST(ctx, sandbox_usb) == -1) ||
 	    sandbox_ioctls(ctx, groups) == -1 || sandbox_sockets(ctx, groups) == -1 ||
+	    sandbox_memory(ctx) == -1 ||
 	    sandbox_processes(ctx, groups) == -1)
 		return -1;
 	/* every thread, including any a library started before us */
@@ -279,6 +325,8 @@ sandbox_groups(const char *role, const struct cfg *c, unsigned *groups)
 			if ((*groups & SB_CABLE) &&
 			    strcmp(c->link.transport, "usb-pl2501") == 0)
 				*groups |= SB_USB;
+			if ((*groups & SB_USB) && getenv("UMOCKDEV_DIR") != NULL)
+				*groups |= SB_MOCK;
 			return 0;
 		}
 	return -1;
@@ -295,7 +343,7 @@ sandbox_enter(const char *role, const struct cfg *c)
 {
 	scmp_filter_ctx ctx;
 	unsigned groups;
-	int rc;
+	int rc, landlock;
 
 	if (sandbox_groups(role, c, &groups) == -1)
 		fatalx("sandbox: unknown role %s", role);
@@ -306,6 +354,11 @@ sandbox_enter(const char *role, const struct cfg *c)
 		log_warnx("sandbox: off (\"sandbox = false\" in %s)", c->path);
 		return;
 	}
+	/* Landlock and seccomp both need it; proc_drop() set it in the daemons */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		fatal("prctl(PR_SET_NO_NEW_PRIVS)");
+	/* paths, where seccomp cannot look; also in sanitizer builds */
+	landlock = sandbox_fs_enter(role, c);
 	if (!sandbox_available()) {
 		log_info("sandbox: not installed in a sanitizer build");
 		return;
@@ -323,6 +376,7 @@ sandbox_enter(const char *role, const struct cfg *c)
 		errno = -rc;
 		fatal("sandbox: cannot install the %s allow-list", role);
 	}
-	log_info("sandbox: %s allow-list installed%s", role,
-	    (groups & SB_USB) ? " (with libusb)" : "");
+	log_info("sandbox: %s allow-list installed%s%s", role,
+	    (groups & SB_USB) ? " (with libusb)" : "",
+	    landlock ? ", writes confined by Landlock" : "");
 }
