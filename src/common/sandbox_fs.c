@@ -15,7 +15,8 @@
  * is refused everywhere. In its own folders a daemon may write files, make
  * regular files and folders, remove files and rename them between its
  * folders; it may not make links, FIFOs, sockets or device nodes (its FIFOs
- * exist before it is sandboxed).
+ * exist before it is sandboxed), except that the client may move such
+ * things, left in its spool by the web application, into rejected/.
  *
  * Landlock ABI 2 (Linux 5.19) is needed: version 1 refuses every rename
  * between two folders, which the spool does. An older kernel, or one built
@@ -59,6 +60,16 @@
 #define FS_OWN		(LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_FILE | \
 	LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_MAKE_DIR | \
 	LANDLOCK_ACCESS_FS_REFER)
+/* the spool: also rename whatever the web application left there (a link,
+ * a FIFO, a device node, a folder) into rejected/; making those needs
+ * system calls that are on no seccomp list (symlink, mknod, link) */
+#define FS_SPOOL	(FS_OWN | LANDLOCK_ACCESS_FS_REMOVE_DIR | \
+	LANDLOCK_ACCESS_FS_MAKE_SYM | LANDLOCK_ACCESS_FS_MAKE_FIFO | \
+	LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_BLOCK | \
+	LANDLOCK_ACCESS_FS_MAKE_SOCK)
+/* tests: umockdev's preload library binds its hot-plug socket there */
+#define FS_MOCK		(LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_MAKE_SOCK | \
+	LANDLOCK_ACCESS_FS_REMOVE_FILE)
 /* the cable: open an existing device for writing, nothing else */
 #define FS_DEVICE	LANDLOCK_ACCESS_FS_WRITE_FILE
 
@@ -123,7 +134,7 @@ sandbox_fs_cable(int ruleset, const struct cfg *c)
 	    mock[0] == '/') {
 		log_info("sandbox: UMOCKDEV_DIR is set (an emulated USB cable): "
 		    "devices may be opened for writing below %s", mock);
-		return sandbox_fs_rule(ruleset, mock, FS_DEVICE);
+		return sandbox_fs_rule(ruleset, mock, FS_MOCK);
 	}
 	return 0;
 }
@@ -143,7 +154,7 @@ sandbox_fs_rules(int ruleset, const char *role, const struct cfg *c)
 	if (strcmp(role, "client") == 0)
 		return sandbox_fs_dir_of(ruleset, c->outbox_db) == -1 ||
 		    sandbox_fs_dir_of(ruleset, c->link.status_file) == -1 ||
-		    sandbox_fs_rule(ruleset, c->spool_dir, FS_OWN) == -1 ||
+		    sandbox_fs_rule(ruleset, c->spool_dir, FS_SPOOL) == -1 ||
 		    sandbox_fs_rule(ruleset, c->crl_dir, FS_OWN) == -1 ||
 		    sandbox_fs_cable(ruleset, c) == -1 ? -1 : 0;
 	return -1;
