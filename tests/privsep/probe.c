@@ -202,7 +202,7 @@ main(int argc, char **argv)
 	static struct cfg c;
 	struct proc_opts o;
 	const char *role;
-	int i;
+	int i, abi;
 
 	i = proc_options(argc, argv, &o, usage);
 	if (argc - i < 1) {
@@ -218,9 +218,10 @@ main(int argc, char **argv)
 		proc_drop(c.link_user);
 	else if (strcmp(role, "signer") == 0)
 		proc_drop(c.signer_user);
+	abi = sandbox_fs_abi();	/* landlock_create_ruleset is on no list */
 	sandbox_enter(role, &c);
 	printf("sandbox: %s\n", c.sandbox && sandbox_available() ? "on" : "off");
-	printf("landlock: %s\n", c.sandbox && sandbox_fs_abi() >= 2 ? "on" : "off");
+	printf("landlock: %s\n", c.sandbox && abi >= 2 ? "on" : "off");
 	for (; i < argc; i++)
 		probe_one(argv[i]);
 	return 0;
