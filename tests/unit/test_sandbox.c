@@ -354,6 +354,34 @@ test_files_still_work(void **state)
 	assert_true(exits(run("linkd", "serial", 1, TRY_FILE), 0));
 }
 
+/* airlockctl, airlock-timesync, airlock-client's commands: the same
+ * refusals, no Landlock (they write where the operator says) */
+static void
+test_oneshot_roles(void **state)
+{
+	static const char *const tools[] = { "ctl", "timesync", "client-cmd" };
+	size_t i;
+	int st;
+
+	(void)state;
+	need_sandbox();
+	for (i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
+		assert_true(exits(run(tools[i], "serial", 1, TRY_INET), EACCES));
+		assert_true(exits(run(tools[i], "serial", 1, TRY_UNIX), EACCES));
+		assert_true(exits(run(tools[i], "serial", 1, TRY_CONNECT), EACCES));
+		assert_true(exits(run(tools[i], "serial", 1, TRY_EXEC), EPERM));
+		assert_true(exits(run(tools[i], "serial", 1, TRY_FORK), EPERM));
+		assert_true(exits(run(tools[i], "serial", 1, TRY_MMAP_EXEC), EACCES));
+		assert_true(exits(run(tools[i], "serial", 1, TRY_CREATE_OTHER), 0));
+		assert_true(exits(run(tools[i], "serial", 1, TRY_FILE), 0));
+		st = run(tools[i], "serial", 1, TRY_FORBIDDEN);
+		assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
+	}
+	/* only the programs that may list USB devices get netlink */
+	assert_true(exits(run("ctl", "usb-pl2501", 1, TRY_NETLINK), 0));
+	assert_true(exits(run("timesync", "usb-pl2501", 1, TRY_NETLINK), EACCES));
+}
+
 static void
 test_off_by_configuration(void **state)
 {
@@ -383,6 +411,7 @@ main(void)
 		cmocka_unit_test(test_no_exec_no_fork),
 		cmocka_unit_test(test_unlisted_call_kills),
 		cmocka_unit_test_setup(test_files_still_work, fresh),
+		cmocka_unit_test_setup(test_oneshot_roles, fresh),
 		cmocka_unit_test(test_off_by_configuration),
 	};
 
