@@ -349,6 +349,9 @@ sandbox_groups(const char *role, const struct cfg *c, unsigned *groups)
 			if ((*groups & SB_USBOK) &&
 			    strcmp(c->link.transport, "usb-pl2501") == 0)
 				*groups |= SB_USB;
+			/* the tools' "usb" lists USB devices whatever the transport */
+			if ((*groups & SB_USBOK) && (*groups & SB_TOOL))
+				*groups |= SB_USB;
 			if ((*groups & SB_USB) && getenv("UMOCKDEV_DIR") != NULL)
 				*groups |= SB_MOCK;
 			return 0;

@@ -7,8 +7,10 @@
 # waiting in open(2) on a FIFO; /proc then shows what it set on itself:
 #   Seccomp 2, NoNewPrivs 1, "Max core file size 0 0" in its limits, and
 #   its /proc files owned by root although it runs as nobody (not dumpable).
-# What the filters refuse is in tests/unit/test_sandbox.c; that the
-# programs still work under them is every other integration test.
+# Also: the "usb" commands, with the serial transport, run under the filter
+# (libusb's threads and sockets are on the tools' lists whatever the
+# transport). What the filters refuse is in tests/unit/test_sandbox.c; that
+# the programs still work under them is every other integration test.
 # Needs root (setpriv --reuid); exit 77 otherwise.
 set -u
 . "$AL_TOP/scripts/harness.sh"
@@ -83,6 +85,13 @@ for n in ctl timesync client; do
 		echo "ok - $n: seccomp filter # SKIP sanitizer build"
 	fi
 done
+
+# under the filter, whatever the transport: "usb" lists devices with libusb
+# (threads, eventfd, a netlink socket); a missing entry would be SIGSYS (159)
+"$AL_BIN/airlockctl" -c "$D/signer/airlock.conf" usb >"$D/ctl-usb.out" 2>&1; rc=$?
+check "airlockctl usb with the serial transport is not killed by the filter (exit $rc)" '[ $rc != 159 ]'
+"$AL_BIN/airlock-client" -c "$D/webdb/airlock-client.conf" usb >"$D/client-usb.out" 2>&1; rc=$?
+check "airlock-client usb with the serial transport is not killed by the filter (exit $rc)" '[ $rc != 159 ]'
 
 [ $fails = 0 ] || { echo "stderr of each in $D/*.err"; KEEP=1; }
 exit $fails
