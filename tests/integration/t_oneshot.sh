@@ -39,7 +39,7 @@ mkdir -m 0777 "$D/fifo"
 
 # a sanitizer build installs no filter (docs/hardening.md)
 sandboxed=1
-ldd "$AL_BIN/airlockctl" 2>/dev/null | grep -q "lib[at]san" && sandboxed=0
+grep -qa "AddressSanitizer" "$AL_BIN/airlockctl" && sandboxed=0	# clang links it in
 
 # run NAME CMD...: start CMD as nobody, core dumps allowed, stdin from a
 # FIFO nobody writes to; its pid goes to $D/NAME.pid
