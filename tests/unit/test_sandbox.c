@@ -17,12 +17,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -36,7 +39,7 @@ enum {
 	TRY_FORK, TRY_FORBIDDEN, TRY_FILE, TRY_NETLINK_ROUTE, TRY_PAIR_UNIX,
 	TRY_CONNECT, TRY_SENDTO_ADDR, TRY_SEND, TRY_MMAP_EXEC, TRY_MPROTECT_EXEC,
 	TRY_MMAP_RW, TRY_CREATE_OWN, TRY_CREATE_OTHER, TRY_UNLINK_OTHER,
-	TRY_RENAME_OUT, TRY_MKDIR_OTHER, TRY_DEVNULL,
+	TRY_RENAME_OUT, TRY_MKDIR_OTHER, TRY_DEVNULL, TRY_SYSLOG, TRY_SYSLOG_LOST,
 };
 
 static char dir_own[64], dir_other[64];	/* scratch folders, made by main() */
@@ -84,6 +87,52 @@ try_socket_ops(int what)
 	return 255;
 }
 
+static int log_listener = -1;	/* /dev/log in the child's own mount namespace */
+
+/*
+ * As root: a private /dev (a tmpfs in a new mount namespace, so the host's
+ * is untouched) with a datagram socket bound at /dev/log, and syslog's
+ * socket connected to it (openlog with LOG_NDELAY, as log_init does), all
+ * before the filter.
+ */
+static int
+syslog_setup(void)
+{
+	struct sockaddr_un sun;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "/dev/log");
+	if (unshare(CLONE_NEWNS) == -1 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1 ||
+	    mount("tmpfs", "/dev", "tmpfs", 0, "mode=0755") == -1 ||
+	    (log_listener = socket(AF_UNIX, SOCK_DGRAM, 0)) == -1 ||
+	    bind(log_listener, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		return -1;
+	openlog("test_sandbox", LOG_NDELAY, LOG_USER);
+	return 0;
+}
+
+/* A line logged under the filter arrives (0); or, once syslog's socket is
+ * closed, cannot be sent again and is lost without a kill (0). */
+static int
+try_syslog(int what)
+{
+	char line[512];
+	ssize_t n;
+
+	if (what == TRY_SYSLOG_LOST)
+		closelog();	/* what glibc does when a send fails */
+	syslog(LOG_INFO, "logged under the filter");
+	n = recv(log_listener, line, sizeof(line) - 1, MSG_DONTWAIT);
+	if (what == TRY_SYSLOG_LOST)
+		return n == -1 && errno == EAGAIN ? 0 : 1;
+	if (n <= 0)
+		return 2;
+	line[n] = '\0';
+	return strstr(line, "logged under the filter") != NULL ? 0 : 3;
+}
+
 static int
 try_files(int what)
 {
@@ -111,6 +160,9 @@ try_files(int what)
 		if ((fd = open("/dev/null", O_WRONLY)) == -1 || write(fd, "x", 1) != 1)
 			return errno;
 		return close(fd) == -1 ? errno : 0;
+	case TRY_SYSLOG:
+	case TRY_SYSLOG_LOST:
+		return try_syslog(what);
 	}
 	return 255;
 }
@@ -181,6 +233,8 @@ run(const char *role, const char *transport, int on, int what)
 		log_init("test_sandbox", LOG_TO_STDERR, 0);
 		if (socketpair(AF_UNIX, SOCK_DGRAM, 0, pre_sv) == -1)
 			_exit(254);
+		if ((what == TRY_SYSLOG || what == TRY_SYSLOG_LOST) && syslog_setup() == -1)
+			_exit(253);
 		sandbox_enter(role, &c);
 		_exit(try(what));
 	}
@@ -266,6 +320,24 @@ test_connect_refused(void **state)
 	}
 	assert_true(exits(run("linkd", "usb-pl2501", 1, TRY_CONNECT), EACCES));
 	assert_true(exits(run("linkd", "usb-pl2501", 1, TRY_UNIX), EACCES));
+}
+
+/* The log socket, connected before, still carries lines (root: a mount
+ * namespace for a private /dev/log); a new one cannot be made. */
+static void
+test_syslog_works(void **state)
+{
+	size_t i;
+
+	(void)state;
+	need_sandbox();
+	if (geteuid() != 0)
+		skip();	/* needs a mount namespace for its own /dev/log */
+	for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+		assert_true(exits(run(roles[i], "serial", 1, TRY_SYSLOG), 0));
+		assert_true(exits(run(roles[i], "serial", 1, TRY_SYSLOG_LOST), 0));
+	}
+	assert_true(exits(run("linkd", "usb-pl2501", 1, TRY_SYSLOG), 0));
 }
 
 static void
@@ -405,6 +477,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_network_refused),
 		cmocka_unit_test(test_connect_refused),
+		cmocka_unit_test(test_syslog_works),
 		cmocka_unit_test(test_no_exec_memory),
 		cmocka_unit_test_setup(test_writes_confined, fresh),
 		cmocka_unit_test(test_usb_netlink_only),
