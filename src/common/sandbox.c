@@ -108,7 +108,8 @@ static const int sandbox_common[] = {
 	SCMP_SYS(readlinkat), SCMP_SYS(getcwd), SCMP_SYS(unlink),
 	SCMP_SYS(unlinkat), SCMP_SYS(fchmod), SCMP_SYS(fchown),
 	SCMP_SYS(getdents64), SCMP_SYS(poll), SCMP_SYS(ppoll),
-	SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise), SCMP_SYS(brk), SCMP_SYS(mlock), SCMP_SYS(munlock),
+	SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise), SCMP_SYS(brk),
+	SCMP_SYS(mlock), SCMP_SYS(munlock),
 	SCMP_SYS(msync), SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres),
 	SCMP_SYS(gettimeofday), SCMP_SYS(time), SCMP_SYS(nanosleep),
 	SCMP_SYS(clock_nanosleep), SCMP_SYS(getpid), SCMP_SYS(gettid),
@@ -197,7 +198,8 @@ sandbox_ioctls(scmp_filter_ctx ctx, unsigned groups)
 static int
 sandbox_sockets(scmp_filter_ctx ctx, unsigned groups)
 {
-	int unix_act = (groups & SB_MOCK) ? SCMP_ACT_ALLOW : (int)SCMP_ACT_ERRNO(EACCES);
+	uint32_t unix_act = (groups & SB_MOCK) ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO(EACCES);
+	int fam;
 
 	if (seccomp_rule_add(ctx, unix_act, SCMP_SYS(socket), 1,
 	    SCMP_A0(SCMP_CMP_EQ, AF_UNIX)) < 0 ||
@@ -223,7 +225,9 @@ sandbox_sockets(scmp_filter_ctx ctx, unsigned groups)
 	    SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
 	    SCMP_A2(SCMP_CMP_NE, NETLINK_KOBJECT_UEVENT)) < 0)
 		return -1;
-	for (int fam = 0; fam < AF_MAX; fam++)
+	/* every other family by number: "not AF_UNIX and not AF_NETLINK" is
+	 * two conditions on one argument, which a single rule cannot hold */
+	for (fam = 0; fam < AF_MAX; fam++)
 		if (fam != AF_UNIX && fam != AF_NETLINK &&
 		    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
 		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fam)) < 0)
