@@ -22,6 +22,9 @@ extern volatile sig_atomic_t proc_quit;	/* set by SIGTERM / SIGINT */
  * Returns the index of the first non-option argument. */
 int	 proc_options(int, char **, struct proc_opts *, const char *usage);
 /* Loads the configuration or exits with the sentence. */
+/* RLIMIT_CORE 0 and not dumpable: proc_config() does it first; the
+ * one-shot programs that do not go through it call it themselves. */
+void	 proc_nocore(void);
 void	 proc_config(const struct proc_opts *, struct cfg *, const char *ident);
 void	 proc_signals(void);
 /* Switches to user (if we are root and user is set), no-new-privs, no core. */

@@ -974,6 +974,7 @@ main(int argc, char **argv)
 		fatalx("%s: cannot open the outbox", cl.c.outbox_db);
 	if (strcmp(cmd, "run") == 0)
 		return client_run(&cl);
+	sandbox_enter("client-cmd", &cl.c);	/* the one-shot commands */
 	if (strcmp(cmd, "submit") == 0)
 		return client_submit(&cl, argc - i, argv + i);
 	if (strcmp(cmd, "result") == 0 && argc - i == 2)

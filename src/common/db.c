@@ -56,6 +56,12 @@ db_open(const char *path, int readonly, const char *schema, struct db **out)
 		return -1;
 	}
 	sqlite3_busy_timeout(d->h, 5000);
+	/* no temporary files: the sandboxes let a daemon write only in its own
+	 * folders (sandbox_fs.c), not in /tmp or /var/tmp */
+	if (db_exec(d, "PRAGMA temp_store=MEMORY") == -1) {
+		db_close(d);
+		return -1;
+	}
 	if (!readonly && (db_exec(d, "PRAGMA journal_mode=WAL") == -1 ||
 	    db_exec(d, "PRAGMA synchronous=FULL") == -1 ||
 	    db_exec(d, "PRAGMA foreign_keys=ON") == -1 ||

@@ -1,29 +1,38 @@
 /*
- * sandbox.c: a seccomp allow-list per daemon, with libseccomp; the only
+ * sandbox.c: a seccomp allow-list per program, with libseccomp; the only
  * module that includes seccomp.h. Installed once, after the privilege drop,
  * when the keys are loaded and the start-up files are open; it can never be
  * lifted (no-new-privileges is set, and a filter only ever tightens).
+ * Where a daemon may write is sandbox_fs.c's (Landlock), installed here
+ * just before the filter.
  *
  * The lists are what the daemons, glibc, SQLite (WAL: pread/pwrite, fcntl
- * locks, fsync, mmap of the -shm file, temporary files), OpenSSL
- * (getrandom) and syslog (an AF_UNIX datagram socket to /dev/log) use after
- * start-up, found by running the end-to-end tests under strace and then
- * with the filter on. Three kinds of answer:
+ * locks, fsync, mmap of the -shm file), OpenSSL (getrandom) and syslog (send
+ * on an AF_UNIX datagram socket to /dev/log, connected before the filter)
+ * use after start-up, found by running the end-to-end tests under strace
+ * and then with the filter on. Three kinds of answer:
  *   - allowed;
  *   - refused with an errno, so that the caller sees an ordinary failure and
- *     the tests can observe it: socket()/socketpair() of any family but
- *     AF_UNIX (EACCES), execve/execveat and fork (EPERM), clone3 (ENOSYS,
- *     which makes glibc fall back to clone, whose flags a filter can see);
+ *     the tests can observe it: socket()/socketpair() of any family, connect,
+ *     sendmsg and sendto with an address (EACCES: no new socket, and the log
+ *     socket cannot be pointed elsewhere), mmap/mprotect with PROT_EXEC
+ *     (EACCES), execve/execveat and fork (EPERM), clone3 (ENOSYS, which
+ *     makes glibc fall back to clone, whose flags a filter can see);
  *   - anything else: SIGSYS. A handler writes one line naming the system
  *     call number to stderr (the journal under systemd) and the process
  *     then dies by that signal, so a missing entry shows up at once instead
  *     of as a strange error later (scmp_sys_resolver NUMBER names it).
- * ioctl() is allowed for the termios requests of the serial line only, and,
- * with the usb-pl2501 transport, for the usbdevfs requests ('U') that libusb
- * makes. That transport also needs threads (libusb's event and hot-plug
- * threads, our worker), eventfd/timerfd/pipes, and a NETLINK_KOBJECT_UEVENT
- * socket for hot-plug: AF_NETLINK is allowed for it, not AF_INET/AF_INET6
- * or AF_PACKET.
+ * ioctl() is allowed for the termios requests of the serial line (and of
+ * the one-shot programs' terminal) only, and, with the usb-pl2501
+ * transport, for the usbdevfs requests ('U') that libusb makes. That
+ * transport also needs threads (libusb's event and hot-plug threads, our
+ * worker), eventfd/timerfd/pipes, and a NETLINK_KOBJECT_UEVENT socket for
+ * hot-plug, made again whenever the cable is reopened: that one stays.
+ * Under umockdev (tests only: UMOCKDEV_DIR set), whose preload library
+ * talks to the emulated devices over AF_UNIX sockets, AF_UNIX stays too.
+ *
+ * Roles: the daemons (linkd, signer, client) and the one-shot programs
+ * (ctl, timesync, client-cmd), which get no Landlock rules.
  *
  * Sanitizer builds skip the filter: ASan and LeakSanitizer need ptrace,
  * clone and /proc at exit. "sandbox = false" in the configuration turns it
@@ -35,7 +44,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -65,15 +76,25 @@ enum {
 	SB_MKDIR	= 1 << 2,	/* the spool directories */
 	SB_USB		= 1 << 3,	/* libusb: threads, usbdevfs, netlink */
 	SB_NTP		= 1 << 4,	/* read the kernel's NTP status (adjtimex) */
+	SB_MOCK		= 1 << 5,	/* tests: umockdev's preload needs AF_UNIX */
+	SB_TERM		= 1 << 6,	/* a terminal: termios ioctls (prompts, top) */
+	SB_CLOCK	= 1 << 7,	/* set the clock (airlock-timesync, as root) */
+	SB_TOOL		= 1 << 8,	/* one-shot program: no Landlock, quiet */
+	SB_USBOK	= 1 << 9,	/* may open the usb-pl2501 transport */
 };
 
 static const struct {
 	const char	*name;
 	unsigned	 groups;
 } sandbox_roles[] = {
-	{ "linkd",	SB_CABLE | SB_RENAME },
+	{ "linkd",	SB_CABLE | SB_RENAME | SB_USBOK },
 	{ "signer",	SB_RENAME },	/* its health file */
-	{ "client",	SB_CABLE | SB_RENAME | SB_MKDIR | SB_NTP },
+	{ "client",	SB_CABLE | SB_RENAME | SB_MKDIR | SB_NTP | SB_USBOK },
+	/* the one-shot programs: airlockctl, airlock-timesync, airlock-client's
+	 * commands other than run (its "usb" lists the devices with libusb) */
+	{ "ctl",	SB_TERM | SB_RENAME | SB_MKDIR | SB_TOOL | SB_USBOK },
+	{ "timesync",	SB_TERM | SB_CLOCK | SB_NTP | SB_RENAME | SB_TOOL },
+	{ "client-cmd",	SB_TERM | SB_RENAME | SB_MKDIR | SB_NTP | SB_TOOL | SB_USBOK },
 };
 
 /* Every role: files and SQLite, memory, time, signals, exit, syslog. */
@@ -87,8 +108,8 @@ static const int sandbox_common[] = {
 	SCMP_SYS(readlinkat), SCMP_SYS(getcwd), SCMP_SYS(unlink),
 	SCMP_SYS(unlinkat), SCMP_SYS(fchmod), SCMP_SYS(fchown),
 	SCMP_SYS(getdents64), SCMP_SYS(poll), SCMP_SYS(ppoll),
-	SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(mprotect),
-	SCMP_SYS(madvise), SCMP_SYS(brk), SCMP_SYS(mlock), SCMP_SYS(munlock),
+	SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise), SCMP_SYS(brk),
+	SCMP_SYS(mlock), SCMP_SYS(munlock),
 	SCMP_SYS(msync), SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres),
 	SCMP_SYS(gettimeofday), SCMP_SYS(time), SCMP_SYS(nanosleep),
 	SCMP_SYS(clock_nanosleep), SCMP_SYS(getpid), SCMP_SYS(gettid),
@@ -97,7 +118,6 @@ static const int sandbox_common[] = {
 	SCMP_SYS(rt_sigreturn), SCMP_SYS(sigaltstack), SCMP_SYS(restart_syscall),
 	SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(getrandom),
 	SCMP_SYS(futex), SCMP_SYS(sched_yield), SCMP_SYS(sysinfo),
-	SCMP_SYS(connect), SCMP_SYS(sendto), SCMP_SYS(sendmsg),
 	SCMP_SYS(recvfrom), SCMP_SYS(recvmsg), SCMP_SYS(shutdown),
 	SCMP_SYS(getsockopt), SCMP_SYS(statfs), SCMP_SYS(fstatfs),
 };
@@ -110,6 +130,11 @@ static const int sandbox_mkdir[] = { SCMP_SYS(mkdir), SCMP_SYS(mkdirat) };
 /* a TIME sample says whether webdb's clock is synchronised: adjtimex(2)
  * with modes 0 only reads; setting the clock needs CAP_SYS_TIME */
 static const int sandbox_ntp[] = { SCMP_SYS(adjtimex), SCMP_SYS(clock_adjtime) };
+/* airlock-timesync steps the clock (it keeps CAP_SYS_TIME: it runs as root) */
+static const int sandbox_clock[] = {
+	SCMP_SYS(clock_settime), SCMP_SYS(settimeofday), SCMP_SYS(adjtimex),
+	SCMP_SYS(clock_adjtime),
+};
 static const int sandbox_usb[] = {
 	SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(sched_getaffinity),
 	SCMP_SYS(eventfd2), SCMP_SYS(pipe2), SCMP_SYS(timerfd_create),
@@ -146,11 +171,11 @@ sandbox_ioctls(scmp_filter_ctx ctx, unsigned groups)
 
 	/* the kernel takes the request as 32 bits: compare only those */
 	for (i = 0; i < sizeof(sandbox_tty_ioctls) / sizeof(sandbox_tty_ioctls[0]); i++)
-		if ((groups & SB_CABLE) && seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+		if ((groups & (SB_CABLE | SB_TERM)) && seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
 		    SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu,
 		    sandbox_tty_ioctls[i])) < 0)
 			return -1;
-	if (!(groups & SB_CABLE) && seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+	if (!(groups & (SB_CABLE | SB_TERM)) && seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
 	    SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TCGETS)) < 0)
 		return -1;	/* isatty(3) */
 	if ((groups & SB_USB) && seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
@@ -159,23 +184,70 @@ sandbox_ioctls(scmp_filter_ctx ctx, unsigned groups)
 	return 0;
 }
 
-/* socket(2) and socketpair(2): AF_UNIX (and AF_NETLINK for libusb), else EACCES */
+/*
+ * Sockets: the log socket (syslog's AF_UNIX datagram socket to /dev/log)
+ * is connected before the filter (openlog(LOG_NDELAY)), so afterwards no
+ * socket is made or connected: socket(2), socketpair(2) and connect(2)
+ * fail with EACCES, and so do sendto(2) to an address and sendmsg(2); send(2)
+ * on the connected log socket stays. libusb's hot-plug socket (AF_NETLINK,
+ * NETLINK_KOBJECT_UEVENT, bound, never connected) is made when the cable
+ * is opened again, so it stays for usb-pl2501. Under umockdev (tests only)
+ * the preload library reaches the emulated devices over an AF_UNIX socket
+ * it connects when a device node is opened: AF_UNIX stays for it.
+ */
 static int
 sandbox_sockets(scmp_filter_ctx ctx, unsigned groups)
 {
-	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+	uint32_t unix_act = (groups & SB_MOCK) ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO(EACCES);
+	int fam;
+
+	if (seccomp_rule_add(ctx, unix_act, SCMP_SYS(socket), 1,
 	    SCMP_A0(SCMP_CMP_EQ, AF_UNIX)) < 0 ||
-	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
-	    SCMP_A0(SCMP_CMP_NE, AF_UNIX)) < 0 ||
-	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 1,
+	    seccomp_rule_add(ctx, unix_act, SCMP_SYS(socketpair), 1,
 	    SCMP_A0(SCMP_CMP_EQ, AF_UNIX)) < 0 ||
+	    seccomp_rule_add(ctx, unix_act, SCMP_SYS(connect), 0) < 0 ||
+	    seccomp_rule_add(ctx, unix_act, SCMP_SYS(sendmsg), 0) < 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socketpair), 1,
-	    SCMP_A0(SCMP_CMP_NE, AF_UNIX)) < 0)
+	    SCMP_A0(SCMP_CMP_NE, AF_UNIX)) < 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 1,
+	    SCMP_A4(SCMP_CMP_EQ, 0)) < 0 ||
+	    seccomp_rule_add(ctx, unix_act, SCMP_SYS(sendto), 1,
+	    SCMP_A4(SCMP_CMP_NE, 0)) < 0)
 		return -1;
+	if (!(groups & SB_USB))
+		return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_NE, AF_UNIX)) < 0 ? -1 : 0;
 	/* hot-plug events only: not NETLINK_ROUTE and the like */
-	if ((groups & SB_USB) && seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
-	    SCMP_SYS(socket), 2, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
-	    SCMP_A2(SCMP_CMP_EQ, NETLINK_KOBJECT_UEVENT)) < 0)
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+	    SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
+	    SCMP_A2(SCMP_CMP_EQ, NETLINK_KOBJECT_UEVENT)) < 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 2,
+	    SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
+	    SCMP_A2(SCMP_CMP_NE, NETLINK_KOBJECT_UEVENT)) < 0)
+		return -1;
+	/* every other family by number: "not AF_UNIX and not AF_NETLINK" is
+	 * two conditions on one argument, which a single rule cannot hold */
+	for (fam = 0; fam < AF_MAX; fam++)
+		if (fam != AF_UNIX && fam != AF_NETLINK &&
+		    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fam)) < 0)
+			return -1;
+	return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
+	    SCMP_A0(SCMP_CMP_GE, AF_MAX)) < 0 ? -1 : 0;
+}
+
+/* Memory: never executable after start-up (no code is loaded later). */
+static int
+sandbox_memory(scmp_filter_ctx ctx)
+{
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)) < 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(mmap), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC)) < 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)) < 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(mprotect), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC)) < 0)
 		return -1;
 	return 0;
 }
@@ -260,8 +332,10 @@ sandbox_build(scmp_filter_ctx ctx, unsigned groups)
 	    ((groups & SB_RENAME) && SANDBOX_LIST(ctx, sandbox_rename) == -1) ||
 	    ((groups & SB_MKDIR) && SANDBOX_LIST(ctx, sandbox_mkdir) == -1) ||
 	    ((groups & SB_NTP) && SANDBOX_LIST(ctx, sandbox_ntp) == -1) ||
+	    ((groups & SB_CLOCK) && SANDBOX_LIST(ctx, sandbox_clock) == -1) ||
 	    ((groups & SB_USB) && SANDBOX_LIST(ctx, sandbox_usb) == -1) ||
 	    sandbox_ioctls(ctx, groups) == -1 || sandbox_sockets(ctx, groups) == -1 ||
+	    sandbox_memory(ctx) == -1 ||
 	    sandbox_processes(ctx, groups) == -1)
 		return -1;
 	/* every thread, including any a library started before us */
@@ -276,9 +350,14 @@ sandbox_groups(const char *role, const struct cfg *c, unsigned *groups)
 	for (i = 0; i < sizeof(sandbox_roles) / sizeof(sandbox_roles[0]); i++)
 		if (strcmp(sandbox_roles[i].name, role) == 0) {
 			*groups = sandbox_roles[i].groups;
-			if ((*groups & SB_CABLE) &&
+			if ((*groups & SB_USBOK) &&
 			    strcmp(c->link.transport, "usb-pl2501") == 0)
 				*groups |= SB_USB;
+			/* the tools' "usb" lists USB devices whatever the transport */
+			if ((*groups & SB_USBOK) && (*groups & SB_TOOL))
+				*groups |= SB_USB;
+			if ((*groups & SB_USB) && getenv("UMOCKDEV_DIR") != NULL)
+				*groups |= SB_MOCK;
 			return 0;
 		}
 	return -1;
@@ -295,7 +374,7 @@ sandbox_enter(const char *role, const struct cfg *c)
 {
 	scmp_filter_ctx ctx;
 	unsigned groups;
-	int rc;
+	int rc, landlock;
 
 	if (sandbox_groups(role, c, &groups) == -1)
 		fatalx("sandbox: unknown role %s", role);
@@ -303,11 +382,20 @@ sandbox_enter(const char *role, const struct cfg *c)
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		fatal("prctl(PR_SET_DUMPABLE)");
 	if (!c->sandbox) {
-		log_warnx("sandbox: off (\"sandbox = false\" in %s)", c->path);
+		if (groups & SB_TOOL)
+			log_debug("sandbox: off (\"sandbox = false\" in %s)", c->path);
+		else
+			log_warnx("sandbox: off (\"sandbox = false\" in %s)", c->path);
 		return;
 	}
+	/* Landlock and seccomp both need it; proc_drop() set it in the daemons */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		fatal("prctl(PR_SET_NO_NEW_PRIVS)");
+	/* paths, where seccomp cannot look; also in sanitizer builds */
+	landlock = (groups & SB_TOOL) ? 0 : sandbox_fs_enter(role, c);
 	if (!sandbox_available()) {
-		log_info("sandbox: not installed in a sanitizer build");
+		if (!(groups & SB_TOOL))
+			log_info("sandbox: not installed in a sanitizer build");
 		return;
 	}
 	snprintf(sandbox_role_name, sizeof(sandbox_role_name), "%s", role);
@@ -323,6 +411,10 @@ sandbox_enter(const char *role, const struct cfg *c)
 		errno = -rc;
 		fatal("sandbox: cannot install the %s allow-list", role);
 	}
-	log_info("sandbox: %s allow-list installed%s", role,
-	    (groups & SB_USB) ? " (with libusb)" : "");
+	if (groups & SB_TOOL)
+		log_debug("sandbox: %s allow-list installed", role);
+	else
+		log_info("sandbox: %s allow-list installed%s%s", role,
+		    (groups & SB_USB) ? " (with libusb)" : "",
+		    landlock ? ", writes confined by Landlock" : "");
 }

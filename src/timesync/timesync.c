@@ -37,6 +37,8 @@
 #include "msg.h"
 #include "timesync.h"
 #include "castore.h"
+#include "proc.h"
+#include "sandbox.h"
 
 #define TS_OK		0
 #define TS_FAIL		1
@@ -359,9 +361,13 @@ main(int argc, char **argv)
 	int v;
 
 	ts_options(&t, argc, argv);
+	proc_nocore();
 	log_init("airlock-timesync", LOG_TO_SYSLOG, 0);
 	if (config_load(t.config, &t.cfg, why, sizeof(why)) == -1)
 		errx(TS_FAIL, "%s", why);
+	/* hwclock(8) would inherit the filter: with --hwclock, none */
+	if (!t.hwclock)
+		sandbox_enter("timesync", &t.cfg);
 	ts_policy(&t);
 	if (ts_clock(&t, &t.now) == -1)
 		err(TS_FAIL, "cannot read the clocks");

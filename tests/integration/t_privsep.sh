@@ -12,10 +12,17 @@
 #      configuration, shows: the link process cannot open a CA key or the
 #      link key (EACCES) nor open ca.db for writing (EACCES); the signer
 #      cannot open the cable (EACCES) nor queue.db for writing; in both
-#      socket(AF_INET) and socket(AF_INET6) fail (EACCES), AF_UNIX works
-#      (syslog), exec and fork fail (EPERM), and a system call off the list
-#      kills the process with SIGSYS after a line naming it;
-#   3. with "sandbox = false" socket(AF_INET) works again (the switch is real).
+#      no socket of any family can be made, AF_UNIX included (the log
+#      socket is connected before the filter), and an existing socket
+#      cannot be connected (EACCES); no executable mapping (EACCES); exec
+#      and fork fail (EPERM), and a system call off the list kills the
+#      process with SIGSYS after a line naming it; with Landlock (Linux
+#      5.19+), each role creates files in its own folders only: not in
+#      /tmp, not in the other daemon's folder, and it cannot remove a file
+#      of its own user outside them (EACCES), even the client role run as
+#      root;
+#   3. with "sandbox = false" socket(AF_INET) and a file in /tmp work again
+#      (the switch is real).
 # Needs root (exit 77 otherwise).
 set -u
 . "$AL_TOP/scripts/harness.sh"
@@ -33,6 +40,7 @@ cleanup() {
 	userdel "$LU" 2>/dev/null; userdel "$SU" 2>/dev/null
 	groupdel "$G" 2>/dev/null; groupdel "$CG" 2>/dev/null
 	[ "${KEEP:-}" ] || rm -rf "$D"
+	[ -z "${T:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
 fails=0
@@ -78,6 +86,17 @@ sb=0; probe client | grep -qx "sandbox: on" && sb=1
 scheck() {	# NAME EXPR: a check of the seccomp filter
 	if [ $sb = 1 ]; then check "$@"; else echo "ok - $1 # SKIP sanitizer build"; fi
 }
+# Landlock needs Linux 5.19 (ABI 2); older kernels run without it (logged)
+ll=0; probe client | grep -qx "landlock: on" && ll=1
+[ $ll = 1 ] || echo "# no Landlock ABI 2 in this kernel: the file confinement checks are skipped"
+lcheck() {	# NAME EXPR: a check of the Landlock rules
+	if [ $ll = 1 ]; then check "$@"; else echo "ok - $1 # SKIP no Landlock"; fi
+}
+# files of the link user outside its folders, and a listening log socket
+T=$(mktemp -d /tmp/airlock-privsep-other.XXXXXX); chmod 1777 "$T"
+touch "$T/linkfile" && chown "$LU" "$T/linkfile"
+python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])' "$T/sock"
+chmod 0666 "$T/sock"
 
 # 1. the flow, and what /proc says about the daemons
 declare -a ids
@@ -107,7 +126,9 @@ check "ca.db, created by a root-started signer, belongs to the signer" \
 # 2. what each role cannot do
 out=$(probe linkd id "read:$D/ca/sub-ec/ca.key" "read:$D/ca/sub-rsa/ca.key" \
 	"read:$S/link.key" "write:$S/signerdb/ca.db" "write:$S/link/queue.db" \
-	socket:inet socket:inet6 socket:packet socket:unix exec:/bin/true fork)
+	socket:inet socket:inet6 socket:packet socket:unix exec:/bin/true fork \
+	"connect:$T/sock" mmap-exec mprotect-exec "create:$S/link/probe.new" \
+	"create:$T/new" "create:$S/signerdb/new" "unlink:$T/linkfile")
 echo "$out" | sed 's/^/# linkd probe: /'
 check "link process: opening a CA key fails with EACCES" "has 'read:$D/ca/sub-ec/ca.key: EACCES' && has 'read:$D/ca/sub-rsa/ca.key: EACCES'"
 check "link process: the link key is unreadable after the drop" "has 'read:$S/link.key: EACCES'"
@@ -115,19 +136,41 @@ check "link process: ca.db cannot be opened for writing" "has 'write:$S/signerdb
 check "link process: its own queue.db can" "has 'write:$S/link/queue.db: ok'"
 scheck "link process: socket(AF_INET) refused with EACCES" "has 'socket:inet: EACCES'"
 scheck "link process: socket(AF_INET6), socket(AF_PACKET) refused" "has 'socket:inet6: EACCES' && has 'socket:packet: EACCES'"
-check "link process: socket(AF_UNIX) allowed (syslog)" "has 'socket:unix: ok'"
+scheck "link process: socket(AF_UNIX) refused too (the log socket is made before)" "has 'socket:unix: EACCES'"
+scheck "link process: connect(2) to another AF_UNIX socket refused (EACCES)" "has 'connect:$T/sock: EACCES'"
+scheck "link process: no executable memory (mmap, mprotect: EACCES)" "has 'mmap-exec: EACCES' && has 'mprotect-exec: EACCES'"
+check "link process: creates files in its own folder" "has 'create:$S/link/probe.new: ok'"
+lcheck "link process: cannot create a file in /tmp or in the signer's folder (Landlock)" \
+	"has 'create:$T/new: EACCES' && has 'create:$S/signerdb/new: EACCES'"
+lcheck "link process: cannot remove its own user's file outside its folders" "has 'unlink:$T/linkfile: EACCES'"
 scheck "link process: no exec, no fork" "has 'exec:/bin/true: EPERM' && has 'fork: EPERM'"
 scheck "link process: sandbox on, seccomp mode 2, no-new-privs, not dumpable" \
 	"has 'sandbox: on' && has 'id: Seccomp:	2' && has 'id: NoNewPrivs:	1' && printf '%s\n' \"\$out\" | grep -q 'uid=$(id -u "$LU") euid=$(id -u "$LU") .*dumpable=0'"
 
 out=$(probe signer "read:$tty" "read:$D/cable-signer" "write:$S/link/queue.db" \
-	"read:$D/ca/sub-ec/ca.key" socket:inet socket:netlink exec:/bin/sh)
+	"read:$D/ca/sub-ec/ca.key" socket:inet socket:netlink exec:/bin/sh \
+	socket:unix "connect:$T/sock" mmap-exec "create:$S/signerdb/probe.new" \
+	"create:$T/new" "create:$S/link/new")
 echo "$out" | sed 's/^/# signer probe: /'
 check "signer: the cable device cannot be opened (EACCES)" "has 'read:$tty: EACCES' && has 'read:$D/cable-signer: EACCES'"
 check "signer: queue.db cannot be opened for writing" "has 'write:$S/link/queue.db: EACCES'"
 check "signer: reads its own keys" "has 'read:$D/ca/sub-ec/ca.key: ok'"
 scheck "signer: socket(AF_INET), socket(AF_NETLINK) refused, no exec" \
 	"has 'socket:inet: EACCES' && has 'socket:netlink: EACCES' && has 'exec:/bin/sh: EPERM'"
+scheck "signer: no AF_UNIX socket, no connect, no executable memory" \
+	"has 'socket:unix: EACCES' && has 'connect:$T/sock: EACCES' && has 'mmap-exec: EACCES'"
+check "signer: creates files in its own folder" "has 'create:$S/signerdb/probe.new: ok'"
+lcheck "signer: cannot create a file in /tmp or in linkd's folder (Landlock)" \
+	"has 'create:$T/new: EACCES' && has 'create:$S/link/new: EACCES'"
+
+# the client role (it never changes user: here it stays root)
+out=$(probe client socket:unix "connect:$T/sock" mmap-exec mprotect-exec \
+	"create:$T/new" "unlink:$T/linkfile" "create:$S/link/probe.new")
+echo "$out" | sed 's/^/# client probe: /'
+scheck "client: no AF_UNIX socket, no connect, no executable memory" \
+	"has 'socket:unix: EACCES' && has 'connect:$T/sock: EACCES' && has 'mmap-exec: EACCES' && has 'mprotect-exec: EACCES'"
+lcheck "client, even as root: nothing created or removed outside its folders (Landlock)" \
+	"has 'create:$T/new: EACCES' && has 'unlink:$T/linkfile: EACCES' && has 'create:$S/link/probe.new: ok'"
 
 probe linkd forbidden >/dev/null; rc=$?
 scheck "a system call off the list kills with SIGSYS" '[ $rc = $((128 + 31)) ]'
@@ -135,8 +178,9 @@ scheck "... after a line that names it" 'grep -q "airlock sandbox (linkd): syste
 
 # 3. the switch
 echo "sandbox = false;" >> "$S/airlock.conf"
-out=$(probe linkd socket:inet "read:$D/ca/sub-ec/ca.key")
+out=$(probe linkd socket:inet "read:$D/ca/sub-ec/ca.key" "create:$T/new")
 check "sandbox = false: socket(AF_INET) works (and the user still cannot read keys)" \
 	"has 'sandbox: off' && has 'socket:inet: ok' && has 'read:$D/ca/sub-ec/ca.key: EACCES'"
+check "sandbox = false: a file in /tmp can be created again" "has 'create:$T/new: ok'"
 [ $fails = 0 ] || { echo "logs in $D/log"; KEEP=1; }
 exit $fails

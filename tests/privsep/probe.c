@@ -12,6 +12,12 @@
  *          socket:FAMILY        inet inet6 unix netlink packet
  *          exec:PATH            execve(2) with no arguments
  *          fork                 fork(2)
+ *          create:PATH          open(2) with O_CREAT|O_EXCL (removed again)
+ *          unlink:PATH          unlink(2)
+ *          connect:PATH         connect(2) an AF_UNIX datagram socket, made
+ *                               before the drop like the log socket, to PATH
+ *          mmap-exec            an anonymous PROT_READ|PROT_EXEC mapping
+ *          mprotect-exec        a read-write mapping made executable
  *          forbidden            ptrace(PTRACE_TRACEME): not on any list, so
  *                               the process dies by SIGSYS
  */
@@ -20,9 +26,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -100,6 +108,49 @@ probe_open(const char *check, const char *path, int flags)
 		close(fd);
 }
 
+/* made before the drop and the filter, as the log socket is */
+static int probe_sock = -1;
+
+static void
+probe_connect(const char *check, const char *path)
+{
+	struct sockaddr_un sun;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	probe_result(check, connect(probe_sock, (struct sockaddr *)&sun, sizeof(sun)));
+}
+
+static void
+probe_create(const char *check, const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	probe_result(check, fd);
+	if (fd != -1) {
+		close(fd);
+		unlink(path);
+	}
+}
+
+static void
+probe_exec_memory(const char *check, int by_mprotect)
+{
+	void *p;
+	int rv;
+
+	p = mmap(NULL, 4096, by_mprotect ? PROT_READ | PROT_WRITE :
+	    PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		probe_result(check, -1);
+		return;
+	}
+	rv = by_mprotect ? mprotect(p, 4096, PROT_READ | PROT_EXEC) : 0;
+	probe_result(check, rv);
+	munmap(p, 4096);
+}
+
 static void
 probe_fork(void)
 {
@@ -129,6 +180,16 @@ probe_one(const char *check)
 		probe_result(check, execv(check + 5, argv));
 	else if (strcmp(check, "fork") == 0)
 		probe_fork();
+	else if (strncmp(check, "create:", 7) == 0)
+		probe_create(check, check + 7);
+	else if (strncmp(check, "unlink:", 7) == 0)
+		probe_result(check, unlink(check + 7));
+	else if (strncmp(check, "connect:", 8) == 0)
+		probe_connect(check, check + 8);
+	else if (strcmp(check, "mmap-exec") == 0)
+		probe_exec_memory(check, 0);
+	else if (strcmp(check, "mprotect-exec") == 0)
+		probe_exec_memory(check, 1);
 	else if (strcmp(check, "forbidden") == 0)
 		probe_result(check, (int)ptrace(PTRACE_TRACEME, 0, NULL, NULL));
 	else
@@ -141,7 +202,7 @@ main(int argc, char **argv)
 	static struct cfg c;
 	struct proc_opts o;
 	const char *role;
-	int i;
+	int i, abi;
 
 	i = proc_options(argc, argv, &o, usage);
 	if (argc - i < 1) {
@@ -151,12 +212,16 @@ main(int argc, char **argv)
 	o.foreground = 1;
 	role = argv[i++];
 	proc_config(&o, &c, "privsep-probe");
+	if ((probe_sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		fatal("socket");
 	if (strcmp(role, "linkd") == 0)
 		proc_drop(c.link_user);
 	else if (strcmp(role, "signer") == 0)
 		proc_drop(c.signer_user);
+	abi = sandbox_fs_abi();	/* landlock_create_ruleset is on no list */
 	sandbox_enter(role, &c);
 	printf("sandbox: %s\n", c.sandbox && sandbox_available() ? "on" : "off");
+	printf("landlock: %s\n", c.sandbox && abi >= 2 ? "on" : "off");
 	for (; i < argc; i++)
 		probe_one(argv[i]);
 	return 0;
