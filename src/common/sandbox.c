@@ -159,23 +159,29 @@ sandbox_ioctls(scmp_filter_ctx ctx, unsigned groups)
 	return 0;
 }
 
+/*
+ * The SCMP_A* comparisons name both datums (the second is unused by EQ and
+ * NE): libseccomp's macros fill a struct, and clang warns of a missing
+ * field initializer otherwise.
+ */
+
 /* socket(2) and socketpair(2): AF_UNIX (and AF_NETLINK for libusb), else EACCES */
 static int
 sandbox_sockets(scmp_filter_ctx ctx, unsigned groups)
 {
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-	    SCMP_A0(SCMP_CMP_EQ, AF_UNIX)) < 0 ||
+	    SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0)) < 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
-	    SCMP_A0(SCMP_CMP_NE, AF_UNIX)) < 0 ||
+	    SCMP_A0(SCMP_CMP_NE, AF_UNIX, 0)) < 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 1,
-	    SCMP_A0(SCMP_CMP_EQ, AF_UNIX)) < 0 ||
+	    SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0)) < 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socketpair), 1,
-	    SCMP_A0(SCMP_CMP_NE, AF_UNIX)) < 0)
+	    SCMP_A0(SCMP_CMP_NE, AF_UNIX, 0)) < 0)
 		return -1;
 	/* hot-plug events only: not NETLINK_ROUTE and the like */
 	if ((groups & SB_USB) && seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
-	    SCMP_SYS(socket), 2, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
-	    SCMP_A2(SCMP_CMP_EQ, NETLINK_KOBJECT_UEVENT)) < 0)
+	    SCMP_SYS(socket), 2, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK, 0),
+	    SCMP_A2(SCMP_CMP_EQ, NETLINK_KOBJECT_UEVENT, 0)) < 0)
 		return -1;
 	return 0;
 }
@@ -192,16 +198,16 @@ sandbox_processes(scmp_filter_ctx ctx, unsigned groups)
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
 	    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0)) < 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid())) < 0)
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0)) < 0)
 		return -1;
 	if ((groups & SB_USB) && (seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
 	    SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD,
 	    CLONE_THREAD)) < 0 ||
 	    /* libusb names its threads; no other prctl(2) */
 	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-	    SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME)) < 0 ||
+	    SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME, 0)) < 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-	    SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME)) < 0))
+	    SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME, 0)) < 0))
 		return -1;
 	return 0;
 }
