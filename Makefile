@@ -61,6 +61,8 @@ FUZZERS	:= $(FUZZSRC:tests/fuzz/%.c=$(B)/fuzz/%)
 # `make asan` runs every test against the programs in build-asan/bin.
 export AL_BUILD	:= $(CURDIR)/$(B)
 export AL_BIN	:= $(AL_BUILD)/bin
+# how t_walls links a scratch main against the folder archives
+export AL_LINK	:= $(CC) $(filter -fsanitize=%,$(CFLAGS))
 
 DEB_PKGS := build-essential pkg-config libssl-dev libsqlite3-dev libconfig-dev \
 	    libusb-1.0-0-dev libcmocka-dev libumockdev-dev umockdev openssl \

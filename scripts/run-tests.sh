@@ -25,6 +25,7 @@ section=unit
 # sanitizer options for one test, its reports in DIR
 sanitize() {	# DIR
 	local d=$1 supp=$top/tests/lsan.supp
+	export AL_SANITIZER_DIR=$d
 	export ASAN_OPTIONS="log_path=$d/report:halt_on_error=1:detect_leaks=1:abort_on_error=0"
 	export LSAN_OPTIONS="suppressions=$supp:print_suppressions=0"
 	export UBSAN_OPTIONS="log_path=$d/report:halt_on_error=1:print_stacktrace=1"
