@@ -178,8 +178,8 @@ $(B)/fuzz/libfuzz.a: $(FUZZOBJ)
 	@mkdir -p $(@D)
 	rm -f $@
 	ar rcs $@ $^
-$(B)/fuzz/%: tests/fuzz/%.c $(B)/fuzz/libfuzz.a
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FOLDERS:%=-Isrc/%) -o $@ $^ $(LDLIBS)
+$(B)/fuzz/%: tests/fuzz/%.c $(B)/fuzz/libfuzz.a $(wildcard include/*.h)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FOLDERS:%=-Isrc/%) -o $@ $< $(B)/fuzz/libfuzz.a $(LDLIBS)
 fuzz: $(FUZZERS)
 	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZERS)
 fuzz-smoke: $(FUZZERS)
