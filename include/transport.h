@@ -26,6 +26,8 @@ struct transport_ops {
 	int	 (*status)(struct transport *, char *, size_t);
 	/* 1 the peer is there, 0 it is not, -1 the transport cannot tell */
 	int	 (*link_status)(struct transport *);
+	/* frees what open() kept in priv (after close); NULL: nothing kept */
+	void	 (*release)(struct transport *);
 };
 
 struct transport {
@@ -43,6 +45,8 @@ struct link;
 /* transport.c */
 int	 transport_link_io(struct transport *, struct link *, short revents, uint64_t now_ms);
 int	 transport_init(struct transport *, const struct cfg_link *, char *why, size_t whysz);
+/* Closes the cable and frees the transport's private state; init may follow. */
+void	 transport_free(struct transport *);
 /* Opens the cable if it is closed: 0 open, -1 not (logged as a warning
  * when the reason is new, and again every few minutes while it lasts). */
 int	 transport_reopen(struct transport *, uint64_t now_ms);

@@ -50,6 +50,7 @@ int	 hex_decode(const char *, uint8_t *, size_t);	/* exact length n; 0 or -1 */
 int	 parse_num(const char *s, long long lo, long long hi, long long *out);
 uint64_t mono_ms(void);				/* CLOCK_MONOTONIC in ms */
 uint64_t real_ns(void);				/* CLOCK_REALTIME in ns */
+/* The whole file (at most max bytes) in b: 0; or -1 (errno set), b freed. */
 int	 read_file(const char *, struct buf *, size_t max);
 int	 write_file_atomic(const char *, const void *, size_t, int mode);
 int	 name_ok(const char *, size_t);		/* [A-Za-z0-9._-]{1,63} */

@@ -16,7 +16,7 @@
 #       delta50_ms=D bytes_per_revocation=E identical=1
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-bin=$top/build/bin
+bin=${AL_BIN:-$top/build/bin}
 ISSUED=${BENCH_ISSUED:-1000000} REVOKED=${BENCH_REVOKED:-100000} DELTA=${BENCH_DELTA:-50}
 W=$(mktemp -d /tmp/airlock-bench-crl.XXXXXX)
 trap '[ "${BENCH_KEEP:-}" ] && echo "kept $W" >&2 || rm -rf "$W"' EXIT

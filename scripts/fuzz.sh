@@ -1,9 +1,10 @@
 #!/bin/sh
 # fuzz.sh SECONDS FUZZER...: run each libFuzzer binary for SECONDS.
-# A FUZZER is a path such as build/fuzz/fuzz_frame, or just "frame". Its
+# A FUZZER is a path such as build/fuzz/fuzz_frame, or just "frame" (in
+# $AL_BUILD/fuzz, default build/fuzz). Its
 # seeds, tests/fuzz/corpus/NAME, are copied into a temporary corpus first, so
 # the repository is never written to. Crash artifacts go to
-# build/fuzz/artifacts/. One line per fuzzer:
+# $AL_BUILD/fuzz/artifacts/. One line per fuzzer:
 #   fuzz: NAME seconds=S execs=N crashes=C
 # and the exit status is non-zero when any fuzzer crashed or did not run, in
 # which case its artifact and the tail of its log are printed.
@@ -22,7 +23,8 @@ case $secs in
 esac
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-artifacts=$root/build/fuzz/artifacts
+build=${AL_BUILD:-$root/build}
+artifacts=$build/fuzz/artifacts
 mkdir -p "$artifacts" || exit 1
 work=$(mktemp -d "${TMPDIR:-/tmp}/airlock-fuzz.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
@@ -64,7 +66,7 @@ status=0
 for arg in "$@"; do
 	case $arg in
 	*/*) bin=$arg ;;
-	*) bin=$root/build/fuzz/fuzz_${arg#fuzz_} ;;
+	*) bin=$build/fuzz/fuzz_${arg#fuzz_} ;;
 	esac
 	run_one "$bin" || status=1
 done

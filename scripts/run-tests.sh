@@ -5,18 +5,50 @@
 # counted as skipped (for example: needs root). Ends with one line
 #   N passed, N failed, N skipped
 # and exits non-zero if anything failed.
+#
+# The programs are those of $AL_BIN (default build/bin), logs go to
+# $AL_BUILD/test-logs (default build/). Sanitizer reports (ASan, LSan,
+# UBSan) go to files under $AL_BUILD/sanitizer/NAME/, since the daemons'
+# stderr is often redirected: a test after which any such file exists fails,
+# whatever its exit status. The options apply to every sanitized program
+# the test starts, daemons included, and do nothing to the others.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-log=$top/build/test-logs
-mkdir -p "$log"
+export AL_BUILD=${AL_BUILD:-$top/build}
+export AL_BIN=${AL_BIN:-$AL_BUILD/bin}
+log=$AL_BUILD/test-logs
+san=$AL_BUILD/sanitizer
+mkdir -p "$log" "$san"
 pass=0 fail=0 skip=0 failed=()
 section=unit
 
+# sanitizer options for one test, its reports in DIR
+sanitize() {	# DIR
+	local d=$1 supp=$top/tests/lsan.supp
+	export AL_SANITIZER_DIR=$d
+	export ASAN_OPTIONS="log_path=$d/report:halt_on_error=1:detect_leaks=1:abort_on_error=0"
+	export LSAN_OPTIONS="suppressions=$supp:print_suppressions=0"
+	export UBSAN_OPTIONS="log_path=$d/report:halt_on_error=1:print_stacktrace=1"
+}
+
 run() {	# NAME CMD...
-	local name=$1 rc; shift
-	local out="$log/$name.log" t0=$SECONDS
-	"$@" >"$out" 2>&1
+	local name=$1 rc reports; shift
+	local out="$log/$name.log" t0=$SECONDS sd=$san/$name
+	rm -rf "$sd"
+	mkdir -p "$sd"
+	( sanitize "$sd"; exec "$@" ) >"$out" 2>&1
 	rc=$?
+	reports=$(find "$sd" -type f | sort)
+	if [ -n "$reports" ]; then
+		fail=$((fail + 1)); failed+=("$name")
+		echo "FAIL $name (sanitizer report, exit $rc; log $out)"
+		for r in $reports; do
+			echo "    == $r"
+			head -n 30 "$r" | sed 's/^/    /'
+		done
+		return
+	fi
+	rmdir "$sd"
 	if [ $rc = 0 ]; then
 		pass=$((pass + 1)); echo "PASS $name ($((SECONDS - t0))s)"
 	elif [ $rc = 77 ]; then

@@ -18,6 +18,23 @@ AL_USB_PRELOAD=${AL_USB_PRELOAD:-libumockdev-preload.so.0}
 # an ASan build would refuse a preload library that comes before its runtime
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
 
+# al_usb_exec TESTBED PROG ARGS: exec PROG under umockdev's preload library
+# (TESTBED "" for usbpair, which makes it). In `make asan`: ASan creates the
+# folders of an absolute log_path with mkdir(3) while it starts, before the
+# preload library is initialised, and the preload's mkdir then crashes (a
+# NULL call); so these processes write their sanitizer reports with a
+# relative log_path, from the test's sanitizer folder (run-tests.sh).
+al_usb_exec() {
+	local tb=$1; shift
+	if [ -n "${AL_SANITIZER_DIR:-}" ]; then
+		cd "$AL_SANITIZER_DIR" || exit 1
+		export ASAN_OPTIONS=${ASAN_OPTIONS//log_path="$AL_SANITIZER_DIR"\//log_path=}
+		export UBSAN_OPTIONS=${UBSAN_OPTIONS//log_path="$AL_SANITIZER_DIR"\//log_path=}
+	fi
+	[ -n "$tb" ] && export UMOCKDEV_DIR=$tb
+	LD_PRELOAD=$AL_USB_PRELOAD exec "$@"
+}
+
 al_usb_ok() {
 	[ -x "$AL_BIN/usbpair" ] || return 1
 	ldconfig -p 2>/dev/null | grep -q "$AL_USB_PRELOAD" || return 1
@@ -34,8 +51,8 @@ al_usb_config() {
 al_usb_cable() {
 	local d=$1
 	rm -f "$d/usbpair.ready"
-	LD_PRELOAD=$AL_USB_PRELOAD "$AL_BIN/usbpair" --ready "$d/usbpair.ready" \
-		--control "$d/usbpair.ctl" --stats "$d/log/usbpair.stats" \
+	(al_usb_exec "" "$AL_BIN/usbpair" --ready "$d/usbpair.ready" \
+		--control "$d/usbpair.ctl" --stats "$d/log/usbpair.stats") \
 		2>>"$d/log/usbpair.log" &
 	echo $! > "$d/usbpair.pid"
 	for _ in $(seq 100); do
@@ -47,17 +64,17 @@ al_usb_cable() {
 
 al_usb_run() {
 	local d=$1; shift
-	env UMOCKDEV_DIR="$(cat "$d/umockdev.dir")" LD_PRELOAD="$AL_USB_PRELOAD" "$@"
+	(al_usb_exec "$(cat "$d/umockdev.dir")" "$@")
 }
 
 al_usb_daemon() {	# DIR linkd|client
 	local d=$1 tb
 	tb=$(cat "$d/umockdev.dir")
 	case $2 in
-	linkd) env UMOCKDEV_DIR="$tb" LD_PRELOAD="$AL_USB_PRELOAD" "$AL_BIN/airlock-linkd" \
-		-d -c "$d/signer/airlock.conf" 2>>"$d/log/linkd.log" & ;;
-	client) env UMOCKDEV_DIR="$tb" LD_PRELOAD="$AL_USB_PRELOAD" "$AL_BIN/airlock-client" \
-		-d -c "$d/webdb/airlock-client.conf" run 2>>"$d/log/client.log" & ;;
+	linkd) (al_usb_exec "$tb" "$AL_BIN/airlock-linkd" \
+		-d -c "$d/signer/airlock.conf") 2>>"$d/log/linkd.log" & ;;
+	client) (al_usb_exec "$tb" "$AL_BIN/airlock-client" \
+		-d -c "$d/webdb/airlock-client.conf" run) 2>>"$d/log/client.log" & ;;
 	esac
 	echo $! > "$d/$2.pid"
 }

@@ -128,6 +128,11 @@ main(int argc, char **argv)
 	}
 	t = now_s() - t0;
 	printf("pgp %d %.3f %.1f ok %d\n", n, t, n / t, ok);
+	for (i = 0; i < n; i++)
+		buf_free(&m[i]);
+	free(m);
+	for (j = 0; j < SIGNER_BATCH_MAX; j++)
+		buf_free(&ans[j]);
 	signer_free(&s);
 	return ok == n ? 0 : 1;
 }

@@ -714,6 +714,7 @@ client_run(struct client *cl)
 	log_info("stopping: %llu answers, %llu duplicate answers, %llu pruned; "
 	    "link %s", (unsigned long long)cl->answers,
 	    (unsigned long long)cl->duplicates, (unsigned long long)cl->ret.pruned, why);
+	transport_free(&cl->t);
 	link_free(cl->l);
 	crlsync_free(cl->crl);
 	mirror_free(cl->mirror);

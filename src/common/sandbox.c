@@ -185,6 +185,12 @@ sandbox_ioctls(scmp_filter_ctx ctx, unsigned groups)
 }
 
 /*
+ * The SCMP_A* comparisons name both datums (the second is unused by EQ,
+ * NE and GE): libseccomp's macros fill a struct, and clang warns of a
+ * missing field initializer otherwise.
+ */
+
+/*
  * Sockets: the log socket (syslog's AF_UNIX datagram socket to /dev/log)
  * is connected before the filter (openlog(LOG_NDELAY)), so afterwards no
  * socket is made or connected: socket(2), socketpair(2) and connect(2)
@@ -202,38 +208,38 @@ sandbox_sockets(scmp_filter_ctx ctx, unsigned groups)
 	int fam;
 
 	if (seccomp_rule_add(ctx, unix_act, SCMP_SYS(socket), 1,
-	    SCMP_A0(SCMP_CMP_EQ, AF_UNIX)) < 0 ||
+	    SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0)) < 0 ||
 	    seccomp_rule_add(ctx, unix_act, SCMP_SYS(socketpair), 1,
-	    SCMP_A0(SCMP_CMP_EQ, AF_UNIX)) < 0 ||
+	    SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0)) < 0 ||
 	    seccomp_rule_add(ctx, unix_act, SCMP_SYS(connect), 0) < 0 ||
 	    seccomp_rule_add(ctx, unix_act, SCMP_SYS(sendmsg), 0) < 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socketpair), 1,
-	    SCMP_A0(SCMP_CMP_NE, AF_UNIX)) < 0 ||
+	    SCMP_A0(SCMP_CMP_NE, AF_UNIX, 0)) < 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 1,
-	    SCMP_A4(SCMP_CMP_EQ, 0)) < 0 ||
+	    SCMP_A4(SCMP_CMP_EQ, 0, 0)) < 0 ||
 	    seccomp_rule_add(ctx, unix_act, SCMP_SYS(sendto), 1,
-	    SCMP_A4(SCMP_CMP_NE, 0)) < 0)
+	    SCMP_A4(SCMP_CMP_NE, 0, 0)) < 0)
 		return -1;
 	if (!(groups & SB_USB))
 		return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
-		    SCMP_A0(SCMP_CMP_NE, AF_UNIX)) < 0 ? -1 : 0;
+		    SCMP_A0(SCMP_CMP_NE, AF_UNIX, 0)) < 0 ? -1 : 0;
 	/* hot-plug events only: not NETLINK_ROUTE and the like */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-	    SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
-	    SCMP_A2(SCMP_CMP_EQ, NETLINK_KOBJECT_UEVENT)) < 0 ||
+	    SCMP_A0(SCMP_CMP_EQ, AF_NETLINK, 0),
+	    SCMP_A2(SCMP_CMP_EQ, NETLINK_KOBJECT_UEVENT, 0)) < 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 2,
-	    SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
-	    SCMP_A2(SCMP_CMP_NE, NETLINK_KOBJECT_UEVENT)) < 0)
+	    SCMP_A0(SCMP_CMP_EQ, AF_NETLINK, 0),
+	    SCMP_A2(SCMP_CMP_NE, NETLINK_KOBJECT_UEVENT, 0)) < 0)
 		return -1;
 	/* every other family by number: "not AF_UNIX and not AF_NETLINK" is
 	 * two conditions on one argument, which a single rule cannot hold */
 	for (fam = 0; fam < AF_MAX; fam++)
 		if (fam != AF_UNIX && fam != AF_NETLINK &&
 		    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
-		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fam)) < 0)
+		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fam, 0)) < 0)
 			return -1;
 	return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
-	    SCMP_A0(SCMP_CMP_GE, AF_MAX)) < 0 ? -1 : 0;
+	    SCMP_A0(SCMP_CMP_GE, AF_MAX, 0)) < 0 ? -1 : 0;
 }
 
 /* Memory: never executable after start-up (no code is loaded later). */
@@ -264,16 +270,16 @@ sandbox_processes(scmp_filter_ctx ctx, unsigned groups)
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
 	    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0)) < 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid())) < 0)
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0)) < 0)
 		return -1;
 	if ((groups & SB_USB) && (seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
 	    SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD,
 	    CLONE_THREAD)) < 0 ||
 	    /* libusb names its threads; no other prctl(2) */
 	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-	    SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME)) < 0 ||
+	    SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME, 0)) < 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-	    SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME)) < 0))
+	    SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME, 0)) < 0))
 		return -1;
 	return 0;
 }

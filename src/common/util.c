@@ -150,13 +150,17 @@ real_ns(void)
 int
 read_file(const char *path, struct buf *b, size_t max)
 {
-	int fd;
+	int fd, saved;
 	ssize_t r;
 	uint8_t tmp[4096];
 
 	buf_reset(b);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		saved = errno;
+		buf_free(b);
+		errno = saved;
 		return -1;
+	}
 	for (;;) {
 		r = read(fd, tmp, sizeof(tmp));
 		if (r == -1 && errno == EINTR)
@@ -169,9 +173,15 @@ read_file(const char *path, struct buf *b, size_t max)
 			break;
 		}
 	}
+	saved = errno;
 	close(fd);
 	explicit_bzero(tmp, sizeof(tmp));	/* it may have held a passphrase */
-	return r == 0 ? 0 : -1;
+	if (r != 0) {
+		buf_free(b);	/* a part of a file is of no use: cleared, released */
+		errno = saved;
+		return -1;
+	}
+	return 0;
 }
 
 /* write, fsync, rename: a reader sees the old file or the new one, whole */

@@ -42,6 +42,18 @@ transport_init(struct transport *t, const struct cfg_link *c, char *why, size_t 
 	return -1;
 }
 
+void
+transport_free(struct transport *t)
+{
+	if (t->ops == NULL)
+		return;
+	t->ops->close(t);
+	if (t->ops->release != NULL)
+		t->ops->release(t);
+	t->priv = NULL;
+	t->fd = -1;
+}
+
 #define TRANSPORT_WARN_MS	300000	/* a cable that stays unopenable: warn again */
 
 /*

@@ -834,6 +834,18 @@ usb_close(struct transport *t)
 	usb_free_device(u);
 }
 
+static void
+usb_release(struct transport *t)
+{
+	struct usb_priv *u = usb_priv(t);
+
+	if (u == NULL)
+		return;
+	pthread_mutex_destroy(&u->mu);
+	free(u);
+	t->priv = NULL;
+}
+
 static ssize_t
 usb_read(struct transport *t, void *p, size_t n)
 {
@@ -911,6 +923,7 @@ const struct transport_ops usb_pl2501_ops = {
 	.write = usb_write,
 	.status = usb_status,
 	.link_status = usb_link_status,
+	.release = usb_release,
 };
 
 /* ---- listing, for "airlockctl usb" and "airlock-client usb" ---- */

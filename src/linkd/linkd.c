@@ -589,6 +589,7 @@ main(int argc, char **argv)
 	    (unsigned long long)d.st.duplicates, (unsigned long long)d.st.answered,
 	    (unsigned long long)d.st.undecodable, (unsigned long long)d.st.rejected,
 	    (unsigned long long)d.ret.pruned, why);
+	transport_free(&d.t);
 	link_free(d.l);
 	db_close(d.q);
 	return 0;

@@ -24,8 +24,10 @@ chmod 0400 "$D/root.pass"
 ctl root init --dir "$D/root" --subject "/CN=cadir root/O=airlock test" --key ec:P-256 \
 	--pass-file "$D/root.pass" >/dev/null || { echo "root init"; exit 1; }
 ctl root init --dir "$D/other" --subject "/CN=other root" --key ec:P-256 >/dev/null
+# shorter than the root's 3650 days: with both at the default, a root made
+# in an earlier second would be outlived by a few seconds (and refused)
 ctl root init --dir "$D/sub" --subject "/CN=cadir sub" --key ec:P-256 --parent "$D/root" \
-	--parent-pass-file "$D/root.pass" >/dev/null
+	--parent-pass-file "$D/root.pass" --days 1825 >/dev/null
 check "the new key is encrypted" 'grep -q "ENCRYPTED PRIVATE KEY" "$D/root/ca.key"'
 check "key files are 0600" '[ "$(stat -c %a "$D/root/ca.key")" = 600 ] && [ "$(stat -c %a "$D/sub/ca.key")" = 600 ]'
 check "root init refuses an existing key file" \

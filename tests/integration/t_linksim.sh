@@ -2,11 +2,11 @@
 # t_linksim.sh: integration test of tools/linksim.c, the serial cable
 # simulator: byte timing at the configured baud rate, bit errors, drops,
 # cable pulls, and clients that open late or close and reopen a port.
-# Uses $LINKSIM, else build/bin/linksim. Needs python3 (skips without it).
+# Uses $LINKSIM, else $AL_BIN/linksim (default build/bin). Needs python3 (skips without it).
 set -eu
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
-LINKSIM=${LINKSIM:-$here/build/bin/linksim}
+LINKSIM=${LINKSIM:-${AL_BIN:-$here/build/bin}/linksim}
 
 if ! command -v python3 >/dev/null 2>&1; then
 	echo "skip: python3 not found"

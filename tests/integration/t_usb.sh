@@ -156,8 +156,8 @@ check "airlockctl usb marks the PL2303 as not a PL2501" \
 mkdir -p "$D/wrong/state"
 sed -e 's|usb_path = "1-1"|usb_path = "1-2"|' -e "s|$D/webdb/state|$D/wrong/state|" \
 	"$D/webdb/airlock-client.conf" > "$D/wrong/airlock-client.conf"
-env UMOCKDEV_DIR="$(cat "$D/umockdev.dir")" LD_PRELOAD="$AL_USB_PRELOAD" \
-	"$AL_BIN/airlock-client" -d -c "$D/wrong/airlock-client.conf" run 2>"$D/log/wrong.log" &
+(al_usb_exec "$(cat "$D/umockdev.dir")" \
+	"$AL_BIN/airlock-client" -d -c "$D/wrong/airlock-client.conf" run) 2>"$D/log/wrong.log" &
 wrong=$!
 sleep 1.5
 t0=$(awk '{ print $14 + $15 }' "/proc/$wrong/stat")

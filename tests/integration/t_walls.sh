@@ -17,10 +17,12 @@ ok() { echo "ok - $*"; }
 bad() { echo "not ok - $*"; fails=$((fails + 1)); }
 check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 CFLAGS="-std=gnu11 -I$AL_TOP/include -D_GNU_SOURCE $(pkg-config --cflags libusb-1.0)"
+# the compiler and sanitizer flags of the archives (make asan: clang, ASan)
+LINK=${AL_LINK:-cc}
 
 scratch() {	# FOLDER NAME: compile $T/NAME.c into $T/obj/FOLDER/NAME.o (+ .d)
 	mkdir -p "$T/obj/$1"
-	(cd "$AL_TOP" && cc $CFLAGS -MD -MP -MF "$T/obj/$1/$2.d" -c -o "$T/obj/$1/$2.o" "$T/$2.c")
+	(cd "$AL_TOP" && $LINK $CFLAGS -MD -MP -MF "$T/obj/$1/$2.d" -c -o "$T/obj/$1/$2.o" "$T/$2.c")
 }
 
 check "the tree has no crossing" '"$W" "$B/obj" >/dev/null'
@@ -56,7 +58,7 @@ rm -f "$T"/obj/client/sig.*
 # the link-level wall: linkd's archives have no CA engine in them
 printf '#include "ca.h"\nint main(void) { return ca_load(0, 0, 0, 0) == 0; }\n' > "$T/main.c"
 check "linking a linkd main that calls ca_load against linkd's folders fails" \
-	'! (cd "$AL_TOP" && cc $CFLAGS -o "$T/main" "$T/main.c" -Wl,--start-group "$B"/lib/lib{linkd,store,link,wire,common}.a -Wl,--end-group $(pkg-config --libs libssl libcrypto sqlite3 libconfig libusb-1.0 libseccomp) -lutil -lm) 2>"$T/out" && grep -q "undefined reference to .ca_load" "$T/out"'
+	'! (cd "$AL_TOP" && $LINK $CFLAGS -o "$T/main" "$T/main.c" -Wl,--start-group "$B"/lib/lib{linkd,store,link,wire,common}.a -Wl,--end-group $(pkg-config --libs libssl libcrypto sqlite3 libconfig libusb-1.0 libseccomp) -lutil -lm) 2>"$T/out" && grep -q "undefined reference to .ca_load" "$T/out"'
 check "the same main links against the signer's folders" \
-	'(cd "$AL_TOP" && cc $CFLAGS -o "$T/main" "$T/main.c" -Wl,--start-group "$B"/lib/lib{signerd,ca,pki,wire,common}.a -Wl,--end-group $(pkg-config --libs libssl libcrypto sqlite3 libconfig libusb-1.0 libseccomp) -lutil -lm) 2>"$T/out"'
+	'(cd "$AL_TOP" && $LINK $CFLAGS -o "$T/main" "$T/main.c" -Wl,--start-group "$B"/lib/lib{signerd,ca,pki,wire,common}.a -Wl,--end-group $(pkg-config --libs libssl libcrypto sqlite3 libconfig libusb-1.0 libseccomp) -lutil -lm) 2>"$T/out"'
 exit $fails

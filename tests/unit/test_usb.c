@@ -152,6 +152,11 @@ test_open_nothing(void **state)
 	assert_non_null(strstr(st, "usb-pl2501 067b:2501 closed"));
 	assert_non_null(strstr(st, "opens=0"));
 	t.ops->close(&t);	/* closing what is not open does nothing */
+	assert_non_null(t.priv);	/* the counters outlive a failed open */
+	transport_free(&t);	/* and are freed here (LeakSanitizer checks) */
+	assert_null(t.priv);
+	assert_int_equal(t.fd, -1);
+	transport_free(&t);	/* twice is harmless */
 }
 
 static void
@@ -197,6 +202,7 @@ test_publish(void **state)
 	assert_int_equal(access(C.link.status_file, F_OK), -1);
 	transport_publish(&t, l, 2000);
 	assert_int_equal(access(C.link.status_file, F_OK), 0);
+	transport_free(&t);
 	link_free(l);
 }
 

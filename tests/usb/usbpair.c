@@ -150,7 +150,7 @@ static guint8 hub_desc[] = {
 static void pair_unplug(struct pl_side *);
 static void client_track(UMockdevIoctlClient *);
 
-static void
+static void __attribute__((format(printf, 1, 2)))
 dbg(const char *fmt, ...)
 {
 	va_list ap;
