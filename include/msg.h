@@ -63,7 +63,9 @@ enum msg_tag {
 	T_PGP_KEY	= 23,	/* bytes, OpenPGP public key, binary or armour */
 	T_EMAILS	= 24,	/* utf8, verified e-mail addresses, one per line */
 	T_PGP_SIGS	= 25,	/* bytes, OpenPGP signature packets */
-	T_MAX_TAG	= 25,
+	T_SUBJECT	= 26,	/* utf8, subject DN "/CN=.../O=..." replacing the CSR's */
+	T_SAN		= 27,	/* utf8, subjectAltName "DNS:a,email:b" replacing the CSR's */
+	T_MAX_TAG	= 27,
 };
 
 enum msg_csr_format { MSG_CSR_PKCS10 = 0, MSG_CSR_SPKAC = 1 };
@@ -80,7 +82,7 @@ struct msg {
 	uint32_t	 present;			/* bit (1 << tag) per field */
 	struct msg_bytes root, profile, csr, serial, crl_number, cert, chain,
 			 crl, text, crl_sig, delta_crl, time_prev,
-			 pgp_key, emails, pgp_sigs;
+			 pgp_key, emails, pgp_sigs, subject, san;
 	uint32_t	 days;
 	uint8_t		 csr_format, reason, sync, crl_kind;
 	uint16_t	 code;

@@ -93,12 +93,14 @@ static const struct msg_field msg_fields[T_MAX_TAG + 1] = {
 	[T_PGP_KEY]	= BYTES_F(pgp_key, 1, 64u << 10, NULL),
 	[T_EMAILS]	= BYTES_F(emails, 1, 4096, msg_text_ok),
 	[T_PGP_SIGS]	= BYTES_F(pgp_sigs, 1, 64u << 10, NULL),
+	[T_SUBJECT]	= BYTES_F(subject, 1, 1024, msg_text_ok),
+	[T_SAN]		= BYTES_F(san, 0, 4096, msg_text_ok),
 };
 
 static const struct msg_kind msg_kinds[] = {
 	{ MSG_SIGN, "SIGN",
 	    BIT(T_ROOT) | BIT(T_PROFILE) | BIT(T_CSR),
-	    BIT(T_DAYS) | BIT(T_CSR_FORMAT) },
+	    BIT(T_DAYS) | BIT(T_CSR_FORMAT) | BIT(T_SUBJECT) | BIT(T_SAN) },
 	{ MSG_REVOKE, "REVOKE",
 	    BIT(T_ROOT) | BIT(T_SERIAL),
 	    BIT(T_REASON) | BIT(T_INVALIDITY) },
