@@ -47,6 +47,7 @@ v1_free(struct v1 *v)
 		return;
 	buf_free(&v->out);
 	buf_free(&v->frame);
+	buf_free(&v->job.key);
 	free(v);
 }
 

@@ -56,6 +56,8 @@ void	 v1_refuse(struct v1 *, int action, uint64_t now, const char *, ...)
 	    __attribute__((format(printf, 4, 5)));
 
 /* v1_map.c */
+/* Puts m on linkd's normal path; with a job kind, waits for its answer. */
+void	 v1_submit(struct v1 *, struct msg *, int kind, int action, uint64_t now);
 void	 v1_do_keepalive(struct v1 *, const struct v1_req *, uint64_t now);
 void	 v1_do_sign(struct v1 *, const struct v1_req *, uint64_t now);
 void	 v1_do_pgp(struct v1 *, const struct v1_req *, uint64_t now);

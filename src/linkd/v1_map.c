@@ -47,7 +47,7 @@ v1_reqid(uint8_t out[AIRLOCK_REQID_LEN], const char *label, const uint8_t *a,
 }
 
 /* Puts m on linkd's normal path and waits for its answer as job kind. */
-static void
+void
 v1_submit(struct v1 *v, struct msg *m, int kind, int action, uint64_t now)
 {
 	struct buf b;
