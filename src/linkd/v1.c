@@ -48,6 +48,7 @@ v1_free(struct v1 *v)
 	buf_free(&v->out);
 	buf_free(&v->frame);
 	buf_free(&v->job.key);
+	v1_crl_forget(&v->crls);
 	free(v);
 }
 
@@ -256,14 +257,14 @@ v1_stats_line(const struct v1 *v, char *out, size_t outsz)
 	const struct v1_dec_stats *d = &v->dec.st;
 
 	snprintf(out, outsz, "v1 requests=%llu keepalives=%llu time_samples=%llu "
-	    "signs=%llu pgps=%llu revokes=%llu crls=%llu refused=%llu "
+	    "signs=%llu pgps=%llu revokes=%llu crls=%llu patches=%llu refused=%llu "
 	    "answered=%llu tx_lost=%llu abandoned=%llu garbage=%llu bad_xor=%llu "
 	    "bad_length=%llu bad_trailer=%llu oversize=%llu stalls=%llu naks=%llu "
 	    "giveups=%llu",
 	    (unsigned long long)v->st.requests, (unsigned long long)v->st.keepalives,
 	    (unsigned long long)v->st.time_samples, (unsigned long long)v->st.signs,
 	    (unsigned long long)v->st.pgps, (unsigned long long)v->st.revokes,
-	    (unsigned long long)v->st.crls,
+	    (unsigned long long)v->st.crls, (unsigned long long)v->st.patches,
 	    (unsigned long long)v->st.refused, (unsigned long long)v->st.answered,
 	    (unsigned long long)v->st.tx_lost, (unsigned long long)v->st.abandoned,
 	    (unsigned long long)d->garbage, (unsigned long long)d->bad_xor,

@@ -33,6 +33,7 @@ struct v1_stats {
 	uint64_t	 answered;	/* answers the peer acknowledged */
 	uint64_t	 tx_lost;	/* answers the peer never acknowledged */
 	uint64_t	 abandoned;	/* jobs overtaken by a new request or too slow */
+	uint64_t	 patches;	/* CRL answers sent as xdelta patches */
 };
 
 struct v1;

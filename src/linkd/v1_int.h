@@ -23,6 +23,20 @@ enum v1_job_kind {
 };
 
 #define V1_SHA1_LEN	20
+#define V1_CRL_SLOTS	8		/* CRLs remembered for patches, all roots */
+#define V1_CRL_MAX	(16u << 20)	/* larger ones are not remembered */
+
+struct v1_crl {
+	char		 root[AIRLOCK_NAME_MAX];
+	uint8_t		 sha1[V1_SHA1_LEN];	/* how webdb names it */
+	struct buf	 der;
+	uint64_t	 used;		/* 0 empty; else last use, for replacement */
+};
+
+struct v1_crls {
+	struct v1_crl	 c[V1_CRL_SLOTS];
+	uint64_t	 clock;
+};
 
 struct v1_job {
 	int		 kind;		/* enum v1_job_kind */
@@ -47,6 +61,7 @@ struct v1 {
 	uint64_t	 last_rx;
 	uint64_t	 time_next;	/* next keepalive that becomes a time sample */
 	struct v1_job	 job;
+	struct v1_crls	 crls;		/* CRLs sent, for patches */
 	struct v1_stats	 st;
 };
 
@@ -63,6 +78,17 @@ void	 v1_do_sign(struct v1 *, const struct v1_req *, uint64_t now);
 void	 v1_do_pgp(struct v1 *, const struct v1_req *, uint64_t now);
 void	 v1_do_revoke(struct v1 *, const struct v1_req *, uint64_t now);
 void	 v1_job_answer(struct v1 *, const struct msg *, int64_t tag, uint64_t now);
+
+/* v1_xdelta.c */
+/* An xdelta 1.1 patch (uncompressed, MD5-checked) turning old into new. */
+int	 v1_xdelta(const uint8_t *old, size_t olen, const uint8_t *new, size_t nlen,
+	    struct buf *out);
+/* The answer to a CRL request: an xdelta patch from the CRL webdb holds
+ * (held: its SHA-1, or NULL) when that is one we sent and the patch is
+ * smaller, else the full CRL as PEM. The CRL is remembered. 0, or -1. */
+int	 v1_crl_answer(struct v1_crls *, const char *root, const uint8_t *held,
+	    const uint8_t *der, size_t len, struct buf *out, int *patched);
+void	 v1_crl_forget(struct v1_crls *);
 
 /* v1_pgp.c */
 void	 v1_pgp_answer(struct v1 *, const struct msg *, int64_t tag, uint64_t now);

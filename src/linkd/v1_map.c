@@ -258,21 +258,23 @@ static void
 v1_answer_crl(struct v1 *v, const struct msg *m, int64_t tag, uint64_t now)
 {
 	struct buf out;
+	int patched;
 
 	if (m->type != MSG_CRL || !MSG_HAS(m, T_CRL)) {
 		v1_refuse(v, V1_ACT_REVOKE, now, "the signer answered %s without a full CRL",
 		    msg_type_name(m->type));
 		return;
 	}
-	/* always the full CRL, as PEM: the old client converts it to DER
-	 * whatever CRL it holds (docs/legacy-v1.md, "CRLs") */
 	buf_init(&out);
-	if (pem_encode("X509 CRL", m->crl.p, m->crl.len, &out) == -1) {
+	if (v1_crl_answer(&v->crls, v->job.root, v->job.have_held ? v->job.held : NULL,
+	    m->crl.p, m->crl.len, &out, &patched) == -1) {
 		buf_free(&out);
 		v1_refuse(v, V1_ACT_REVOKE, now, "out of memory for the CRL answer");
 		return;
 	}
-	log_info("v1: CRL of %s sent in full (%zu bytes of PEM)", v->job.root, out.len);
+	v->st.patches += (uint64_t)patched;
+	log_info("v1: CRL of %s sent %s (%zu bytes)", v->job.root,
+	    patched ? "as an xdelta patch" : "in full, PEM", out.len);
 	v->job.kind = V1_JOB_NONE;
 	v1_send(v, V1_ACT_REVOKE, out.p, out.len, tag, now);
 	buf_free(&out);

@@ -134,19 +134,31 @@ check "defect: a refused request repeated is refused again at once, the next one
 # --- revocation and CRLs -------------------------------------------------
 rm -f "$D/webdb.crl"
 out=$($PEER revoke --root 0 --crl "$D/webdb.crl" 2>&1)
-check "CRL refresh: a full CRL ($out)" "grep -q 'CRL full' <<<\"\$out\" && \
+check "CRL refresh of a CRL the listener never sent: a full CRL ($out)" "grep -q 'CRL full' <<<\"\$out\" && \
 	openssl crl -inform der -in '$D/webdb.crl' -noout -CAfile '$D/ca/sub-rsa/ca.crt' 2>&1 | grep -q 'verify OK'"
+crl_ok() {	# FILE: a DER CRL of the RSA subroot that verifies
+	openssl crl -inform der -in "$1" -noout -CAfile "$D/ca/sub-rsa/ca.crt" 2>&1 | grep -q 'verify OK'
+}
 out=$($PEER revoke --root 0 --cert "$D/s1.crt" --crl "$D/webdb.crl" 2>&1)
-check "revoked over v1: the new CRL lists the serial ($out)" \
-	"openssl crl -inform der -in '$D/webdb.crl' -noout -text | grep -qi 'Serial Number: *$s1'"
+check "revoked over v1: an xdelta patch to the CRL webdb holds, which lists the serial ($out)" \
+	"grep -q 'CRL patch' <<<\"\$out\" && crl_ok '$D/webdb.crl' && \
+	 openssl crl -inform der -in '$D/webdb.crl' -noout -text | grep -qi 'Serial Number: *$s1'"
 out=$($PEER revoke --root 0 --cert "$D/s1.crt" --crl "$D/webdb.crl" 2>&1)
-check "revoking it again: still the CRL, still listed" \
-	"grep -q 'CRL full' <<<\"\$out\" && openssl crl -inform der -in '$D/webdb.crl' -noout -text | grep -qi '$s1'"
+check "revoking it again: a patch again, still listed ($out)" \
+	"grep -q 'CRL patch' <<<\"\$out\" && crl_ok '$D/webdb.crl' && \
+	 openssl crl -inform der -in '$D/webdb.crl' -noout -text | grep -qi '$s1'"
+out=$($PEER revoke --root 0 --cert "$D/s3.crt" --crl "$D/webdb.crl" 2>&1)
+check "a second revocation: patched, both listed ($out)" \
+	"grep -q 'CRL patch' <<<\"\$out\" && crl_ok '$D/webdb.crl' && \
+	 openssl crl -inform der -in '$D/webdb.crl' -noout -text | grep -qi '$s1' && \
+	 openssl crl -inform der -in '$D/webdb.crl' -noout -text | grep -qi \"\$(openssl x509 -in '$D/s3.crt' -noout -serial | cut -d= -f2)\""
+out=$($PEER revoke --root 0 --crl "$D/webdb.crl" 2>&1)
+check "a refresh of a current CRL: a patch ($out)" "grep -q 'CRL patch' <<<\"\$out\" && crl_ok '$D/webdb.crl'"
 # defect: the signer answered an unknown CRL hash with an empty "out of sync" CRL
 printf 'not the CRL the signer made' > "$D/other.crl"
 out=$($PEER revoke --root 0 --crl "$D/other.crl" 2>&1)
 check "defect: a CRL the signer does not know gets a full CRL, never an empty one" \
-	"grep -q 'CRL full' <<<\"\$out\" && openssl crl -inform der -in '$D/other.crl' -noout"
+	"grep -q 'CRL full' <<<\"\$out\" && crl_ok '$D/other.crl'"
 out=$($PEER revoke --root 0 --cert "$D/ca/root/ca.crt" --crl "$D/webdb.crl" 2>&1); rc=$?
 check "revoking a certificate this root did not issue: empty, nothing marked" \
 	"[ $rc = 3 ] && grep -q 'EMPTY CRL' <<<\"\$out\""

@@ -16,11 +16,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "msg.h"
 #include "v1.h"
 #include "v1frame.h"
+#include "v1_int.h"
 #include "util.h"
 
 /* docs/legacy-v1.md: the keepalive without a time, and its answer */
@@ -381,6 +385,86 @@ test_listener(void **state)
 	v1_free(v);
 }
 
+/* v1_xdelta's patches, applied by the xdelta 1.x program (an independent
+ * implementation): each must give the new bytes exactly. */
+static void
+test_xdelta(void **state)
+{
+	static uint8_t a[300000], b[300000];
+	struct { size_t alen, blen; int kind; } cases[] = {
+		{ 1000, 1000, 0 },	/* identical */
+		{ 5000, 5000, 1 },	/* a few bytes changed */
+		{ 5000, 7000, 2 },	/* appended */
+		{ 3000, 3000, 3 },	/* nothing in common */
+		{ 100, 10, 3 },		/* shorter than a block */
+		{ 290000, 299000, 4 },	/* a CRL's shape: start, middle, end change */
+	};
+	char dir[] = "/tmp/test_v1xd.XXXXXX", path[3][128], cmd[512];
+	struct buf p, got;
+	uint32_t seed = 7;
+	size_t i, k;
+	FILE *f;
+
+	(void)state;
+	if (system("command -v xdelta >/dev/null 2>&1") != 0) {
+		print_message("skipped: no xdelta program\n");
+		return;
+	}
+	assert_non_null(mkdtemp(dir));
+	buf_init(&p);
+	buf_init(&got);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (k = 0; k < sizeof(a); k++) {
+			seed = seed * 1103515245u + 12345u;
+			a[k] = (uint8_t)(seed >> 16);
+		}
+		memcpy(b, a, sizeof(b));
+		if (cases[i].kind == 1)
+			for (k = 7; k < cases[i].blen; k += 997)
+				b[k] ^= 0x5a;
+		if (cases[i].kind == 3)
+			for (k = 0; k < cases[i].blen; k++)
+				b[k] = (uint8_t)~a[k];
+		if (cases[i].kind == 4) {
+			memmove(b + 150000 + 9000, a + 150000, 140000);
+			for (k = 150000; k < 159000; k++)
+				b[k] = (uint8_t)(k * 7);
+			b[100] ^= 1;
+			memset(b + cases[i].blen - 300, 0x33, 300);
+		}
+		assert_int_equal(v1_xdelta(a, cases[i].alen, b, cases[i].blen, &p), 0);
+		if (cases[i].kind == 0 || cases[i].kind == 1)
+			assert_true(p.len < cases[i].blen / 4);
+		snprintf(path[0], sizeof(path[0]), "%s/old", dir);
+		snprintf(path[1], sizeof(path[1]), "%s/patch", dir);
+		snprintf(path[2], sizeof(path[2]), "%s/new", dir);
+		assert_int_equal(write_file_atomic(path[0], a, cases[i].alen, 0600), 0);
+		assert_int_equal(write_file_atomic(path[1], p.p, p.len, 0600), 0);
+		unlink(path[2]);
+		snprintf(cmd, sizeof(cmd), "xdelta patch %s %s %s", path[1], path[0], path[2]);
+		assert_int_equal(system(cmd), 0);
+		assert_non_null(f = fopen(path[2], "rb"));
+		fclose(f);
+		assert_int_equal(read_file(path[2], &got, sizeof(b) + 1), 0);
+		assert_int_equal(got.len, cases[i].blen);
+		assert_memory_equal(got.p, b, cases[i].blen);
+		/* the wrong old file: xdelta refuses a result that does not
+		 * check out (a byte the patch copies, so the output changes) */
+		if (cases[i].kind == 3)
+			continue;
+		a[cases[i].alen / 2] ^= 1;
+		assert_int_equal(write_file_atomic(path[0], a, cases[i].alen, 0600), 0);
+		snprintf(cmd, sizeof(cmd), "xdelta patch %s %s %s 2>/dev/null",
+		    path[1], path[0], path[2]);
+		assert_int_not_equal(system(cmd), 0);
+	}
+	for (k = 0; k < 3; k++)
+		unlink(path[k]);
+	rmdir(dir);
+	buf_free(&p);
+	buf_free(&got);
+}
+
 int
 main(void)
 {
@@ -393,6 +477,7 @@ main(void)
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_pem_serial),
 		cmocka_unit_test(test_listener),
+		cmocka_unit_test(test_xdelta),
 	};
 
 	log_init("test_v1frame", LOG_TO_STDERR, 0);
