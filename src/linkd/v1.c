@@ -94,7 +94,7 @@ v1_send(struct v1 *v, int action, const uint8_t *p, size_t n, int64_t tag, uint6
 
 /* A refusal: log line, counter, and the empty answer (docs/legacy-v1.md). */
 void
-v1_refuse(struct v1 *v, int action, uint64_t now, const char *fmt, ...)
+v1_refuse(struct v1 *v, int action, int code, uint64_t now, const char *fmt, ...)
 {
 	char text[512];
 	va_list ap;
@@ -103,9 +103,10 @@ v1_refuse(struct v1 *v, int action, uint64_t now, const char *fmt, ...)
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	v->st.refused++;
-	log_warnx("v1: %s request refused: %s (answered empty; %llu refused so far)",
-	    action == V1_ACT_NUL ? "keepalive" : action == V1_ACT_SIGN ? "sign" :
-	    "revoke/CRL", text, (unsigned long long)v->st.refused);
+	log_warnx("v1: %s request refused: error %d: %s (answered empty; %llu "
+	    "refused so far)", action == V1_ACT_NUL ? "keepalive" :
+	    action == V1_ACT_SIGN ? "sign" : "revoke/CRL", code, text,
+	    (unsigned long long)v->st.refused);
 	v->job.kind = V1_JOB_NONE;
 	v1_send(v, action, NULL, 0, -1, now);
 }
@@ -159,7 +160,7 @@ v1_frame(struct v1 *v, uint64_t now)
 	}
 	if (v1_req_parse(v->dec.body, v->dec.len, &r, why, sizeof(why)) == -1) {
 		v1_refuse(v, v->dec.len >= 5 && v->dec.body[4] <= V1_ACT_REVOKE ?
-		    v->dec.body[4] : V1_ACT_NUL, now, "%s", why);
+		    v->dec.body[4] : V1_ACT_NUL, AL_E_MSG, now, "%s", why);
 		return;
 	}
 	switch (r.action) {

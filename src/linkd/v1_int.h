@@ -67,8 +67,9 @@ struct v1 {
 
 /* v1.c */
 void	 v1_send(struct v1 *, int action, const uint8_t *, size_t, int64_t tag, uint64_t now);
-void	 v1_refuse(struct v1 *, int action, uint64_t now, const char *, ...)
-	    __attribute__((format(printf, 4, 5)));
+/* code: the enum al_err it would have been in airlock's protocol, for the log */
+void	 v1_refuse(struct v1 *, int action, int code, uint64_t now, const char *, ...)
+	    __attribute__((format(printf, 5, 6)));
 
 /* v1_map.c */
 /* Puts m on linkd's normal path; with a job kind, waits for its answer. */

@@ -55,7 +55,7 @@ v1_submit(struct v1 *v, struct msg *m, int kind, int action, uint64_t now)
 	buf_init(&b);
 	if (msg_encode_checked(m, &b) == -1) {
 		buf_free(&b);
-		v1_refuse(v, action, now, "the request does not make a valid %s "
+		v1_refuse(v, action, AL_E_MSG_VALUE, now, "the request does not make a valid %s "
 		    "message (a field is too long or not UTF-8)", msg_type_name(m->type));
 		return;
 	}
@@ -116,28 +116,41 @@ v1_do_keepalive(struct v1 *v, const struct v1_req *r, uint64_t now)
 	v1_submit(v, &m, V1_JOB_NONE, V1_ACT_NUL, now);
 }
 
-/* The header checks of a v1 X.509 signing request; NULL when it is fine. */
-static const char *
+/* The header checks of a v1 X.509 signing request: AL_OK, or a code
+ * with a sentence in why. */
+static int
 v1_sign_check(const struct v1 *v, const struct v1_req *r, char *why, size_t whysz)
 {
-	if (r->system != V1_SYS_X509)
+	if (r->system != V1_SYS_X509) {
 		snprintf(why, whysz, "system %u is neither X.509 (1) nor OpenPGP (2)", r->system);
-	else if (v1_root(v, r->root) == NULL)
+		return AL_E_MSG_VALUE;
+	}
+	if (v1_root(v, r->root) == NULL) {
 		snprintf(why, whysz, "root index %u is not mapped (v1.roots)", r->root);
-	else if (r->profile >= CFG_V1_PROFILES || v->c->v1.profiles[r->profile][0] == '\0')
+		return AL_E_ROOT;
+	}
+	if (r->profile >= CFG_V1_PROFILES || v->c->v1.profiles[r->profile][0] == '\0') {
 		snprintf(why, whysz, "profile index %u is not mapped (v1.profiles)", r->profile);
-	else if (r->md >= 1 && r->md <= 3)
+		return AL_E_PROFILE;
+	}
+	if (r->md >= 1 && r->md <= 3) {
 		snprintf(why, whysz, "digest %s is refused (sha256, sha384, sha512 or 0)",
 		    v1_md_names[r->md]);
-	else if (r->md != 0 && (r->md < 8 || r->md > 10))
+		return AL_E_DIGEST;
+	}
+	if (r->md != 0 && (r->md < 8 || r->md > 10)) {
 		snprintf(why, whysz, "digest id %u is unknown", r->md);
-	else if (r->flag > 1)
+		return AL_E_DIGEST;
+	}
+	if (r->flag > 1) {
 		snprintf(why, whysz, "flag %u is neither 0 (PKCS#10) nor 1 (SPKAC)", r->flag);
-	else if (r->f1_len == 0)
+		return AL_E_MSG_VALUE;
+	}
+	if (r->f1_len == 0) {
 		snprintf(why, whysz, "the request field is empty");
-	else
-		return NULL;
-	return why;
+		return AL_E_CSR_PARSE;
+	}
+	return AL_OK;
 }
 
 void
@@ -149,10 +162,11 @@ v1_do_sign(struct v1 *v, const struct v1_req *r, uint64_t now)
 	char why[256];
 	struct msg m;
 	uint32_t days = r->days;
+	int code;
 
 	v->st.signs++;
-	if (v1_sign_check(v, r, why, sizeof(why)) != NULL) {
-		v1_refuse(v, V1_ACT_SIGN, now, "%s", why);
+	if ((code = v1_sign_check(v, r, why, sizeof(why))) != AL_OK) {
+		v1_refuse(v, V1_ACT_SIGN, code, now, "%s", why);
 		return;
 	}
 	root = v1_root(v, r->root);
@@ -219,7 +233,8 @@ v1_do_revoke(struct v1 *v, const struct v1_req *r, uint64_t now)
 	size_t slen;
 
 	if (r->system != V1_SYS_X509 || (root = v1_root(v, r->root)) == NULL) {
-		v1_refuse(v, V1_ACT_REVOKE, now, r->system != V1_SYS_X509 ?
+		v1_refuse(v, V1_ACT_REVOKE, r->system != V1_SYS_X509 ? AL_E_MSG_VALUE :
+		    AL_E_ROOT, now, r->system != V1_SYS_X509 ?
 		    "revocation and CRLs are X.509 only (system 1)" :
 		    "root index is not mapped (v1.roots)");
 		return;
@@ -238,7 +253,7 @@ v1_do_revoke(struct v1 *v, const struct v1_req *r, uint64_t now)
 	if (v1_pem_der(r->f1, r->f1_len, "CERTIFICATE", &der) == -1 ||
 	    v1_cert_serial(der.p, der.len, &serial, &slen) == -1) {
 		buf_free(&der);
-		v1_refuse(v, V1_ACT_REVOKE, now, "the certificate field is not a PEM "
+		v1_refuse(v, V1_ACT_REVOKE, AL_E_MSG_VALUE, now, "the certificate field is not a PEM "
 		    "certificate");
 		return;
 	}
@@ -261,7 +276,7 @@ v1_answer_crl(struct v1 *v, const struct msg *m, int64_t tag, uint64_t now)
 	int patched;
 
 	if (m->type != MSG_CRL || !MSG_HAS(m, T_CRL)) {
-		v1_refuse(v, V1_ACT_REVOKE, now, "the signer answered %s without a full CRL",
+		v1_refuse(v, V1_ACT_REVOKE, AL_E_INTERNAL, now, "the signer answered %s without a full CRL",
 		    msg_type_name(m->type));
 		return;
 	}
@@ -269,7 +284,7 @@ v1_answer_crl(struct v1 *v, const struct msg *m, int64_t tag, uint64_t now)
 	if (v1_crl_answer(&v->crls, v->job.root, v->job.have_held ? v->job.held : NULL,
 	    m->crl.p, m->crl.len, &out, &patched) == -1) {
 		buf_free(&out);
-		v1_refuse(v, V1_ACT_REVOKE, now, "out of memory for the CRL answer");
+		v1_refuse(v, V1_ACT_REVOKE, AL_E_INTERNAL, now, "out of memory for the CRL answer");
 		return;
 	}
 	v->st.patches += (uint64_t)patched;
@@ -288,8 +303,8 @@ v1_job_answer(struct v1 *v, const struct msg *m, int64_t tag, uint64_t now)
 	if (m->type == MSG_ERROR && !(v->job.kind == V1_JOB_REVOKE &&
 	    m->code == AL_E_REVOKED)) {
 		v1_refuse(v, v->job.kind == V1_JOB_SIGN || v->job.kind == V1_JOB_PGP ?
-		    V1_ACT_SIGN : V1_ACT_REVOKE, now, "signer: error %u: %.*s",
-		    m->code, (int)m->text.len, m->text.p);
+		    V1_ACT_SIGN : V1_ACT_REVOKE, m->code, now, "signer: %.*s",
+		    (int)m->text.len, m->text.p);
 		return;
 	}
 	switch (v->job.kind) {
@@ -298,7 +313,7 @@ v1_job_answer(struct v1 *v, const struct msg *m, int64_t tag, uint64_t now)
 		if (m->type != MSG_CERT || pem_encode("CERTIFICATE", m->cert.p,
 		    m->cert.len, &pem) == -1) {
 			buf_free(&pem);
-			v1_refuse(v, V1_ACT_SIGN, now, "no certificate in the answer");
+			v1_refuse(v, V1_ACT_SIGN, AL_E_INTERNAL, now, "no certificate in the answer");
 			return;
 		}
 		v->job.kind = V1_JOB_NONE;

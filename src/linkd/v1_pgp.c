@@ -184,12 +184,12 @@ v1_do_pgp(struct v1 *v, const struct v1_req *r, uint64_t now)
 
 	v->st.pgps++;
 	if (v->c->v1.pgp_root[0] == '\0') {
-		v1_refuse(v, V1_ACT_SIGN, now, "OpenPGP is off (v1.pgp_root is not set)");
+		v1_refuse(v, V1_ACT_SIGN, AL_E_ROOT, now, "OpenPGP is off (v1.pgp_root is not set)");
 		return;
 	}
 	if (v1_pgp_binary(r->f1, r->f1_len, &v->job.key) == -1 ||
 	    (k = v1_pgp_key(v->job.key.p, v->job.key.len, pk, V1_PGP_MAX_PKTS)) == -1) {
-		v1_refuse(v, V1_ACT_SIGN, now, "the OpenPGP key does not decode");
+		v1_refuse(v, V1_ACT_SIGN, AL_E_PGP_PARSE, now, "the OpenPGP key does not decode");
 		return;
 	}
 	buf_init(&emails);
@@ -202,7 +202,7 @@ v1_do_pgp(struct v1 *v, const struct v1_req *r, uint64_t now)
 		}
 	if (naddr == 0) {
 		buf_free(&emails);
-		v1_refuse(v, V1_ACT_SIGN, now, "the OpenPGP key has no user ID with an "
+		v1_refuse(v, V1_ACT_SIGN, AL_E_PGP_UID, now, "the OpenPGP key has no user ID with an "
 		    "e-mail address");
 		return;
 	}
@@ -366,13 +366,13 @@ v1_pgp_answer(struct v1 *v, const struct msg *m, int64_t tag, uint64_t now)
 	if (m->type != MSG_PGP_CERTIFIED ||
 	    (k = v1_pgp_key(key, v->job.key.len, pk, V1_PGP_MAX_PKTS)) == -1 ||
 	    (ns = v1_pgp_walk(m->pgp_sigs.p, m->pgp_sigs.len, sg, V1_PGP_MAX_UIDS)) <= 0) {
-		v1_refuse(v, V1_ACT_SIGN, now, "no certification in the answer");
+		v1_refuse(v, V1_ACT_SIGN, AL_E_INTERNAL, now, "no certification in the answer");
 		return;
 	}
 	for (j = 0; j < ns; j++)
 		if (sg[j].tag != 2 || (at[j] = v1_pgp_place(key, pk, k,
 		    m->pgp_sigs.p + sg[j].body, sg[j].len)) == -1) {
-			v1_refuse(v, V1_ACT_SIGN, now, "certification %d does not belong "
+			v1_refuse(v, V1_ACT_SIGN, AL_E_INTERNAL, now, "certification %d does not belong "
 			    "to a user ID of the key", j + 1);
 			return;
 		}
