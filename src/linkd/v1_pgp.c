@@ -144,7 +144,9 @@ v1_pgp_binary(const uint8_t *p, size_t n, struct buf *out)
 		;
 	if (i + k > n)		/* not armoured */
 		return n > 0 && (p[0] & 0x80) ? buf_put(out, p, n) : -1;
-	for (i += k; i < n; i = line + 1) {
+	for (i += k; i < n && p[i] != '\n'; i++)	/* the rest of that line */
+		;
+	for (i++; i < n; i = line + 1) {
 		for (line = i; line < n && p[line] != '\n'; line++)
 			;
 		if (!body) {	/* armour headers end at an empty line */
@@ -179,7 +181,7 @@ v1_do_pgp(struct v1 *v, const struct v1_req *r, uint64_t now)
 	struct msg m;
 	size_t alen;
 	uint32_t days = r->days;
-	uint8_t hdr[3] = { r->root, r->profile, (uint8_t)r->days };
+	uint8_t hdr[4] = { r->root, r->profile, (uint8_t)(r->days >> 8), (uint8_t)r->days };
 	int i, k, naddr = 0;
 
 	v->st.pgps++;

@@ -179,6 +179,14 @@ if [ $rc = 0 ]; then
 else
 	bad "OpenPGP over v1 ($out)"
 fi
+# armour with a header line (RFC 4880 6.2), and a key with no address
+gpg --batch --armor --comment "exported for v1" --export v1user@v1.example.org > "$D/user-c.asc"
+out=$($PEER pgp --key "$D/user-c.asc" --out "$D/user-c-signed.asc" 2>&1); rc=$?
+check "OpenPGP over v1: armour with a header line ($out)" "[ $rc = 0 ] && grep -q 'BEGIN PGP PUBLIC KEY BLOCK' '$D/user-c-signed.asc'"
+gpg --batch --quiet --passphrase '' --quick-gen-key "No Address" ed25519 cert 1y 2>/dev/null
+gpg --batch --armor --export "No Address" > "$D/noaddr.asc"
+out=$($PEER pgp --key "$D/noaddr.asc" --out "$D/noaddr-signed.asc" 2>&1); rc=$?
+check "OpenPGP over v1: a key without an address is refused (empty)" "[ $rc = 3 ]"
 gpgconf --kill gpg-agent 2>/dev/null
 
 # --- hostile frames --------------------------------------------------------
