@@ -12,14 +12,21 @@
  *    the wire bytes it came from (length, body, XOR, trailer);
  *  - a body the request parser accepts encodes back to the same bytes;
  *  - no more than V1_MAX_NAKS NAKs in a row without an STX between them.
- * The input is also given to the time, PEM and serial helpers. Memory
- * errors are ASan's to find.
+ * The input is also given to the time, PEM and serial helpers, and to a
+ * whole v1 listener (src/linkd/v1.c) with a stubbed linkd: everything it
+ * puts on linkd's path must be a message that decodes, and an OpenPGP
+ * request is answered with PGP_CERTIFIED holding the input's last bytes,
+ * so the merge of signatures into the key is fuzzed too. Memory errors
+ * are ASan's to find.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "msg.h"
+#include "v1.h"
+#include "v1_int.h"
 #include "v1frame.h"
 #include "util.h"
 
@@ -64,6 +71,73 @@ helpers(const uint8_t *p, size_t n)
 	buf_free(&b);
 }
 
+static const uint8_t *tail;
+static size_t tail_len;
+static struct v1 *lis;
+
+/* linkd's side: the request must decode; OpenPGP gets an answer at once. */
+static void
+host_request(void *arg, const uint8_t *p, size_t n)
+{
+	struct msg m, a;
+	struct buf b;
+
+	(void)arg;
+	if (msg_decode(p, n, &m) != AL_OK || !msg_is_request(m.type))
+		abort();
+	if (m.type != MSG_PGP_CERTIFY || tail_len == 0)
+		return;
+	memset(&a, 0, sizeof(a));
+	a.type = MSG_PGP_CERTIFIED;
+	memcpy(a.reqid, m.reqid, sizeof(a.reqid));
+	a.root = m.root;
+	a.pgp_sigs.p = tail;
+	a.pgp_sigs.len = tail_len > 4096 ? 4096 : tail_len;
+	MSG_SET(&a, T_ROOT);
+	MSG_SET(&a, T_PGP_SIGS);
+	buf_init(&b);
+	if (msg_encode(&a, &b) == 0)
+		v1_answer(lis, b.p, b.len, -1, 0);
+	buf_free(&b);
+}
+
+static void
+host_delivered(void *arg, uint64_t tag)
+{
+	(void)arg;
+	(void)tag;
+}
+
+static void
+listener(const uint8_t *p, size_t n)
+{
+	static struct cfg c;
+	static const struct v1_host h = { host_request, host_delivered, NULL };
+	uint8_t stx = V1_STX;
+
+	if (c.v1.nroots == 0) {
+		log_init("fuzz_v1frame", 0, 0);
+		strcpy(c.v1.roots[0], "demo-rsa");
+		c.v1.nroots = 1;
+		strcpy(c.v1.profiles[0], "client");
+		strcpy(c.v1.profiles[5], "server");
+		strcpy(c.v1.pgp_root, "demo-pgp");
+		strcpy(c.v1.pgp_profile, "openpgp");
+		c.v1.time_interval = 1;
+	}
+	if ((lis = v1_new(&c, &h)) == NULL)
+		return;
+	tail = p + n / 2;
+	tail_len = n - n / 2;
+	v1_input(lis, &stx, 1, 1);
+	v1_input(lis, p, n, 2);
+	v1_tick(lis, 5000);
+	v1_input(lis, p, n / 2, 6000);
+	v1_tick(lis, 500000);
+	v1_free(lis);
+	lis = NULL;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -104,5 +178,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	helpers(data + 1, size - 1);
+	listener(data + 1, size - 1);
 	return 0;
 }
