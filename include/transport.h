@@ -48,6 +48,8 @@ int	 transport_init(struct transport *, const struct cfg_link *, char *why, size
 int	 transport_reopen(struct transport *, uint64_t now_ms);
 /* About once a second: the transport's and the link's state to cfg->status_file. */
 void	 transport_publish(struct transport *, const struct link *, uint64_t now_ms);
+/* The same with the "link" line given (the v1 listener's counters). */
+void	 transport_publish_text(struct transport *, const char *linkline, uint64_t now_ms);
 /* The "usb" command of airlockctl and airlock-client: devices, then the file. */
 int	 transport_show(const struct cfg_link *, FILE *);
 

@@ -465,7 +465,13 @@ linkd_loop(struct linkd *d)
 		now = mono_ms();
 		linkd_reopen(d, now);
 		retention_tick(&d->ret, now);
-		transport_publish(&d->t, d->l, now);
+		if (d->v1 != NULL) {
+			char line[1024];
+
+			v1_stats_line(d->v1, line, sizeof(line));
+			transport_publish_text(&d->t, line, now);
+		} else
+			transport_publish(&d->t, d->l, now);
 		if (d->v1 != NULL) {
 			v1_tick(d->v1, now);
 			timeout = v1_timeout_ms(d->v1, now);

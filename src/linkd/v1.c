@@ -257,7 +257,7 @@ v1_stats_line(const struct v1 *v, char *out, size_t outsz)
 {
 	const struct v1_dec_stats *d = &v->dec.st;
 
-	snprintf(out, outsz, "v1 requests=%llu keepalives=%llu time_samples=%llu "
+	snprintf(out, outsz, "state=v1 requests=%llu keepalives=%llu time_samples=%llu "
 	    "signs=%llu pgps=%llu revokes=%llu crls=%llu patches=%llu refused=%llu "
 	    "answered=%llu tx_lost=%llu abandoned=%llu garbage=%llu bad_xor=%llu "
 	    "bad_length=%llu bad_trailer=%llu oversize=%llu stalls=%llu naks=%llu "

@@ -198,6 +198,9 @@ done
 check "defect: the XOR byte is checked (NAK counted)" "grep -q 'wrong XOR byte' '$D/log/linkd.log'"
 check "defect: linkd survived everything" "kill -0 \$(cat '$D/linkd.pid')"
 
+st=$("$AL_BIN/airlockctl" -c "$D/signer/airlock.conf" status 2>&1)
+check "airlockctl status shows the v1 listener" "grep -q '^link *v1: cable open' <<<\"\$st\""
+check "the status file carries the v1 counters" "grep -rqs 'state=v1 requests=[1-9]' '$D/signer/state/link.status'"
 al_stop "$D"
 check "counters in linkd's last line" "grep -q 'stopping:.*v1 requests=[1-9].*refused=[1-9].*bad_xor=[1-9]' '$D/log/linkd.log'"
 [ "$fails" = 0 ] || { echo "# logs in $D/log"; KEEP=1; }
