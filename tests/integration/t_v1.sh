@@ -131,6 +131,20 @@ $PEER sign --root 0 --profile 5 --md 8 --days 30 --csr "$D/csr/s3.csr" \
 check "defect: a refused request repeated is refused again at once, the next one is signed" \
 	"[ $rc1 = 3 ] && al_verify '$D' sub-rsa '$D/s3.crt'"
 
+# an accepted request is never lost: linkd killed right after it took the
+# frame; the old client, restarted, asks again and gets the one certificate
+al_csr "$D" s4 ec:P-256 "x"
+s4args="--root 0 --profile 5 --md 8 --days 30 --csr $D/csr/s4.csr --subject /CN=crash.example.org --san DNS:crash.example.org"
+$PEER sign $s4args --out "$D/s4.crt" --no-wait >/dev/null
+kill -9 "$(cat "$D/linkd.pid")"; wait "$(cat "$D/linkd.pid")" 2>/dev/null
+"$AL_BIN/airlock-linkd" -d -v -c "$D/signer/airlock.conf" 2>>"$D/log/linkd.log" &
+echo $! > "$D/linkd.pid"
+sleep 0.5
+$PEER sign $s4args --out "$D/s4.crt" >/dev/null
+n4=$(sqlite3 "$D/signer/state/ca.db" "select count(*) from certs where subject like '%crash.example.org%'")
+check "linkd killed after taking a request: the repeat gets its certificate, signed once ($n4)" \
+	"al_verify '$D' sub-rsa '$D/s4.crt' && [ '$n4' = 1 ]"
+
 # --- revocation and CRLs -------------------------------------------------
 rm -f "$D/webdb.crl"
 out=$($PEER revoke --root 0 --crl "$D/webdb.crl" 2>&1)
