@@ -136,7 +136,10 @@ check "defect: a refused request repeated is refused again at once, the next one
 al_csr "$D" s4 ec:P-256 "x"
 s4args="--root 0 --profile 5 --md 8 --days 30 --csr $D/csr/s4.csr --subject /CN=crash.example.org --san DNS:crash.example.org"
 $PEER sign $s4args --out "$D/s4.crt" --no-wait >/dev/null
-kill -9 "$(cat "$D/linkd.pid")"; wait "$(cat "$D/linkd.pid")" 2>/dev/null
+lpid=$(cat "$D/linkd.pid")
+disown "$lpid" 2>/dev/null
+kill -9 "$lpid"
+while kill -0 "$lpid" 2>/dev/null; do sleep 0.05; done
 "$AL_BIN/airlock-linkd" -d -v -c "$D/signer/airlock.conf" 2>>"$D/log/linkd.log" &
 echo $! > "$D/linkd.pid"
 sleep 0.5
@@ -201,6 +204,10 @@ gpg --batch --quiet --passphrase '' --quick-gen-key "No Address" ed25519 cert 1y
 gpg --batch --armor --export "No Address" > "$D/noaddr.asc"
 out=$($PEER pgp --key "$D/noaddr.asc" --out "$D/noaddr-signed.asc" 2>&1); rc=$?
 check "OpenPGP over v1: a key without an address is refused (empty)" "[ $rc = 3 ]"
+# the old client takes the expiry from gpg -vv's "critical hashed subpkt
+# ... (sig expires after ...)" line of the certification
+check "OpenPGP over v1: the old client finds the certification's expiry" \
+	"gpg -vv '$D/user-signed.asc' 2>&1 | grep -Eq '^\s*critical hashed subpkt [0-9]+ len [0-9]+ \(sig expires after ([0-9]+y)?([0-9]+d)?([0-9]+h)?[0-9]+m\)'"
 gpgconf --kill gpg-agent 2>/dev/null
 
 # --- hostile frames --------------------------------------------------------
