@@ -58,7 +58,7 @@ DEB_PKGS := build-essential pkg-config libssl-dev libsqlite3-dev libconfig-dev \
 	    libusb-1.0-0-dev libcmocka-dev libumockdev-dev umockdev openssl \
 	    socat clang libclang-rt-14-dev gnutls-bin python3-cryptography \
 	    softhsm2 libengine-pkcs11-openssl opensc libseccomp-dev \
-	    libncurses-dev tmux sqlite3 publicsuffix gnupg sq
+	    libncurses-dev tmux sqlite3 publicsuffix gnupg sq xdelta
 
 .PHONY: all deps check walls unit integration fuzz fuzz-smoke demo clean asan \
 	install chaos bench-link bench-sign bench-usb bench-crl bench-pgp bench-v1 test-crl-long
