@@ -68,10 +68,10 @@ DEB_PKGS := build-essential pkg-config libssl-dev libsqlite3-dev libconfig-dev \
 	    libusb-1.0-0-dev libcmocka-dev libumockdev-dev umockdev openssl \
 	    socat clang libclang-rt-14-dev gnutls-bin python3-cryptography \
 	    softhsm2 libengine-pkcs11-openssl opensc libseccomp-dev \
-	    libncurses-dev tmux sqlite3 publicsuffix gnupg sq
+	    libncurses-dev tmux sqlite3 publicsuffix gnupg sq xdelta
 
 .PHONY: all deps check walls unit integration fuzz fuzz-smoke demo clean asan \
-	install chaos bench-link bench-sign bench-usb bench-crl bench-pgp test-crl-long
+	install chaos bench-link bench-sign bench-usb bench-crl bench-pgp bench-v1 test-crl-long
 
 # The emulated PL2501 cable of the USB tests, when umockdev is there.
 USBPAIR	:= $(if $(shell pkg-config --exists umockdev-1.0 && echo y),$(B)/bin/usbpair)
@@ -203,6 +203,9 @@ bench-usb: all
 
 bench-pgp: all
 	@scripts/bench-pgp.sh
+
+bench-v1: all
+	@scripts/bench-v1.sh
 
 asan:
 	$(MAKE) B=build-asan CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" check

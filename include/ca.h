@@ -24,6 +24,10 @@ struct ca_request {
 	uint32_t	 days;		/* 0: profile default */
 	time_t		 now;		/* notBefore */
 	const struct psl *psl;		/* public suffixes; NULL: only "*" (psl.h) */
+	const uint8_t	*subject;	/* "/CN=..." replacing the request's, or NULL */
+	size_t		 subject_len;
+	const uint8_t	*san;		/* "DNS:a,email:b" replacing it, or NULL */
+	size_t		 san_len;
 };
 
 struct ca_issued {

@@ -97,6 +97,20 @@ struct cfg_link {
 	int		max_payload;		/* frame payload bytes */
 	int		window;			/* frames in flight */
 	char		status_file[CFG_PATH];	/* state_dir/link.status, for "usb" */
+	char		protocol[16];		/* "airlock", or "commmodule-v1" (linkd) */
+};
+
+#define CFG_V1_ROOTS	16	/* v1 root indexes 0..15 */
+#define CFG_V1_PROFILES	12	/* v1 profile indexes 0..11 */
+
+/* The CommModule v1 listener's maps (docs/legacy-v1.md); "" is refused. */
+struct cfg_v1 {
+	char		roots[CFG_V1_ROOTS][AIRLOCK_NAME_MAX];	/* index -> X.509 root */
+	int		nroots;
+	char		profiles[CFG_V1_PROFILES][AIRLOCK_NAME_MAX];	/* index -> profile */
+	char		pgp_root[AIRLOCK_NAME_MAX];	/* OpenPGP root; "" refused */
+	char		pgp_profile[AIRLOCK_NAME_MAX];
+	uint32_t	time_interval;		/* seconds between time samples */
 };
 
 struct cfg {
@@ -108,6 +122,7 @@ struct cfg {
 	int		verbose;
 	int		sandbox;			/* seccomp allow-list (default 1) */
 	struct cfg_link	link;
+	struct cfg_v1	v1;			/* link.protocol "commmodule-v1" */
 	/* signer host */
 	char		queue_db[CFG_PATH];	/* linkd queue; default state_dir/queue.db */
 	char		ca_db[CFG_PATH];	/* signer CA db; default state_dir/ca.db */

@@ -65,7 +65,9 @@ enum msg_tag {
 	T_PGP_KEY	= 23,	/* bytes, OpenPGP public key, binary or armour */
 	T_EMAILS	= 24,	/* utf8, verified e-mail addresses, one per line */
 	T_PGP_SIGS	= 25,	/* bytes, OpenPGP signature packets */
-	/* 26..31 are kept for the v1 listener's fields */
+	T_SUBJECT	= 26,	/* utf8, subject DN "/CN=.../O=..." replacing the CSR's */
+	T_SAN		= 27,	/* utf8, subjectAltName "DNS:a,email:b" replacing the CSR's */
+	/* 28..31 are kept free */
 	T_AUDIT_AFTER	= 32,	/* u64, the last audit seq webdb holds */
 	T_AUDIT_HEAD	= 33,	/* bytes(48), a chain head: seq || hash || time */
 	T_AUDIT_RECS	= 34,	/* bytes, audit records (auditrec.h) */
@@ -89,7 +91,7 @@ struct msg {
 	uint64_t	 present;			/* bit (1 << tag) per field */
 	struct msg_bytes root, profile, csr, serial, crl_number, cert, chain,
 			 crl, text, crl_sig, delta_crl, time_prev,
-			 pgp_key, emails, pgp_sigs,
+			 pgp_key, emails, pgp_sigs, subject, san,
 			 audit_head, audit_recs, audit_sig;
 	uint32_t	 days, audit_max;
 	uint8_t		 csr_format, reason, sync, crl_kind;

@@ -52,6 +52,8 @@ void	 transport_free(struct transport *);
 int	 transport_reopen(struct transport *, uint64_t now_ms);
 /* About once a second: the transport's and the link's state to cfg->status_file. */
 void	 transport_publish(struct transport *, const struct link *, uint64_t now_ms);
+/* The same with the "link" line given (the v1 listener's counters). */
+void	 transport_publish_text(struct transport *, const char *linkline, uint64_t now_ms);
 /* The "usb" command of airlockctl and airlock-client: devices, then the file. */
 int	 transport_show(const struct cfg_link *, FILE *);
 

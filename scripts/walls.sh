@@ -22,7 +22,7 @@ declare -A owner=(
 	[health.h]=common [proc.h]=common [retention.h]=common [sandbox.h]=common
 	[store.h]=common [db.h]=common [timesync.h]=common [psl.h]=common
 	[msg.h]=wire [ipc.h]=wire [revoke.h]=wire
-	[frame.h]=link [link.h]=link [transport.h]=link
+	[frame.h]=link [link.h]=link [transport.h]=link [v1frame.h]=link
 	[crl.h]=pki [crl_x509.h]=pki [pgp.h]=pki [pgp_root.h]=ca [pgp_client.h]=client [ctlpgp.h]=ctl
 	[ca.h]=ca [caindex.h]=ca [audit.h]=ca [auditrec.h]=pki [castore.h]=ca [crlsign.h]=ca
 	[queue.h]=store [outbox.h]=store [auditmirror.h]=store

@@ -148,6 +148,7 @@ struct csr {
 	X509_NAME	*subject;	/* the request's, or SPKAC's own */
 	int		 subject_owned;	/* SPKAC: built here, freed here */
 	GENERAL_NAMES	*san;		/* from the request, or NULL */
+	int		 san_given;	/* san is SIGN's SAN field, not the request's */
 	int		 sig_nid;	/* signature algorithm of the request */
 };
 
@@ -178,6 +179,8 @@ const char * ssl_reason(void);
 int csr_parse(const struct ca_request *req, struct csr *c, char *why,
     size_t whysz);
 void csr_free(struct csr *c);
+/* ca_override.c: SIGN's SUBJECT and SAN in place of the request's. */
+int csr_override(const struct ca_request *req, struct csr *c, char *why, size_t whysz);
 int csr_check(const struct ca *ca, const struct cfg_profile *pr,
     const struct ca_request *req, struct csr *c, time_t *not_after, char *why,
     size_t whysz);

@@ -469,9 +469,12 @@ csr_check_san(const struct cfg_profile *pr, struct csr *c, char *why,
 {
 	int i, rc;
 
-	if (c->req == NULL)
+	if (c->san_given) {
+		if (c->san == NULL)
+			return AL_OK;
+	} else if (c->req == NULL)
 		return AL_OK;
-	if ((rc = csr_get_san(c, why, whysz)) != AL_OK || c->san == NULL)
+	else if ((rc = csr_get_san(c, why, whysz)) != AL_OK || c->san == NULL)
 		return rc;
 	for (i = 0; i < sk_GENERAL_NAME_num(c->san); i++) {
 		rc = csr_check_gn(pr, sk_GENERAL_NAME_value(c->san, i), i, why,

@@ -373,6 +373,8 @@ int
 csr_parse(const struct ca_request *req, struct csr *c, char *why,
     size_t whysz)
 {
+	int rc;
+
 	if (req->csr == NULL || req->csr_len == 0) {
 		say(why, whysz, "the request is empty");
 		return AL_E_CSR_PARSE;
@@ -384,10 +386,14 @@ csr_parse(const struct ca_request *req, struct csr *c, char *why,
 	}
 	switch (req->format) {
 	case MSG_CSR_PKCS10:
-		return csr_parse_pkcs10(req->csr, req->csr_len, c, why, whysz);
+		rc = csr_parse_pkcs10(req->csr, req->csr_len, c, why, whysz);
+		break;
 	case MSG_CSR_SPKAC:
-		return csr_parse_spkac(req->csr, req->csr_len, c, why, whysz);
+		rc = csr_parse_spkac(req->csr, req->csr_len, c, why, whysz);
+		break;
+	default:
+		say(why, whysz, "unknown request format %d", req->format);
+		return AL_E_CSR_PARSE;
 	}
-	say(why, whysz, "unknown request format %d", req->format);
-	return AL_E_CSR_PARSE;
+	return rc != AL_OK ? rc : csr_override(req, c, why, whysz);
 }

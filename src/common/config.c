@@ -85,7 +85,7 @@ cfg_shapes(struct cfg_ctx *x, const config_setting_t *top)
 {
 	static const struct { const char *name; int list; } shapes[] = {
 		{ "link", 0 }, { "signer", 0 }, { "client", 0 }, { "time", 0 },
-		{ "profiles", 1 }, { "roots", 1 },
+		{ "profiles", 1 }, { "roots", 1 }, { "v1", 0 },
 	};
 	const config_setting_t *s;
 	size_t i;
@@ -453,7 +453,7 @@ cfg_root(struct cfg_ctx *x, const struct cfg *c, const config_setting_t *g,
 
 static const char *const link_keys[] = {
 	"transport", "device", "baud", "rtscts", "key_file", "usb_id",
-	"usb_path", "max_payload", "window", NULL
+	"usb_path", "max_payload", "window", "protocol", NULL
 };
 
 /* "bus-port[.port...]", as the kernel names where a USB device is plugged */
@@ -505,8 +505,12 @@ cfg_link(struct cfg_ctx *x, const config_setting_t *g, struct cfg_link *l)
 	    cfg_path(x, g, "device", l->device, sizeof(l->device)) == -1 ||
 	    cfg_path(x, g, "key_file", l->key_file, sizeof(l->key_file)) == -1 ||
 	    cfg_str(x, g, "usb_id", l->usb_id, sizeof(l->usb_id)) == -1 ||
-	    cfg_str(x, g, "usb_path", l->usb_path, sizeof(l->usb_path)) == -1)
+	    cfg_str(x, g, "usb_path", l->usb_path, sizeof(l->usb_path)) == -1 ||
+	    cfg_str(x, g, "protocol", l->protocol, sizeof(l->protocol)) == -1)
 		return -1;
+	if (strcmp(l->protocol, "airlock") != 0 && strcmp(l->protocol, "commmodule-v1") != 0)
+		return cfg_err(x, config_setting_get_member(g, "protocol"),
+		    "protocol must be \"airlock\" or \"commmodule-v1\"");
 	if (strcmp(l->transport, "serial") != 0 && strcmp(l->transport, "usb-pl2501") != 0)
 		return cfg_err(x, config_setting_get_member(g, "transport"),
 		    "transport must be \"serial\" or \"usb-pl2501\"");
@@ -519,7 +523,7 @@ cfg_link(struct cfg_ctx *x, const config_setting_t *g, struct cfg_link *l)
 
 static const char *const top_keys[] = {
 	"state_dir", "run_dir", "link_user", "signer_user", "verbose", "link",
-	"sandbox", "signer", "client", "profiles", "roots", "pgp_roots", "time", NULL
+	"sandbox", "signer", "client", "profiles", "roots", "pgp_roots", "time", "v1", NULL
 };
 static const char *const signer_keys[] = {
 	"queue_db", "ca_db", "retention_days", "psl_file", "audit_key", NULL
@@ -595,6 +599,8 @@ cfg_defaults(struct cfg *c)
 	strcpy(c->state_dir, "/var/lib/airlock");
 	strcpy(c->run_dir, "/run/airlock");
 	strcpy(c->link.transport, "serial");
+	strcpy(c->link.protocol, "airlock");
+	c->v1.time_interval = 60;
 	strcpy(c->link.device, "/dev/ttyS0");
 	strcpy(c->link.key_file, "/etc/airlock/link.key");
 	strcpy(c->link.usb_id, "067b:2501");
@@ -647,6 +653,62 @@ cfg_psl_file(struct cfg_ctx *x, const config_setting_t *g, struct cfg *c)
 		return 0;
 	}
 	return cfg_path(x, g, "psl_file", c->psl_file, sizeof(c->psl_file));
+}
+
+static const char *const v1_keys[] = {
+	"roots", "profiles", "pgp_root", "pgp_profile", "time_interval", NULL
+};
+
+/* A list of names for a v1 map: each "" or one that find() knows. */
+static int
+cfg_v1_list(struct cfg_ctx *x, const struct cfg *c, const config_setting_t *g,
+    const char *key, char (*out)[AIRLOCK_NAME_MAX], int max, int *n,
+    int want_profile)
+{
+	const config_setting_t *l = config_setting_get_member(g, key);
+	const char *v;
+	int i;
+
+	if (l == NULL)
+		return 0;
+	if (!config_setting_is_array(l) || config_setting_length(l) > max)
+		return cfg_err(x, l, "v1.%s must be a list of at most %d names", key, max);
+	for (i = 0; i < config_setting_length(l); i++) {
+		if ((v = config_setting_get_string_elem(l, i)) == NULL)
+			return cfg_err(x, l, "v1.%s: element %d is not a string", key, i);
+		if (v[0] != '\0' && (want_profile ? config_profile(c, v, strlen(v)) == NULL :
+		    config_root(c, v, strlen(v)) == NULL))
+			return cfg_err(x, l, "v1.%s: unknown %s \"%s\"", key,
+			    want_profile ? "profile" : "root", v);
+		snprintf(out[i], AIRLOCK_NAME_MAX, "%s", v);
+	}
+	if (n != NULL)
+		*n = i;
+	return 0;
+}
+
+/* v1 = { roots = [...]; profiles = [...]; pgp_root; pgp_profile; time_interval; } */
+static int
+cfg_v1(struct cfg_ctx *x, const config_setting_t *g, struct cfg *c)
+{
+	struct cfg_v1 *v = &c->v1;
+
+	if (g == NULL)
+		return 0;
+	if (cfg_known(x, g, v1_keys) == -1 ||
+	    cfg_v1_list(x, c, g, "roots", v->roots, CFG_V1_ROOTS, &v->nroots, 0) == -1 ||
+	    cfg_v1_list(x, c, g, "profiles", v->profiles, CFG_V1_PROFILES, NULL, 1) == -1 ||
+	    cfg_str(x, g, "pgp_root", v->pgp_root, sizeof(v->pgp_root)) == -1 ||
+	    cfg_str(x, g, "pgp_profile", v->pgp_profile, sizeof(v->pgp_profile)) == -1)
+		return -1;
+	if (v->pgp_root[0] != '\0' && config_pgp_root(c, v->pgp_root, strlen(v->pgp_root)) == NULL)
+		return cfg_err(x, config_setting_get_member(g, "pgp_root"),
+		    "v1.pgp_root: unknown OpenPGP root \"%s\"", v->pgp_root);
+	if (v->pgp_root[0] != '\0' && config_profile(c, v->pgp_profile,
+	    strlen(v->pgp_profile)) == NULL)
+		return cfg_err(x, g, "v1.pgp_profile must name a profile when pgp_root is set");
+	CFG_INT(x, g, "time_interval", 1, 86400, v->time_interval);
+	return 0;
 }
 
 static int
@@ -736,6 +798,8 @@ cfg_groups(struct cfg_ctx *x, config_t *cf, struct cfg *c)
 			c->npgp_roots++;
 		}
 	}
+	if (cfg_v1(x, config_setting_get_member(top, "v1"), c) == -1)
+		return -1;
 	return cfg_derive(x, c);
 }
 

@@ -59,6 +59,24 @@ crypto_sha256(const void *p, size_t n, uint8_t out[32])
 		fatalx("crypto: SHA-256 failed");
 }
 
+/* Legacy digests, only to name and check bytes the old CommModule
+ * protocol names that way (docs/legacy-v1.md): never for a signature. */
+int
+crypto_sha1(const void *p, size_t n, uint8_t out[20])
+{
+	unsigned int len = 20;
+
+	return EVP_Digest(p, n, out, &len, EVP_sha1(), NULL) == 1 ? 0 : -1;
+}
+
+int
+crypto_md5(const void *p, size_t n, uint8_t out[16])
+{
+	unsigned int len = 16;
+
+	return EVP_Digest(p, n, out, &len, EVP_md5(), NULL) == 1 ? 0 : -1;
+}
+
 int
 crypto_memeq(const void *a, const void *b, size_t n)
 {

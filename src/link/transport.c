@@ -121,7 +121,18 @@ transport_peer_name(int peer)
 void
 transport_publish(struct transport *t, const struct link *l, uint64_t now)
 {
-	char text[3072], st[1024], ls[1024];
+	char ls[1024];
+
+	if (t->cfg->status_file[0] == '\0' || now < t->publish_at)
+		return;
+	link_stats_line(l, ls, sizeof(ls));
+	transport_publish_text(t, ls, now);
+}
+
+void
+transport_publish_text(struct transport *t, const char *ls, uint64_t now)
+{
+	char text[3072], st[1024];
 	int peer, n;
 
 	if (t->cfg->status_file[0] == '\0' || now < t->publish_at)
@@ -129,7 +140,6 @@ transport_publish(struct transport *t, const struct link *l, uint64_t now)
 	t->publish_at = now + TRANSPORT_PUBLISH_MS;
 	t->ops->status(t, st, sizeof(st));
 	peer = t->ops->link_status ? t->ops->link_status(t) : -1;
-	link_stats_line(l, ls, sizeof(ls));
 	n = snprintf(text, sizeof(text), "pid %ld\nupdated %lld\ntransport %s\n"
 	    "cable %s\npeer %s\n%s\nlink %s\n", (long)getpid(), (long long)time(NULL),
 	    t->ops->name, t->fd == -1 ? "closed" : "open", transport_peer_name(peer),

@@ -28,6 +28,7 @@
 #include "transport.h"
 #include "util.h"
 #include "queue.h"
+#include "v1.h"
 
 #define LINKD_INFLIGHT	32	/* requests handed to the signer at once */
 #define LINKD_RETRY_MS	1000	/* reopen a vanished device */
@@ -77,6 +78,7 @@ struct linkd {
 	struct buf	 tmp;
 	struct linkd_time time;
 	struct retention ret;		/* pruning of queue.db */
+	struct v1	*v1;		/* link.protocol "commmodule-v1", else NULL */
 };
 
 static void
@@ -84,6 +86,10 @@ linkd_send(struct linkd *d, const uint8_t *ans, size_t len, int64_t tag)
 {
 	char id[33];
 
+	if (d->v1 != NULL) {		/* the v1 listener makes its own answer */
+		v1_answer(d->v1, ans, len, tag, mono_ms());
+		return;
+	}
 	if (link_send(d->l, ans, len, (uint64_t)tag) == -1 && len >= MSG_HDR_LEN) {
 		reqid_hex(ans + 2, id);		/* version, type, request id */
 		log_debug("req=%s link down: the answer waits in the queue", id);
@@ -466,9 +472,37 @@ linkd_reopen(struct linkd *d, uint64_t now)
 	}
 }
 
+/* One turn of the cable for the v1 listener: read, run its timers, write. */
+static int
+linkd_v1_io(struct linkd *d, short revents, uint64_t now)
+{
+	struct buf *out = v1_out(d->v1);
+	uint8_t tmp[4096];
+	ssize_t r = 0;
+
+	if (revents & (POLLIN | POLLHUP | POLLERR)) {
+		while ((r = d->t.ops->read(&d->t, tmp, sizeof(tmp))) > 0)
+			v1_input(d->v1, tmp, (size_t)r, now);
+		if (r == -1)
+			return -1;
+	}
+	v1_tick(d->v1, now);
+	while (out->len > 0 && (r = d->t.ops->write(&d->t, out->p, out->len)) > 0)
+		buf_consume(out, (size_t)r);
+	return r == -1 ? -1 : 0;
+}
+
 static void
 linkd_cable_io(struct linkd *d, short revents, uint64_t now)
 {
+	if (d->v1 != NULL) {
+		if (linkd_v1_io(d, revents, now) == -1) {
+			log_warnx("cable: device lost; reopening");
+			d->t.ops->close(&d->t);
+			v1_reset(d->v1);
+		}
+		return;
+	}
 	if (transport_link_io(&d->t, d->l, revents, now) == -1) {
 		log_warnx("cable: device lost; reopening");
 		d->t.ops->close(&d->t);
@@ -487,16 +521,31 @@ linkd_loop(struct linkd *d)
 		now = mono_ms();
 		linkd_reopen(d, now);
 		retention_tick(&d->ret, now);
-		transport_publish(&d->t, d->l, now);
-		if (d->t.fd != -1)
-			link_pump(d->l, now);
-		timeout = link_timeout_ms(d->l, now);
+		if (d->v1 != NULL) {
+			char line[1024];
+
+			v1_stats_line(d->v1, line, sizeof(line));
+			transport_publish_text(&d->t, line, now);
+		} else
+			transport_publish(&d->t, d->l, now);
+		if (d->v1 != NULL) {
+			v1_tick(d->v1, now);
+			timeout = v1_timeout_ms(d->v1, now);
+		} else {
+			if (d->t.fd != -1)
+				link_pump(d->l, now);
+			timeout = link_timeout_ms(d->l, now);
+		}
 		if (d->t.fd == -1 && timeout > LINKD_RETRY_MS)
 			timeout = LINKD_RETRY_MS;
 		if (!d->signer_up && timeout > LINKD_SIGNER_MS)
 			timeout = LINKD_SIGNER_MS;
 		pfd[0].fd = d->t.fd;
-		pfd[0].events = POLLIN | (link_write_allowance(d->l, now) && d->l->out.len ? POLLOUT : 0);
+		if (d->v1 != NULL)
+			pfd[0].events = POLLIN | (v1_out(d->v1)->len ? POLLOUT : 0);
+		else
+			pfd[0].events = POLLIN | (link_write_allowance(d->l, now) &&
+			    d->l->out.len ? POLLOUT : 0);
 		pfd[1].fd = d->signer_up ? d->ans.fd : -1;
 		pfd[1].events = POLLIN;
 		pfd[2].fd = d->signer_up && d->req.out.len ? d->req.fd : -1;
@@ -543,6 +592,7 @@ main(int argc, char **argv)
 		linkd_on_up, linkd_on_down, linkd_on_message, linkd_on_delivered
 	};
 	static struct linkd d;
+	static const struct v1_host v1h = { linkd_on_message, linkd_on_delivered, &d };
 	struct link_params lp;
 	struct proc_opts o;
 	uint8_t key[LINK_KEY_LEN];
@@ -554,7 +604,9 @@ main(int argc, char **argv)
 	}
 	proc_config(&o, &d.c, "airlock-linkd");
 	proc_signals();
-	if (linkkey_load(d.c.link.key_file, key, why, sizeof(why)) == -1)
+	memset(key, 0, sizeof(key));
+	if (strcmp(d.c.link.protocol, "commmodule-v1") != 0 &&
+	    linkkey_load(d.c.link.key_file, key, why, sizeof(why)) == -1)
 		fatalx("%s", why);
 	if (transport_init(&d.t, &d.c.link, why, sizeof(why)) == -1)
 		fatalx("%s", why);
@@ -577,12 +629,23 @@ main(int argc, char **argv)
 	ipc_init(&d.req, d.req_path, 0);
 	ipc_init(&d.ans, d.ans_path, 1);
 	buf_init(&d.tmp);
+	if (strcmp(d.c.link.protocol, "commmodule-v1") == 0 &&
+	    (d.v1 = v1_new(&d.c, &v1h)) == NULL)
+		fatalx("out of memory");
 	log_info("started: cable %s, queue %s", d.c.link.device, d.c.queue_db);
+	if (d.v1 != NULL)
+		log_warnx("link.protocol is commmodule-v1: the old CommModule protocol, "
+		    "WITHOUT AUTHENTICATION: whoever reaches %s can ask this signer for "
+		    "certificates and revocations within its profiles; move webdb to "
+		    "airlock-client (docs/legacy-v1.md)", d.c.link.device);
 	linkd_self = &d;
 	log_hook(linkd_log_hook);
 	linkd_loop(&d);
 	log_hook(NULL);
-	link_stats_line(d.l, why, sizeof(why));
+	if (d.v1 != NULL)
+		v1_stats_line(d.v1, why, sizeof(why));
+	else
+		link_stats_line(d.l, why, sizeof(why));
 	log_info("stopping: %llu requests, %llu duplicates, %llu answered, "
 	    "%llu undecodable, %llu rejected, %llu pruned; link %s",
 	    (unsigned long long)d.st.requests,
@@ -591,6 +654,7 @@ main(int argc, char **argv)
 	    (unsigned long long)d.ret.pruned, why);
 	transport_free(&d.t);
 	link_free(d.l);
+	v1_free(d.v1);
 	db_close(d.q);
 	return 0;
 }

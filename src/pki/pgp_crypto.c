@@ -368,7 +368,9 @@ pgp_sign_cert(const struct pgp_pub *signer, void *sk, const struct pgp_pub *key,
 		goto done;
 	v[0] = (uint8_t)(expires >> 24), v[1] = (uint8_t)(expires >> 16);
 	v[2] = (uint8_t)(expires >> 8), v[3] = (uint8_t)expires;
-	if (expires != 0 && put_sub(&h, 3, v, 4) == -1)
+	/* critical, as GnuPG writes it (CAcert's old webdb client reads the
+	 * expiry only from a critical one: docs/legacy-v1.md) */
+	if (expires != 0 && put_sub(&h, 3 | 0x80, v, 4) == -1)
 		goto done;
 	v[0] = 4;
 	memcpy(v + 1, signer->fpr, PGP_FPR_LEN);

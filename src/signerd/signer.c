@@ -226,6 +226,14 @@ do_sign(struct signer_job *j)
 	cr.days = m->days;
 	cr.now = time(NULL);
 	cr.psl = j->s->psl;
+	if (MSG_HAS(m, T_SUBJECT)) {
+		cr.subject = m->subject.p;
+		cr.subject_len = m->subject.len;
+	}
+	if (MSG_HAS(m, T_SAN)) {
+		cr.san = m->san.p ? m->san.p : (const uint8_t *)"";
+		cr.san_len = m->san.len;
+	}
 	code = ca_issue(j->s->ca[r - c->roots], p, &cr, j->serial, sizeof(j->serial),
 	    &j->issued, j->why, sizeof(j->why));
 	if (code != AL_OK) {

@@ -94,6 +94,8 @@ static const struct msg_field msg_fields[T_MAX_TAG + 1] = {
 	[T_PGP_KEY]	= BYTES_F(pgp_key, 1, 64u << 10, NULL),
 	[T_EMAILS]	= BYTES_F(emails, 1, 4096, msg_text_ok),
 	[T_PGP_SIGS]	= BYTES_F(pgp_sigs, 1, 64u << 10, NULL),
+	[T_SUBJECT]	= BYTES_F(subject, 1, 1024, msg_text_ok),
+	[T_SAN]		= BYTES_F(san, 0, 4096, msg_text_ok),
 	[T_AUDIT_AFTER]	= UINT_F(8, audit_after, 0, INT64_MAX, NULL),
 	[T_AUDIT_HEAD]	= BYTES_F(audit_head, AUDIT_HEAD_BYTES, AUDIT_HEAD_BYTES, NULL),
 	[T_AUDIT_RECS]	= BYTES_F(audit_recs, 0, 64u << 10, NULL),
@@ -105,7 +107,7 @@ static const struct msg_field msg_fields[T_MAX_TAG + 1] = {
 static const struct msg_kind msg_kinds[] = {
 	{ MSG_SIGN, "SIGN",
 	    BIT(T_ROOT) | BIT(T_PROFILE) | BIT(T_CSR),
-	    BIT(T_DAYS) | BIT(T_CSR_FORMAT) },
+	    BIT(T_DAYS) | BIT(T_CSR_FORMAT) | BIT(T_SUBJECT) | BIT(T_SAN) },
 	{ MSG_REVOKE, "REVOKE",
 	    BIT(T_ROOT) | BIT(T_SERIAL),
 	    BIT(T_REASON) | BIT(T_INVALIDITY) },

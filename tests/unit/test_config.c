@@ -456,6 +456,47 @@ test_error_duplicates(void **state)
 	    "};\n", 3, "duplicate");
 }
 
+/* link.protocol and the v1 group (docs/legacy-v1.md) */
+static void
+test_v1(void **state)
+{
+	static const char base[] =
+	    "profiles = ( { name = \"server\"; max_days = 30; default_days = 30; } );\n"
+	    "roots = ( { name = \"r1\"; dir = \"/x\"; profiles = [\"server\"]; } );\n";
+	char text[2048];
+
+	(void)state;
+	assert_int_equal(load(base), 0);
+	assert_string_equal(C.link.protocol, "airlock");
+	assert_int_equal(C.v1.nroots, 0);
+	assert_int_equal(C.v1.time_interval, 60);
+	snprintf(text, sizeof(text), "%slink = { protocol = \"commmodule-v1\"; };\n"
+	    "v1 = { roots = [\"\", \"r1\"]; profiles = [\"\", \"\", \"\", \"\", "
+	    "\"\", \"server\"]; time_interval = 5; };\n", base);
+	assert_int_equal(load(text), 0);
+	assert_string_equal(C.link.protocol, "commmodule-v1");
+	assert_int_equal(C.v1.nroots, 2);
+	assert_string_equal(C.v1.roots[0], "");
+	assert_string_equal(C.v1.roots[1], "r1");
+	assert_string_equal(C.v1.profiles[5], "server");
+	assert_string_equal(C.v1.profiles[6], "");
+	assert_int_equal(C.v1.time_interval, 5);
+	expect_error("link = { protocol = \"v1\"; };\n", 1,
+	    "protocol must be \"airlock\" or \"commmodule-v1\"");
+	snprintf(text, sizeof(text), "%sv1 = { roots = [\"nope\"]; };\n", base);
+	expect_error(text, 3, "v1.roots: unknown root \"nope\"");
+	snprintf(text, sizeof(text), "%sv1 = { profiles = [\"r1\"]; };\n", base);
+	expect_error(text, 3, "v1.profiles: unknown profile \"r1\"");
+	snprintf(text, sizeof(text), "%sv1 = { profiles = [\"\", \"\", \"\", \"\", "
+	    "\"\", \"\", \"\", \"\", \"\", \"\", \"\", \"\", \"\"]; };\n", base);
+	expect_error(text, 3, "at most 12");
+	snprintf(text, sizeof(text), "%sv1 = { pgp_root = \"r1\"; };\n", base);
+	expect_error(text, 3, "unknown OpenPGP root");
+	snprintf(text, sizeof(text), "%sv1 = { colour = 1; };\n", base);
+	expect_error(text, 3, "unknown setting \"colour\"");
+	expect_error("v1 = 3;\n", 1, "must be a group");
+}
+
 static void
 test_error_transport(void **state)
 {
@@ -936,6 +977,7 @@ main(void)
 		cmocka_unit_test(test_profile_extras),
 		cmocka_unit_test(test_domains_and_psl),
 		cmocka_unit_test(test_retention),
+		cmocka_unit_test(test_v1),
 	};
 
 	log_init("test_config", LOG_TO_STDERR, 0);

@@ -79,7 +79,7 @@ static const struct {
 	uint64_t	 required, optional;
 } t_types[] = {
 	{ MSG_SIGN, "SIGN", 1, BIT(T_ROOT) | BIT(T_PROFILE) | BIT(T_CSR),
-	    BIT(T_DAYS) | BIT(T_CSR_FORMAT) },
+	    BIT(T_DAYS) | BIT(T_CSR_FORMAT) | BIT(T_SUBJECT) | BIT(T_SAN) },
 	{ MSG_REVOKE, "REVOKE", 1, BIT(T_ROOT) | BIT(T_SERIAL),
 	    BIT(T_REASON) | BIT(T_INVALIDITY) },
 	{ MSG_CRL_FETCH, "CRL_FETCH", 1, BIT(T_ROOT),
@@ -193,6 +193,8 @@ t_set(struct msg *m, int tag)
 	case T_PGP_KEY:		t_bytes(&m->pgp_key, "\x98\x33\x04", 3); break;
 	case T_EMAILS:		t_bytes(&m->emails, "a@b.example\nc@d.example", 23); break;
 	case T_PGP_SIGS:	t_bytes(&m->pgp_sigs, "\xc2\x01\x04", 3); break;
+	case T_SUBJECT:		t_bytes(&m->subject, "/CN=a.example/O=d\xc3\xa9mo", 21); break;
+	case T_SAN:		t_bytes(&m->san, "DNS:a.example,email:x@a.example", 31); break;
 	case T_AUDIT_AFTER:	m->audit_after = 0x0000010203040506ULL; break;
 	case T_AUDIT_HEAD:	t_bytes(&m->audit_head, t_head, sizeof(t_head)); break;
 	case T_AUDIT_RECS:	t_bytes(&m->audit_recs, t_crl, sizeof(t_crl)); break;
@@ -243,6 +245,8 @@ t_msg_equal(const struct msg *a, const struct msg *b)
 	t_bytes_equal(&a->crl_sig, &b->crl_sig);
 	t_bytes_equal(&a->delta_crl, &b->delta_crl);
 	t_bytes_equal(&a->time_prev, &b->time_prev);
+	t_bytes_equal(&a->subject, &b->subject);
+	t_bytes_equal(&a->san, &b->san);
 	t_bytes_equal(&a->audit_head, &b->audit_head);
 	t_bytes_equal(&a->audit_recs, &b->audit_recs);
 	t_bytes_equal(&a->audit_sig, &b->audit_sig);
@@ -365,7 +369,7 @@ test_round_trip_each_optional(void **state)
 			n++;
 		}
 	}
-	assert_int_equal(n, 23);	/* 18, PGP_CERTIFY's DAYS, AUDIT_FETCH's 3, AUDIT_LOG's 1 */
+	assert_int_equal(n, 25);	/* 18, PGP_CERTIFY's DAYS, SIGN's SUBJECT and SAN, AUDIT_FETCH's 3, AUDIT_LOG's 1 */
 }
 
 /* Offsets at which a field starts (or the message ends). */
@@ -479,7 +483,8 @@ static const struct {
 
 	/* tags */
 	{ "tag 0", STATUS_OK " 0000 00000000", AL_E_MSG_FIELD },
-	{ "tag 26 (kept free)", STATUS_OK " 001a 00000000", AL_E_MSG_FIELD },
+	{ "tag 26 (SUBJECT) in a status", STATUS_OK " 001a 00000001 2f", AL_E_MSG_FIELD },
+	{ "tag 28", STATUS_OK " 001c 00000000", AL_E_MSG_FIELD },
 	{ "tag 31 (kept free)", FETCH_OK " 001f 00000001 00", AL_E_MSG_FIELD },
 	{ "tag 38", STATUS_OK " 0026 00000000", AL_E_MSG_FIELD },
 	{ "audit seq 0 to check", HDR("07") " 0020 00000008 0000000000000000 0025 00000008 0000000000000000", AL_E_MSG_VALUE },
@@ -661,6 +666,10 @@ static const struct {
 	{ MSG_SIGN, T_CSR, 1, AL_OK },
 	{ MSG_SIGN, T_CSR, 65536, AL_OK },
 	{ MSG_SIGN, T_CSR, 65537, AL_E_MSG_VALUE },
+	{ MSG_SIGN, T_SUBJECT, 1024, AL_OK },
+	{ MSG_SIGN, T_SUBJECT, 1025, AL_E_MSG_VALUE },
+	{ MSG_SIGN, T_SAN, 4096, AL_OK },
+	{ MSG_SIGN, T_SAN, 4097, AL_E_MSG_VALUE },
 	{ MSG_CERT, T_CERT, 65536, AL_OK },
 	{ MSG_CERT, T_CERT, 65537, AL_E_MSG_VALUE },
 	{ MSG_CERT, T_CHAIN, 262144, AL_OK },
@@ -708,6 +717,8 @@ t_field(struct msg *m, int tag)
 	case T_CRL_SIG:		return &m->crl_sig;
 	case T_DELTA_CRL:	return &m->delta_crl;
 	case T_TIME_PREV:	return &m->time_prev;
+	case T_SUBJECT:		return &m->subject;
+	case T_SAN:		return &m->san;
 	}
 	fail();
 	return NULL;
