@@ -26,7 +26,7 @@ struct castore_cert {
 	const uint8_t	*der;
 	size_t		 der_len;
 };
-int	 castore_open(const char *path, int readonly, struct db **);
+int	 castore_open(const char *path, int mode, struct db **);	/* DB_RW, DB_RO, DB_RW_EXISTING */
 /* 1 and the stored answer bytes if this request id was answered, 0 if not */
 int	 castore_answer(struct db *, const uint8_t *reqid, struct buf *answer);
 int	 castore_serial_used(struct db *, const char *root, const uint8_t *serial, size_t len);

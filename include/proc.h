@@ -26,5 +26,7 @@ void	 proc_config(const struct proc_opts *, struct cfg *, const char *ident);
 void	 proc_signals(void);
 /* Switches to user (if we are root and user is set), no-new-privs, no core. */
 void	 proc_drop(const char *user);
+/* As root: becomes the owner of path (a daemon's state) if it is not root. */
+void	 proc_as_owner(const char *path);
 
 #endif

@@ -34,7 +34,7 @@ struct queue_item {
 	char		 root[AIRLOCK_NAME_MAX];
 };
 const char *queue_state_name(int);
-int	 queue_open(const char *path, int readonly, struct db **);
+int	 queue_open(const char *path, int mode, struct db **);	/* DB_RW, DB_RO, DB_RW_EXISTING */
 /* 1: new row committed; 0: already known (answer, if any, in *answer); -1 error */
 int	 queue_put(struct db *, const uint8_t *reqid, int type, const char *root,
 	    const uint8_t *req, size_t reqlen, struct buf *answer);

@@ -39,11 +39,12 @@ db_health(struct db *d, sqlite3_stmt *st, int rc)
 }
 
 int
-db_open(const char *path, int readonly, const char *schema, struct db **out)
+db_open(const char *path, int mode, const char *schema, struct db **out)
 {
 	struct db *d;
-	int flags = readonly ? SQLITE_OPEN_READONLY :
-	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	int readonly = mode == DB_RO;
+	int flags = readonly ? SQLITE_OPEN_READONLY : mode == DB_RW_EXISTING ?
+	    SQLITE_OPEN_READWRITE : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 
 	*out = NULL;
 	if ((d = calloc(1, sizeof(*d))) == NULL)
@@ -246,6 +247,30 @@ db_integrity_ok(struct db *d)
 		return 0;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		ok = strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0;
+	sqlite3_finalize(st);
+	return ok;
+}
+
+/* PRAGMA quick_check: the pages and their B-trees, in one pass (linear in
+ * the file's size); the first problem into why. 1 if sound. */
+int
+db_quick_ok(struct db *d, char *why, size_t whysz)
+{
+	sqlite3_stmt *st;
+	const char *t;
+	int rc, ok = 0;
+
+	snprintf(why, whysz, "%s", "the integrity check could not run");
+	if (sqlite3_prepare_v2(d->h, "PRAGMA quick_check(1)", -1, &st, NULL) != SQLITE_OK) {
+		snprintf(why, whysz, "%s", sqlite3_errmsg(d->h));
+		return 0;
+	}
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		t = (const char *)sqlite3_column_text(st, 0);
+		ok = t != NULL && strcmp(t, "ok") == 0;
+		snprintf(why, whysz, "%s", t != NULL ? t : "no answer");
+	} else
+		snprintf(why, whysz, "%s", sqlite3_errmsg(d->h));
 	sqlite3_finalize(st);
 	return ok;
 }

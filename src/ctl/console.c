@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "audit.h"
 #include "ca.h"
@@ -357,6 +358,13 @@ console_status(const struct cfg *cfg, int argc, char **argv)
 		if (s.audit_ok)
 			printf("audit   %lld records (airlockctl audit verify "
 			    "checks them)\n", (long long)s.audit_seq);
+	}
+	if (c.ca == NULL && access(cfg->ca_db, F_OK) == 0) {
+		/* damaged or unreadable: castore_open logged why */
+		printf("storage\n  %s: DAMAGED or unreadable (see the line "
+		    "above); the signer does not start on it\n", cfg->ca_db);
+		console_close(&c);
+		return CONSOLE_FAIL;
 	}
 	health_show(cfg->run_dir, stdout);	/* the daemons' storage errors */
 	if (s.time_warn) {

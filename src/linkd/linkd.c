@@ -11,10 +11,12 @@
 #include <fcntl.h>
 #include <errno.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "health.h"
@@ -463,8 +465,26 @@ linkd_loop(struct linkd *d)
  * would open the signer's FIFOs too and take answers meant for the first.
  * The lock is held, by an fd kept open, until the process ends.
  */
+/*
+ * Started as root with link_user set, the lock file is given to that user
+ * (and a root-owned one left by an older start is taken back), so that a
+ * later start as the link user, as the unit does it, can open it.
+ */
 static void
-linkd_lock(const char *run_dir)
+linkd_lock_owner(int fd, const char *path, const char *user)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0 || user == NULL || user[0] == '\0')
+		return;
+	if ((pw = getpwnam(user)) == NULL)
+		fatalx("unknown user %s (link_user)", user);
+	if (fchown(fd, pw->pw_uid, pw->pw_gid) == -1 || fchmod(fd, 0660) == -1)
+		fatal("%s: cannot give it to %s", path, user);
+}
+
+static void
+linkd_lock(const char *run_dir, const char *user)
 {
 	char path[CFG_PATH + 16];
 	int fd;
@@ -478,6 +498,7 @@ linkd_lock(const char *run_dir)
 			    path, run_dir);
 		fatal("%s: flock", path);
 	}
+	linkd_lock_owner(fd, path, user);
 }
 
 int
@@ -504,7 +525,7 @@ main(int argc, char **argv)
 		fatalx("%s", why);
 	if (ipc_make_fifos(d.c.run_dir, d.req_path, d.ans_path, sizeof(d.req_path)) == -1)
 		fatal("%s: cannot create the FIFOs", d.c.run_dir);
-	linkd_lock(d.c.run_dir);
+	linkd_lock(d.c.run_dir, d.c.link_user);
 	proc_drop(d.c.link_user);
 	sandbox_enter("linkd", &d.c);
 	health_init(d.c.run_dir, "linkd");

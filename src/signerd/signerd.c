@@ -148,8 +148,13 @@ main(int argc, char **argv)
 	proc_signals();
 	ca_allow_prompt(1);	/* encrypted key, no pass_file, started on a console */
 	crypto_lock_keys();
-	if (signer_load_keys(&d.s, &c, why, sizeof(why)) == -1)
+	if (signer_load_keys(&d.s, &c, why, sizeof(why)) == -1) {
+		if (proc_quit) {	/* SIGTERM or SIGINT at the passphrase prompt */
+			log_info("stopped by a signal before the keys were loaded");
+			return 0;
+		}
 		fatalx("%s", why);
+	}
 	if (ipc_make_fifos(c.run_dir, d.req_path, d.ans_path, sizeof(d.req_path)) == -1)
 		fatal("%s: cannot create the FIFOs", c.run_dir);
 	proc_drop(c.signer_user);

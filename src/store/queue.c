@@ -46,9 +46,9 @@ queue_state_name(int s)
 }
 
 int
-queue_open(const char *path, int readonly, struct db **d)
+queue_open(const char *path, int mode, struct db **d)
 {
-	return db_open(path, readonly, queue_schema, d);
+	return db_open(path, mode, queue_schema, d);
 }
 
 static int
