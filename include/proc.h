@@ -13,15 +13,18 @@ struct proc_opts {
 	const char	*config;	/* -c */
 	int		 foreground;	/* -d: log to stderr */
 	int		 verbose;	/* -v */
+	int		 check;		/* -n: test the configuration, exit */
 };
 
 extern volatile sig_atomic_t proc_quit;	/* set by SIGTERM / SIGINT */
 
 /* proc.c */
-/* Parses -c -d -v -h; prints usage and exits on -h or a bad option.
+/* Parses -c -d -v -h -n --version; prints usage and exits on -h or a bad
+ * option, the version on --version.
  * Returns the index of the first non-option argument. */
 int	 proc_options(int, char **, struct proc_opts *, const char *usage);
-/* Loads the configuration or exits with the sentence. */
+/* Loads the configuration or exits with the sentence; logs its warnings
+ * (config_warnings); with -n prints them and exits 0. */
 void	 proc_config(const struct proc_opts *, struct cfg *, const char *ident);
 void	 proc_signals(void);
 /* Switches to user (if we are root and user is set), no-new-privs, no core. */

@@ -45,7 +45,7 @@
 #define CLIENT_TIME_RETRY_MS 2000	/* a TIME the signer could not take */
 
 static const char usage[] =
-	"usage: airlock-client [-dv] [-c config] command [args]\n"
+	"usage: airlock-client [-dv] [-c config] command [args] | -n | --version\n"
 	"commands:\n"
 	"  run                      run the link to the signer host (daemon)\n"
 	"  submit --root R --profile P [--days N] [--id HEX] [--name NAME]\n"
@@ -935,11 +935,11 @@ main(int argc, char **argv)
 	int i;
 
 	i = proc_options(argc, argv, &o, usage);
-	if (i >= argc) {
+	if (i >= argc && !o.check) {
 		fputs(usage, stderr);
 		return 2;
 	}
-	cmd = argv[i];
+	cmd = i < argc ? argv[i] : "run";
 	if (strcmp(cmd, "run") != 0)
 		o.foreground = 1;
 	proc_config(&o, &cl.c, "airlock-client");

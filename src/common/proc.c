@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "airlock.h"
 #include "proc.h"
 #include "util.h"
 
@@ -26,14 +27,23 @@ proc_options(int argc, char **argv, struct proc_opts *o, const char *usage)
 		{ "foreground", no_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int ch;
 
 	memset(o, 0, sizeof(*o));
 	o->config = "/etc/airlock/airlock.conf";
-	while ((ch = getopt_long(argc, argv, "+c:dvh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:dvhn", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'n':
+			o->check = 1;
+			break;
+		case 'V':
+			printf("%s %s\n", program_invocation_short_name,
+			    AIRLOCK_VERSION);
+			exit(0);
 		case 'c':
 			o->config = optarg;
 			break;
@@ -70,6 +80,10 @@ proc_nocore(void)
 		fatal("prctl(PR_SET_DUMPABLE)");
 }
 
+static void proc_config_test(const struct proc_opts *, const struct cfg *,
+    const char *);
+static void proc_warn_line(void *, const char *);
+
 void
 proc_config(const struct proc_opts *o, struct cfg *c, const char *ident)
 {
@@ -84,6 +98,37 @@ proc_config(const struct proc_opts *o, struct cfg *c, const char *ident)
 	if (c->verbose > o->verbose)
 		log_init(ident, o->foreground ? LOG_TO_STDERR : LOG_TO_SYSLOG | LOG_TO_STDERR,
 		    c->verbose);
+	if (o->check)
+		proc_config_test(o, c, ident);
+	config_warnings(c, proc_warn_line, NULL);
+}
+
+static void
+proc_warn_line(void *arg, const char *line)
+{
+	(void)arg;
+	log_warnx("%s", line);
+}
+
+static void
+proc_print_line(void *arg, const char *line)
+{
+	int *n = arg;
+
+	fprintf(stderr, "%s: warning: %s\n", program_invocation_short_name, line);
+	(*n)++;
+}
+
+/* -n: the configuration is read and checked; nothing else happens. */
+static void
+proc_config_test(const struct proc_opts *o, const struct cfg *c, const char *ident)
+{
+	int n = 0;
+
+	config_warnings(c, proc_print_line, &n);
+	printf("%s: configuration %s is valid (%d warning%s)\n", ident,
+	    o->config, n, n == 1 ? "" : "s");
+	exit(0);
 }
 
 static void

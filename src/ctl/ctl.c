@@ -76,6 +76,23 @@ ctl_usage(void)
 	exit(2);
 }
 
+/* A command that is not one: said in one line, then the usage, exit 2. */
+static void
+ctl_unknown(const char *cmd)
+{
+	static const char *const known[] = { "status", "queue", "show", "retry",
+	    "reject", "prune", "certs", "time", "audit", "top", "usb", "link-key",
+	    "root", "pgp-root", "roots", "export-index", "import-openssl-ca",
+	    "revoke", "crl" };
+	size_t i;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(cmd, known[i]) == 0)
+			return;
+	fprintf(stderr, "airlockctl: unknown command \"%.40s\"\n", cmd);
+	ctl_usage();
+}
+
 /* A console command's exit code; usage errors print the usage. */
 static int
 ctl_done(int rv)
@@ -93,10 +110,11 @@ main(int argc, char **argv)
 	int i;
 
 	i = proc_options(argc, argv, &o, usage);
-	if (i >= argc)
+	if (i >= argc || o.check)
 		ctl_usage();
 	argc -= i;
 	argv += i;
+	ctl_unknown(argv[0]);	/* before the configuration is read */
 	log_init("airlockctl", LOG_TO_STDERR, o.verbose);
 	if (strcmp(argv[0], "link-key") == 0) {
 		if (argc != 3 || strcmp(argv[1], "new") != 0)
@@ -148,6 +166,6 @@ main(int argc, char **argv)
 		return ctlca_import(&cfg, argc, argv);
 	if (strcmp(argv[0], "usb") == 0 && argc == 1)
 		return transport_show(&cfg.link, stdout) == 0 ? 0 : 1;
-	ctl_usage();
+	ctl_usage();	/* a known command with the wrong arguments */
 	return 2;
 }

@@ -40,10 +40,11 @@
 #define LINKD_PIPE_MAX	(LINKD_INFLIGHT * 65536)
 
 static const char usage[] =
-	"usage: airlock-linkd [-dv] [-c config]\n"
+	"usage: airlock-linkd [-dvn] [-c config] | --version\n"
 	"  -c FILE   configuration (default /etc/airlock/airlock.conf)\n"
 	"  -d        stay in the foreground, log to stderr only\n"
-	"  -v        more logging\n";
+	"  -v        more logging\n"
+	"  -n        check the configuration and exit\n";
 
 struct linkd_stats {
 	uint64_t	 requests, duplicates, answered, undecodable, rejected;

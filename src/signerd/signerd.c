@@ -25,10 +25,11 @@
 #include "util.h"
 
 static const char usage[] =
-	"usage: airlock-signerd [-dv] [-c config]\n"
+	"usage: airlock-signerd [-dvn] [-c config] | --version\n"
 	"  -c FILE   configuration (default /etc/airlock/airlock.conf)\n"
 	"  -d        stay in the foreground, log to stderr only\n"
-	"  -v        more logging\n";
+	"  -v        more logging\n"
+	"  -n        check the configuration and exit\n";
 
 #define SIGNERD_MAX_PENDING	(16u << 20)	/* answers waiting for linkd */
 

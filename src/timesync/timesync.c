@@ -95,6 +95,7 @@ ts_options(struct ts *t, int argc, char **argv)
 		{ "max-age", required_argument, NULL, 'a' },
 		{ "test-clock", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int ch, unsync = 0, force = 0;
@@ -117,6 +118,7 @@ ts_options(struct ts *t, int argc, char **argv)
 				errx(TS_USAGE, "--max-age needs 1..86400 seconds");
 			break;
 		case 'h': fputs(usage, stdout); exit(TS_OK);
+		case 'V': printf("airlock-timesync %s\n", AIRLOCK_VERSION); exit(TS_OK);
 		default: ts_usage();
 		}
 	}
