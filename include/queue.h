@@ -42,9 +42,11 @@ int	 queue_set_state(struct db *, const uint8_t *reqid, int state);
 /* Stores the answer; state becomes Q_ANSWERED, or Q_FAILED with code/reason. */
 int	 queue_set_answer(struct db *, const uint8_t *reqid, const uint8_t *ans,
 	    size_t anslen, int code, const char *reason);
-/* Calls fn for each request not yet answered, oldest first, at most max. */
-int	 queue_pending(struct db *, int only_received, int max, int (*fn)(void *, int64_t id,
-	    const uint8_t *req, size_t len), void *arg);
+/* Calls fn for each request not yet answered (only_received: not yet
+ * handed either) whose queue id is above after, oldest first, at most max;
+ * stops when fn returns -1. The number of rows seen, or -1. */
+int	 queue_pending(struct db *, int only_received, int64_t after, int max,
+	    int (*fn)(void *, int64_t id, const uint8_t *req, size_t len), void *arg);
 int	 queue_set_delivered(struct db *, int64_t id);	/* answered -> delivered */
 int	 queue_counts(struct db *, int64_t counts[Q_NSTATES], int64_t *oldest_pending);
 int	 queue_list(struct db *, int state, int max,

@@ -36,6 +36,7 @@ struct signer {
 	struct signer_stats st;
 	int		 drift_warned;		/* the last sample was over time.warn_offset */
 	uint64_t	 drift_logged_ms;	/* last drift or pause warning logged */
+	struct buf	 outcomes;		/* the batch's log lines, until its commit */
 };
 
 /* signer.c */

@@ -31,5 +31,8 @@ void	 db_close(struct db *);
 int	 db_integrity_ok(struct db *);		/* PRAGMA integrity_check */
 int	 db_quick_ok(struct db *, char *why, size_t whysz);	/* PRAGMA quick_check */
 const char *db_last_error(struct db *);
+/* PRAGMA wal_checkpoint(TRUNCATE): the WAL into the database, and emptied;
+ * 0, or -1 (not logged, not a health error: nothing is lost) */
+int	 db_checkpoint(struct db *);
 
 #endif

@@ -38,6 +38,33 @@ db_health(struct db *d, sqlite3_stmt *st, int rc)
 	}
 }
 
+/* A failed statement's line (LOG_ERR): every one, unless it is a storage
+ * error that lasts, whose lines are rate-limited (health_log_now). */
+static void
+db_say(struct db *d, const char *text)
+{
+	uint64_t held = 0;
+
+	if (health_failing() && !health_log_now(&held))
+		return;
+	if (held > 0)
+		log_errx("%s: %s (%llu more such errors not logged)", d->path,
+		    text, (unsigned long long)held);
+	else
+		log_errx("%s: %s", d->path, text);
+}
+
+int
+db_checkpoint(struct db *d)
+{
+	int rc = sqlite3_wal_checkpoint_v2(d->h, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+	    NULL, NULL);
+
+	/* not a health error: a failed checkpoint loses nothing, and while the
+	 * disk is full the write that failed says more than this */
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
 int
 db_open(const char *path, int mode, const char *schema, struct db **out)
 {
@@ -93,8 +120,8 @@ db_exec(struct db *d, const char *sql)
 	char *err = NULL;
 
 	if (sqlite3_exec(d->h, sql, NULL, NULL, &err) != SQLITE_OK) {
-		log_warnx("%s: %s", d->path, err ? err : sqlite3_errmsg(d->h));
 		db_health(d, NULL, sqlite3_errcode(d->h));
+		db_say(d, err ? err : sqlite3_errmsg(d->h));
 		sqlite3_free(err);
 		return -1;
 	}
@@ -105,7 +132,7 @@ int
 db_prepare(struct db *d, sqlite3_stmt **st, const char *sql)
 {
 	if (sqlite3_prepare_v2(d->h, sql, -1, st, NULL) != SQLITE_OK) {
-		log_warnx("%s: %s", d->path, sqlite3_errmsg(d->h));
+		db_say(d, sqlite3_errmsg(d->h));
 		*st = NULL;
 		return -1;
 	}
@@ -128,7 +155,7 @@ db_cached(struct db *d, sqlite3_stmt **st, const char *sql)
 		fatalx("%s: more than %d cached statements", d->path, DB_CACHE);
 	if (sqlite3_prepare_v3(d->h, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
 	    NULL) != SQLITE_OK) {
-		log_warnx("%s: %s", d->path, sqlite3_errmsg(d->h));
+		db_say(d, sqlite3_errmsg(d->h));
 		*st = NULL;
 		return -1;
 	}
@@ -142,9 +169,9 @@ db_step_reset(struct db *d, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 
-	if (rc != SQLITE_DONE)
-		log_warnx("%s: %s", d->path, sqlite3_errmsg(d->h));
 	db_health(d, st, rc);
+	if (rc != SQLITE_DONE)
+		db_say(d, sqlite3_errmsg(d->h));
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
@@ -220,9 +247,9 @@ db_step_done(struct db *d, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 
-	if (rc != SQLITE_DONE)
-		log_warnx("%s: %s", d->path, sqlite3_errmsg(d->h));
 	db_health(d, st, rc);
+	if (rc != SQLITE_DONE)
+		db_say(d, sqlite3_errmsg(d->h));
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
@@ -350,7 +377,7 @@ db_prune(struct db *d, const char *sql, int64_t before, int max, int64_t *n)
 	if (rc == SQLITE_DONE)
 		*n = sqlite3_changes(d->h);
 	else
-		log_warnx("%s: %s", d->path, sqlite3_errmsg(d->h));
+		db_say(d, sqlite3_errmsg(d->h));
 	if (rc != SQLITE_DONE || *n > 0)
 		db_health(d, st, rc);
 	sqlite3_finalize(st);
