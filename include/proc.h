@@ -9,8 +9,12 @@
 
 #include "config.h"
 
+#define PROC_SIGNER_CONFIG	"/etc/airlock/airlock.conf"	/* the signer host's */
+#define PROC_CLIENT_CONFIG	"/etc/airlock/airlock-client.conf" /* webdb's */
+
 struct proc_opts {
-	const char	*config;	/* -c */
+	const char	*config;	/* -c, or PROC_SIGNER_CONFIG */
+	int		 config_given;	/* -c was given */
 	int		 foreground;	/* -d: log to stderr */
 	int		 verbose;	/* -v */
 	int		 check;		/* -n: test the configuration, exit */
@@ -23,8 +27,8 @@ extern volatile sig_atomic_t proc_quit;	/* set by SIGTERM / SIGINT */
  * option, the version on --version.
  * Returns the index of the first non-option argument. */
 int	 proc_options(int, char **, struct proc_opts *, const char *usage);
-/* Loads the configuration or exits with the sentence; logs its warnings
- * (config_warnings); with -n prints them and exits 0. */
+/* Loads the configuration or exits with the sentence; with -n prints its
+ * warnings (config_warnings) and exits 0. */
 void	 proc_config(const struct proc_opts *, struct cfg *, const char *ident);
 void	 proc_signals(void);
 /* Switches to user (if we are root and user is set), no-new-privs, no core. */

@@ -46,6 +46,7 @@
 
 static const char usage[] =
 	"usage: airlock-client [-dv] [-c config] command [args] | -n | --version\n"
+	"  -c FILE   configuration (default /etc/airlock/airlock-client.conf)\n"
 	"commands:\n"
 	"  run                      run the link to the signer host (daemon)\n"
 	"  submit --root R --profile P [--days N] [--id HEX] [--name NAME]\n"
@@ -935,6 +936,8 @@ main(int argc, char **argv)
 	int i;
 
 	i = proc_options(argc, argv, &o, usage);
+	if (!o.config_given)
+		o.config = PROC_CLIENT_CONFIG;	/* its own file, not the signer's */
 	if (i >= argc && !o.check) {
 		fputs(usage, stderr);
 		return 2;

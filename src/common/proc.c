@@ -34,7 +34,7 @@ proc_options(int argc, char **argv, struct proc_opts *o, const char *usage)
 	int ch;
 
 	memset(o, 0, sizeof(*o));
-	o->config = "/etc/airlock/airlock.conf";
+	o->config = PROC_SIGNER_CONFIG;
 	while ((ch = getopt_long(argc, argv, "+c:dvhn", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
@@ -46,6 +46,7 @@ proc_options(int argc, char **argv, struct proc_opts *o, const char *usage)
 			exit(0);
 		case 'c':
 			o->config = optarg;
+			o->config_given = 1;
 			break;
 		case 'd':
 			o->foreground = 1;
@@ -82,7 +83,6 @@ proc_nocore(void)
 
 static void proc_config_test(const struct proc_opts *, const struct cfg *,
     const char *);
-static void proc_warn_line(void *, const char *);
 
 void
 proc_config(const struct proc_opts *o, struct cfg *c, const char *ident)
@@ -100,15 +100,6 @@ proc_config(const struct proc_opts *o, struct cfg *c, const char *ident)
 		    c->verbose);
 	if (o->check)
 		proc_config_test(o, c, ident);
-	if (strcmp(ident, "airlock-signerd") == 0)	/* they are about its roots */
-		config_warnings(c, proc_warn_line, NULL);
-}
-
-static void
-proc_warn_line(void *arg, const char *line)
-{
-	(void)arg;
-	log_warnx("%s", line);
 }
 
 static void
