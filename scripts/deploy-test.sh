@@ -359,5 +359,18 @@ config_tests() {
 }
 check "config-test-each-daemon" config_tests
 
+json_all() {
+	local c
+	for c in status queue crl time roots; do
+		in_s "$ctl" --json "$c" | python3 -c 'import json, sys; json.load(sys.stdin)' ||
+			{ echo "airlockctl --json $c"; return 1; }
+	done
+}
+check "airlockctl-json" json_all
+unknown_cmd() {
+	in_s "$ctl" frobnicate 2>&1 | head -n 1 | grep -q 'unknown command "frobnicate"'
+}
+check "airlockctl-unknown-command" unknown_cmd
+
 echo "DEPLOY checks=$checks failed=${#failed[@]}${failed:+ (${failed[*]})}"
 [ ${#failed[@]} = 0 ]

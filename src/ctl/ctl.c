@@ -27,7 +27,7 @@
 #include "util.h"
 
 static const char usage[] =
-	"usage: airlockctl [-c config] command [args]\n"
+	"usage: airlockctl [-c config] [--json] command [args] | --version\n"
 	"commands:\n"
 	"  status                    link, queue, certificates, clock, audit log\n"
 	"  queue [--state S] [-n N]  pending, in flight and failed requests (S:\n"
@@ -76,6 +76,24 @@ ctl_usage(void)
 	exit(2);
 }
 
+/* --json anywhere (airlockctl --json status, airlockctl status --json):
+ * taken out of argv; 1 if it was there. */
+static int
+ctl_take_json(int *argc, char **argv)
+{
+	int i, j, found = 0;
+
+	for (i = j = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			found = 1;
+		else
+			argv[j++] = argv[i];
+	}
+	argv[j] = NULL;
+	*argc = j;
+	return found;
+}
+
 /* A command that is not one: said in one line, then the usage, exit 2. */
 static void
 ctl_unknown(const char *cmd)
@@ -107,8 +125,9 @@ main(int argc, char **argv)
 {
 	struct proc_opts o;
 	char why[1024];
-	int i;
+	int i, json;
 
+	json = ctl_take_json(&argc, argv);
 	i = proc_options(argc, argv, &o, usage);
 	if (i >= argc || o.check)
 		ctl_usage();
@@ -134,6 +153,8 @@ main(int argc, char **argv)
 		return ctl_done(console_audit(NULL, argc, argv));	/* no config needed */
 	if (config_load(o.config, &cfg, why, sizeof(why)) == -1)
 		errx(1, "%s", why);
+	if (json)
+		return ctl_done(console_json(&cfg, argc, argv));
 	if (strcmp(argv[0], "status") == 0)
 		return ctl_done(console_status(&cfg, argc, argv));
 	if (strcmp(argv[0], "queue") == 0)
