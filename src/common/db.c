@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "health.h"
@@ -65,6 +66,35 @@ db_checkpoint(struct db *d)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
+/*
+ * WAL mode and the schema. Two processes opening a new database at once
+ * (the client's daemon and a `submit` at its start) can find it locked
+ * while the other switches it to WAL, which the busy timeout does not
+ * cover: that is retried for up to 5 s.
+ */
+static int
+db_setup(struct db *d, const char *schema)
+{
+	const char *const steps[] = { "PRAGMA journal_mode=WAL",
+	    "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON", schema };
+	size_t i = 0;
+	int rc, tries = 0;
+
+	while (i < sizeof(steps) / sizeof(steps[0])) {
+		rc = sqlite3_exec(d->h, steps[i], NULL, NULL, NULL);
+		if (rc == SQLITE_OK) {
+			i++;
+			continue;
+		}
+		if ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && tries++ < 100) {
+			usleep(50000);
+			continue;
+		}
+		return db_exec(d, steps[i]);	/* again, to log and report it */
+	}
+	return 0;
+}
+
 int
 db_open(const char *path, int mode, const char *schema, struct db **out)
 {
@@ -84,10 +114,7 @@ db_open(const char *path, int mode, const char *schema, struct db **out)
 		return -1;
 	}
 	sqlite3_busy_timeout(d->h, 5000);
-	if (!readonly && (db_exec(d, "PRAGMA journal_mode=WAL") == -1 ||
-	    db_exec(d, "PRAGMA synchronous=FULL") == -1 ||
-	    db_exec(d, "PRAGMA foreign_keys=ON") == -1 ||
-	    db_exec(d, schema) == -1)) {
+	if (!readonly && db_setup(d, schema) == -1) {
 		db_close(d);
 		return -1;
 	}
