@@ -54,8 +54,8 @@ struct cfg_profile {
 	unsigned	san_types;		/* SAN_* the CSR may carry */
 	unsigned	key_types;		/* KEYT_*; 0 means RSA|EC */
 	uint32_t	min_rsa_bits;		/* 0 means 2048 */
-	uint32_t	max_san;		/* subjectAltName entries at most */
-	uint32_t	max_subject_attrs;	/* subject attributes at most */
+	uint32_t	max_san;		/* subjectAltName entries at most; 0 default */
+	uint32_t	max_subject_attrs;	/* subject attributes at most; 0 default */
 	char		subject_attrs[128];	/* allowed DN attrs, e.g. "CN,O,OU,C,L,ST,emailAddress" */
 	char		crl_url[256];		/* CRL distribution point, "" none */
 	char		ocsp_url[256];		/* AIA OCSP, "" none */

@@ -253,6 +253,9 @@ ca_attr_listed(const char *list, int nid)
 	return 0;
 }
 
+/* a profile's cap; 0 (a profile made in code) is the default */
+#define CA_CAP(v, def)	((v) != 0 ? (v) : (uint32_t)(def))
+
 /* RFC 5280 appendix A.1 (and PKCS #9 for emailAddress): the upper bounds,
  * in characters, of the attributes a profile may allow */
 static const struct {
@@ -386,10 +389,10 @@ csr_check_subject(const struct cfg_profile *pr, const X509_NAME *name,
 		say(why, whysz, "the subject is empty");
 		return AL_E_SUBJECT;
 	}
-	if ((uint32_t)n > pr->max_subject_attrs) {
+	if ((uint32_t)n > CA_CAP(pr->max_subject_attrs, CFG_MAX_SUBJECT_ATTRS_DEFAULT)) {
 		say(why, whysz, "the subject has %d attributes; profile %s allows "
 		    "at most %u (max_subject_attrs)", n, pr->name,
-		    pr->max_subject_attrs);
+		    CA_CAP(pr->max_subject_attrs, CFG_MAX_SUBJECT_ATTRS_DEFAULT));
 		return AL_E_SUBJECT;
 	}
 	for (i = 0; i < n; i++) {
@@ -531,10 +534,11 @@ csr_check_san(const struct cfg_profile *pr, struct csr *c, char *why,
 	if ((rc = csr_get_san(c, why, whysz)) != AL_OK || c->san == NULL)
 		return rc;
 	/* the count first: each entry's checks are then bounded work */
-	if ((uint32_t)sk_GENERAL_NAME_num(c->san) > pr->max_san) {
+	if ((uint32_t)sk_GENERAL_NAME_num(c->san) > CA_CAP(pr->max_san,
+	    CFG_MAX_SAN_DEFAULT)) {
 		say(why, whysz, "the request has %d subjectAltName entries; profile "
 		    "%s allows at most %u (max_san)", sk_GENERAL_NAME_num(c->san),
-		    pr->name, pr->max_san);
+		    pr->name, CA_CAP(pr->max_san, CFG_MAX_SAN_DEFAULT));
 		return AL_E_SAN;
 	}
 	for (i = 0; i < sk_GENERAL_NAME_num(c->san); i++) {
