@@ -206,6 +206,7 @@ check "1-spool-folder-modes" bash -c "[ \$(stat -c %a $W$spool/in) = 2770 ] && [
 # 2. linkd started once as root with link_user; then as its unit says
 linkd_root_then_user() {
 	stop_unit airlock-linkd
+	rm -f "$S/run/airlock/linkd.lock"	# /run is new at each boot
 	(in_host_exec "$S" "$SIGNER_BINDS" "$S/usr/sbin/airlock-linkd" -d -c \
 		/etc/airlock/airlock.conf 2>>"$L/linkd-root.log") &
 	local p=$!
@@ -371,6 +372,17 @@ unknown_cmd() {
 	in_s "$ctl" frobnicate 2>&1 | head -n 1 | grep -q 'unknown command "frobnicate"'
 }
 check "airlockctl-unknown-command" unknown_cmd
+
+# journald: stderr is the journal when $JOURNAL_STREAM names it
+journal_prefix() {
+	local f=$T/journal.txt
+	: > "$f"
+	JOURNAL_STREAM=$(stat -c '%d:%i' "$f") in_s "$S/usr/sbin/airlock-linkd" \
+		-c /etc/airlock/missing.conf 2>>"$f"
+	grep -q '^<2>airlock-linkd: /etc/airlock/missing.conf' "$f" &&
+	"$S/usr/sbin/airlock-linkd" -c /nonexistent.conf 2>&1 | grep -q '^[0-9:.]* airlock-linkd: '
+}
+check "journald-priority-prefixes" journal_prefix
 
 echo "DEPLOY checks=$checks failed=${#failed[@]}${failed:+ (${failed[*]})}"
 [ ${#failed[@]} = 0 ]

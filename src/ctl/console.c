@@ -359,6 +359,10 @@ console_status(const struct cfg *cfg, int argc, char **argv)
 			printf("audit   %lld records (airlockctl audit verify "
 			    "checks them)\n", (long long)s.audit_seq);
 	}
+	if (c.ca != NULL && castore_check(c.ca, cfg->ca_db) == -1) {
+		db_close(c.ca);
+		c.ca = NULL;
+	}
 	if (c.ca == NULL && access(cfg->ca_db, F_OK) == 0) {
 		/* damaged or unreadable: castore_open logged why */
 		printf("storage\n  %s: DAMAGED or unreadable (see the line "

@@ -120,6 +120,10 @@ json_status(const struct cfg *cfg)
 	int f = 1;
 
 	console_open(&c, cfg);
+	if (c.ca != NULL && castore_check(c.ca, cfg->ca_db) == -1) {
+		db_close(c.ca);
+		c.ca = NULL;
+	}
 	console_snap(&c, &s);
 	printf("{");
 	json_kv_int(&f, "now", (long long)s.now);
