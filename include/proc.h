@@ -31,6 +31,9 @@ int	 proc_options(int, char **, struct proc_opts *, const char *usage);
  * warnings (config_warnings) and exits 0. */
 void	 proc_config(const struct proc_opts *, struct cfg *, const char *ident);
 void	 proc_signals(void);
+/* No core file, not dumpable: before anything secret is read (the daemons
+ * through proc_config; airlockctl and airlock-timesync call it first). */
+void	 proc_nocore(void);
 /* Switches to user (if we are root and user is set), no-new-privs, no core. */
 void	 proc_drop(const char *user);
 /* As root: becomes the owner of path (a daemon's state) if it is not root. */

@@ -67,7 +67,7 @@ proc_options(int argc, char **argv, struct proc_opts *o, const char *usage)
 
 /* Before any key is read: no core file, no ptrace by the same user. Under
  * systemd, setrlimit(2) may be filtered (@resources): LimitCORE=0 does it. */
-static void
+void
 proc_nocore(void)
 {
 	struct rlimit rl = { 0, 0 };

@@ -134,6 +134,7 @@ main(int argc, char **argv)
 	argc -= i;
 	argv += i;
 	ctl_unknown(argv[0]);	/* before the configuration is read */
+	proc_nocore();		/* it reads CA keys (root init) and passphrases */
 	log_init("airlockctl", LOG_TO_STDERR, o.verbose);
 	if (strcmp(argv[0], "link-key") == 0) {
 		if (argc != 3 || strcmp(argv[1], "new") != 0)

@@ -35,6 +35,7 @@
 
 #include "audit.h"
 #include "msg.h"
+#include "proc.h"
 #include "timesync.h"
 #include "castore.h"
 
@@ -361,6 +362,7 @@ main(int argc, char **argv)
 	int v;
 
 	ts_options(&t, argc, argv);
+	proc_nocore();	/* it reads ca.db and the configuration */
 	log_init("airlock-timesync", LOG_TO_SYSLOG, 0);
 	if (config_load(t.config, &t.cfg, why, sizeof(why)) == -1)
 		errx(TS_FAIL, "%s", why);

@@ -171,6 +171,9 @@ if command -v tmux >/dev/null; then
 		'has "^LINK     link up" && has "^QUEUE    received 0" && has "delivered [1-9]" && has "^TIME     offset [+-]" && has "^CRL" && has "demo-ec" && has "^AUDIT    [0-9]* records" && has "q quit"'
 	check "top: 24 lines of at most 80 columns" '[ "$(wc -l <<<"$s1")" -le 24 ] && fits'
 	check "top: refreshes (the clock moved)" '[ "$(head -1 <<<"$s1")" != "$(head -1 <<<"$s2")" ]'
+	toppid=$(pgrep -n -f "airlockctl -c $D/signer/airlock.conf top")
+	check "top: no core dumps (core file size limit 0)" \
+		'grep -q "^Max core file size *0 *0 " /proc/$toppid/limits'
 	tmux send-keys -t "al$$" q
 	for _ in $(seq 30); do [ -s "$D/top.rc" ] && break; sleep 0.1; done
 	check "top: q quits with exit 0" '[ "$(cat "$D/top.rc" 2>/dev/null)" = 0 ]'
