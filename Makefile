@@ -71,7 +71,7 @@ DEB_PKGS := build-essential pkg-config libssl-dev libsqlite3-dev libconfig-dev \
 	    libncurses-dev tmux sqlite3 publicsuffix gnupg sq xdelta
 
 .PHONY: all deps check walls unit integration fuzz fuzz-smoke demo clean asan \
-	install chaos bench-link bench-sign bench-usb bench-crl bench-pgp bench-v1 test-crl-long
+	install install-signer install-webdb install-dirs install-systemd-now deploy-test chaos bench-link bench-sign bench-usb bench-crl bench-pgp bench-v1 test-crl-long
 
 # The emulated PL2501 cable of the USB tests, when umockdev is there.
 USBPAIR	:= $(if $(shell pkg-config --exists umockdev-1.0 && echo y),$(B)/bin/usbpair)
@@ -210,44 +210,75 @@ bench-v1: all
 asan:
 	$(MAKE) B=build-asan CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" check
 
-install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/airlock
-	install -m 0755 $(B)/bin/airlock-linkd $(B)/bin/airlock-signerd $(B)/bin/airlockctl $(DESTDIR)$(SBINDIR)
-	install -m 0755 $(B)/bin/airlock-client $(DESTDIR)$(BINDIR)
-	@# an existing configuration is the operator's: never overwritten
-	for f in airlock.conf airlock-client.conf; do \
-	    [ -e $(DESTDIR)$(SYSCONFDIR)/airlock/$$f ] || \
-	    install -m 0640 conf/$$f $(DESTDIR)$(SYSCONFDIR)/airlock/$$f; done
-	install -m 0755 $(B)/bin/airlock-timesync $(DESTDIR)$(SBINDIR)
-	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
-	install -m 0644 $(wildcard docs/*.1) $(DESTDIR)$(MANDIR)/man1
-	install -m 0644 $(wildcard docs/*.8) $(DESTDIR)$(MANDIR)/man8
-	install -d $(DESTDIR)$(DOCDIR)
-	install -m 0644 README.md $(wildcard docs/*.md) systemd/airlock-usb.conf $(DESTDIR)$(DOCDIR)
-	@# systemd: units (paths as installed), users, directories and FIFOs
-	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
-	for u in systemd/*.service; do \
-	    sed -e 's|/usr/sbin/|$(SBINDIR)/|; s|/usr/bin/|$(BINDIR)/|' \
-	        -e 's|/etc/airlock/|$(SYSCONFDIR)/airlock/|g' \
-	        -e 's|/usr/share/doc/airlock/|$(DOCDIR)/|' $$u \
-	        > $(DESTDIR)$(UNITDIR)/$${u#systemd/} && \
-	    chmod 0644 $(DESTDIR)$(UNITDIR)/$${u#systemd/} || exit 1; done
+# `make install` both hosts' files; `install-signer` the signer host's
+# (airlock-linkd, airlock-signerd, airlockctl, airlock-timesync),
+# `install-webdb` webdb's (airlock-client). Man pages are gzipped; an
+# existing configuration is the operator's and is never overwritten.
+install: install-signer install-webdb
+
+# install_unit NAME: a unit with the paths as installed
+install_unit = sed -e 's|/usr/sbin/|$(SBINDIR)/|; s|/usr/bin/|$(BINDIR)/|' \
+	    -e 's|/etc/airlock/|$(SYSCONFDIR)/airlock/|g' \
+	    -e 's|/usr/share/doc/airlock/|$(DOCDIR)/|' systemd/$(1).service \
+	    > $(DESTDIR)$(UNITDIR)/$(1).service && \
+	    chmod 0644 $(DESTDIR)$(UNITDIR)/$(1).service
+# install_conf FILE: conf/FILE unless there is one
+install_conf = [ -e $(DESTDIR)$(SYSCONFDIR)/airlock/$(1) ] || \
+	    install -m 0640 conf/$(1) $(DESTDIR)$(SYSCONFDIR)/airlock/$(1)
+# install_man PAGE SECTION
+install_man = install -d $(DESTDIR)$(MANDIR)/man$(2) && \
+	    gzip -9n < docs/$(1).$(2) > $(DESTDIR)$(MANDIR)/man$(2)/$(1).$(2).gz && \
+	    chmod 0644 $(DESTDIR)$(MANDIR)/man$(2)/$(1).$(2).gz
+
+install-dirs:
+	install -d $(DESTDIR)$(SYSCONFDIR)/airlock $(DESTDIR)$(DOCDIR) \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	install -m 0644 README.md LICENSE $(wildcard docs/*.md) \
+	    systemd/airlock-usb.conf $(DESTDIR)$(DOCDIR)
+
+install-signer: all install-dirs
+	install -d $(DESTDIR)$(SBINDIR)
+	install -m 0755 $(B)/bin/airlock-linkd $(B)/bin/airlock-signerd \
+	    $(B)/bin/airlockctl $(B)/bin/airlock-timesync $(DESTDIR)$(SBINDIR)
+	$(call install_conf,airlock.conf)
+	for p in airlock-linkd airlock-signerd airlockctl airlock-timesync; do \
+	    $(call install_man,$$p,8) || exit 1; done
+	$(call install_unit,airlock-linkd)
+	$(call install_unit,airlock-signerd)
 	install -m 0644 systemd/airlock.sysusers $(DESTDIR)$(SYSUSERSDIR)/airlock.conf
-	install -m 0644 systemd/airlock-client.sysusers $(DESTDIR)$(SYSUSERSDIR)/airlock-client.conf
 	install -m 0644 systemd/airlock.tmpfiles $(DESTDIR)$(TMPFILESDIR)/airlock.conf
-	install -m 0644 systemd/airlock-client.tmpfiles $(DESTDIR)$(TMPFILESDIR)/airlock-client.conf
 	install -d -m 0750 $(DESTDIR)$(LOCALSTATEDIR)/lib/airlock
 	install -d -m 0700 $(DESTDIR)$(LOCALSTATEDIR)/lib/airlock/link \
 	    $(DESTDIR)$(LOCALSTATEDIR)/lib/airlock/signer \
 	    $(DESTDIR)$(LOCALSTATEDIR)/lib/airlock/signer/ca
-	@# /run/airlock is made by tmpfiles.d at boot; on this system, now
+	@$(MAKE) --no-print-directory install-systemd-now CONFS=airlock.conf
+
+install-webdb: all install-dirs
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(B)/bin/airlock-client $(DESTDIR)$(BINDIR)
+	$(call install_conf,airlock-client.conf)
+	$(call install_man,airlock-client,1)
+	$(call install_unit,airlock-client)
+	install -m 0644 systemd/airlock-client.sysusers $(DESTDIR)$(SYSUSERSDIR)/airlock-client.conf
+	install -m 0644 systemd/airlock-client.tmpfiles $(DESTDIR)$(TMPFILESDIR)/airlock-client.conf
+	@$(MAKE) --no-print-directory install-systemd-now CONFS=airlock-client.conf
+
+# the users, folders and FIFOs at once, on this system as root (without
+# DESTDIR); tmpfiles.d makes /run/airlock again at each boot
+install-systemd-now:
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && \
 	    command -v systemd-sysusers >/dev/null; then \
-	    echo "systemd-sysusers, systemd-tmpfiles --create (users, /var/lib/airlock, /run/airlock)"; \
-	    systemd-sysusers airlock.conf airlock-client.conf && \
-	    systemd-tmpfiles --create airlock.conf airlock-client.conf; \
+	    echo "systemd-sysusers, systemd-tmpfiles --create $(CONFS)"; \
+	    systemd-sysusers $(CONFS) && systemd-tmpfiles --create $(CONFS); \
 	else echo "DESTDIR set or not root: run systemd-sysusers and" \
-	    "systemd-tmpfiles --create on the target (docs/hardening.md)"; fi
+	    "systemd-tmpfiles --create on the target (README.md, Deploying)"; fi
+
+# As deployed (needs root; skips without): both hosts installed into
+# staging roots, their users and folders from the shipped sysusers and
+# tmpfiles files, the daemons started as their units say; ends with
+# "DEPLOY checks=N failed=F" (scripts/deploy-test.sh).
+deploy-test: all
+	@scripts/deploy-test.sh
 
 clean:
 	rm -rf build build-asan

@@ -26,7 +26,11 @@ struct castore_cert {
 	const uint8_t	*der;
 	size_t		 der_len;
 };
-int	 castore_open(const char *path, int readonly, struct db **);
+/* DB_RW, DB_RO, DB_RW_EXISTING. An empty file is refused; opened to write,
+ * a database that fails SQLite's quick_check is refused too. */
+int	 castore_open(const char *path, int mode, struct db **);
+/* quick_check of an open ca.db: 0, or -1 with a log line saying so */
+int	 castore_check(struct db *, const char *path);
 /* 1 and the stored answer bytes if this request id was answered, 0 if not */
 int	 castore_answer(struct db *, const uint8_t *reqid, struct buf *answer);
 int	 castore_serial_used(struct db *, const char *root, const uint8_t *serial, size_t len);

@@ -54,6 +54,8 @@ struct cfg_profile {
 	unsigned	san_types;		/* SAN_* the CSR may carry */
 	unsigned	key_types;		/* KEYT_*; 0 means RSA|EC */
 	uint32_t	min_rsa_bits;		/* 0 means 2048 */
+	uint32_t	max_san;		/* subjectAltName entries at most; 0 default */
+	uint32_t	max_subject_attrs;	/* subject attributes at most; 0 default */
 	char		subject_attrs[128];	/* allowed DN attrs, e.g. "CN,O,OU,C,L,ST,emailAddress" */
 	char		crl_url[256];		/* CRL distribution point, "" none */
 	char		ocsp_url[256];		/* AIA OCSP, "" none */
@@ -66,6 +68,12 @@ struct cfg_profile {
 	char		freshest_url[256];	/* Freshest CRL (delta CRL) pointer, "" none */
 	char		allowed_domains[1024];	/* "a.org,b.net" lower case; "" any */
 };
+
+/* A profile's caps on a request's names (issue 16, item 9) */
+#define CFG_MAX_SAN_DEFAULT		100	/* max_san */
+#define CFG_MAX_SAN			1000
+#define CFG_MAX_SUBJECT_ATTRS_DEFAULT	16	/* max_subject_attrs */
+#define CFG_MAX_SUBJECT_ATTRS		64
 
 struct cfg_root {
 	char		name[AIRLOCK_NAME_MAX];
@@ -154,6 +162,11 @@ struct cfg {
 	struct cfg_profile profiles[CFG_MAX_PROFILES];
 	int		nprofiles;
 };
+
+/* config_check.c */
+/* What is valid but probably not meant: each warning, a sentence, to say(arg, line). */
+void	 config_warnings(const struct cfg *, void (*say)(void *, const char *),
+	    void *arg);
 
 /* config.c */
 /* Reads path into c. On error returns -1 and puts "file:line: sentence" in why. */

@@ -84,6 +84,8 @@ int	 console_reject(const struct cfg *, int, char **);
 int	 console_prune(const struct cfg *, int, char **);
 int	 console_certs(const struct cfg *, int, char **);
 int	 console_time(const struct cfg *, int, char **);
+/* console_json.c: `--json` for status, queue, crl, time and roots */
+int	 console_json(const struct cfg *, int, char **);
 
 /* console.c, for console_ops.c */
 const char *console_date(int64_t, char *out, size_t outsz);

@@ -30,7 +30,7 @@ struct outbox_item {
 	char		 name[128];	/* spool file name or "" */
 };
 const char *outbox_state_name(int);
-int	 outbox_open(const char *path, int readonly, struct db **);
+int	 outbox_open(const char *path, int mode, struct db **);	/* DB_RW, DB_RO, DB_RW_EXISTING */
 /* 1 added, 0 the request id exists already, -1 error */
 int	 outbox_add(struct db *, const uint8_t *reqid, int type, const char *name,
 	    const uint8_t *req, size_t len);

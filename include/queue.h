@@ -34,7 +34,7 @@ struct queue_item {
 	char		 root[AIRLOCK_NAME_MAX];
 };
 const char *queue_state_name(int);
-int	 queue_open(const char *path, int readonly, struct db **);
+int	 queue_open(const char *path, int mode, struct db **);	/* DB_RW, DB_RO, DB_RW_EXISTING */
 /* 1: new row committed; 0: already known (answer, if any, in *answer); -1 error */
 int	 queue_put(struct db *, const uint8_t *reqid, int type, const char *root,
 	    const uint8_t *req, size_t reqlen, struct buf *answer);
@@ -42,9 +42,11 @@ int	 queue_set_state(struct db *, const uint8_t *reqid, int state);
 /* Stores the answer; state becomes Q_ANSWERED, or Q_FAILED with code/reason. */
 int	 queue_set_answer(struct db *, const uint8_t *reqid, const uint8_t *ans,
 	    size_t anslen, int code, const char *reason);
-/* Calls fn for each request not yet answered, oldest first, at most max. */
-int	 queue_pending(struct db *, int only_received, int max, int (*fn)(void *, int64_t id,
-	    const uint8_t *req, size_t len), void *arg);
+/* Calls fn for each request not yet answered (only_received: not yet
+ * handed either) whose queue id is above after, oldest first, at most max;
+ * stops when fn returns -1. The number of rows seen, or -1. */
+int	 queue_pending(struct db *, int only_received, int64_t after, int max,
+	    int (*fn)(void *, int64_t id, const uint8_t *req, size_t len), void *arg);
 int	 queue_set_delivered(struct db *, int64_t id);	/* answered -> delivered */
 int	 queue_counts(struct db *, int64_t counts[Q_NSTATES], int64_t *oldest_pending);
 int	 queue_list(struct db *, int state, int max,

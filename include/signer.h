@@ -42,6 +42,7 @@ struct signer {
 	int64_t		 audit_mirrored;	/* what webdb last said it holds */
 	int		 audit_disagree_logged;
 	struct signer_record *record;		/* signer_record.c */
+	struct buf	 outcomes;		/* the batch's log lines, until its commit */
 };
 
 /* signer.c */

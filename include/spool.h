@@ -10,7 +10,10 @@
 
 #include <stddef.h>
 
+#include "config.h"
 #include "util.h"
+
+struct db;
 
 #define SPOOL_NAME_MAX	100		/* a request's name, without ".req" */
 
@@ -31,7 +34,21 @@ int	 spool_path(const char *dir, const char *sub, const char *name,
  * 0 at the end, -1 for a line too long or unterminated.
  */
 int	 spool_line(const char **p, const char *end, char *line, size_t linesz);
+/*
+ * The spool's folders with their modes, whatever the umask (the units run
+ * with UMask=0077): in/ 2770 (the web application, in the group, writes
+ * there), out/ and err/ 2750 (it reads results), accepted/ and rejected/
+ * 2750; the spool itself 2770 when made here. A folder of the client's
+ * with another mode is corrected. 0, or -1 with a sentence in why.
+ */
+int	 spool_mkdirs(const char *spool_dir, char *why, size_t whysz);
 /* A name for a log line: printable ASCII, anything else as \xHH, cut. */
 void	 spool_name_show(const char *, char *out, size_t outsz);
+
+/* state.c: opens outbox.db for the command cmd (its argc, argv), making
+ * state only for the commands that write (see state.c): 0, or -1. A query
+ * with no outbox.db yet gets 0 and *db NULL. */
+int	 state_open(const struct cfg *, const char *cmd, int argc, char **argv,
+	    struct db **db);
 
 #endif

@@ -18,10 +18,21 @@
 
 struct db;
 
+/* How a database is opened: the daemon that owns it creates it; the
+ * operator's commands and the queries never do (a file made by root would
+ * lock its daemon out; issue 16, items 4). */
+#define DB_RW		0	/* read-write, created if missing (its daemon) */
+#define DB_RO		1	/* read-only; it must exist */
+#define DB_RW_EXISTING	2	/* read-write; it must exist */
+
 /* db.c */
-int	 db_open(const char *path, int readonly, const char *schema, struct db **);
+int	 db_open(const char *path, int mode, const char *schema, struct db **);
 void	 db_close(struct db *);
 int	 db_integrity_ok(struct db *);		/* PRAGMA integrity_check */
+int	 db_quick_ok(struct db *, char *why, size_t whysz);	/* PRAGMA quick_check */
 const char *db_last_error(struct db *);
+/* PRAGMA wal_checkpoint(TRUNCATE): the WAL into the database, and emptied;
+ * 0, or -1 (not logged, not a health error: nothing is lost) */
+int	 db_checkpoint(struct db *);
 
 #endif

@@ -81,6 +81,10 @@ void	 log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 /* An alarm an operator must act on (LOG_CRIT). */
 void	 log_crit(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* errors (LOG_ERR): what failed and was not done; warnings are for what
+ * was refused or will be retried as a matter of course */
+void	 log_err(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_errx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 void	 fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));

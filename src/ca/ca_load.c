@@ -205,6 +205,26 @@ done:
 	return rc;
 }
 
+/* A CA key that its group or others may read or write has leaked, or
+ * will: it is not used (issue 16). */
+static int
+ca_key_mode_ok(const char *path, char *why, size_t whysz)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1) {
+		say(why, whysz, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((st.st_mode & 077) == 0)
+		return 0;
+	say(why, whysz, "%s: the CA key is open to its group or to others (mode "
+	    "%04o), so it is not used; make it readable by its owner only "
+	    "(chmod 0600 %s) and think about whether it was copied",
+	    path, (unsigned)(st.st_mode & 07777), path);
+	return -1;
+}
+
 static int
 ca_read_key(const char *path, const char *pass, EVP_PKEY **out, char *why,
     size_t whysz)
@@ -216,7 +236,8 @@ ca_read_key(const char *path, const char *pass, EVP_PKEY **out, char *why,
 
 	*out = NULL;
 	buf_init(&b);
-	if (ca_slurp(path, &b, why, whysz) == -1)
+	if (ca_key_mode_ok(path, why, whysz) == -1 ||
+	    ca_slurp(path, &b, why, whysz) == -1)
 		goto done;
 	if ((bio = ca_mem_bio(&b)) == NULL) {
 		say(why, whysz, "%s: cannot read", path);

@@ -253,6 +253,60 @@ ca_attr_listed(const char *list, int nid)
 	return 0;
 }
 
+/* a profile's cap; 0 (a profile made in code) is the default */
+#define CA_CAP(v, def)	((v) != 0 ? (v) : (uint32_t)(def))
+
+/* RFC 5280 appendix A.1 (and PKCS #9 for emailAddress): the upper bounds,
+ * in characters, of the attributes a profile may allow */
+static const struct {
+	int		 nid;
+	int		 bound;
+	const char	*bound_name;
+} ca_attr_bounds[] = {
+	{ NID_commonName,		64,	"ub-common-name" },
+	{ NID_organizationName,		64,	"ub-organization-name" },
+	{ NID_organizationalUnitName,	64,	"ub-organizational-unit-name" },
+	{ NID_localityName,		128,	"ub-locality-name" },
+	{ NID_stateOrProvinceName,	128,	"ub-state-name" },
+	{ NID_serialNumber,		64,	"ub-serial-number" },
+	{ NID_pkcs9_emailAddress,	255,	"ub-emailaddress-length" },
+	{ NID_title,			64,	"ub-title" },
+	{ NID_givenName,		32768,	"ub-name" },
+	{ NID_surname,			32768,	"ub-name" },
+	{ NID_pseudonym,		128,	"ub-pseudonym" },
+};
+
+/* Characters (code points) of valid UTF-8: its bytes but continuations. */
+static int
+ca_utf8_chars(const unsigned char *u, int len)
+{
+	int i, n = 0;
+
+	for (i = 0; i < len; i++)
+		n += (u[i] & 0xc0) != 0x80;
+	return n;
+}
+
+static int
+csr_check_bound(int nid, const char *name, const unsigned char *u, int len,
+    char *why, size_t whysz)
+{
+	size_t i;
+	int n;
+
+	for (i = 0; i < sizeof(ca_attr_bounds) / sizeof(ca_attr_bounds[0]); i++) {
+		if (ca_attr_bounds[i].nid != nid)
+			continue;
+		if ((n = ca_utf8_chars(u, len)) <= ca_attr_bounds[i].bound)
+			return AL_OK;
+		say(why, whysz, "the subject attribute %s has %d characters; "
+		    "at most %d are allowed (RFC 5280 %s)", name, n,
+		    ca_attr_bounds[i].bound, ca_attr_bounds[i].bound_name);
+		return AL_E_SUBJECT;
+	}
+	return AL_OK;
+}
+
 static int
 csr_check_value(int nid, const char *name, const unsigned char *u, int len,
     char *why, size_t whysz)
@@ -269,7 +323,7 @@ csr_check_value(int nid, const char *name, const unsigned char *u, int len,
 		say(why, whysz, "the subject emailAddress is not of the form "
 		    "local@domain");
 	else
-		return AL_OK;
+		return csr_check_bound(nid, name, u, len, why, whysz);
 	return AL_E_SUBJECT;
 }
 
@@ -333,6 +387,12 @@ csr_check_subject(const struct cfg_profile *pr, const X509_NAME *name,
 
 	if (n == 0) {
 		say(why, whysz, "the subject is empty");
+		return AL_E_SUBJECT;
+	}
+	if ((uint32_t)n > CA_CAP(pr->max_subject_attrs, CFG_MAX_SUBJECT_ATTRS_DEFAULT)) {
+		say(why, whysz, "the subject has %d attributes; profile %s allows "
+		    "at most %u (max_subject_attrs)", n, pr->name,
+		    CA_CAP(pr->max_subject_attrs, CFG_MAX_SUBJECT_ATTRS_DEFAULT));
 		return AL_E_SUBJECT;
 	}
 	for (i = 0; i < n; i++) {
@@ -476,6 +536,14 @@ csr_check_san(const struct cfg_profile *pr, struct csr *c, char *why,
 		return AL_OK;
 	else if ((rc = csr_get_san(c, why, whysz)) != AL_OK || c->san == NULL)
 		return rc;
+	/* the count first: each entry's checks are then bounded work */
+	if ((uint32_t)sk_GENERAL_NAME_num(c->san) > CA_CAP(pr->max_san,
+	    CFG_MAX_SAN_DEFAULT)) {
+		say(why, whysz, "the request has %d subjectAltName entries; profile "
+		    "%s allows at most %u (max_san)", sk_GENERAL_NAME_num(c->san),
+		    pr->name, CA_CAP(pr->max_san, CFG_MAX_SAN_DEFAULT));
+		return AL_E_SAN;
+	}
 	for (i = 0; i < sk_GENERAL_NAME_num(c->san); i++) {
 		rc = csr_check_gn(pr, sk_GENERAL_NAME_value(c->san, i), i, why,
 		    whysz);

@@ -10,6 +10,7 @@
  * retention period.
  */
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "db.h"
@@ -49,9 +50,44 @@ static const char castore_schema[] =
 _Static_assert(MSG_CRL_FETCH == 3, "answers_crl holds the answers to CRL_FETCH");
 
 int
-castore_open(const char *path, int readonly, struct db **d)
+castore_open(const char *path, int mode, struct db **d)
 {
-	return db_open(path, readonly, castore_schema, d);
+	char why[256];
+	struct stat st;
+
+	*d = NULL;
+	/* SQLite takes an empty file for a new database: ca.db never is one */
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) {
+		log_warnx("%s: the CA database is empty (0 bytes): truncated or "
+		    "damaged, so it is not used; restore it from a backup (or "
+		    "remove it if this signer has never issued anything)", path);
+		return -1;
+	}
+	if (db_open(path, mode, castore_schema, d) == -1)
+		return -1;
+	/* the writers check it whole at open; readers that report on it
+	 * (status, audit verify) call castore_check, others need not (top
+	 * opens it every second) */
+	if (mode != DB_RO && !db_quick_ok(*d, why, sizeof(why))) {
+		log_warnx("%s: the CA database is damaged (integrity check: %s); "
+		    "it is not used: restore it from a backup", path, why);
+		db_close(*d);
+		*d = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+castore_check(struct db *d, const char *path)
+{
+	char why[256];
+
+	if (db_quick_ok(d, why, sizeof(why)))
+		return 0;
+	log_warnx("%s: the CA database is damaged (integrity check: %s); "
+	    "restore it from a backup", path, why);
+	return -1;
 }
 
 int

@@ -46,7 +46,8 @@
 #define CLIENT_TIME_RETRY_MS 2000	/* a TIME the signer could not take */
 
 static const char usage[] =
-	"usage: airlock-client [-dv] [-c config] command [args]\n"
+	"usage: airlock-client [-dv] [-c config] command [args] | -n | --version\n"
+	"  -c FILE   configuration (default /etc/airlock/airlock-client.conf)\n"
 	"commands:\n"
 	"  run                      run the link to the signer host (daemon)\n"
 	"  submit --root R --profile P [--days N] [--id HEX] [--name NAME]\n"
@@ -113,21 +114,6 @@ client_paths(const struct cfg *c, const char *sub, const char *name,
 	log_warnx("no spool file made for the name \"%s\": %s", shown,
 	    errno == EINVAL ? "not a spool name" : strerror(errno));
 	return -1;
-}
-
-static void
-client_mkdirs(const struct cfg *c)
-{
-	const char *subs[] = { "", "/in", "/out", "/err", "/accepted", "/rejected" };
-	char p[PATH_MAX];
-	size_t i;
-
-	mkdir(c->state_dir, 0750);
-	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", c->spool_dir, subs[i]);
-		if (mkdir(p, 0750) == -1 && errno != EEXIST)
-			fatal("%s", p);
-	}
 }
 
 /* Builds a SIGN message; text is the CSR (PEM, DER or SPKAC). */
@@ -802,7 +788,7 @@ client_result_one(struct client *cl, const char *hex, int print)
 		errx_usage("a request id is 32 hex digits");
 	buf_init(&ans);
 	buf_init(&pem);
-	if (outbox_get(cl->db, reqid, &it, &ans) != 1) {
+	if (cl->db == NULL || outbox_get(cl->db, reqid, &it, &ans) != 1) {
 		fprintf(stderr, "airlock-client: %s: no such request\n", hex);
 		return 2;
 	}
@@ -922,7 +908,8 @@ client_status(struct client *cl, int argc, char **argv)
 	}
 	if (argc != 1)
 		errx_usage("status takes no argument but --signer [--timeout S]");
-	if (outbox_counts(cl->db, n) == -1)
+	memset(n, 0, sizeof(n));	/* no outbox.db yet: nothing queued */
+	if (cl->db != NULL && outbox_counts(cl->db, n) == -1)
 		return 1;
 	for (i = 0; i < O_NSTATES; i++)
 		printf("%-8s %lld\n", outbox_state_name(i), (long long)n[i]);
@@ -961,17 +948,18 @@ main(int argc, char **argv)
 	int i;
 
 	i = proc_options(argc, argv, &o, usage);
-	if (i >= argc) {
+	if (!o.config_given)
+		o.config = PROC_CLIENT_CONFIG;	/* its own file, not the signer's */
+	if (i >= argc && !o.check) {
 		fputs(usage, stderr);
 		return 2;
 	}
-	cmd = argv[i];
+	cmd = i < argc ? argv[i] : "run";
 	if (strcmp(cmd, "run") != 0)
 		o.foreground = 1;
 	proc_config(&o, &cl.c, "airlock-client");
 	buf_init(&cl.tmp);
-	client_mkdirs(&cl.c);
-	if (outbox_open(cl.c.outbox_db, 0, &cl.db) == -1)
+	if (state_open(&cl.c, cmd, argc - i, argv + i, &cl.db) == -1)
 		fatalx("%s: cannot open the outbox", cl.c.outbox_db);
 	if (strcmp(cmd, "run") == 0)
 		return client_run(&cl);

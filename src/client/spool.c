@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -173,4 +174,54 @@ spool_line(const char **p, const char *end, char *line, size_t linesz)
 	line[nl - *p] = '\0';
 	*p = nl + 1;
 	return 1;
+}
+
+/* One folder: made with its mode, or its mode set if it is ours. */
+static int
+spool_mkdir_one(const char *path, mode_t mode, char *why, size_t whysz)
+{
+	struct stat st;
+
+	if (mkdir(path, mode) == -1 && errno != EEXIST) {
+		say(why, whysz, "%s: cannot make the spool folder: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (lstat(path, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		say(why, whysz, "%s: not a folder", path);
+		return -1;
+	}
+	/* mkdir(2) applies the umask; chmod(2) does not */
+	if (st.st_uid == geteuid() && (st.st_mode & 07777) != mode &&
+	    chmod(path, mode) == -1) {
+		say(why, whysz, "%s: cannot set mode %04o: %s", path,
+		    (unsigned)mode, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+spool_mkdirs(const char *spool_dir, char *why, size_t whysz)
+{
+	static const struct {
+		const char	*sub;
+		mode_t		 mode;
+	} subs[] = {
+		{ "", 02770 }, { "/in", 02770 }, { "/out", 02750 },
+		{ "/err", 02750 }, { "/accepted", 02750 }, { "/rejected", 02750 },
+	};
+	char p[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		if ((size_t)snprintf(p, sizeof(p), "%s%s", spool_dir,
+		    subs[i].sub) >= sizeof(p)) {
+			say(why, whysz, "%s: path too long", spool_dir);
+			return -1;
+		}
+		if (spool_mkdir_one(p, subs[i].mode, why, whysz) == -1)
+			return -1;
+	}
+	return 0;
 }

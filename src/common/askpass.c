@@ -11,6 +11,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "proc.h"
 #include "util.h"
 
 /* Reads one line from fd into out, without its line end. */
@@ -22,7 +23,12 @@ askpass_line(int fd, char *out, size_t outsz)
 	char c;
 
 	for (;;) {
-		if ((r = read(fd, &c, 1)) == -1 && errno == EINTR)
+		if (proc_quit) {
+			r = -1;
+			break;
+		}
+		/* SIGTERM or SIGINT at the prompt (proc_signals) stop it */
+		if ((r = read(fd, &c, 1)) == -1 && errno == EINTR && !proc_quit)
 			continue;
 		if (r <= 0 || c == '\n' || c == '\r')
 			break;

@@ -218,7 +218,8 @@ static const char *const profile_keys[] = {
 	"name", "max_days", "default_days", "key_usage", "ext_key_usage", "ca",
 	"pathlen", "san", "key_types", "min_rsa_bits", "subject", "crl_url",
 	"ocsp_url", "issuer_url", "policy_oid", "cps_url", "ocsp_nocheck", "ski",
-	"aki", "freshest_crl_url", "allowed_domains", NULL
+	"aki", "freshest_crl_url", "allowed_domains", "max_san",
+	"max_subject_attrs", NULL
 };
 
 /* A domain of allowed_domains: LDH labels of 1..63, no wildcard. */
@@ -355,6 +356,8 @@ cfg_profile(struct cfg_ctx *x, const config_setting_t *g, struct cfg_profile *p)
 	p->default_days = 365;
 	p->pathlen = -1;
 	p->san_types = SAN_DNS | SAN_EMAIL | SAN_IP;
+	p->max_san = CFG_MAX_SAN_DEFAULT;
+	p->max_subject_attrs = CFG_MAX_SUBJECT_ATTRS_DEFAULT;
 	if (cfg_known(x, g, profile_keys) == -1 ||
 	    cfg_str(x, g, "name", p->name, sizeof(p->name)) == -1)
 		return -1;
@@ -365,6 +368,8 @@ cfg_profile(struct cfg_ctx *x, const config_setting_t *g, struct cfg_profile *p)
 	CFG_INT(x, g, "ca", 0, 1, p->ca);
 	CFG_INT(x, g, "pathlen", -1, 16, p->pathlen);
 	CFG_INT(x, g, "min_rsa_bits", 1024, 16384, p->min_rsa_bits);
+	CFG_INT(x, g, "max_san", 1, CFG_MAX_SAN, p->max_san);
+	CFG_INT(x, g, "max_subject_attrs", 1, CFG_MAX_SUBJECT_ATTRS, p->max_subject_attrs);
 	CFG_INT(x, g, "ocsp_nocheck", 0, 1, p->ocsp_nocheck);
 	ski = aki = 1;
 	CFG_INT(x, g, "ski", 0, 1, ski);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "health.h"
@@ -38,12 +39,69 @@ db_health(struct db *d, sqlite3_stmt *st, int rc)
 	}
 }
 
+/* A failed statement's line (LOG_ERR): every one, unless it is a storage
+ * error that lasts, whose lines are rate-limited (health_log_now). */
+static void
+db_say(struct db *d, const char *text)
+{
+	uint64_t held = 0;
+
+	if (health_failing() && !health_log_now(&held))
+		return;
+	if (held > 0)
+		log_errx("%s: %s (%llu more such errors not logged)", d->path,
+		    text, (unsigned long long)held);
+	else
+		log_errx("%s: %s", d->path, text);
+}
+
 int
-db_open(const char *path, int readonly, const char *schema, struct db **out)
+db_checkpoint(struct db *d)
+{
+	int rc = sqlite3_wal_checkpoint_v2(d->h, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+	    NULL, NULL);
+
+	/* not a health error: a failed checkpoint loses nothing, and while the
+	 * disk is full the write that failed says more than this */
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/*
+ * WAL mode and the schema. Two processes opening a new database at once
+ * (the client's daemon and a `submit` at its start) can find it locked
+ * while the other switches it to WAL, which the busy timeout does not
+ * cover: that is retried for up to 5 s.
+ */
+static int
+db_setup(struct db *d, const char *schema)
+{
+	const char *const steps[] = { "PRAGMA journal_mode=WAL",
+	    "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON", schema };
+	size_t i = 0;
+	int rc, tries = 0;
+
+	while (i < sizeof(steps) / sizeof(steps[0])) {
+		rc = sqlite3_exec(d->h, steps[i], NULL, NULL, NULL);
+		if (rc == SQLITE_OK) {
+			i++;
+			continue;
+		}
+		if ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && tries++ < 100) {
+			usleep(50000);
+			continue;
+		}
+		return db_exec(d, steps[i]);	/* again, to log and report it */
+	}
+	return 0;
+}
+
+int
+db_open(const char *path, int mode, const char *schema, struct db **out)
 {
 	struct db *d;
-	int flags = readonly ? SQLITE_OPEN_READONLY :
-	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	int readonly = mode == DB_RO;
+	int flags = readonly ? SQLITE_OPEN_READONLY : mode == DB_RW_EXISTING ?
+	    SQLITE_OPEN_READWRITE : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 
 	*out = NULL;
 	if ((d = calloc(1, sizeof(*d))) == NULL)
@@ -62,10 +120,7 @@ db_open(const char *path, int readonly, const char *schema, struct db **out)
 		db_close(d);
 		return -1;
 	}
-	if (!readonly && (db_exec(d, "PRAGMA journal_mode=WAL") == -1 ||
-	    db_exec(d, "PRAGMA synchronous=FULL") == -1 ||
-	    db_exec(d, "PRAGMA foreign_keys=ON") == -1 ||
-	    db_exec(d, schema) == -1)) {
+	if (!readonly && db_setup(d, schema) == -1) {
 		db_close(d);
 		return -1;
 	}
@@ -98,8 +153,8 @@ db_exec(struct db *d, const char *sql)
 	char *err = NULL;
 
 	if (sqlite3_exec(d->h, sql, NULL, NULL, &err) != SQLITE_OK) {
-		log_warnx("%s: %s", d->path, err ? err : sqlite3_errmsg(d->h));
 		db_health(d, NULL, sqlite3_errcode(d->h));
+		db_say(d, err ? err : sqlite3_errmsg(d->h));
 		sqlite3_free(err);
 		return -1;
 	}
@@ -110,7 +165,7 @@ int
 db_prepare(struct db *d, sqlite3_stmt **st, const char *sql)
 {
 	if (sqlite3_prepare_v2(d->h, sql, -1, st, NULL) != SQLITE_OK) {
-		log_warnx("%s: %s", d->path, sqlite3_errmsg(d->h));
+		db_say(d, sqlite3_errmsg(d->h));
 		*st = NULL;
 		return -1;
 	}
@@ -133,7 +188,7 @@ db_cached(struct db *d, sqlite3_stmt **st, const char *sql)
 		fatalx("%s: more than %d cached statements", d->path, DB_CACHE);
 	if (sqlite3_prepare_v3(d->h, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
 	    NULL) != SQLITE_OK) {
-		log_warnx("%s: %s", d->path, sqlite3_errmsg(d->h));
+		db_say(d, sqlite3_errmsg(d->h));
 		*st = NULL;
 		return -1;
 	}
@@ -147,9 +202,9 @@ db_step_reset(struct db *d, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 
-	if (rc != SQLITE_DONE)
-		log_warnx("%s: %s", d->path, sqlite3_errmsg(d->h));
 	db_health(d, st, rc);
+	if (rc != SQLITE_DONE)
+		db_say(d, sqlite3_errmsg(d->h));
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
@@ -225,9 +280,9 @@ db_step_done(struct db *d, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 
-	if (rc != SQLITE_DONE)
-		log_warnx("%s: %s", d->path, sqlite3_errmsg(d->h));
 	db_health(d, st, rc);
+	if (rc != SQLITE_DONE)
+		db_say(d, sqlite3_errmsg(d->h));
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
@@ -252,6 +307,30 @@ db_integrity_ok(struct db *d)
 		return 0;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		ok = strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0;
+	sqlite3_finalize(st);
+	return ok;
+}
+
+/* PRAGMA quick_check: the pages and their B-trees, in one pass (linear in
+ * the file's size); the first problem into why. 1 if sound. */
+int
+db_quick_ok(struct db *d, char *why, size_t whysz)
+{
+	sqlite3_stmt *st;
+	const char *t;
+	int rc, ok = 0;
+
+	snprintf(why, whysz, "%s", "the integrity check could not run");
+	if (sqlite3_prepare_v2(d->h, "PRAGMA quick_check(1)", -1, &st, NULL) != SQLITE_OK) {
+		snprintf(why, whysz, "%s", sqlite3_errmsg(d->h));
+		return 0;
+	}
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		t = (const char *)sqlite3_column_text(st, 0);
+		ok = t != NULL && strcmp(t, "ok") == 0;
+		snprintf(why, whysz, "%s", t != NULL ? t : "no answer");
+	} else
+		snprintf(why, whysz, "%s", sqlite3_errmsg(d->h));
 	sqlite3_finalize(st);
 	return ok;
 }
@@ -331,7 +410,7 @@ db_prune(struct db *d, const char *sql, int64_t before, int max, int64_t *n)
 	if (rc == SQLITE_DONE)
 		*n = sqlite3_changes(d->h);
 	else
-		log_warnx("%s: %s", d->path, sqlite3_errmsg(d->h));
+		db_say(d, sqlite3_errmsg(d->h));
 	if (rc != SQLITE_DONE || *n > 0)
 		db_health(d, st, rc);
 	sqlite3_finalize(st);

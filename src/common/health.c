@@ -20,6 +20,7 @@
 
 #define HEALTH_WRITE_MS	1000	/* rewrite an unchanged error at most this often */
 #define HEALTH_SUFFIX	".health"
+#define HEALTH_LOG_MS	10000	/* while an error lasts: one log line per this */
 
 static struct {
 	char		 path[PATH_MAX];	/* "" until health_init */
@@ -28,6 +29,8 @@ static struct {
 	time_t		 since;
 	uint64_t	 count;
 	uint64_t	 written_ms;
+	uint64_t	 logged_ms;	/* the last storage line logged */
+	uint64_t	 held;		/* lines held back since */
 } health;
 
 void
@@ -82,6 +85,28 @@ health_error(const char *what)
 	}
 }
 
+int
+health_failing(void)
+{
+	return health.count > 0;
+}
+
+int
+health_log_now(uint64_t *held)
+{
+	uint64_t now = mono_ms();
+
+	*held = 0;
+	if (health.count <= 1 || now >= health.logged_ms + HEALTH_LOG_MS) {
+		health.logged_ms = now;
+		*held = health.held;
+		health.held = 0;
+		return 1;
+	}
+	health.held++;
+	return 0;
+}
+
 void
 health_ok(void)
 {
@@ -90,6 +115,7 @@ health_ok(void)
 	log_info("storage works again after %llu errors",
 	    (unsigned long long)health.count);
 	health.count = 0;
+	health.held = 0;
 	health.what[0] = '\0';
 	if (unlink(health.path) == -1 && errno != ENOENT)
 		log_warn("%s", health.path);

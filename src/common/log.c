@@ -2,6 +2,11 @@
  * log.c: logging to stderr or syslog (journald reads both). Every line a
  * daemon logs about a request starts with its request id, by convention of
  * the callers ("req=<hex> ...").
+ * Under systemd the units log to stderr, which is a journal stream
+ * ($JOURNAL_STREAM names its device and inode): each line then starts with
+ * its priority as sd-daemon(3) prefixes it ("<3>" for an error) and without
+ * a time stamp, which journald adds. AIRLOCK_LOG_PREFIX=1 forces the
+ * prefixes (tests).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -9,12 +14,31 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "util.h"
 
 static int log_where = LOG_TO_STDERR;
 static int log_verbose;
+static int log_journal;		/* stderr is journald's: "<N>" prefixes */
+
+/* $JOURNAL_STREAM is "DEV:INODE" of the stream systemd gave as stderr */
+static int
+log_to_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM"), *f = getenv("AIRLOCK_LOG_PREFIX");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (f != NULL && strcmp(f, "1") == 0)
+		return 1;
+	if (e == NULL || sscanf(e, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(2, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
 static const char *log_ident = "airlock";
 static void (*log_hook_fn)(int, const char *);
 
@@ -30,6 +54,7 @@ log_init(const char *ident, int where, int verbose)
 	log_ident = ident;
 	log_where = where;
 	log_verbose = verbose;
+	log_journal = log_to_journal();
 	if (where & LOG_TO_SYSLOG)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
@@ -48,7 +73,10 @@ vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (log_where & LOG_TO_SYSLOG)
 		syslog(pri, "%s%s%s", msg, suffix ? ": " : "", suffix ? suffix : "");
-	if (log_where & LOG_TO_STDERR) {
+	if ((log_where & LOG_TO_STDERR) && log_journal)
+		fprintf(stderr, "<%d>%s: %s%s%s\n", pri, log_ident, msg,
+		    suffix ? ": " : "", suffix ? suffix : "");
+	else if (log_where & LOG_TO_STDERR) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		gmtime_r(&ts.tv_sec, &tm);
 		fprintf(stderr, "%02d:%02d:%02d.%03ld %s: %s%s%s\n", tm.tm_hour,
@@ -87,6 +115,20 @@ void
 log_crit(const char *fmt, ...)
 {
 	LOG_BODY(LOG_CRIT, NULL);
+}
+
+void
+log_err(const char *fmt, ...)
+{
+	const char *e = strerror(errno);
+
+	LOG_BODY(LOG_ERR, e);
+}
+
+void
+log_errx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_ERR, NULL);
 }
 
 void

@@ -10,8 +10,10 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "airlock.h"
 #include "proc.h"
 #include "util.h"
 
@@ -25,16 +27,26 @@ proc_options(int argc, char **argv, struct proc_opts *o, const char *usage)
 		{ "foreground", no_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int ch;
 
 	memset(o, 0, sizeof(*o));
-	o->config = "/etc/airlock/airlock.conf";
-	while ((ch = getopt_long(argc, argv, "+c:dvh", longopts, NULL)) != -1) {
+	o->config = PROC_SIGNER_CONFIG;
+	while ((ch = getopt_long(argc, argv, "+c:dvhn", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'n':
+			o->check = 1;
+			break;
+		case 'V':
+			printf("%s %s\n", program_invocation_short_name,
+			    AIRLOCK_VERSION);
+			exit(0);
 		case 'c':
 			o->config = optarg;
+			o->config_given = 1;
 			break;
 		case 'd':
 			o->foreground = 1;
@@ -69,6 +81,9 @@ proc_nocore(void)
 		fatal("prctl(PR_SET_DUMPABLE)");
 }
 
+static void proc_config_test(const struct proc_opts *, const struct cfg *,
+    const char *);
+
 void
 proc_config(const struct proc_opts *o, struct cfg *c, const char *ident)
 {
@@ -83,6 +98,29 @@ proc_config(const struct proc_opts *o, struct cfg *c, const char *ident)
 	if (c->verbose > o->verbose)
 		log_init(ident, o->foreground ? LOG_TO_STDERR : LOG_TO_SYSLOG | LOG_TO_STDERR,
 		    c->verbose);
+	if (o->check)
+		proc_config_test(o, c, ident);
+}
+
+static void
+proc_print_line(void *arg, const char *line)
+{
+	int *n = arg;
+
+	fprintf(stderr, "%s: warning: %s\n", program_invocation_short_name, line);
+	(*n)++;
+}
+
+/* -n: the configuration is read and checked; nothing else happens. */
+static void
+proc_config_test(const struct proc_opts *o, const struct cfg *c, const char *ident)
+{
+	int n = 0;
+
+	config_warnings(c, proc_print_line, &n);
+	printf("%s: configuration %s is valid (%d warning%s)\n", ident,
+	    o->config, n, n == 1 ? "" : "s");
+	exit(0);
 }
 
 static void
@@ -134,4 +172,27 @@ proc_drop(const char *user)
 		fatal("prctl(PR_SET_NO_NEW_PRIVS)");
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		fatal("prctl(PR_SET_DUMPABLE)");
+}
+
+/*
+ * A one-shot command run as root that writes a daemon's state: it becomes
+ * the owner of that state (path: the daemon's state folder), so that no
+ * file it makes is root's and shuts the daemon out (issue 16, item 4).
+ * Nothing changes when path is root's or missing.
+ */
+void
+proc_as_owner(const char *path)
+{
+	struct passwd *pw;
+	struct stat st;
+
+	if (geteuid() != 0 || stat(path, &st) == -1 || st.st_uid == 0)
+		return;
+	if ((pw = getpwuid(st.st_uid)) == NULL)
+		fatalx("%s: its owner (uid %u) is not a known user", path,
+		    (unsigned)st.st_uid);
+	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		fatal("cannot switch to %s, the owner of %s", pw->pw_name, path);
 }

@@ -198,7 +198,9 @@ write_file_atomic(const char *path, const void *p, size_t n, int mode)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd == -1)
 		return -1;
-	if (write_full(fd, p, n) == -1 || fsync(fd) == -1) {
+	/* the mode asked for, not the umask's (spool results under UMask=0077) */
+	if (fchmod(fd, (mode_t)mode) == -1 || write_full(fd, p, n) == -1 ||
+	    fsync(fd) == -1) {
 		saved = errno;
 		close(fd);
 		unlink(tmp);

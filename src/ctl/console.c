@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "audit.h"
 #include "ca.h"
@@ -376,6 +377,17 @@ console_status(const struct cfg *cfg, int argc, char **argv)
 			printf("audit   %lld records (airlockctl audit verify "
 			    "checks them)\n", (long long)s.audit_seq);
 		console_status_mirror(c.ca, s.audit_seq, s.now);
+	}
+	if (c.ca != NULL && castore_check(c.ca, cfg->ca_db) == -1) {
+		db_close(c.ca);
+		c.ca = NULL;
+	}
+	if (c.ca == NULL && access(cfg->ca_db, F_OK) == 0) {
+		/* damaged or unreadable: castore_open logged why */
+		printf("storage\n  %s: DAMAGED or unreadable (see the line "
+		    "above); the signer does not start on it\n", cfg->ca_db);
+		console_close(&c);
+		return CONSOLE_FAIL;
 	}
 	health_show(cfg->run_dir, stdout);	/* the daemons' storage errors */
 	if (s.time_warn) {

@@ -39,8 +39,11 @@ console_audit_db(const struct cfg *cfg)
 {
 	struct db *ca;
 
-	if (castore_open(cfg->ca_db, 1, &ca) == -1)
+	if (castore_open(cfg->ca_db, DB_RO, &ca) == -1)
 		errx(CONSOLE_FAIL, "%s: cannot open the CA database", cfg->ca_db);
+	if (castore_check(ca, cfg->ca_db) == -1)
+		errx(CONSOLE_BROKEN, "%s: damaged: the audit chain in it cannot be "
+		    "trusted", cfg->ca_db);
 	return ca;
 }
 

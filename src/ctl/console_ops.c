@@ -5,6 +5,7 @@
  */
 #include <err.h>
 #include <errno.h>
+#include <unistd.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +38,12 @@ console_pending(const struct cfg *cfg, const char *hex, const uint8_t *reqid,
 	struct db *q;
 	int r;
 
-	if (queue_open(cfg->queue_db, 0, &q) == -1)
+	/* never created here: a queue.db made by root would shut linkd out */
+	if (access(cfg->queue_db, F_OK) == -1)
+		err(CONSOLE_FAIL, "%s: no queue database (airlock-linkd makes it "
+		    "at its first start), so there is no request to act on",
+		    cfg->queue_db);
+	if (queue_open(cfg->queue_db, DB_RW_EXISTING, &q) == -1)
 		errx(CONSOLE_FAIL, "%s: cannot open the queue database for writing",
 		    cfg->queue_db);
 	if ((r = queue_get(q, reqid, it, NULL, NULL)) != 1)
@@ -62,7 +68,7 @@ console_ca_rw(const struct cfg *cfg)
 
 	if (stat(cfg->ca_db, &sb) == -1)
 		err(CONSOLE_FAIL, "%s", cfg->ca_db);
-	if (castore_open(cfg->ca_db, 0, &ca) == -1 || audit_init(ca) == -1)
+	if (castore_open(cfg->ca_db, DB_RW_EXISTING, &ca) == -1 || audit_init(ca) == -1)
 		errx(CONSOLE_FAIL, "%s: cannot open the CA database for writing",
 		    cfg->ca_db);
 	return ca;
@@ -254,7 +260,7 @@ console_prune(const struct cfg *cfg, int argc, char **argv)
 		return CONSOLE_OK;
 	}
 	if (console_prune_exists(cfg->queue_db) &&
-	    queue_open(cfg->queue_db, 0, &q) == -1)
+	    queue_open(cfg->queue_db, DB_RW_EXISTING, &q) == -1)
 		errx(CONSOLE_FAIL, "%s: cannot open the queue database for "
 		    "writing", cfg->queue_db);
 	if (console_prune_exists(cfg->ca_db))

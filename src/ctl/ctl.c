@@ -29,7 +29,7 @@
 #include "util.h"
 
 static const char usage[] =
-	"usage: airlockctl [-c config] command [args]\n"
+	"usage: airlockctl [-c config] [--json] command [args] | --version\n"
 	"commands:\n"
 	"  status                    link, queue, certificates, clock, audit log\n"
 	"  queue [--state S] [-n N]  pending, in flight and failed requests (S:\n"
@@ -83,6 +83,41 @@ ctl_usage(void)
 	exit(2);
 }
 
+/* --json anywhere (airlockctl --json status, airlockctl status --json):
+ * taken out of argv; 1 if it was there. */
+static int
+ctl_take_json(int *argc, char **argv)
+{
+	int i, j, found = 0;
+
+	for (i = j = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			found = 1;
+		else
+			argv[j++] = argv[i];
+	}
+	argv[j] = NULL;
+	*argc = j;
+	return found;
+}
+
+/* A command that is not one: said in one line, then the usage, exit 2. */
+static void
+ctl_unknown(const char *cmd)
+{
+	static const char *const known[] = { "status", "queue", "show", "retry",
+	    "reject", "prune", "certs", "time", "audit", "top", "usb", "link-key", "audit-key",
+	    "root", "pgp-root", "roots", "export-index", "import-openssl-ca",
+	    "revoke", "crl" };
+	size_t i;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(cmd, known[i]) == 0)
+			return;
+	fprintf(stderr, "airlockctl: unknown command \"%.40s\"\n", cmd);
+	ctl_usage();
+}
+
 /* A console command's exit code; usage errors print the usage. */
 static int
 ctl_done(int rv)
@@ -97,15 +132,17 @@ main(int argc, char **argv)
 {
 	struct proc_opts o;
 	char why[1024];
-	int i;
+	int i, json;
 
+	json = ctl_take_json(&argc, argv);
 	i = proc_options(argc, argv, &o, usage);
-	if (i >= argc)
+	if (i >= argc || o.check)
 		ctl_usage();
 	argc -= i;
 	argv += i;
+	ctl_unknown(argv[0]);	/* before the configuration is read */
+	proc_nocore();		/* it reads CA keys (root init) and passphrases */
 	log_init("airlockctl", LOG_TO_STDERR, o.verbose);
-	proc_nocore();	/* before any key or passphrase is read */
 	if (strcmp(argv[0], "link-key") == 0) {
 		sandbox_enter("ctl", &nocfg);
 		if (argc != 3 || strcmp(argv[1], "new") != 0)
@@ -140,6 +177,8 @@ main(int argc, char **argv)
 	if (config_load(o.config, &cfg, why, sizeof(why)) == -1)
 		errx(1, "%s", why);
 	sandbox_enter("ctl", &cfg);
+	if (json)
+		return ctl_done(console_json(&cfg, argc, argv));
 	if (strcmp(argv[0], "status") == 0)
 		return ctl_done(console_status(&cfg, argc, argv));
 	if (strcmp(argv[0], "queue") == 0)
@@ -172,6 +211,6 @@ main(int argc, char **argv)
 		return ctlca_import(&cfg, argc, argv);
 	if (strcmp(argv[0], "usb") == 0 && argc == 1)
 		return transport_show(&cfg.link, stdout) == 0 ? 0 : 1;
-	ctl_usage();
+	ctl_usage();	/* a known command with the wrong arguments */
 	return 2;
 }

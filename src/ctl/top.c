@@ -28,6 +28,8 @@
 #include "crlsign.h"
 
 #define TOP_COLS	80
+#define TOP_MIN_COLS	40	/* smaller: a sentence instead of the view */
+#define TOP_MIN_LINES	12
 
 struct top {
 	struct console	 c;
@@ -35,6 +37,13 @@ struct top {
 	int		 interval;	/* seconds between refreshes */
 	int		 row;
 };
+
+/* The columns used: 80, or fewer on a smaller terminal. */
+static int
+top_width(void)
+{
+	return COLS < TOP_COLS ? COLS : TOP_COLS;
+}
 
 static void
 top_label(struct top *t, const char *label)
@@ -61,7 +70,8 @@ top_line(struct top *t, const char *label, const char *fmt, ...)
 	va_end(ap);
 	if (label != NULL)
 		top_label(t, label);
-	mvprintw(t->row++, 9, "%s", line);
+	/* a narrower terminal: the line is cut at its edge, never wrapped */
+	mvaddnstr(t->row++, 9, line, top_width() - 9);
 }
 
 static void
@@ -73,7 +83,8 @@ top_head(struct top *t)
 	mvprintw(0, 0, "airlock top: signer host");
 	attroff(A_BOLD);
 	console_stamp(t->s.now, now, sizeof(now));
-	mvprintw(0, TOP_COLS - (int)strlen(now) - 1, "%s", now);
+	if (top_width() >= 26 + (int)strlen(now))	/* else left out */
+		mvprintw(0, top_width() - (int)strlen(now) - 1, "%s", now);
 	t->row = 2;
 }
 
@@ -193,10 +204,28 @@ top_crl(struct top *t)
 		top_line(t, NULL, "... %d more roots", cfg->nroots - i);
 }
 
+/* Below TOP_MIN_COLS x TOP_MIN_LINES: one sentence instead of a cut view. */
+static int
+top_too_small(void)
+{
+	if (COLS >= TOP_MIN_COLS && LINES >= TOP_MIN_LINES)
+		return 0;
+	/* short lines, each cut at the edge: it may be very narrow */
+	mvaddnstr(0, 0, "airlock top needs 40x12", COLS);
+	if (LINES > 1)
+		mvaddnstr(1, 0, "(80x24 shows all); q quits", COLS);
+	refresh();
+	return 1;
+}
+
 static void
 top_draw(struct top *t)
 {
+	char foot[64];
+
 	erase();
+	if (top_too_small())
+		return;
 	top_head(t);
 	top_link(t);
 	top_queue(t);
@@ -206,8 +235,9 @@ top_draw(struct top *t)
 	if (t->s.audit_ok)
 		top_line(t, "AUDIT", "%lld records", (long long)t->s.audit_seq);
 	attron(A_REVERSE);
-	mvprintw(LINES - 1, 0, " q quit   any key refreshes   every %d s ",
+	snprintf(foot, sizeof(foot), " q quit   any key refreshes   every %d s ",
 	    t->interval);
+	mvaddnstr(LINES - 1, 0, foot, top_width());
 	attroff(A_REVERSE);
 	refresh();
 }

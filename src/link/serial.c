@@ -1,8 +1,12 @@
 /*
  * serial.c: the RS-232 transport. Raw 8N1 at the configured speed, no
  * echo, no line discipline, optional RTS/CTS. The device is opened with
- * O_NOCTTY and O_NONBLOCK, made exclusive with TIOCEXCL and flock(2)ed so
- * that two daemons cannot both drive one cable. A read or write error other than EAGAIN means the
+ * O_NOCTTY and O_NONBLOCK and flock(2)ed so that two daemons cannot both
+ * drive one cable. Not TIOCEXCL: the flag outlives the process that set it
+ * while anything else holds the line open (a pty's other end, a getty), so
+ * a restart as the unprivileged user got EBUSY (issue 16, item 3); the
+ * device's mode (root:dialout 0660) and the units' DeviceAllow= keep
+ * other programs off it. A read or write error other than EAGAIN means the
  * device went away: the caller closes it and opens it again later.
  */
 #include <errno.h>
@@ -69,8 +73,9 @@ serial_open(struct transport *t, char *why, size_t whysz)
 	}
 	if (serial_lock(t, why, whysz) == -1)
 		goto fail;
-	if (ioctl(t->fd, TIOCEXCL) == -1 && errno != ENOTTY)
-		log_warn("%s: TIOCEXCL", t->cfg->device);
+	/* one set by an older version or another program: cleared */
+	if (ioctl(t->fd, TIOCNXCL) == -1 && errno != ENOTTY)
+		log_warn("%s: TIOCNXCL", t->cfg->device);
 	if (tcgetattr(t->fd, &tio) == -1) {
 		snprintf(why, whysz, "%s: not a serial device: %s", t->cfg->device,
 		    strerror(errno));

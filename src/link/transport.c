@@ -112,6 +112,8 @@ transport_link_io(struct transport *t, struct link *l, short revents, uint64_t n
 	return r == -1 ? -1 : 0;
 }
 
+#define TRANSPORT_SHOW_COLS	79	/* `usb` output: within an 80-column console */
+
 static const char *
 transport_peer_name(int peer)
 {
@@ -150,6 +152,45 @@ transport_publish_text(struct transport *t, const char *ls, uint64_t now)
 		log_debug("%s: %s", t->cfg->status_file, strerror(errno));
 }
 
+/*
+ * One line of the status file for `usb`, within 80 columns: "updated"
+ * as a date, long counter lines wrapped at their spaces.
+ */
+static void
+transport_show_line(char *line, FILE *out)
+{
+	char when[32];
+	long long t;
+	struct tm tm;
+	time_t tt;
+	size_t col = 2, w;
+	char *tok, *save = NULL;
+
+	line[strcspn(line, "\n")] = '\0';
+	if (sscanf(line, "updated %lld", &t) == 1) {
+		tt = (time_t)t;
+		gmtime_r(&tt, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+		fprintf(out, "  updated %s\n", when);
+		return;
+	}
+	fputs("  ", out);
+	for (tok = strtok_r(line, " ", &save); tok != NULL;
+	    tok = strtok_r(NULL, " ", &save)) {
+		w = strlen(tok);
+		if (col > 2 && col + 1 + w > TRANSPORT_SHOW_COLS) {
+			fputs("\n    ", out);
+			col = 4;
+		} else if (col > 2) {
+			fputc(' ', out);
+			col++;
+		}
+		fputs(tok, out);
+		col += w;
+	}
+	fputc('\n', out);
+}
+
 int
 transport_show(const struct cfg_link *c, FILE *out)
 {
@@ -167,10 +208,11 @@ transport_show(const struct cfg_link *c, FILE *out)
 		return -1;
 	}
 	age = fstat(fileno(f), &sb) == 0 ? time(NULL) - sb.st_mtime : 0;
-	fprintf(out, "in use, from %s (%llds ago%s):\n", c->status_file, (long long)age,
-	    age > TRANSPORT_STALE_S ? "; stale: is the daemon running?" : "");
+	fprintf(out, "in use (%llds ago%s), from\n  %s:\n", (long long)age,
+	    age > TRANSPORT_STALE_S ? "; stale: is the daemon running?" : "",
+	    c->status_file);
 	while (fgets(line, sizeof(line), f) != NULL)
-		fprintf(out, "  %s", line);
+		transport_show_line(line, out);
 	fclose(f);
 	return rv;
 }

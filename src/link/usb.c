@@ -974,7 +974,7 @@ usb_list(const struct cfg_link *c, FILE *out)
 		    dd.bDeviceClass == LIBUSB_CLASS_HUB)
 			continue;
 		usb_dev_path(list[i], path, sizeof(path));
-		fprintf(out, "  %-10s bus %03u address %03u  %04x:%04x  %s\n", path,
+		fprintf(out, "  %-8s bus %03u addr %03u  %04x:%04x  %s\n", path,
 		    libusb_get_bus_number(list[i]), libusb_get_device_address(list[i]),
 		    dd.idVendor, dd.idProduct, usb_role(c, list[i], &dd, vid, pid));
 		shown++;

@@ -11,10 +11,12 @@
 #include <fcntl.h>
 #include <errno.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "health.h"
@@ -39,10 +41,11 @@
 #define LINKD_PIPE_MAX	(LINKD_INFLIGHT * 65536)
 
 static const char usage[] =
-	"usage: airlock-linkd [-dv] [-c config]\n"
+	"usage: airlock-linkd [-dvn] [-c config] | --version\n"
 	"  -c FILE   configuration (default /etc/airlock/airlock.conf)\n"
 	"  -d        stay in the foreground, log to stderr only\n"
-	"  -v        more logging\n";
+	"  -v        more logging\n"
+	"  -n        check the configuration and exit\n";
 
 struct linkd_stats {
 	uint64_t	 requests, duplicates, answered, undecodable, rejected;
@@ -70,6 +73,10 @@ struct linkd {
 	struct ipc_chan	 req, ans;
 	char		 req_path[PATH_MAX], ans_path[PATH_MAX];
 	int		 handed;		/* requests at the signer now */
+	int		 sweeping;		/* handing every waiting row again */
+	int		 checkpoint_due;	/* a storage error: WAL checkpoint after it */
+	int		 sweep_busy;		/* the last hand-off found no room */
+	int64_t		 sweep_after;		/* ... the rows after this queue id */
 	int		 signer_up;
 	uint64_t	 retry_at;
 	uint64_t	 signer_at;	/* next look for the signer */
@@ -96,6 +103,45 @@ linkd_send(struct linkd *d, const uint8_t *ans, size_t len, int64_t tag)
 	}
 }
 
+/* While queue.db's disk is full every request fails alike: their lines are
+ * rate-limited with the database's (health_log_now). 1: log this one. */
+static int
+linkd_storage_line(const char *id)
+{
+	uint64_t held;
+
+	if (!health_failing())
+		return 1;
+	if (!health_log_now(&held))
+		return 0;
+	if (held == 0)
+		return 1;
+	log_warnx("req=%s and %llu more lines like it: not stored while the "
+	    "storage error lasts; webdb sends them again", id,
+	    (unsigned long long)held);
+	return 0;
+}
+
+/*
+ * The WAL after a storage error: tried each second while it lasts (on a
+ * full disk a checkpoint moves the WAL's pages home and truncates it, which
+ * frees space) and once when it is over, so that the WAL left by the
+ * failed writes does not keep the space (issue 16, item 8).
+ */
+static void
+linkd_checkpoint(struct linkd *d)
+{
+	if (health_failing()) {
+		d->checkpoint_due = 1;
+		db_checkpoint(d->q);
+		return;
+	}
+	if (d->checkpoint_due && db_checkpoint(d->q) == 0) {
+		d->checkpoint_due = 0;
+		log_info("%s: WAL checkpointed after the storage error", d->c.queue_db);
+	}
+}
+
 static void
 linkd_error(struct linkd *d, const struct msg *req, int code, const char *text)
 {
@@ -103,8 +149,9 @@ linkd_error(struct linkd *d, const struct msg *req, int code, const char *text)
 	char id[33];
 
 	reqid_hex(req->reqid, id);
-	log_warnx("req=%s %s: error %d: %s", id, msg_type_name(req->type), code,
-	    text ? text : al_strerror(code));
+	if (code != AL_E_STORAGE || linkd_storage_line(id))
+		log_warnx("req=%s %s: error %d: %s", id, msg_type_name(req->type),
+		    code, text ? text : al_strerror(code));
 	msg_error(&e, req->reqid, code, text);
 	buf_reset(&d->tmp);
 	if (msg_encode(&e, &d->tmp) == 0)
@@ -173,26 +220,56 @@ signer_submit(struct linkd *d, const uint8_t *req, size_t len)
 	return 0;
 }
 
+static void linkd_hand(struct linkd *, int);
+
 static int
 linkd_hand_one(void *arg, int64_t id, const uint8_t *req, size_t len)
 {
 	struct linkd *d = arg;
 	struct msg m;
 
-	(void)id;
-	if (msg_decode(req, len, &m) != AL_OK || signer_submit(d, req, len) == -1)
+	if (msg_decode(req, len, &m) != AL_OK || signer_submit(d, req, len) == -1) {
+		d->sweep_busy = 1;
 		return -1;
+	}
 	queue_set_state(d->q, m.reqid, Q_HANDED);
+	if (d->sweeping)
+		d->sweep_after = id;
 	return 0;
 }
 
-/* Hands queued requests to the signer, up to the in-flight limit. */
+/*
+ * Starts handing every waiting row again, in id order and within the
+ * in-flight limit, whatever its state says: on a signer's (re)connection
+ * and after a retryable storage error. Before, only the first 32 went
+ * again and the rest waited for the next restart (issue 16, item 7).
+ */
+static void
+linkd_sweep(struct linkd *d)
+{
+	d->sweeping = 1;
+	d->sweep_after = 0;
+	linkd_hand(d, 0);
+}
+
+/* Hands queued requests to the signer, up to the in-flight limit: new
+ * ones, or during a sweep every waiting one after the sweep's cursor. */
 static void
 linkd_hand(struct linkd *d, int only_received)
 {
+	int max, n;
+
 	if (!d->signer_up || d->handed >= LINKD_INFLIGHT)
 		return;
-	queue_pending(d->q, only_received, LINKD_INFLIGHT - d->handed, linkd_hand_one, d);
+	max = LINKD_INFLIGHT - d->handed;
+	if (!d->sweeping) {
+		queue_pending(d->q, only_received, 0, max, linkd_hand_one, d);
+		return;
+	}
+	d->sweep_busy = 0;
+	n = queue_pending(d->q, 0, d->sweep_after, max, linkd_hand_one, d);
+	if (n >= 0 && n < max && !d->sweep_busy)
+		d->sweeping = 0;	/* every waiting row has gone again */
 }
 
 /*
@@ -402,7 +479,9 @@ linkd_answer(struct linkd *d, const uint8_t *p, size_t n)
 	if (m.type != MSG_TIME_ACK && queue_set_answer(d->q, m.reqid, p, n,
 	    m.type == MSG_ERROR ? m.code : 0, reason) == -1) {
 		d->st.storage_errors++;
-		log_warnx("req=%s cannot store the answer; the signer will be asked again", id);
+		if (linkd_storage_line(id))
+			log_warnx("req=%s cannot store the answer; the signer will be "
+			    "asked again", id);
 		d->rehand_at = mono_ms() + LINKD_REHAND_MS;
 		return;
 	}
@@ -456,19 +535,20 @@ linkd_reopen(struct linkd *d, uint64_t now)
 			log_info("signer connected");
 			d->signer_up = 1;
 			d->st.signer_restarts++;
-			linkd_hand(d, 0);	/* whatever the last signer had, again */
+			linkd_sweep(d);	/* whatever the last signer had, again */
 		}
 	}
 	if (now < d->retry_at)
 		return;
 	d->retry_at = now + LINKD_RETRY_MS;
+	linkd_checkpoint(d);
 	transport_reopen(&d->t, now);
 	if (d->signer_up)
 		linkd_hand(d, 1);	/* rows airlockctl retry or reject queued again */
 	if (d->signer_up && d->rehand_at && now >= d->rehand_at) {
 		d->rehand_at = 0;
 		d->handed = 0;		/* the signer answers repeats from its store */
-		linkd_hand(d, 0);
+		linkd_sweep(d);
 	}
 }
 
@@ -568,8 +648,26 @@ linkd_loop(struct linkd *d)
  * would open the signer's FIFOs too and take answers meant for the first.
  * The lock is held, by an fd kept open, until the process ends.
  */
+/*
+ * Started as root with link_user set, the lock file is given to that user
+ * (and a root-owned one left by an older start is taken back), so that a
+ * later start as the link user, as the unit does it, can open it.
+ */
 static void
-linkd_lock(const char *run_dir)
+linkd_lock_owner(int fd, const char *path, const char *user)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0 || user == NULL || user[0] == '\0')
+		return;
+	if ((pw = getpwnam(user)) == NULL)
+		fatalx("unknown user %s (link_user)", user);
+	if (fchown(fd, pw->pw_uid, pw->pw_gid) == -1 || fchmod(fd, 0660) == -1)
+		fatal("%s: cannot give it to %s", path, user);
+}
+
+static void
+linkd_lock(const char *run_dir, const char *user)
 {
 	char path[CFG_PATH + 16];
 	int fd;
@@ -583,6 +681,7 @@ linkd_lock(const char *run_dir)
 			    path, run_dir);
 		fatal("%s: flock", path);
 	}
+	linkd_lock_owner(fd, path, user);
 }
 
 int
@@ -612,7 +711,7 @@ main(int argc, char **argv)
 		fatalx("%s", why);
 	if (ipc_make_fifos(d.c.run_dir, d.req_path, d.ans_path, sizeof(d.req_path)) == -1)
 		fatal("%s: cannot create the FIFOs", d.c.run_dir);
-	linkd_lock(d.c.run_dir);
+	linkd_lock(d.c.run_dir, d.c.link_user);
 	proc_drop(d.c.link_user);
 	sandbox_enter("linkd", &d.c);
 	health_init(d.c.run_dir, "linkd");

@@ -65,7 +65,7 @@ job_error(struct signer_job *j, int code, const char *fmt, ...)
 static int
 signer_load_psl(struct signer *s, char *why, size_t whysz)
 {
-	size_t idn;
+	size_t n, idn;
 
 	if (s->cfg->psl_file[0] == '\0') {
 		log_warnx("psl: no public suffix list (signer.psl_file is \"\"): "
@@ -74,8 +74,9 @@ signer_load_psl(struct signer *s, char *why, size_t whysz)
 	}
 	if (psl_load(s->cfg->psl_file, &s->psl, why, whysz) == -1)
 		return -1;
+	n = psl_count(s->psl, &idn);	/* before idn is read: no order in arguments */
 	log_info("psl: %zu public suffix rules from %s (%zu IDN rules skipped)",
-	    psl_count(s->psl, &idn), s->cfg->psl_file, idn);
+	    n, s->cfg->psl_file, idn);
 	return 0;
 }
 
@@ -145,6 +146,7 @@ signer_free(struct signer *s)
 	signer_pgp_free(s);
 	audit_key_free(s->audit_key);
 	db_close(s->db);
+	buf_free(&s->outcomes);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -428,6 +430,47 @@ signer_audit(struct signer *s, const struct signer_job *j)
 	return 0;
 }
 
+/*
+ * A request's outcome ("issued", "rejected", "certified") is logged only
+ * once the batch's transaction is durable: with the disk full, a
+ * certificate that the failed commit withdraws was never issued (issue 16,
+ * item 7). The lines wait in s->outcomes, one per line.
+ */
+static void
+signer_outcome(struct signer *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+signer_outcome(struct signer *s, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	if (buf_put(&s->outcomes, line, (size_t)n) == -1 ||
+	    buf_put(&s->outcomes, "\n", 1) == -1)
+		log_info("%s", line);	/* no memory to wait: said now */
+}
+
+static void
+signer_outcomes_flush(struct signer *s)
+{
+	const char *p = (const char *)s->outcomes.p, *end = p + s->outcomes.len, *nl;
+
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		log_info("%.*s", (int)(nl - p), p);
+		p = nl + 1;
+	}
+	buf_reset(&s->outcomes);
+}
+
 static int
 signer_finish(struct signer *s, struct signer_job *j, struct buf *ans)
 {
@@ -438,8 +481,8 @@ signer_finish(struct signer *s, struct signer_job *j, struct buf *ans)
 		fatalx("signer: out of memory");
 	if (j->ans.type == MSG_ERROR) {
 		s->st.rejected++;
-		log_info("req=%s %s rejected: %d %s", id, msg_type_name(j->req->type),
-		    j->ans.code, j->why);
+		signer_outcome(s, "req=%s %s rejected: %d %s", id,
+		    msg_type_name(j->req->type), j->ans.code, j->why);
 	}
 	if (j->record && (castore_record(s->db, j->req->reqid, j->req->type, j->root,
 	    j->ans.type == MSG_ERROR ? j->ans.code : 0, ans->p, ans->len,
@@ -453,11 +496,12 @@ signer_finish(struct signer *s, struct signer_job *j, struct buf *ans)
 		return -1;
 	}
 	if (j->ans.type == MSG_PGP_CERTIFIED)
-		log_info("req=%s certified OpenPGP key %s root=%s uids=%s", id, j->pgp.fpr,
-		    j->root, j->pgp.uids);
+		signer_outcome(s, "req=%s certified OpenPGP key %s root=%s uids=%s",
+		    id, j->pgp.fpr, j->root, j->pgp.uids);
 	if (j->has_cert) {
 		s->st.issued++;
-		log_info("req=%s issued root=%s subject=\"%s\"", id, j->root, j->issued.subject);
+		signer_outcome(s, "req=%s issued root=%s subject=\"%s\"", id, j->root,
+		    j->issued.subject);
 	}
 	return 0;
 }
@@ -538,11 +582,15 @@ signer_handle_batch(struct signer *s, const struct signer_req *r, size_t n,
 			signer_retry_later(s, r[i].p, r[i].len, &ans[i]);
 		return (int)n;
 	}
+	buf_reset(&s->outcomes);
 	for (i = 0; i < n; i++)
 		if (signer_handle_one(s, r[i].p, r[i].len, &ans[i]) == -1)
 			failed++;
-	if (castore_commit(s->db) == 0)
+	if (castore_commit(s->db) == 0) {
+		signer_outcomes_flush(s);
 		return failed;
+	}
+	buf_reset(&s->outcomes);	/* none of them happened */
 	log_warnx("cannot commit %zu answers: %s; every one is withdrawn and "
 	    "will be asked for again", n, db_last_error(s->db));
 	s->st = before;

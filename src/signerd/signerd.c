@@ -25,10 +25,11 @@
 #include "util.h"
 
 static const char usage[] =
-	"usage: airlock-signerd [-dv] [-c config]\n"
+	"usage: airlock-signerd [-dvn] [-c config] | --version\n"
 	"  -c FILE   configuration (default /etc/airlock/airlock.conf)\n"
 	"  -d        stay in the foreground, log to stderr only\n"
-	"  -v        more logging\n";
+	"  -v        more logging\n"
+	"  -n        check the configuration and exit\n";
 
 #define SIGNERD_MAX_PENDING	(16u << 20)	/* answers waiting for linkd */
 
@@ -165,8 +166,13 @@ main(int argc, char **argv)
 	proc_signals();
 	ca_allow_prompt(1);	/* encrypted key, no pass_file, started on a console */
 	crypto_lock_keys();
-	if (signer_load_keys(&d.s, &c, why, sizeof(why)) == -1)
+	if (signer_load_keys(&d.s, &c, why, sizeof(why)) == -1) {
+		if (proc_quit) {	/* SIGTERM or SIGINT at the passphrase prompt */
+			log_info("stopped by a signal before the keys were loaded");
+			return 0;
+		}
 		fatalx("%s", why);
+	}
 	if (ipc_make_fifos(c.run_dir, d.req_path, d.ans_path, sizeof(d.req_path)) == -1)
 		fatal("%s: cannot create the FIFOs", c.run_dir);
 	proc_drop(c.signer_user);

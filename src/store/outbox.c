@@ -43,9 +43,9 @@ outbox_state_name(int s)
 }
 
 int
-outbox_open(const char *path, int readonly, struct db **d)
+outbox_open(const char *path, int mode, struct db **d)
 {
-	return db_open(path, readonly, outbox_schema, d);
+	return db_open(path, mode, outbox_schema, d);
 }
 
 int

@@ -46,9 +46,9 @@ queue_state_name(int s)
 }
 
 int
-queue_open(const char *path, int readonly, struct db **d)
+queue_open(const char *path, int mode, struct db **d)
 {
-	return db_open(path, readonly, queue_schema, d);
+	return db_open(path, mode, queue_schema, d);
 }
 
 static int
@@ -135,17 +135,18 @@ queue_set_answer(struct db *d, const uint8_t *reqid, const uint8_t *ans,
 }
 
 int
-queue_pending(struct db *d, int only_received, int max, int (*fn)(void *, int64_t,
-    const uint8_t *, size_t), void *arg)
+queue_pending(struct db *d, int only_received, int64_t after, int max,
+    int (*fn)(void *, int64_t, const uint8_t *, size_t), void *arg)
 {
 	sqlite3_stmt *st;
 	int rc, n = 0;
 
 	if (db_prepare(d, &st, "SELECT id, request FROM queue WHERE state <= ? "
-	    "ORDER BY id LIMIT ?") == -1)
+	    "AND id > ? ORDER BY id LIMIT ?") == -1)
 		return -1;
 	sqlite3_bind_int(st, 1, only_received ? Q_RECEIVED : Q_HANDED);
-	sqlite3_bind_int(st, 2, max);
+	sqlite3_bind_int64(st, 2, after);
+	sqlite3_bind_int(st, 3, max);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		n++;
 		if (fn(arg, sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1),

@@ -35,6 +35,7 @@
 
 #include "audit.h"
 #include "msg.h"
+#include "proc.h"
 #include "timesync.h"
 #include "castore.h"
 #include "proc.h"
@@ -97,6 +98,7 @@ ts_options(struct ts *t, int argc, char **argv)
 		{ "max-age", required_argument, NULL, 'a' },
 		{ "test-clock", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int ch, unsync = 0, force = 0;
@@ -119,6 +121,7 @@ ts_options(struct ts *t, int argc, char **argv)
 				errx(TS_USAGE, "--max-age needs 1..86400 seconds");
 			break;
 		case 'h': fputs(usage, stdout); exit(TS_OK);
+		case 'V': printf("airlock-timesync %s\n", AIRLOCK_VERSION); exit(TS_OK);
 		default: ts_usage();
 		}
 	}
@@ -361,7 +364,7 @@ main(int argc, char **argv)
 	int v;
 
 	ts_options(&t, argc, argv);
-	proc_nocore();
+	proc_nocore();	/* it reads ca.db and the configuration */
 	log_init("airlock-timesync", LOG_TO_SYSLOG, 0);
 	if (config_load(t.config, &t.cfg, why, sizeof(why)) == -1)
 		errx(TS_FAIL, "%s", why);

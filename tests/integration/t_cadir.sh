@@ -55,6 +55,11 @@ check "wrong passphrase: stops, names ca.key" 'start_fails wrongpass "root/ca.ke
 conf nopass "$D/root" ""
 check "no passphrase and no terminal: stops, says so" \
 	'start_fails nopass "root/ca.key: the key is encrypted and no passphrase is configured (pass_file), and there is no terminal to ask on"'
+cp -rp "$D/root" "$D/open"
+chmod 0640 "$D/open/ca.key"
+conf openkey "$D/open" "$D/root.pass"
+check "a CA key readable by its group: stops, says so" \
+	'start_fails openkey "open/ca.key: the CA key is open to its group or to others (mode 0640)"'
 conf nofile "$D/root" "$D/missing.pass"
 check "missing pass file: stops, names it" 'start_fails nofile "missing.pass: No such file"'
 

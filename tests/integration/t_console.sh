@@ -171,9 +171,24 @@ if command -v tmux >/dev/null; then
 		'has "^LINK     link up" && has "^QUEUE    received 0" && has "delivered [1-9]" && has "^TIME     offset [+-]" && has "^CRL" && has "demo-ec" && has "^AUDIT    [0-9]* records" && has "q quit"'
 	check "top: 24 lines of at most 80 columns" '[ "$(wc -l <<<"$s1")" -le 24 ] && fits'
 	check "top: refreshes (the clock moved)" '[ "$(head -1 <<<"$s1")" != "$(head -1 <<<"$s2")" ]'
+	toppid=$(pgrep -n -f "airlockctl -c $D/signer/airlock.conf top")
+	check "top: no core dumps (core file size limit 0)" \
+		'grep -q "^Max core file size *0 *0 " /proc/$toppid/limits'
 	tmux send-keys -t "al$$" q
 	for _ in $(seq 30); do [ -s "$D/top.rc" ] && break; sleep 0.1; done
 	check "top: q quits with exit 0" '[ "$(cat "$D/top.rc" 2>/dev/null)" = 0 ]'
+	tmux kill-session -t "al$$" 2>/dev/null
+	# below 80x24: lines cut at the edge, and a sentence below 40x12
+	tmux new-session -d -s "al$$" -x 60 -y 16 "$CTL top; sleep 5" 2>/dev/null
+	sleep 1.5
+	out=$(tmux capture-pane -t "al$$" -p)
+	check "top at 60x16: the link line, nothing wider than 60 columns" \
+		'has "^LINK     link up" && ! awk "length > 60 { bad = 1 } END { exit !bad }" <<<"$out"'
+	tmux kill-session -t "al$$" 2>/dev/null
+	tmux new-session -d -s "al$$" -x 30 -y 8 "$CTL top; sleep 5" 2>/dev/null
+	sleep 1.5
+	out=$(tmux capture-pane -t "al$$" -J -p)
+	check "top at 30x8: says it needs 40x12" 'has "^airlock top needs 40x12"'
 	tmux kill-session -t "al$$" 2>/dev/null
 else
 	echo "ok - top: SKIPPED, tmux is not installed"

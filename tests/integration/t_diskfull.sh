@@ -9,6 +9,12 @@
 #   2. queue.db full: linkd cannot accept the request; it stays in the
 #      client's outbox, linkd's error shows in `airlockctl status`; when
 #      space returns it is accepted and answered.
+#   3. ca.db full with more requests waiting than linkd's in-flight limit
+#      (32), the signer restarted while full, then space again: every
+#      waiting request moves on, not only the first 32; the signer never
+#      logs "issued" for a certificate its failed commit withdrew.
+#   4. queue.db full with requests streaming in: linkd's lines about it
+#      are rate-limited; when space returns its WAL is checkpointed.
 # Then: one certificate per request, every database intact, daemons alive.
 set -u
 . "$AL_TOP/scripts/harness.sh"
@@ -90,8 +96,42 @@ rm -f "$D/full.linkd"
 check "space again: accepted and answered by itself" 'al_client "$D" wait --timeout 40 $r3'
 check "space again: airlockctl status is clear" 'eventually 10 status_clear'
 
+# 3. ca.db full, 40 requests waiting, the signer restarted (issue 16, item 7)
+start_signer() {
+	env LD_PRELOAD="$SHIM" AIRLOCK_ENOSPC_PATH="$S/state/ca.db" \
+	    AIRLOCK_ENOSPC_CONTROL="$D/full.signer" \
+	    "$AL_BIN/airlock-signerd" -d -c "$S/airlock.conf" 2>>"$D/log/signerd.log" &
+	echo $! > "$D/signerd.pid"
+}
+touch "$D/full.signer"
+many=()
+for i in $(seq 40); do many+=("$(submit m$i)"); done
+check "40 waiting, ca.db full: every one handed to the signer" \
+	'eventually 60 bash -c "[ \$(sqlite3 -cmd \".timeout 5000\" $S/state/queue.db \"select count(*) from queue where state = 1\") -ge 40 ]"'
+al_stop_one "$D" signerd
+rm -f "$D/full.signer"
+start_signer
+check "space again after a signer restart: all 40 answered" \
+	'al_client "$D" wait --timeout 90 "${many[@]}"'
+check "the signer logged \"issued\" only for certificates it kept" \
+	'[ "$(grep -c " issued root=" "$D/log/signerd.log")" = "$(q "$S/state/ca.db" "select count(*) from certs")" ]'
+
+# 4. queue.db full with requests streaming in (issue 16, item 8)
+touch "$D/full.linkd"
+before=$(wc -l < "$D/log/linkd.log")
+for i in $(seq 10); do submit f$i >/dev/null; done
+sleep 8
+lines=$(( $(wc -l < "$D/log/linkd.log") - before ))
+echo "# queue.db full for 8 s with 10 requests: $lines lines from linkd"
+check "queue.db full: linkd's lines are rate-limited" '[ "$lines" -le 8 ]'
+rm -f "$D/full.linkd"
+check "space again: queue.db's WAL checkpointed" \
+	'eventually 20 grep -q "queue.db: WAL checkpointed after the storage error" "$D/log/linkd.log"'
+check "space again: the 10 requests answered" \
+	'eventually 60 bash -c "[ \$(ls $D/webdb/state/spool/out/f*.crt 2>/dev/null | wc -l) = 10 ]"'
+
 check "every request has its certificate, once" \
-	'[ "$(q "$S/state/ca.db" "select count(*), count(distinct reqid) from certs")" = "3|3" ]'
+	'[ "$(q "$S/state/ca.db" "select count(*), count(distinct reqid) from certs")" = "53|53" ]'
 for r in r1 r2 r3; do
 	check "$r: certificate verifies" 'al_verify "$D" sub-ec "$D/webdb/state/spool/out/$r.crt"'
 done

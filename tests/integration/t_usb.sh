@@ -175,6 +175,8 @@ ctl=$(al_usb_run "$D" "$AL_BIN/airlockctl" -c "$D/signer/airlock.conf" usb)
 cli=$(al_usb_run "$D" "$AL_BIN/airlock-client" -c "$D/webdb/airlock-client.conf" usb)
 check "airlockctl usb: device in use, peer, frames, retransmits, resets" \
 	'grep -q "2-1 .*selected by usb_path" <<<"$ctl" && grep -q "^  peer present" <<<"$ctl" && grep -q "frames_in=" <<<"$ctl" && grep -q "retransmits=" <<<"$ctl" && grep -q "pipe_resets=" <<<"$ctl"'
+check "usb output: within 80 columns, the update time as a date" \
+	'! printf "%s\n%s\n" "$ctl" "$cli" | awk "length > 80 { bad = 1 } END { exit !bad }" && grep -q "^  updated 20[0-9-]* [0-9:]* UTC" <<<"$ctl"'
 check "airlock-client usb: its own device and counters" \
 	'grep -q "1-1 .*selected by usb_path" <<<"$cli" && grep -q "usb-pl2501 067b:2501 1-1 bus 1" <<<"$cli"'
 check "exactly once: one certificate per good request, none twice" \
@@ -184,5 +186,6 @@ check "exactly once: every outbox row has its final answer" \
 check "both daemons still running" 'alive'
 check "integrity of the three databases" \
 	'for f in signer/state/ca.db signer/state/queue.db webdb/state/outbox.db; do [ "$(sqlite3 "$D/$f" "pragma integrity_check")" = ok ] || exit 1; done'
+printf "%s\n%s\n" "$ctl" "$cli" | awk "length > 80" | sed "s/^/# too wide: /"
 [ $fails = 0 ] || { echo "logs in $D/log"; KEEP=1; }
 exit $fails

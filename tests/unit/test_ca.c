@@ -1141,6 +1141,53 @@ test_subject(void **state)
 	buf_free(&csr);
 }
 
+/* Issue 16, item 9: RFC 5280 upper bounds and the profile's caps, each
+ * refusal naming its limit; a 300-character CN was issued before. */
+static void
+test_bounds(void **state)
+{
+	char cn[301], conf[4096];
+	const char *long_cn[] = { "!CN", cn, NULL };	/* "!": no length check */
+	struct cfg_profile p;
+	struct buf csr;
+	char why[512];
+	size_t n = 0;
+	int i;
+
+	(void)state;
+	fill_profile(&p);
+	memset(cn, 'a', 300);
+	cn[300] = '\0';
+	der_of(T.p256, EVP_sha256(), long_cn, NULL, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_SUBJECT);
+	assert_non_null(strstr(why, "300 characters; at most 64"));
+	assert_non_null(strstr(why, "ub-common-name"));
+	buf_free(&csr);
+	cn[64] = '\0';		/* at the bound: allowed as far as its length goes */
+	der_of(T.p256, EVP_sha256(), long_cn, NULL, &csr);
+	check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why, sizeof(why));
+	assert_null(strstr(why, "ub-common-name"));
+	buf_free(&csr);
+
+	for (i = 0; i < 101; i++)
+		n += (size_t)snprintf(conf + n, sizeof(conf) - n, "%sDNS:h%d.example.test",
+		    i ? "," : "", i);
+	der_of(T.p256, EVP_sha256(), good_attrs, san_conf(conf), &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_SAN);
+	assert_non_null(strstr(why, "101 subjectAltName entries"));
+	assert_non_null(strstr(why, "at most 100 (max_san)"));
+	p.max_san = 200;	/* the profile's own cap */
+	assert_int_not_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_SAN);
+	p.max_san = 5;
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_SAN);
+	assert_non_null(strstr(why, "at most 5 (max_san)"));
+	buf_free(&csr);
+}
+
 static void
 test_san(void **state)
 {
@@ -1841,6 +1888,7 @@ main(void)
 		cmocka_unit_test(test_validity),
 		cmocka_unit_test(test_subject),
 		cmocka_unit_test(test_san),
+		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_dns_policy),
 		cmocka_unit_test(test_spkac),
 		cmocka_unit_test(test_spkac_lines_without_eq),

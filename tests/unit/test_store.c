@@ -378,9 +378,9 @@ test_queue_handed_stays(void **state)
 	assert_int_equal(queue_set_state(d, id, Q_HANDED), 0);
 	assert_int_equal(queue_set_state(d, id, Q_RECEIVED), 0);
 	assert_int_equal(state_of(d, id), Q_HANDED);
-	assert_int_equal(queue_pending(d, 1, 10, count_one, &n), 0);
+	assert_int_equal(queue_pending(d, 1, 0, 10, count_one, &n), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(queue_pending(d, 0, 10, count_one, &n), 1);
+	assert_int_equal(queue_pending(d, 0, 0, 10, count_one, &n), 1);
 	assert_int_equal(n, 1);
 	db_close(d);
 	buf_free(&req);
@@ -445,7 +445,7 @@ test_queue_pending(void **state)
 	assert_int_equal(queue_set_state(d, id[5], Q_HANDED), 0);
 
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(queue_pending(d, 1, 100, see, &s), 2);
+	assert_int_equal(queue_pending(d, 1, 0, 100, see, &s), 2);
 	assert_int_equal(s.n, 2);
 	assert_int_equal(s.ids[0], rowid[0]);
 	assert_int_equal(s.ids[1], rowid[3]);
@@ -454,7 +454,7 @@ test_queue_pending(void **state)
 	assert_int_equal(s.lens[1], 43);
 
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(queue_pending(d, 0, 100, see, &s), 4);
+	assert_int_equal(queue_pending(d, 0, 0, 100, see, &s), 4);
 	assert_int_equal(s.n, 4);
 	assert_int_equal(s.ids[0], rowid[0]);
 	assert_int_equal(s.ids[1], rowid[1]);
@@ -463,12 +463,12 @@ test_queue_pending(void **state)
 
 	/* at most max, oldest first */
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(queue_pending(d, 0, 2, see, &s), 2);
+	assert_int_equal(queue_pending(d, 0, 0, 2, see, &s), 2);
 	assert_int_equal(s.ids[1], rowid[1]);
 	/* the callback may stop the walk */
 	memset(&s, 0, sizeof(s));
 	s.stop_after = 1;
-	assert_true(queue_pending(d, 0, 100, see, &s) >= 1);
+	assert_true(queue_pending(d, 0, 0, 100, see, &s) >= 1);
 	assert_int_equal(s.n, 1);
 
 	assert_int_equal(queue_counts(d, n, &oldest), 0);
@@ -485,7 +485,7 @@ test_queue_pending(void **state)
 	assert_int_equal(oldest, 0);
 	assert_int_equal(n[Q_ANSWERED], 5);
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(queue_pending(d, 0, 100, see, &s), 0);
+	assert_int_equal(queue_pending(d, 0, 0, 100, see, &s), 0);
 	assert_int_equal(s.n, 0);
 	db_close(d);
 	buf_free(&ans);
