@@ -60,6 +60,8 @@ void	 say(char *why, size_t whysz, const char *, ...) __attribute__((format(prin
 void	 reqid_hex(const uint8_t *, char out[33]);
 /* Well-formed UTF-8 sequence at p: its length 1..4 (code point in *cp), or 0. */
 size_t	 utf8_seq(const uint8_t *p, size_t left, uint32_t *cp);
+/* The value of a base64 digit (RFC 4648 alphabet), or -1. */
+int	 b64_value(int c);
 /* Well-formed UTF-8 throughout, and no NUL: 1, else 0. */
 int	 utf8_text_ok(const uint8_t *p, size_t len);
 /* Prints s to stdout in lines of at most width columns, indented. */

@@ -316,18 +316,6 @@ v1_time_parse(const uint8_t *p, size_t n, int64_t *out)
 	return 0;
 }
 
-static int
-v1_b64(uint8_t c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
 /* Base64 between p and end (white space skipped, '=' ends it) into out. */
 static int
 v1_b64_decode(const uint8_t *p, const uint8_t *end, struct buf *out)
@@ -338,7 +326,7 @@ v1_b64_decode(const uint8_t *p, const uint8_t *end, struct buf *out)
 	for (; p < end && *p != '='; p++) {
 		if (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t')
 			continue;
-		if ((v = v1_b64(*p)) < 0)
+		if ((v = b64_value(*p)) < 0)
 			return -1;
 		acc = acc << 6 | (uint32_t)v;
 		if ((bits += 6) >= 8) {

@@ -118,18 +118,6 @@ v1_pgp_addr(const uint8_t *u, size_t n, const uint8_t **a, size_t *alen)
 	return 0;
 }
 
-static int
-v1_b64v(uint8_t c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
 /* The binary key: armour (headers, base64, a '=' checksum line) or as is. */
 static int
 v1_pgp_binary(const uint8_t *p, size_t n, struct buf *out)
@@ -158,7 +146,7 @@ v1_pgp_binary(const uint8_t *p, size_t n, struct buf *out)
 		for (; i < line; i++) {
 			if (p[i] == '\r' || p[i] == ' ')
 				continue;
-			if ((v = v1_b64v(p[i])) < 0)
+			if ((v = b64_value(p[i])) < 0)
 				return p[i] == '=' ? 0 : -1;
 			acc = acc << 6 | (uint32_t)v;
 			if ((bits += 6) >= 8) {

@@ -54,16 +54,6 @@ pgp_crc24(const uint8_t *p, size_t n)
 	return crc & 0xffffffu;
 }
 
-static int
-b64_val(int c)
-{
-	const char *q;
-
-	if (c == 0 || (q = strchr(b64, c)) == NULL)
-		return -1;
-	return (int)(q - b64);
-}
-
 /* Strict base64 of s (n chars, no whitespace) appended to out. */
 static int
 b64_decode(const char *s, size_t n, struct buf *out)
@@ -81,7 +71,7 @@ b64_decode(const char *s, size_t n, struct buf *out)
 			pad++;
 			continue;
 		}
-		if (pad > 0 || (v = b64_val((unsigned char)s[i])) < 0)
+		if (pad > 0 || (v = b64_value((unsigned char)s[i])) < 0)
 			return -1;
 		acc = acc << 6 | (uint32_t)v;
 		bits += 6;
