@@ -23,5 +23,8 @@ int	 db_open(const char *path, int readonly, const char *schema, struct db **);
 void	 db_close(struct db *);
 int	 db_integrity_ok(struct db *);		/* PRAGMA integrity_check */
 const char *db_last_error(struct db *);
+/* A consistent copy of the database src (which may be in use) in the new
+ * file dst, without a WAL: 0, or -1 and a sentence in why. */
+int	 db_snapshot(const char *src, const char *dst, char *why, size_t whysz);
 
 #endif

@@ -18,6 +18,7 @@
 #include "ca.h"
 #include "console.h"
 #include "crypto.h"
+#include "ctlbackup.h"
 #include "ctlca.h"
 #include "ctlcrl.h"
 #include "ctlpgp.h"
@@ -69,7 +70,11 @@ static const char usage[] =
 	"                            migrate an openssl ca directory (resumable)\n"
 	"  revoke ROOT SERIAL [--reason N] [--invalidity UNIXTIME]\n"
 	"                            revoke a certificate (operator action)\n"
-	"  crl [ROOT]                each root's newest CRL, revocations pending\n";
+	"  crl [ROOT]                each root's newest CRL, revocations pending\n"
+	"  backup FILE [--pass-file F | --no-encrypt] | backup --verify FILE\n"
+	"                            a consistent backup of the running signer host\n"
+	"  restore FILE [--pass-file F] [--force]\n"
+	"                            write a backup back (refuses live state)\n";
 
 static struct cfg cfg;
 
@@ -127,6 +132,10 @@ main(int argc, char **argv)
 	if (strcmp(argv[0], "audit") == 0 && argc >= 3 && strcmp(argv[1], "verify") == 0 &&
 	    strncmp(argv[2], "--file", 6) == 0)
 		return ctl_done(console_audit(NULL, argc, argv));	/* no config needed */
+	if (strcmp(argv[0], "restore") == 0)
+		return ctl_done(ctlbackup_restore(argc, argv));
+	if (strcmp(argv[0], "backup") == 0 && argc >= 2 && strcmp(argv[1], "--verify") == 0)
+		return ctl_done(ctlbackup_backup(NULL, argc, argv));
 	if (config_load(o.config, &cfg, why, sizeof(why)) == -1)
 		errx(1, "%s", why);
 	if (strcmp(argv[0], "status") == 0)
@@ -159,6 +168,8 @@ main(int argc, char **argv)
 		return ctlca_export_index(&cfg, argc, argv);
 	if (strcmp(argv[0], "import-openssl-ca") == 0)
 		return ctlca_import(&cfg, argc, argv);
+	if (strcmp(argv[0], "backup") == 0)
+		return ctl_done(ctlbackup_backup(&cfg, argc, argv));
 	if (strcmp(argv[0], "usb") == 0 && argc == 1)
 		return transport_show(&cfg.link, stdout) == 0 ? 0 : 1;
 	ctl_usage();
