@@ -61,7 +61,7 @@ DEB_PKGS := build-essential pkg-config libssl-dev libsqlite3-dev libconfig-dev \
 	    libncurses-dev tmux sqlite3 publicsuffix gnupg sq
 
 .PHONY: all deps check walls unit integration fuzz fuzz-smoke demo clean asan \
-	install chaos bench-link bench-sign bench-usb bench-crl bench-pgp test-crl-long
+	install chaos drill bench-link bench-sign bench-usb bench-crl bench-pgp test-crl-long
 
 # The emulated PL2501 cable of the USB tests, when umockdev is there.
 USBPAIR	:= $(if $(shell pkg-config --exists umockdev-1.0 && echo y),$(B)/bin/usbpair)
@@ -152,6 +152,11 @@ chaos: all
 
 demo: all
 	@scripts/demo.sh
+
+# The restore drill (issue 18): back up, lose, restore, catch up; one line
+# "DRILL certs=N+M recovered=R lost=L crl_monotonic=0|1 audit=ok|bad ...".
+drill: all
+	@scripts/drill.sh
 
 # Fuzzing: libFuzzer targets in tests/fuzz, built with clang and ASan/UBSan.
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -Iinclude -D_GNU_SOURCE \
