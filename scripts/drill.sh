@@ -121,6 +121,8 @@ for _ in $(seq 1200); do
 done
 [ -f "$SDB.restored" ] && fail "the catch-up did not finish"
 "$CTL" -c "$SCONF" status > "$D/status.out" 2>&1
+grep -q "^restore catch-up finished: certificates $M," "$D/status.out" ||
+	fail "airlockctl status does not show the catch-up"
 
 # every certificate known; the M issued after the backup recovered
 known=0 rec=0
