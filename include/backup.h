@@ -16,6 +16,7 @@
 
 #define BK_NAME_MAX	256
 #define BK_PATH_MAX	4096
+#define BK_HEAD_NAME	"audit-head"	/* the chain head at the snapshot: "SEQ:HASH\n" */
 
 struct bk_entry {
 	char		 name[BK_NAME_MAX];	/* in the backup: "db/ca.db", no blanks */
@@ -79,5 +80,19 @@ int	 bk_targets_free(const struct bk_archive *, int force, char *why, size_t why
 /* Writes one entry back to its path (parents made 0700; owner by name as root). */
 int	 bk_put_entry(const struct bk_archive *, const struct bk_entry *,
 	    char *why, size_t whysz);
+
+/* backup_cmd.c */
+struct bk_opts {
+	const char	*pass_file;		/* --pass-file */
+	int		 plain, verify, force;	/* --no-encrypt, --verify, --force */
+	int		 ask;			/* stdin is a terminal */
+};
+/* The options of "backup|restore [...] FILE": FILE's index, or -1. */
+int	 bk_opts_parse(int argc, char **argv, struct bk_opts *);
+void	 bk_summary(const struct bk_archive *, const char *verb, const char *file);
+/* backup --verify: the manifest and the summary; exit 1 (errx) if bad. */
+int	 bk_verify_file(const char *file, const struct bk_opts *);
+/* Every entry with a path back to it, with the progress line. */
+int	 bk_put_all(const struct bk_archive *, char *why, size_t whysz);
 
 #endif

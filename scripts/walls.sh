@@ -27,7 +27,7 @@ declare -A owner=(
 	[ca.h]=ca [caindex.h]=ca [audit.h]=ca [auditrec.h]=pki [backup.h]=pki [castore.h]=ca [crlsign.h]=ca
 	[queue.h]=store [outbox.h]=store [auditmirror.h]=store
 	[signer.h]=signerd
-	[spool.h]=client [crlsync.h]=client [mirror.h]=client [catchup.h]=client
+	[spool.h]=client [crlsync.h]=client [mirror.h]=client [catchup.h]=client [client_maint.h]=client
 	[console.h]=ctl [ctlca.h]=ctl [ctlbackup.h]=ctl [ctlcrl.h]=ctl
 )
 declare -A uses=(

@@ -13,7 +13,6 @@
  */
 #include <err.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,38 +27,7 @@
 #include "ctlbackup.h"
 #include "util.h"
 
-#define HEAD_NAME	"audit-head"
-
-struct bk_opts {
-	const char	*pass_file;
-	int		 plain, verify, force, ask;
-};
-
-static int
-bk_opts_parse(int argc, char **argv, struct bk_opts *o)
-{
-	static const struct option lo[] = {
-		{ "pass-file", required_argument, NULL, 'p' },
-		{ "no-encrypt", no_argument, NULL, 'n' },
-		{ "verify", no_argument, NULL, 'v' },
-		{ "force", no_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 }
-	};
-	int ch;
-
-	memset(o, 0, sizeof(*o));
-	o->ask = isatty(STDIN_FILENO);
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1)
-		switch (ch) {
-		case 'p': o->pass_file = optarg; break;
-		case 'n': o->plain = 1; break;
-		case 'v': o->verify = 1; break;
-		case 'f': o->force = 1; break;
-		default: return -1;
-		}
-	return optind == argc - 1 ? optind : -1;
-}
+#define HEAD_NAME	BK_HEAD_NAME
 
 /* The chain head of the snapshot, as an entry (and printed on restore). */
 static int
@@ -134,40 +102,6 @@ bk_collect(const struct cfg *c, struct bk_archive *a, char *why, size_t whysz)
 	return 0;
 }
 
-static void
-bk_summary(const struct bk_archive *a, const char *verb, const char *file)
-{
-	const struct bk_entry *h = bk_find(a, HEAD_NAME);
-
-	printf("%s %s: %zu files, %llu bytes", verb, file, a->n,
-	    (unsigned long long)a->data.len);
-	if (h != NULL)
-		printf(", audit head %.*s", (int)(h->size ? h->size - 1 : 0),
-		    (const char *)a->data.p + h->off);
-	printf("\n");
-}
-
-static int
-bk_verify(const char *file, const struct bk_opts *o)
-{
-	struct bk_archive a;
-	struct buf m;
-	char why[1024];
-
-	bk_init(&a);
-	buf_init(&m);
-	if (bk_read_in(file, o->pass_file, o->ask, &a, why, sizeof(why)) == -1) {
-		bk_free(&a);
-		errx(1, "%s: %s", file, why);
-	}
-	if (bk_manifest(&a, &m) == 0)
-		fwrite(m.p, 1, m.len, stdout);
-	bk_summary(&a, "verified", file);
-	buf_free(&m);
-	bk_free(&a);
-	return 0;
-}
-
 int
 ctlbackup_backup(const struct cfg *c, int argc, char **argv)
 {
@@ -180,7 +114,7 @@ ctlbackup_backup(const struct cfg *c, int argc, char **argv)
 	if ((i = bk_opts_parse(argc, argv, &o)) == -1 || o.force)
 		return CONSOLE_USAGE;
 	if (o.verify)
-		return bk_verify(argv[i], &o);
+		return bk_verify_file(argv[i], &o);
 	if (!o.plain && bk_passphrase(o.pass_file, o.ask, 1, pass, sizeof(pass),
 	    why, sizeof(why)) == -1)
 		errx(1, "%s", why);
@@ -232,7 +166,6 @@ ctlbackup_restore(int argc, char **argv)
 	const struct bk_entry *db;
 	char why[1024];
 	time_t t0 = time(NULL);
-	size_t k;
 	int i, rv = 1;
 
 	if ((i = bk_opts_parse(argc, argv, &o)) == -1 || o.plain || o.verify)
@@ -243,14 +176,9 @@ ctlbackup_restore(int argc, char **argv)
 		warnx("restore: %s", why);
 		goto done;
 	}
-	for (k = 0; k < a.n; k++) {
-		if (a.e[k].path[0] != '/')
-			continue;	/* the audit head: not a file */
-		if (bk_put_entry(&a, &a.e[k], why, sizeof(why)) == -1) {
-			warnx("restore: %s", why);
-			goto done;
-		}
-		bk_progress("restore", k + 1, a.n, a.e[k].off + a.e[k].size);
+	if (bk_put_all(&a, why, sizeof(why)) == -1) {
+		warnx("restore: %s", why);
+		goto done;
 	}
 	if ((db = bk_find(&a, "db/ca.db")) != NULL && bk_mark(&a, db, why, sizeof(why)) == -1) {
 		warnx("restore: %s", why);

@@ -9,6 +9,8 @@
 # after the catch-up, and a certificate webdb sends back that our CA did
 # not sign is refused and counted. Then the drill (scripts/drill.sh) in
 # small: every certificate recovered, CRL numbers monotonic, audit ok.
+# webdb's side likewise: a backup while the client runs, a restore into a
+# fresh state, refusal of live state, identical contents after.
 set -u
 . "$AL_TOP/scripts/harness.sh"
 
@@ -51,6 +53,11 @@ cp "$D/b1" "$D/b1.bad"
 printf '\x55' | dd of="$D/b1.bad" bs=1 seek=2000 conv=notrunc 2>/dev/null
 check "a flipped byte is refused" '! "$CTL" backup --verify --pass-file "$D/pass" "$D/b1.bad" >/dev/null 2>&1'
 check "no key material in clear in the sealed file" '! grep -q "PRIVATE KEY" "$D/b1"'
+check "backup of webdb's state while the client runs" \
+	'al_client "$D" backup --pass-file "$D/pass" "$D/w1" >/dev/null &&
+	 al_client "$D" backup --verify --pass-file "$D/pass" "$D/w1" > "$D/wv1.out" &&
+	 grep -q " db/outbox.db " "$D/wv1.out" && grep -q " db/audit.db " "$D/wv1.out" &&
+	 grep -q " key/link.key " "$D/wv1.out"'
 check "restore refuses live state" \
 	'! "$CTL" restore --pass-file "$D/pass" "$D/b1" 2>"$D/r0.err" && grep -q "use --force" "$D/r0.err"'
 
@@ -105,6 +112,17 @@ check "and is not in ca.db" \
 	'[ "$(sqlite3 "$SDB" "select count(*) from certs where subject like \"%forged%\"")" = 0 ]'
 check "the signer's chain verifies after the catch-up" '"$CTL" -c "$SCONF" audit verify >/dev/null'
 al_stop "$D"
+
+# webdb: restore into a fresh state, back up again, same contents
+mv "$D/webdb" "$D/webdb.old"
+check "webdb's restore into a fresh state" \
+	'"$AL_BIN/airlock-client" restore --pass-file "$D/pass" "$D/w1" >/dev/null'
+check "webdb's restore refuses live state" \
+	'! "$AL_BIN/airlock-client" restore --pass-file "$D/pass" "$D/w1" 2>/dev/null'
+check "webdb: restore then backup gives identical contents" \
+	'al_client "$D" backup --no-encrypt "$D/w2" >/dev/null &&
+	 al_client "$D" backup --verify "$D/w2" | sed "\$d" > "$D/wm2" &&
+	 sed "\$d" "$D/wv1.out" > "$D/wm1" && cmp -s "$D/wm1" "$D/wm2"'
 
 out=$(DRILL_N=3 DRILL_M=3 DRILL_REVOKE=2 DRILL_QUIET=1 "$AL_TOP/scripts/drill.sh" 2>&1); rc=$?
 echo "$out" | sed 's/^/# /'
