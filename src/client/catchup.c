@@ -8,6 +8,8 @@
  * highest number), then the records of its audit mirror after the
  * signer's head; the last batch carries CATCHUP_END. Everything is sent
  * again from the start after a break: the signer skips what it knows.
+ * CRL answers go without their CRLs (the number is what counts), so a
+ * large CRL never makes a batch too large.
  * The signer checks each item against its own keys; the client only reads.
  */
 #include <stdio.h>
@@ -87,6 +89,23 @@ cu_put(struct catchup *c, int kind, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/* A CRL answer without its CRLs: the signer needs only the number. */
+static int
+cu_crl_only(struct catchup *c, const uint8_t **ans, size_t *n)
+{
+	struct msg m;
+
+	if (msg_decode(*ans, *n, &m) != AL_OK || m.type != MSG_CRL)
+		return 0;	/* sent as it is; the signer refuses it */
+	m.present &= 1ull << T_ROOT | 1ull << T_CRL_NUMBER | 1ull << T_CRL_KIND;
+	buf_reset(&c->msg);
+	if (msg_encode(&m, &c->msg) == -1)
+		return -1;
+	*ans = c->msg.p;
+	*n = c->msg.len;
+	return 0;
+}
+
 static int
 cu_row(void *arg, const struct outbox_item *it, const uint8_t *ans, size_t n)
 {
@@ -94,6 +113,8 @@ cu_row(void *arg, const struct outbox_item *it, const uint8_t *ans, size_t n)
 	int kind = it->type == MSG_SIGN ? IT_CERT : it->type == MSG_REVOKE ?
 	    IT_REVOKED : IT_CRL;
 
+	if (kind == IT_CRL && cu_crl_only(c, &ans, &n) == -1)
+		return -1;
 	if (c->batch.len > 0 && c->batch.len + n + 5 > CATCHUP_BATCH) {
 		c->full = 1;
 		return -1;	/* the next batch */

@@ -36,10 +36,18 @@ enum { CU_CERT = 1, CU_REVOKED = 2, CU_CRL = 3, CU_AUDIT = 4 };
 void
 signer_restore_start(struct signer *s)
 {
+	int64_t n;
+
 	s->restoring = audit_restore_pending(s->db);
-	if (s->restoring)
+	if (s->restoring) {
 		log_warnx("restore: ca.db was restored from a backup; nothing is signed "
 		    "until webdb has sent back what it holds (airlockctl status)");
+		return;
+	}
+	/* the mark removed by hand (webdb lost too): what was held is chained */
+	if (audit_release_held(s->db, &n) == 0 && n > 0)
+		log_warnx("restore: the catch-up mark was removed by hand; %lld held "
+		    "audit records appended without webdb's", (long long)n);
 }
 
 int
