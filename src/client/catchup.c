@@ -245,10 +245,15 @@ catchup_answer(struct catchup *c, const struct msg *a, uint64_t now)
 		return 0;
 	c->inflight = 0;
 	if (a->type == MSG_ERROR) {
-		log_warnx("catch-up: the signer host answered %u %.*s; again later",
-		    a->code, (int)a->text.len, a->text.p);
+		/* 501, 502: again soon; anything else (a signer host from before
+		 * CATCHUP answers 101): only at the probe interval */
+		int retry = a->code == AL_E_STORAGE || a->code == AL_E_BUSY;
+
+		if (retry || c->active)
+			log_warnx("catch-up: the signer host answered %u %.*s; again later",
+			    a->code, (int)a->text.len, a->text.p);
 		c->active = 0;
-		c->next_ms = now + CATCHUP_RETRY_MS;
+		c->next_ms = now + (retry ? CATCHUP_RETRY_MS : CATCHUP_PROBE_MS);
 		return 1;
 	}
 	if (a->type != MSG_CATCHUP_STATE)
