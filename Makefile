@@ -71,7 +71,7 @@ DEB_PKGS := build-essential pkg-config libssl-dev libsqlite3-dev libconfig-dev \
 	    libncurses-dev tmux sqlite3 publicsuffix gnupg sq xdelta
 
 .PHONY: all deps check walls unit integration fuzz fuzz-smoke demo clean asan \
-	install install-signer install-webdb install-dirs install-systemd-now deploy-test chaos bench-link bench-sign bench-usb bench-crl bench-pgp bench-v1 test-crl-long
+	install install-signer install-webdb install-dirs install-systemd-now deploy-test chaos drill bench-link bench-sign bench-usb bench-crl bench-pgp bench-v1 test-crl-long
 
 # The emulated PL2501 cable of the USB tests, when umockdev is there.
 USBPAIR	:= $(if $(shell pkg-config --exists umockdev-1.0 && echo y),$(B)/bin/usbpair)
@@ -162,6 +162,11 @@ chaos: all
 
 demo: all
 	@scripts/demo.sh
+
+# The restore drill (issue 18): back up, lose, restore, catch up; one line
+# "DRILL certs=N+M recovered=R lost=L crl_monotonic=0|1 audit=ok|bad ...".
+drill: all
+	@scripts/drill.sh
 
 # Fuzzing: libFuzzer targets in tests/fuzz, built with clang and ASan/UBSan.
 # The library objects are compiled once for all of them (fuzzer-no-link).

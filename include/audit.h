@@ -52,6 +52,17 @@ int	 audit_mirror_get(struct db *, int64_t *seq, int64_t *when, int *agrees);
  * last integrity digests): 1 found, 0 none, -1 error; value NULL deletes. */
 int	 audit_state_get(struct db *, const char *key, struct buf *out);
 int	 audit_state_set(struct db *, const char *key, const char *value);
+/* After a restore (ca.db.restored exists) records are held, not chained:
+ * 1 while that is so. audit_restore_clear removes the mark. */
+int	 audit_restore_pending(struct db *);
+int	 audit_restore_clear(struct db *);
+/* Holds (1) or chains (0) this process's records, whatever the mark says. */
+void	 audit_restore_hold(int on);
+/* The held records, appended in order with their own times; n of them. */
+int	 audit_release_held(struct db *, int64_t *n);
+/* A record of webdb's mirror (its link form): 2 appended (the next seq,
+ * chaining on), 0 held already with that hash, 1 refused (why), -1 error. */
+int	 audit_append_raw(struct db *, const struct audit_raw *, char *why, size_t whysz);
 /* The actor for records made by this process: "prog:user". */
 void	 audit_actor(const char *prog, char *out, size_t outsz);
 

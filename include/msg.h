@@ -29,6 +29,7 @@ enum msg_type {
 	MSG_STATUS	= 0x05,
 	MSG_PGP_CERTIFY	= 0x06,	/* certify an OpenPGP key's user IDs */
 	MSG_AUDIT_FETCH	= 0x07,	/* the signer's audit records after a seq */
+	MSG_CATCHUP	= 0x08,	/* after a restore: what the signer no longer knows */
 	MSG_CERT	= 0x81,	/* signer -> webdb */
 	MSG_CRL		= 0x82,
 	MSG_ERROR	= 0x83,
@@ -37,6 +38,7 @@ enum msg_type {
 	MSG_REVOKED	= 0x86,
 	MSG_PGP_CERTIFIED = 0x87,	/* the new certification signatures */
 	MSG_AUDIT_LOG	= 0x88,	/* audit records and the signed chain head */
+	MSG_CATCHUP_STATE = 0x89,	/* whether the signer waits for a catch-up */
 };
 
 enum msg_tag {
@@ -74,9 +76,17 @@ enum msg_tag {
 	T_AUDIT_SIG	= 35,	/* bytes(64), Ed25519 signature of AUDIT_HEAD */
 	T_AUDIT_MAX	= 36,	/* u32, most AUDIT_RECS bytes wanted */
 	T_AUDIT_CHECK	= 37,	/* u64, first seq of records to send again */
-	T_MAX_TAG	= 37,
+	T_CATCHUP_ITEMS	= 38,	/* bytes, catch-up items (section 9.8.1) */
+	T_CATCHUP_END	= 39,	/* u8 1: the sender has sent everything */
+	T_CATCHUP_PHASE	= 40,	/* u8, enum msg_catchup_phase */
+	T_MAX_TAG	= 40,
 };
 
+enum msg_catchup_phase {
+	MSG_CATCHUP_NONE	= 0,	/* no restore waits: nothing to send */
+	MSG_CATCHUP_WAITING	= 1,	/* restored: send everything held */
+	MSG_CATCHUP_FINISHED	= 2,	/* the END was applied; signing resumes */
+};
 enum msg_csr_format { MSG_CSR_PKCS10 = 0, MSG_CSR_SPKAC = 1 };
 enum msg_crl_kind { MSG_CRL_FULL = 0, MSG_CRL_DELTA = 1, MSG_CRL_CURRENT = 2 };
 
@@ -92,9 +102,9 @@ struct msg {
 	struct msg_bytes root, profile, csr, serial, crl_number, cert, chain,
 			 crl, text, crl_sig, delta_crl, time_prev,
 			 pgp_key, emails, pgp_sigs, subject, san,
-			 audit_head, audit_recs, audit_sig;
+			 audit_head, audit_recs, audit_sig, catchup_items;
 	uint32_t	 days, audit_max;
-	uint8_t		 csr_format, reason, sync, crl_kind;
+	uint8_t		 csr_format, reason, sync, crl_kind, catchup_end, catchup_phase;
 	uint16_t	 code;
 	uint64_t	 invalidity, time_ns, time2_ns, rtt_ns;
 	uint64_t	 audit_after, audit_check;

@@ -37,6 +37,9 @@ int	 outbox_add(struct db *, const uint8_t *reqid, int type, const char *name,
 /* Calls fn for each request not answered whose row id is above after, in order. */
 int	 outbox_pending(struct db *, int64_t after, int max, int (*fn)(void *,
 	    const struct outbox_item *, const uint8_t *req, size_t len), void *arg);
+/* The same for answered rows (done) of one request type, with the answer. */
+int	 outbox_answers(struct db *, int64_t after, int type, int max, int (*fn)(void *,
+	    const struct outbox_item *, const uint8_t *ans, size_t len), void *arg);
 int	 outbox_set_state(struct db *, const uint8_t *reqid, int state);
 int	 outbox_set_sent(struct db *, int64_t id);	/* new -> sent */
 /* 1 stored, 0 unknown or already answered (a duplicate answer), -1 error */

@@ -43,6 +43,13 @@ struct signer {
 	int		 audit_disagree_logged;
 	struct signer_record *record;		/* signer_record.c */
 	struct buf	 outcomes;		/* the batch's log lines, until its commit */
+	int		 restoring;		/* ca.db.restored: waits for webdb */
+	struct {
+		uint64_t certs, revocations, audit, known, refused, batches;
+		int64_t	 crl_max;		/* highest CRL number webdb sent */
+		int	 finishing;		/* END applied, not yet committed */
+		char	 text[256];		/* the progress, as status shows it */
+	}		 cu;			/* signer_restore.c */
 };
 
 /* signer.c */
@@ -111,5 +118,16 @@ int	 signer_audit_load(struct signer *, char *why, size_t whysz);
 /* AUDIT_FETCH: fills ans (AUDIT_LOG pointing into o); returns the code. */
 int	 signer_audit_fetch(struct signer *, const struct msg *req, struct msg *ans,
 	    struct signer_audit_out *o, char *why, size_t whysz);
+
+/* signer_restore.c: after airlockctl restore (docs/protocol.md 9.8) */
+void	 signer_restore_start(struct signer *);
+/* 1 and a sentence when a request of this type must wait for the catch-up. */
+int	 signer_restoring(struct signer *, int type, char *why, size_t whysz);
+/* CATCHUP: applies its items, fills ans (CATCHUP_STATE pointing into o and
+ * s); returns the code. */
+int	 signer_catchup(struct signer *, const struct msg *req, struct msg *ans,
+	    struct signer_audit_out *o, char *why, size_t whysz);
+/* After the batch's commit (ok 1) or its failure (0). */
+void	 signer_restore_committed(struct signer *, int ok);
 
 #endif

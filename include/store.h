@@ -34,5 +34,8 @@ const char *db_last_error(struct db *);
 /* PRAGMA wal_checkpoint(TRUNCATE): the WAL into the database, and emptied;
  * 0, or -1 (not logged, not a health error: nothing is lost) */
 int	 db_checkpoint(struct db *);
+/* A consistent copy of the database src (which may be in use) in the new
+ * file dst, without a WAL: 0, or -1 and a sentence in why. */
+int	 db_snapshot(const char *src, const char *dst, char *why, size_t whysz);
 
 #endif

@@ -24,11 +24,11 @@ declare -A owner=(
 	[msg.h]=wire [ipc.h]=wire [revoke.h]=wire
 	[frame.h]=link [link.h]=link [transport.h]=link [v1frame.h]=link
 	[crl.h]=pki [crl_x509.h]=pki [pgp.h]=pki [pgp_root.h]=ca [pgp_client.h]=client [ctlpgp.h]=ctl
-	[ca.h]=ca [caindex.h]=ca [audit.h]=ca [auditrec.h]=pki [castore.h]=ca [crlsign.h]=ca
+	[ca.h]=ca [caindex.h]=ca [audit.h]=ca [auditrec.h]=pki [backup.h]=pki [castore.h]=ca [crlsign.h]=ca
 	[queue.h]=store [outbox.h]=store [auditmirror.h]=store
 	[signer.h]=signerd
-	[spool.h]=client [crlsync.h]=client [mirror.h]=client
-	[console.h]=ctl [ctlca.h]=ctl [ctlcrl.h]=ctl
+	[spool.h]=client [crlsync.h]=client [mirror.h]=client [catchup.h]=client [client_maint.h]=client
+	[console.h]=ctl [ctlca.h]=ctl [ctlbackup.h]=ctl [ctlcrl.h]=ctl
 )
 declare -A uses=(
 	[common]="common" [wire]="wire common" [link]="link wire common"

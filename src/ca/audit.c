@@ -9,6 +9,8 @@
  * earlier head (seq and hash) kept elsewhere catches that, which is what
  * `audit verify --head`, the export and webdb's mirror are for.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,6 +40,9 @@ static const char audit_schema[] =
 	" hash BLOB,"
 	" time INTEGER NOT NULL,"
 	" agrees INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS audit_held ("
+	" id INTEGER PRIMARY KEY, time INTEGER NOT NULL, kind TEXT NOT NULL,"
+	" reqid BLOB, root TEXT NOT NULL, actor TEXT NOT NULL, text TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS audit_state ("
 	" key TEXT PRIMARY KEY,"
 	" value TEXT NOT NULL);";
@@ -105,20 +110,79 @@ audit_insert(struct db *d, const struct audit_raw *r, const uint8_t *prev,
 	return db_step_reset(d, st);
 }
 
-int64_t
-audit_add(struct db *d, int kind, const uint8_t *reqid, const char *root,
-    const char *actor, const char *text)
+/*
+ * After a restore (ca.db.restored beside ca.db) the chain's tail is on
+ * webdb: a record appended now would fork from the mirror. Records made
+ * meanwhile are held in audit_held and appended, in order and with their
+ * own times, after the records webdb sends back (audit_release_held).
+ */
+static int audit_restoring = -1;	/* -1: not looked yet */
+
+int
+audit_restore_pending(struct db *d)
+{
+	char p[sizeof(d->path) + 16];
+	int fd;
+
+	if (audit_restoring == -1) {
+		snprintf(p, sizeof(p), "%s.restored", d->path);
+		fd = open(p, O_RDONLY | O_CLOEXEC);
+		audit_restoring = fd != -1;
+		if (fd != -1)
+			close(fd);
+	}
+	return audit_restoring;
+}
+
+void
+audit_restore_hold(int on)
+{
+	audit_restoring = on;
+}
+
+int
+audit_restore_clear(struct db *d)
+{
+	char p[sizeof(d->path) + 16];
+
+	snprintf(p, sizeof(p), "%s.restored", d->path);
+	if (unlink(p) == -1 && errno != ENOENT)
+		return -1;
+	audit_restoring = 0;
+	return 0;
+}
+
+static int
+audit_hold(struct db *d, int64_t when, const char *kind, const uint8_t *reqid,
+    const char *root, const char *actor, const char *text)
+{
+	sqlite3_stmt *st;
+
+	if (db_prepare(d, &st, "INSERT INTO audit_held (time, kind, reqid, root, "
+	    "actor, text) VALUES (?,?,?,?,?,?)") == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, when);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	if (reqid != NULL)
+		sqlite3_bind_blob(st, 3, reqid, AIRLOCK_REQID_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, root ? root : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, actor ? actor : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, text ? text : "", -1, SQLITE_STATIC);
+	return db_step_done(d, st);
+}
+
+static int64_t
+audit_add_at(struct db *d, int64_t when, const char *kind, const uint8_t *reqid,
+    const char *root, const char *actor, const char *text)
 {
 	struct audit_rec r;
 	struct audit_raw w;
 	uint8_t prev[AUDIT_HASH_LEN], hash[AUDIT_HASH_LEN];
 	int64_t last;
 
-	if (kind < AUDIT_ISSUE || kind > AUDIT_KIND_LAST)
-		return -1;
 	memset(&r, 0, sizeof(r));
-	r.time = time(NULL);
-	snprintf(r.kind, sizeof(r.kind), "%s", audit_kind_name(kind));
+	r.time = when;
+	snprintf(r.kind, sizeof(r.kind), "%s", kind);
 	if (reqid != NULL) {
 		r.has_reqid = 1;
 		memcpy(r.reqid, reqid, AIRLOCK_REQID_LEN);
@@ -141,6 +205,78 @@ audit_add(struct db *d, int kind, const uint8_t *reqid, const char *root,
 fail:
 	db_rollback(d);
 	return -1;
+}
+
+int64_t
+audit_add(struct db *d, int kind, const uint8_t *reqid, const char *root,
+    const char *actor, const char *text)
+{
+	if (kind < AUDIT_ISSUE || kind > AUDIT_KIND_LAST)
+		return -1;
+	if (audit_restore_pending(d))
+		return audit_hold(d, time(NULL), audit_kind_name(kind), reqid, root,
+		    actor, text) == -1 ? -1 : 0;
+	return audit_add_at(d, time(NULL), audit_kind_name(kind), reqid, root, actor, text);
+}
+
+int
+audit_release_held(struct db *d, int64_t *n)
+{
+	sqlite3_stmt *st;
+	uint8_t reqid[AIRLOCK_REQID_LEN];
+	int rc;
+
+	*n = 0;
+	if (db_prepare(d, &st, "SELECT time, kind, reqid, root, actor, text FROM "
+	    "audit_held ORDER BY id") == -1)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int has = sqlite3_column_bytes(st, 2) == AIRLOCK_REQID_LEN;
+
+		if (has)
+			memcpy(reqid, sqlite3_column_blob(st, 2), AIRLOCK_REQID_LEN);
+		if (audit_add_at(d, sqlite3_column_int64(st, 0),
+		    (const char *)sqlite3_column_text(st, 1), has ? reqid : NULL,
+		    (const char *)sqlite3_column_text(st, 3),
+		    (const char *)sqlite3_column_text(st, 4),
+		    (const char *)sqlite3_column_text(st, 5)) == -1) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+		(*n)++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	return db_exec(d, "DELETE FROM audit_held");
+}
+
+int
+audit_append_raw(struct db *d, const struct audit_raw *w, char *why, size_t whysz)
+{
+	struct audit_check c;
+	uint8_t prev[AUDIT_HASH_LEN], mine[AUDIT_HASH_LEN];
+	int64_t last;
+
+	if (audit_head(d, &last, prev) == -1) {
+		say(why, whysz, "cannot read the chain head");
+		return -1;
+	}
+	if (w->seq <= last) {	/* held already: it must be the same record */
+		if (audit_hash_at(d, w->seq, mine) != 1 || w->hash.n != AUDIT_HASH_LEN ||
+		    memcmp(mine, w->hash.p, AUDIT_HASH_LEN) != 0) {
+			say(why, whysz, "record %lld differs from this chain's", (long long)w->seq);
+			return 1;
+		}
+		return 0;
+	}
+	memset(&c, 0, sizeof(c));
+	if (audit_check_one(w, last + 1, prev, &c) != 0) {
+		say(why, whysz, "record %lld does not follow this chain: %s",
+		    (long long)w->seq, c.why);
+		return 1;
+	}
+	return audit_insert(d, w, w->prev.p, w->hash.p) == -1 ? -1 : 2;
 }
 
 int64_t

@@ -269,15 +269,46 @@ crlstore_imported_next(struct db *d, const char *root)
 	return best;
 }
 
+/* The highest CRL number webdb has seen after a restore (audit_state
+ * "crl_floor:ROOT", set by the catch-up): 0 none. */
+static int64_t
+crlstore_floor(struct db *d, const char *root)
+{
+	sqlite3_stmt *st;
+	char key[AIRLOCK_NAME_MAX + 16];
+	int64_t v = 0;
+	int rc;
+
+	if (db_prepare(d, &st, "SELECT name FROM sqlite_master WHERE type = 'table'"
+	    " AND name = 'audit_state'") == -1)
+		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? 0 : -1;
+	snprintf(key, sizeof(key), "crl_floor:%s", root);
+	if (db_prepare(d, &st, "SELECT CAST(value AS INTEGER) FROM audit_state"
+	    " WHERE key = ?") == -1)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? v : -1;
+}
+
 int64_t
 crlstore_next_number(struct db *d, const char *root)
 {
-	int64_t last, imported;
+	int64_t last, imported, floor;
 
 	last = crlstore_int(d, "SELECT coalesce(max(number), 0) FROM crls"
 	    " WHERE root = ?1", root, 0);
-	if (last == -1 || (imported = crlstore_imported_next(d, root)) == -1)
+	if (last == -1 || (imported = crlstore_imported_next(d, root)) == -1 ||
+	    (floor = crlstore_floor(d, root)) == -1)
 		return -1;
+	if (floor > last)
+		last = floor;	/* numbers continue above what webdb has seen */
 	return last + 1 > imported ? last + 1 : imported;
 }
 

@@ -35,6 +35,7 @@
 #include "transport.h"
 #include "util.h"
 #include "outbox.h"
+#include "client_maint.h"
 #include "crlsync.h"
 #include "mirror.h"
 #include "revoke.h"
@@ -69,6 +70,9 @@ static const char usage[] =
 	"                           queue an OpenPGP certification; prints its id\n"
 	"  audit verify | tail [-n N] | export --json   the signer's audit chain\n"
 	"                           as mirrored here (exit 1 on an alarm)\n"
+	"  backup [--pass-file F | --no-encrypt] FILE | backup --verify FILE\n"
+	"                           outbox.db, audit.db, keys, CRLs in one file\n"
+	"  restore [--pass-file F] [--force] FILE   write a backup back\n"
 	"  usb                      USB devices, the one in use, peer, counters\n";
 
 static void
@@ -916,29 +920,6 @@ client_status(struct client *cl, int argc, char **argv)
 	return 0;
 }
 
-/* The operator's prune: the daemon's hourly run, at once. */
-static int
-client_prune(struct client *cl)
-{
-	int64_t n;
-
-	if (cl->c.client_retention_days == 0) {
-		printf("client.retention_days is 0: answered requests are kept "
-		    "for ever; nothing pruned\n");
-		return 0;
-	}
-	retention_init(&cl->ret, cl->db, outbox_prune, "outbox.db",
-	    "answered requests", cl->c.client_retention_days, 0);
-	if (retention_run(&cl->ret, time(NULL), &n) == -1) {
-		fprintf(stderr, "airlock-client: %s: pruning stopped by the error "
-		    "above after %lld rows\n", cl->c.outbox_db, (long long)n);
-		return 1;
-	}
-	printf("pruned %lld answered requests older than %u days from %s\n",
-	    (long long)n, cl->c.client_retention_days, cl->c.outbox_db);
-	return 0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -957,7 +938,11 @@ main(int argc, char **argv)
 	cmd = i < argc ? argv[i] : "run";
 	if (strcmp(cmd, "run") != 0)
 		o.foreground = 1;
+	if (strcmp(cmd, "restore") == 0)	/* a fresh host: no configuration yet */
+		return client_restore_cmd(argc - i, argv + i);
 	proc_config(&o, &cl.c, "airlock-client");
+	if (strcmp(cmd, "backup") == 0)
+		return client_backup_cmd(&cl.c, argc - i, argv + i);
 	buf_init(&cl.tmp);
 	if (state_open(&cl.c, cmd, argc - i, argv + i, &cl.db) == -1)
 		fatalx("%s: cannot open the outbox", cl.c.outbox_db);
@@ -981,7 +966,7 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "status") == 0)
 		return client_status(&cl, argc - i, argv + i);
 	if (strcmp(cmd, "prune") == 0 && argc - i == 1)
-		return client_prune(&cl);
+		return client_prune_cmd(&cl.c, cl.db);
 	if (strcmp(cmd, "usb") == 0 && argc - i == 1)
 		return transport_show(&cl.c.link, stdout) == 0 ? 0 : 1;
 	fputs(usage, stderr);

@@ -27,6 +27,7 @@
 
 #include "auditmirror.h"
 #include "auditrec.h"
+#include "catchup.h"
 #include "crypto.h"
 #include "link.h"
 #include "mirror.h"
@@ -51,6 +52,7 @@ struct mirror {
 	struct {
 		uint64_t fetches, answers, records, alarms, storage_errors;
 	}		 st;
+	struct catchup	*cu;		/* after a restore of the signer (catchup.c) */
 };
 
 struct mirror *
@@ -63,6 +65,10 @@ mirror_new(const struct cfg *c)
 		return NULL;
 	m->c = c;
 	m->recheck = 1;
+	if ((m->cu = catchup_new()) == NULL) {
+		free(m);
+		return NULL;
+	}
 	buf_init(&m->tmp);
 	buf_init(&m->held);
 	if (c->audit_pubkey[0] != '\0' &&
@@ -84,6 +90,7 @@ mirror_free(struct mirror *m)
 	    (unsigned long long)m->st.answers, (unsigned long long)m->st.records,
 	    (unsigned long long)m->st.alarms, (unsigned long long)m->st.storage_errors);
 	db_close(m->db);
+	catchup_free(m->cu);
 	audit_key_free(m->pub);
 	buf_free(&m->tmp);
 	buf_free(&m->held);
@@ -95,6 +102,7 @@ mirror_link_up(struct mirror *m)
 {
 	m->inflight = 0;
 	m->next_ms = 0;
+	catchup_link_up(m->cu);
 }
 
 /* audit.db, opened when first needed and again after a failure. */
@@ -122,7 +130,9 @@ mirror_tick(struct mirror *m, struct link *l, uint64_t now, struct db *outbox)
 	int64_t seq;
 	int busy;
 
-	if (l->state != LINK_UP || now < m->next_ms)
+	/* a restored signer first gets back what webdb holds; the mirror waits */
+	catchup_tick(m->cu, l, now, outbox, mirror_db(m, now));
+	if (catchup_active(m->cu) || l->state != LINK_UP || now < m->next_ms)
 		return;
 	if (m->inflight && now - m->sent_ms < MIRROR_TIMEOUT_MS)
 		return;
@@ -299,6 +309,8 @@ mirror_answer(struct mirror *m, const struct msg *a, uint64_t now)
 	int64_t seq, before;
 	int stop;
 
+	if (catchup_answer(m->cu, a, now))
+		return 1;
 	if (!m->inflight || memcmp(a->reqid, m->fetch_id, sizeof(m->fetch_id)) != 0)
 		return 0;
 	m->inflight = 0;

@@ -126,7 +126,7 @@ static const int sandbox_cable[] = { SCMP_SYS(flock) };
 static const int sandbox_rename[] = {
 	SCMP_SYS(rename), SCMP_SYS(renameat), SCMP_SYS(renameat2),
 };
-static const int sandbox_mkdir[] = { SCMP_SYS(mkdir), SCMP_SYS(mkdirat) };
+static const int sandbox_mkdir[] = { SCMP_SYS(mkdir), SCMP_SYS(mkdirat), SCMP_SYS(rmdir) };
 /* a TIME sample says whether webdb's clock is synchronised: adjtimex(2)
  * with modes 0 only reads; setting the clock needs CAP_SYS_TIME */
 static const int sandbox_ntp[] = { SCMP_SYS(adjtimex), SCMP_SYS(clock_adjtime) };

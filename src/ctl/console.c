@@ -280,6 +280,23 @@ console_status_mirror(struct db *ca, int64_t head, int64_t now)
 	    agrees ? "" : "; ITS COPY DIFFERS from this chain");
 }
 
+/* After airlockctl restore: the catch-up's progress (signer_restore.c). */
+static void
+console_status_restore(struct db *ca)
+{
+	struct buf v;
+	int pending = audit_restore_pending(ca);
+
+	buf_init(&v);
+	if (audit_state_get(ca, "restore_progress", &v) == 1 && buf_put_u8(&v, 0) == 0)
+		printf("restore %s: %s\n", pending ? "CATCH-UP RUNNING, nothing is "
+		    "signed; received so far" : "catch-up finished", (const char *)v.p);
+	else if (pending)
+		printf("restore RESTORED FROM A BACKUP: nothing is signed until webdb "
+		    "has sent back what it holds (it starts once the link is up)\n");
+	buf_free(&v);
+}
+
 static void
 console_status_retention(struct db *q, const struct cfg *cfg, time_t now)
 {
@@ -377,6 +394,7 @@ console_status(const struct cfg *cfg, int argc, char **argv)
 			printf("audit   %lld records (airlockctl audit verify "
 			    "checks them)\n", (long long)s.audit_seq);
 		console_status_mirror(c.ca, s.audit_seq, s.now);
+		console_status_restore(c.ca);
 	}
 	if (c.ca != NULL && castore_check(c.ca, cfg->ca_db) == -1) {
 		db_close(c.ca);

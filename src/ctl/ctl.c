@@ -18,6 +18,7 @@
 #include "ca.h"
 #include "console.h"
 #include "crypto.h"
+#include "ctlbackup.h"
 #include "ctlca.h"
 #include "ctlcrl.h"
 #include "ctlpgp.h"
@@ -70,7 +71,11 @@ static const char usage[] =
 	"                            migrate an openssl ca directory (resumable)\n"
 	"  revoke ROOT SERIAL [--reason N] [--invalidity UNIXTIME]\n"
 	"                            revoke a certificate (operator action)\n"
-	"  crl [ROOT]                each root's newest CRL, revocations pending\n";
+	"  crl [ROOT]                each root's newest CRL, revocations pending\n"
+	"  backup FILE [--pass-file F | --no-encrypt] | backup --verify FILE\n"
+	"                            a consistent backup of the running signer host\n"
+	"  restore FILE [--pass-file F] [--force]\n"
+	"                            write a backup back (refuses live state)\n";
 
 static struct cfg cfg;
 /* the filter's settings for the commands that read no configuration */
@@ -108,7 +113,7 @@ ctl_unknown(const char *cmd)
 	static const char *const known[] = { "status", "queue", "show", "retry",
 	    "reject", "prune", "certs", "time", "audit", "top", "usb", "link-key", "audit-key",
 	    "root", "pgp-root", "roots", "export-index", "import-openssl-ca",
-	    "revoke", "crl" };
+	    "revoke", "crl", "backup", "restore" };
 	size_t i;
 
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
@@ -174,6 +179,11 @@ main(int argc, char **argv)
 		sandbox_enter("ctl", &nocfg);
 		return ctl_done(console_audit(NULL, argc, argv));	/* no config needed */
 	}
+	/* restore writes where the operator says, like root init: no filter */
+	if (strcmp(argv[0], "restore") == 0)
+		return ctl_done(ctlbackup_restore(argc, argv));
+	if (strcmp(argv[0], "backup") == 0 && argc >= 2 && strcmp(argv[1], "--verify") == 0)
+		return ctl_done(ctlbackup_backup(NULL, argc, argv));
 	if (config_load(o.config, &cfg, why, sizeof(why)) == -1)
 		errx(1, "%s", why);
 	sandbox_enter("ctl", &cfg);
@@ -209,6 +219,8 @@ main(int argc, char **argv)
 		return ctlca_export_index(&cfg, argc, argv);
 	if (strcmp(argv[0], "import-openssl-ca") == 0)
 		return ctlca_import(&cfg, argc, argv);
+	if (strcmp(argv[0], "backup") == 0)
+		return ctl_done(ctlbackup_backup(&cfg, argc, argv));
 	if (strcmp(argv[0], "usb") == 0 && argc == 1)
 		return transport_show(&cfg.link, stdout) == 0 ? 0 : 1;
 	ctl_usage();	/* a known command with the wrong arguments */

@@ -407,8 +407,9 @@ linkd_on_message(void *arg, const uint8_t *p, size_t n)
 		 * not held back behind the signing queue, but counted in flight */
 		if (signer_submit(d, p, n) == -1)
 			linkd_error(d, &m, AL_E_BUSY, "the signer cannot take a time sample now");
-	} else if (m.type == MSG_AUDIT_FETCH) {
-		/* a read of the chain: asked again by webdb, never queued */
+	} else if (m.type == MSG_AUDIT_FETCH || m.type == MSG_CATCHUP) {
+		/* a read of the chain, or a restore's catch-up (which webdb
+		 * sends again until it is told it is done): never queued */
 		if (signer_submit(d, p, n) == -1)
 			linkd_error(d, &m, AL_E_BUSY, "the signer cannot send audit records now");
 	} else
@@ -452,7 +453,8 @@ linkd_answer(struct linkd *d, const uint8_t *p, size_t n)
 	/* TIME and AUDIT_FETCH are not queued: their answers (TIME_ACK,
 	 * AUDIT_LOG, or an ERROR for an id the queue does not know) are passed
 	 * on and neither stored nor counted */
-	is_time = m.type == MSG_TIME_ACK || m.type == MSG_AUDIT_LOG || (m.type == MSG_ERROR &&
+	is_time = m.type == MSG_TIME_ACK || m.type == MSG_AUDIT_LOG ||
+	    m.type == MSG_CATCHUP_STATE || (m.type == MSG_ERROR &&
 	    queue_get(d->q, m.reqid, &it, NULL, NULL) == 0);
 	if (d->handed > 0)
 		d->handed--;
@@ -460,7 +462,7 @@ linkd_answer(struct linkd *d, const uint8_t *p, size_t n)
 	if (is_time) {
 		if (m.type == MSG_TIME_ACK)
 			linkd_time_ack(d, &m, id);
-		else if (m.type == MSG_AUDIT_LOG)
+		else if (m.type == MSG_AUDIT_LOG || m.type == MSG_CATCHUP_STATE)
 			d->st.audit_answers++;
 		else
 			log_warnx("req=%s TIME: error %u: %.*s", id, m.code,

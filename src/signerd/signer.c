@@ -120,6 +120,7 @@ signer_open_db(struct signer *s, char *why, size_t whysz)
 		s->db = NULL;
 		return -1;
 	}
+	signer_restore_start(s);
 	return 0;
 }
 
@@ -350,6 +351,18 @@ do_audit_fetch(struct signer_job *j)
 		msg_error(&j->ans, j->req->reqid, code, j->why);
 }
 
+/* After a restore: what webdb sends back (signer_restore.c); never recorded. */
+static void
+do_catchup(struct signer_job *j)
+{
+	int code;
+
+	j->record = 0;
+	code = signer_catchup(j->s, j->req, &j->ans, &j->audit, j->why, sizeof(j->why));
+	if (code != AL_OK)
+		msg_error(&j->ans, j->req->reqid, code, j->why);
+}
+
 static void
 do_unsupported(struct signer_job *j)
 {
@@ -369,6 +382,7 @@ static const struct {
 	{ MSG_STATUS, do_unsupported },
 	{ MSG_PGP_CERTIFY, do_pgp_certify },
 	{ MSG_AUDIT_FETCH, do_audit_fetch },
+	{ MSG_CATCHUP, do_catchup },
 };
 
 static void
@@ -376,8 +390,16 @@ signer_dispatch(struct signer_job *j)
 {
 	size_t i;
 
+	/* after a restore: nothing until webdb has brought ca.db up to date */
+	if (msg_is_request(j->req->type) &&
+	    signer_restoring(j->s, j->req->type, j->why, sizeof(j->why))) {
+		j->record = 0;
+		msg_error(&j->ans, j->req->reqid, AL_E_BUSY, j->why);
+		return;
+	}
 	/* time.stop_offset: nothing that signs while the clock is known bad */
 	if (j->req->type != MSG_TIME && j->req->type != MSG_AUDIT_FETCH &&
+	    j->req->type != MSG_CATCHUP &&
 	    msg_is_request(j->req->type) &&
 	    signer_time_paused(j->s, j->why, sizeof(j->why))) {
 		j->record = 0;
@@ -588,9 +610,11 @@ signer_handle_batch(struct signer *s, const struct signer_req *r, size_t n,
 			failed++;
 	if (castore_commit(s->db) == 0) {
 		signer_outcomes_flush(s);
+		signer_restore_committed(s, 1);
 		return failed;
 	}
 	buf_reset(&s->outcomes);	/* none of them happened */
+	signer_restore_committed(s, 0);
 	log_warnx("cannot commit %zu answers: %s; every one is withdrawn and "
 	    "will be asked for again", n, db_last_error(s->db));
 	s->st = before;

@@ -102,6 +102,9 @@ static const struct msg_field msg_fields[T_MAX_TAG + 1] = {
 	[T_AUDIT_SIG]	= BYTES_F(audit_sig, 64, 64, NULL),
 	[T_AUDIT_MAX]	= UINT_F(4, audit_max, 256, 64u << 10, NULL),
 	[T_AUDIT_CHECK]	= UINT_F(8, audit_check, 1, INT64_MAX, NULL),
+	[T_CATCHUP_ITEMS] = BYTES_F(catchup_items, 0, 64u << 10, NULL),
+	[T_CATCHUP_END]	= UINT_F(1, catchup_end, 1, 1, NULL),
+	[T_CATCHUP_PHASE] = UINT_F(1, catchup_phase, 0, 2, NULL),
 };
 
 static const struct msg_kind msg_kinds[] = {
@@ -124,6 +127,9 @@ static const struct msg_kind msg_kinds[] = {
 	{ MSG_AUDIT_FETCH, "AUDIT_FETCH",
 	    BIT(T_AUDIT_AFTER),
 	    BIT(T_AUDIT_HEAD) | BIT(T_AUDIT_MAX) | BIT(T_AUDIT_CHECK) },
+	{ MSG_CATCHUP, "CATCHUP",
+	    0,
+	    BIT(T_CATCHUP_ITEMS) | BIT(T_CATCHUP_END) },
 	{ MSG_CERT, "CERT",
 	    BIT(T_CERT),
 	    BIT(T_SERIAL) | BIT(T_CHAIN) | BIT(T_ROOT) },
@@ -144,6 +150,9 @@ static const struct msg_kind msg_kinds[] = {
 	{ MSG_AUDIT_LOG, "AUDIT_LOG",
 	    BIT(T_AUDIT_HEAD) | BIT(T_AUDIT_RECS),
 	    BIT(T_AUDIT_SIG) },
+	{ MSG_CATCHUP_STATE, "CATCHUP_STATE",
+	    BIT(T_CATCHUP_PHASE) | BIT(T_AUDIT_HEAD),
+	    BIT(T_TEXT) },
 };
 
 #define NKINDS	(sizeof(msg_kinds) / sizeof(msg_kinds[0]))

@@ -45,8 +45,10 @@ fuzz_msg_same(const struct msg *a, const struct msg *b)
 	fuzz_bytes_same(&a->audit_head, &b->audit_head);
 	fuzz_bytes_same(&a->audit_recs, &b->audit_recs);
 	fuzz_bytes_same(&a->audit_sig, &b->audit_sig);
+	fuzz_bytes_same(&a->catchup_items, &b->catchup_items);
 	if (a->audit_after != b->audit_after || a->audit_max != b->audit_max ||
-	    a->audit_check != b->audit_check)
+	    a->audit_check != b->audit_check || a->catchup_end != b->catchup_end ||
+	    a->catchup_phase != b->catchup_phase)
 		abort();
 	if (a->days != b->days || a->csr_format != b->csr_format ||
 	    a->reason != b->reason || a->sync != b->sync ||

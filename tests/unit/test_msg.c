@@ -94,6 +94,9 @@ static const struct {
 	    BIT(T_AUDIT_HEAD) | BIT(T_AUDIT_MAX) | BIT(T_AUDIT_CHECK) },
 	{ MSG_AUDIT_LOG, "AUDIT_LOG", 0, BIT(T_AUDIT_HEAD) | BIT(T_AUDIT_RECS),
 	    BIT(T_AUDIT_SIG) },
+	{ MSG_CATCHUP, "CATCHUP", 1, 0, BIT(T_CATCHUP_ITEMS) | BIT(T_CATCHUP_END) },
+	{ MSG_CATCHUP_STATE, "CATCHUP_STATE", 0, BIT(T_CATCHUP_PHASE) | BIT(T_AUDIT_HEAD),
+	    BIT(T_TEXT) },
 	{ MSG_CERT, "CERT", 0, BIT(T_CERT),
 	    BIT(T_SERIAL) | BIT(T_CHAIN) | BIT(T_ROOT) },
 	{ MSG_CRL, "CRL", 0,
@@ -201,6 +204,9 @@ t_set(struct msg *m, int tag)
 	case T_AUDIT_SIG:	t_bytes(&m->audit_sig, t_sig, sizeof(t_sig)); break;
 	case T_AUDIT_MAX:	m->audit_max = 4096; break;
 	case T_AUDIT_CHECK:	m->audit_check = 77; break;
+	case T_CATCHUP_ITEMS:	t_bytes(&m->catchup_items, t_crl, sizeof(t_crl)); break;
+	case T_CATCHUP_END:	m->catchup_end = 1; break;
+	case T_CATCHUP_PHASE:	m->catchup_phase = MSG_CATCHUP_FINISHED; break;
 	default:		fail();
 	}
 	MSG_SET(m, tag);
@@ -253,6 +259,9 @@ t_msg_equal(const struct msg *a, const struct msg *b)
 	assert_int_equal(a->audit_max, b->audit_max);
 	assert_true(a->audit_after == b->audit_after);
 	assert_true(a->audit_check == b->audit_check);
+	t_bytes_equal(&a->catchup_items, &b->catchup_items);
+	assert_int_equal(a->catchup_end, b->catchup_end);
+	assert_int_equal(a->catchup_phase, b->catchup_phase);
 	assert_int_equal(a->days, b->days);
 	assert_int_equal(a->csr_format, b->csr_format);
 	assert_int_equal(a->reason, b->reason);
@@ -369,7 +378,8 @@ test_round_trip_each_optional(void **state)
 			n++;
 		}
 	}
-	assert_int_equal(n, 25);	/* 18, PGP_CERTIFY's DAYS, SIGN's SUBJECT and SAN, AUDIT_FETCH's 3, AUDIT_LOG's 1 */
+	assert_int_equal(n, 28);	/* 18, PGP_CERTIFY's DAYS, SIGN's SUBJECT and SAN, AUDIT_FETCH's 3,
+					 * AUDIT_LOG's 1, CATCHUP's 2, CATCHUP_STATE's 1 */
 }
 
 /* Offsets at which a field starts (or the message ends). */
@@ -463,10 +473,16 @@ static const struct {
 
 	/* type */
 	{ "type 0x00", HDR("00"), AL_E_MSG_TYPE },
-	{ "type 0x08", HDR("08"), AL_E_MSG_TYPE },
+	{ "type 0x09", HDR("09"), AL_E_MSG_TYPE },
 	{ "type 0x7f", HDR("7f"), AL_E_MSG_TYPE },
 	{ "type 0x80", HDR("80"), AL_E_MSG_TYPE },
-	{ "type 0x89", HDR("89"), AL_E_MSG_TYPE },
+	{ "type 0x8a", HDR("8a"), AL_E_MSG_TYPE },
+	{ "catch-up end 2", HDR("08") " 0027 00000001 02", AL_E_MSG_VALUE },
+	{ "catch-up end of 2 bytes", HDR("08") " 0027 00000002 0001", AL_E_MSG_VALUE },
+	{ "catch-up phase 3", HDR("89") " 0028 00000001 03", AL_E_MSG_VALUE },
+	{ "catch-up phase in a request", HDR("08") " 0028 00000001 01", AL_E_MSG_FIELD },
+	{ "catch-up state without a head", HDR("89") " 0028 00000001 01", AL_E_MSG_FIELD },
+	{ "empty catch-up", HDR("08"), AL_OK },
 	{ "type 0xff", HDR("ff"), AL_E_MSG_TYPE },
 	{ "unknown type before bad fields", HDR("42") "00", AL_E_MSG_TYPE },
 
@@ -486,7 +502,8 @@ static const struct {
 	{ "tag 26 (SUBJECT) in a status", STATUS_OK " 001a 00000001 2f", AL_E_MSG_FIELD },
 	{ "tag 28", STATUS_OK " 001c 00000000", AL_E_MSG_FIELD },
 	{ "tag 31 (kept free)", FETCH_OK " 001f 00000001 00", AL_E_MSG_FIELD },
-	{ "tag 38", STATUS_OK " 0026 00000000", AL_E_MSG_FIELD },
+	{ "tag 38 in a status", STATUS_OK " 0026 00000000", AL_E_MSG_FIELD },
+	{ "tag 41", STATUS_OK " 0029 00000000", AL_E_MSG_FIELD },
 	{ "audit seq 0 to check", HDR("07") " 0020 00000008 0000000000000000 0025 00000008 0000000000000000", AL_E_MSG_VALUE },
 	{ "audit head of 47 bytes", HDR("07") " 0020 00000008 0000000000000000 0021 0000002f 0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000", AL_E_MSG_VALUE },
 	{ "rtt in a status", STATUS_OK " 0016 00000008 0000000000000001", AL_E_MSG_FIELD },
@@ -912,12 +929,12 @@ test_type_names(void **state)
 		    t_types[i].request);
 	}
 	assert_string_equal(msg_type_name(0), "UNKNOWN");
-	assert_string_equal(msg_type_name(0x08), "UNKNOWN");
+	assert_string_equal(msg_type_name(0x09), "UNKNOWN");
 	assert_string_equal(msg_type_name(0x80), "UNKNOWN");
 	assert_string_equal(msg_type_name(0x181), "UNKNOWN");
 	assert_string_equal(msg_type_name(-1), "UNKNOWN");
 	assert_int_equal(msg_is_request(0), 0);
-	assert_int_equal(msg_is_request(0x08), 0);
+	assert_int_equal(msg_is_request(0x09), 0);
 	assert_int_equal(msg_is_request(0x7f), 0);
 	assert_int_equal(msg_is_request(-1), 0);
 }

@@ -18,7 +18,9 @@
  * records nothing, and the same request goes through once it is repaired;
  * a batch is answered request by request under one commit; after linkd and
  * the signer pruned (src/common/retention.c), a repeated SIGN still gets its stored
- * answer and only a CRL_FETCH is answered afresh. Two tests are
+ * answer and only a CRL_FETCH is answered afresh; after a restore the
+ * signer answers 502 until a CATCHUP ends, takes back only a certificate
+ * signed by its own key and refuses hostile items (test_catchup). Two tests are
  * kept under #if 0: they show defects (BUG, below) and fail until fixed.
  */
 #include <stdarg.h>
@@ -57,6 +59,7 @@
 #include "rmtree.h"
 #include "queue.h"
 #include "castore.h"
+#include "audit.h"
 #include "crlsync.h"
 
 #define DAY	86400
@@ -1213,6 +1216,125 @@ test_lookup_fails_keeps_reqid(void **state)
 }
 
 
+/*
+ * After a restore (docs/protocol.md 9.8): the signer answers 502 and
+ * records nothing; CATCHUP items that do not decode, are cut short, are of
+ * an unknown kind or carry a certificate whose signature is not ours are
+ * refused and counted; the real certificate is taken once, under its
+ * request id, so the original request gets the same bytes; END resumes.
+ */
+static void
+cu_item(struct buf *b, int kind, const void *p, size_t n)
+{
+	buf_put_u8(b, (uint8_t)kind);
+	buf_put_u32(b, (uint32_t)n);
+	buf_put(b, p, n);
+}
+
+static void
+cu_send(const struct buf *items, int end, struct msg *a, struct buf *ans)
+{
+	static uint8_t k;
+	struct buf req;
+	struct msg q;
+
+	memset(&q, 0, sizeof(q));
+	q.type = MSG_CATCHUP;
+	memset(q.reqid, 0xc0 + k++, sizeof(q.reqid));
+	if (items != NULL) {
+		q.catchup_items.p = items->p;
+		q.catchup_items.len = items->len;
+		MSG_SET(&q, T_CATCHUP_ITEMS);
+	}
+	if (end) {
+		q.catchup_end = 1;
+		MSG_SET(&q, T_CATCHUP_END);
+	}
+	buf_init(&req);
+	assert_int_equal(msg_encode(&q, &req), 0);
+	assert_int_equal(handle(&req, ans, a, q.reqid), 0);
+	assert_int_equal(a->type, MSG_CATCHUP_STATE);
+	buf_free(&req);
+}
+
+static void
+test_catchup(void **state)
+{
+	struct buf req, req2, ans1, ans, items, forged, old;
+	struct audit_check c;
+	struct msg a;
+	uint8_t id[AIRLOCK_REQID_LEN], id2[AIRLOCK_REQID_LEN];
+	char hex[33], sql[200];
+	int64_t n;
+	size_t at;
+
+	(void)state;
+	good_request(&req, id, "restored.example.test");
+	assert_int_equal(handle(&req, &ans1, &a, id), 0);
+	X509_free(cert_of(&a));
+	at = (size_t)(a.cert.p - ans1.p) + a.cert.len - 1;	/* in the signature */
+	n = castore_cert_count(T.s.db, NULL);
+	/* the restored ca.db is older: it has never seen that certificate */
+	reqid_hex(id, hex);
+	snprintf(sql, sizeof(sql), "DELETE FROM certs WHERE reqid = x'%s';"
+	    "DELETE FROM answers WHERE reqid = x'%s'", hex, hex);
+	poke(sql);
+	T.s.restoring = 1;
+	audit_restore_hold(1);
+	good_request(&req2, id2, "during.example.test");
+	assert_int_equal(handle(&req2, &ans, &a, id2), 0);
+	expect_error(&a, AL_E_BUSY);
+	buf_init(&old);
+	assert_int_equal(castore_answer(T.s.db, id2, &old), 0);
+	buf_free(&ans);
+	cu_send(NULL, 0, &a, &ans);
+	assert_int_equal(a.catchup_phase, MSG_CATCHUP_WAITING);
+	buf_free(&ans);
+	/* hostile items around the real one */
+	buf_init(&items);
+	buf_init(&forged);
+	buf_put(&forged, ans1.p, ans1.len);
+	forged.p[at] ^= 0x01;
+	cu_item(&items, 9, "x", 1);
+	cu_item(&items, 1, forged.p, forged.len);
+	cu_item(&items, 1, "garbage", 7);
+	cu_item(&items, 1, ans1.p, ans1.len);
+	buf_put_u8(&items, 1);
+	buf_put_u32(&items, 1000);	/* runs past the end */
+	cu_send(&items, 0, &a, &ans);
+	assert_int_equal(a.catchup_phase, MSG_CATCHUP_WAITING);
+	assert_int_equal(T.s.cu.certs, 1);
+	assert_int_equal(T.s.cu.refused, 4);
+	assert_int_equal(castore_cert_count(T.s.db, NULL), n - 1 + 1);
+	buf_free(&ans);
+	cu_send(&items, 0, &a, &ans);		/* again: known now */
+	assert_int_equal(T.s.cu.certs, 1);
+	assert_true(T.s.cu.known >= 1);
+	buf_free(&ans);
+	cu_send(NULL, 1, &a, &ans);
+	assert_int_equal(a.catchup_phase, MSG_CATCHUP_FINISHED);
+	assert_int_equal(T.s.restoring, 0);
+	buf_free(&ans);
+	/* the original request gets the very same bytes; signing resumes */
+	assert_int_equal(handle(&req, &ans, &a, id), 0);
+	assert_int_equal(ans.len, ans1.len);
+	assert_memory_equal(ans.p, ans1.p, ans1.len);
+	buf_free(&ans);
+	assert_int_equal(handle(&req2, &ans, &a, id2), 0);
+	X509_free(cert_of(&a));
+	assert_int_equal(audit_verify(T.s.db, 0, NULL, &c), 0);
+	/* a signer that was not restored ignores items */
+	buf_free(&ans);
+	cu_send(&items, 0, &a, &ans);
+	assert_int_equal(a.catchup_phase, MSG_CATCHUP_NONE);
+	buf_free(&ans);
+	buf_free(&req);
+	buf_free(&req2);
+	buf_free(&ans1);
+	buf_free(&items);
+	buf_free(&forged);
+}
+
 int
 main(void)
 {
@@ -1220,6 +1342,7 @@ main(void)
 		cmocka_unit_test(test_sign_good),
 		cmocka_unit_test(test_validity_days),
 		cmocka_unit_test(test_replay_same_answer),
+		cmocka_unit_test(test_catchup),
 		cmocka_unit_test(test_bad_signature_then_good),
 		cmocka_unit_test(test_policy_errors),
 		cmocka_unit_test(test_garbage),
