@@ -164,10 +164,12 @@ record_hash(int fd, struct buf *b, char hex[65])
 static int
 record_had(const struct buf *prev, const char *line)
 {
-	const char *p = (const char *)prev->p, *end = p + prev->len, *nl;
+	const char *p = (const char *)prev->p, *end, *nl;
 	size_t n = strlen(line);
 
-	while (p < end) {
+	if (prev->len == 0)	/* no report before (p may be NULL) */
+		return 0;
+	for (end = p + prev->len; p < end; ) {
 		nl = memchr(p, '\n', (size_t)(end - p));
 		if (nl == NULL)
 			nl = end;
@@ -183,11 +185,13 @@ static void
 record_gone(const struct buf *prev, const struct signer_record *r,
     struct buf *text, int *changed)
 {
-	const char *p = (const char *)prev->p, *end = p + prev->len, *nl, *sp;
+	const char *p = (const char *)prev->p, *end, *nl, *sp;
 	char line[PATH_MAX + 16];
 	int i, found;
 
-	while (p < end) {
+	if (prev->len == 0)	/* no report before (p may be NULL) */
+		return;
+	for (end = p + prev->len; p < end; ) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			nl = end;
 		if ((sp = memchr(p, ' ', (size_t)(nl - p))) != NULL) {
