@@ -44,6 +44,10 @@ int	 outbox_answer(struct db *, const uint8_t *reqid, int state, int code,
 	    const uint8_t *ans, size_t len);
 int	 outbox_get(struct db *, const uint8_t *reqid, struct outbox_item *,
 	    struct buf *ans);		/* 1 found, 0 not, -1 error */
+/* Answered (done) rows of type after row id after, at most max, in order:
+ * how many were seen, or -1 (also when fn returns -1). */
+int	 outbox_answers(struct db *, int type, int64_t after, int max, int (*fn)(void *,
+	    const struct outbox_item *, const uint8_t *ans, size_t len), void *arg);
 /* 1 and the request bytes as queued, 0 unknown, -1 error */
 int	 outbox_request(struct db *, const uint8_t *reqid, struct buf *req);
 int	 outbox_counts(struct db *, int64_t counts[O_NSTATES]);

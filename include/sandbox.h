@@ -16,7 +16,7 @@
 #include "config.h"
 
 /* sandbox.c */
-/* role: "linkd", "signer" or "client". Does nothing but log when the
+/* role: "linkd", "signer", "client" or "ocspd". Does nothing but log when the
  * configuration says "sandbox = false" or in a sanitizer build; fatal if
  * the filter cannot be installed. */
 void	 sandbox_enter(const char *role, const struct cfg *);

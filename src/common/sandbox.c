@@ -65,6 +65,7 @@ enum {
 	SB_MKDIR	= 1 << 2,	/* the spool directories */
 	SB_USB		= 1 << 3,	/* libusb: threads, usbdevfs, netlink */
 	SB_NTP		= 1 << 4,	/* read the kernel's NTP status (adjtimex) */
+	SB_HTTP		= 1 << 5,	/* accept on a listening socket made before */
 };
 
 static const struct {
@@ -74,6 +75,7 @@ static const struct {
 	{ "linkd",	SB_CABLE | SB_RENAME },
 	{ "signer",	SB_RENAME },	/* its health file */
 	{ "client",	SB_CABLE | SB_RENAME | SB_MKDIR | SB_NTP },
+	{ "ocspd",	SB_RENAME | SB_HTTP },	/* its status file; HTTP */
 };
 
 /* Every role: files and SQLite, memory, time, signals, exit, syslog. */
@@ -115,6 +117,14 @@ static const int sandbox_usb[] = {
 	SCMP_SYS(eventfd2), SCMP_SYS(pipe2), SCMP_SYS(timerfd_create),
 	SCMP_SYS(timerfd_settime), SCMP_SYS(timerfd_gettime), SCMP_SYS(bind),
 	SCMP_SYS(getsockname), SCMP_SYS(setsockopt), SCMP_SYS(uname),
+};
+
+/* airlock-ocspd: connections on the socket bound before the filter */
+static const int sandbox_http[] = {
+	SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(epoll_wait),
+	SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl), SCMP_SYS(setsockopt),
+	SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(select),
+	SCMP_SYS(pselect6),
 };
 
 /* termios requests of the serial line (glibc's tc*(3) and isatty(3)) */
@@ -261,6 +271,7 @@ sandbox_build(scmp_filter_ctx ctx, unsigned groups)
 	    ((groups & SB_MKDIR) && SANDBOX_LIST(ctx, sandbox_mkdir) == -1) ||
 	    ((groups & SB_NTP) && SANDBOX_LIST(ctx, sandbox_ntp) == -1) ||
 	    ((groups & SB_USB) && SANDBOX_LIST(ctx, sandbox_usb) == -1) ||
+	    ((groups & SB_HTTP) && SANDBOX_LIST(ctx, sandbox_http) == -1) ||
 	    sandbox_ioctls(ctx, groups) == -1 || sandbox_sockets(ctx, groups) == -1 ||
 	    sandbox_processes(ctx, groups) == -1)
 		return -1;

@@ -166,6 +166,38 @@ outbox_get(struct db *d, const uint8_t *reqid, struct outbox_item *it, struct bu
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -1;
 }
 
+/* Answered (done) requests of a type whose row id is above after, in
+ * order, at most max: fn gets the row and the answer bytes (airlock-ocspd
+ * learns the certificates that came back). The number seen, or -1. */
+int
+outbox_answers(struct db *d, int type, int64_t after, int max, int (*fn)(void *,
+    const struct outbox_item *, const uint8_t *ans, size_t len), void *arg)
+{
+	struct outbox_item it;
+	struct buf ans;
+	sqlite3_stmt *st;
+	int rc, n = 0;
+
+	if (db_prepare(d, &st, "SELECT " OUTBOX_COLS ", answer FROM outbox "
+	    "WHERE id > ? AND type = ? AND state = 2 ORDER BY id LIMIT ?") == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int(st, 2, type);
+	sqlite3_bind_int(st, 3, max);
+	buf_init(&ans);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		outbox_row(st, &it);
+		n++;
+		if (db_blob(st, 7, &ans) == -1 || fn(arg, &it, ans.p, ans.len) == -1) {
+			rc = SQLITE_ABORT;
+			break;
+		}
+	}
+	buf_free(&ans);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? n : -1;
+}
+
 /* The request bytes stored under reqid (the client merges an OpenPGP
  * answer into the key it sent). 1 found, 0 not, -1 error. */
 int
