@@ -65,12 +65,12 @@ static enum MHD_Result
 http_refuse(struct http *h, struct MHD_Connection *conn, unsigned code, int counter,
     const char *sentence)
 {
-	int64_t now = time(NULL);
+	char body[128];
 
 	h->o->count[counter]++;
-	ocspd_bad(h->o, now, "HTTP %u: %s", code, sentence);
-	return http_send(conn, code, (const uint8_t *)sentence, strlen(sentence),
-	    "text/plain", 0);
+	ocspd_bad(h->o, time(NULL), "HTTP %u: %s", code, sentence);
+	snprintf(body, sizeof(body), "%s\n", sentence);
+	return http_send(conn, code, (const uint8_t *)body, strlen(body), "text/plain", 0);
 }
 
 static enum MHD_Result
@@ -101,12 +101,12 @@ http_get(struct http *h, struct MHD_Connection *conn, const char *url)
 		b64++;
 	if (strlen(url) > h->max_request)
 		return http_refuse(h, conn, MHD_HTTP_CONTENT_TOO_LARGE, OC_OVERSIZED,
-		    "request too large\n");
+		    "request too large");
 	buf_init(&der);
 	if (ocsp_b64_decode(b64, strlen(b64), &der) == -1) {
 		buf_free(&der);
 		return http_refuse(h, conn, MHD_HTTP_BAD_REQUEST, OC_BAD_HTTP,
-		    "GET path is not a base64 OCSP request\n");
+		    "GET path is not a base64 OCSP request");
 	}
 	rv = http_ocsp(h, conn, der.p, der.len);
 	buf_free(&der);
@@ -122,7 +122,7 @@ http_post_start(struct http *h, struct MHD_Connection *conn, void **con_cls)
 
 	if (cl != NULL && strtoull(cl, NULL, 10) > h->max_request)
 		return http_refuse(h, conn, MHD_HTTP_CONTENT_TOO_LARGE, OC_OVERSIZED,
-		    "request too large\n");
+		    "request too large");
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return MHD_NO;
 	buf_init(&r->body);
@@ -143,7 +143,7 @@ http_handler(void *cls, struct MHD_Connection *conn, const char *url,
 		return http_get(h, conn, url);
 	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
 		return http_refuse(h, conn, MHD_HTTP_METHOD_NOT_ALLOWED, OC_BAD_HTTP,
-		    "only GET and POST\n");
+		    "only GET and POST");
 	if (r == NULL)
 		return http_post_start(h, conn, con_cls);
 	if (*upload_len != 0) {
@@ -156,7 +156,7 @@ http_handler(void *cls, struct MHD_Connection *conn, const char *url,
 	}
 	if (r->too_big)
 		return http_refuse(h, conn, MHD_HTTP_CONTENT_TOO_LARGE, OC_OVERSIZED,
-		    "request too large\n");
+		    "request too large");
 	return http_ocsp(h, conn, r->body.p, r->body.len);
 }
 

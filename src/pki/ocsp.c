@@ -243,7 +243,8 @@ ocsp_read_cert(const char *path, char *why, size_t whysz)
 		return NULL;
 	}
 	p = b.p;
-	if (b.len > 10 && memcmp(b.p, "-----BEGIN", 10) == 0) {
+	/* PEM, perhaps after text (openssl ca writes the certificate out) */
+	if (memmem(b.p, b.len, "-----BEGIN", 10) != NULL) {
 		if ((bio = BIO_new_mem_buf(b.p, (int)b.len)) != NULL)
 			x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
 		BIO_free(bio);
