@@ -84,6 +84,11 @@ void	 ocsp_signer_free(struct ocsp_signer *);
  * copied. 0 or -1. */
 int	 ocsp_resp_sign(const struct ocsp_signer *, const struct ocsp_req *,
 	    const struct ocsp_single *, int n, struct buf *out);
+/* The same for one serial of the issuer, without a request (responses
+ * signed ahead of time for the cache; CertID hashed with alg). */
+int	 ocsp_resp_presign(const struct ocsp_signer *, const struct ocsp_issuer *, int alg,
+	    const uint8_t *serial, size_t serial_len, const struct ocsp_single *,
+	    struct buf *out);
 /* An unsigned error response (status != OCSP_ST_SUCCESSFUL). */
 void	 ocsp_resp_error(int status, struct buf *out);
 const char *ocsp_status_name(int);

@@ -220,8 +220,11 @@ http_run(struct http *h, int ms)
 {
 	uint64_t end = mono_ms() + (uint64_t)ms, now;
 
-	while ((now = mono_ms()) < end && !proc_quit)
-		(void)MHD_run_wait(h->d, (int32_t)(end - now));
+	/* once at least, without waiting when ms is 0 */
+	do {
+		now = mono_ms();
+		(void)MHD_run_wait(h->d, now < end ? (int32_t)(end - now) : 0);
+	} while (mono_ms() < end && !proc_quit);
 }
 
 void

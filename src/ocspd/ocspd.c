@@ -17,6 +17,8 @@
 #include "proc.h"
 #include "sandbox.h"
 
+#define OCSPD_PRESIGN_BATCH	16	/* signatures between two looks at HTTP */
+
 static volatile sig_atomic_t ocspd_hup;
 
 static void
@@ -35,6 +37,7 @@ main(int argc, char **argv)
 	struct sigaction sa;
 	struct http *h;
 	int64_t now, next = 0;
+	int busy;
 
 	proc_options(argc, argv, &po, "usage: airlock-ocspd [-dv] [-c config]");
 	proc_config(&po, &c, "airlock-ocspd");
@@ -60,7 +63,9 @@ main(int argc, char **argv)
 			ocspd_status_write(&o);
 			next = now + c.ocsp.refresh;
 		}
-		http_run(h, 1000);
+		/* presign in small batches between requests */
+		busy = ocspd_presign(&o, now, OCSPD_PRESIGN_BATCH);
+		http_run(h, busy ? 0 : 1000);
 	}
 	ocspd_status_write(&o);
 	http_stop(h);

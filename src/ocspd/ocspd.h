@@ -59,7 +59,7 @@ struct ocspd_cache_entry {
 enum {	/* counters; GOOD, REVOKED, UNKNOWN in CertStatus order */
 	OC_REQUESTS, OC_GOOD, OC_REVOKED, OC_UNKNOWN, OC_MALFORMED, OC_UNAUTHORIZED,
 	OC_TRYLATER, OC_INTERNAL, OC_CACHE_HITS, OC_SIGNATURES, OC_NONCES,
-	OC_OVERSIZED, OC_BAD_HTTP, OC_NCOUNTERS
+	OC_OVERSIZED, OC_BAD_HTTP, OC_PRESIGNED, OC_NCOUNTERS
 };
 
 struct ocspd {
@@ -71,6 +71,9 @@ struct ocspd {
 	struct ocspd_cache_entry *cache;
 	size_t		 cache_n;
 	uint64_t	 count[OC_NCOUNTERS];
+	int		 ps_root, ps_set;	/* where the presigning pass is */
+	size_t		 ps_slot;
+	int64_t		 ps_next;	/* the next pass; 0 one is under way */
 	int64_t		 log_second;	/* rate limit of bad-input lines */
 	int		 log_lines;
 };
@@ -87,6 +90,10 @@ void	 ocspd_free(struct ocspd *);
  * bad input gets an error response, a log line and a counter. */
 void	 ocspd_answer(struct ocspd *, const uint8_t *der, size_t len, int64_t now,
 	    struct buf *out, int64_t *max_age);
+/* Signs at most max responses of known and revoked serials ahead of time
+ * (SHA-1 CertIDs, RFC 5019); 1 while a pass is under way. */
+int	 ocspd_presign(struct ocspd *, int64_t now, int max);
+void	 ocspd_presign_restart(struct ocspd *);	/* something changed */
 void	 ocspd_cache_drop(struct ocspd *, int root, const uint8_t *serial, size_t len);
 /* A rate-limited warning about bad input (the counter is the caller's). */
 void	 ocspd_bad(struct ocspd *, int64_t now, const char *fmt, ...)

@@ -25,6 +25,7 @@
 #include "ocspd.h"
 
 #define OCSPD_BAD_LINES	20	/* bad-input log lines per second at most */
+#define OCSPD_PRESIGN_PASS	60	/* seconds between passes over the serials */
 
 static uint64_t
 ocspd_hash(const uint8_t *p, size_t len, uint64_t h)
@@ -235,8 +236,8 @@ ocspd_not_ready(const struct ocspd_root *r, int64_t now)
 }
 
 static void
-ocspd_status(struct ocspd *o, const struct ocspd_root *r, const struct ocsp_certid *id,
-    int64_t now, struct ocsp_single *a)
+ocspd_status(const struct ocspd *o, const struct ocspd_root *r, const uint8_t *serial,
+    size_t len, int64_t now, struct ocsp_single *a)
 {
 	const struct sset_entry *e;
 	int64_t next = now + (int64_t)o->c->ocsp.validity;
@@ -248,25 +249,21 @@ ocspd_status(struct ocspd *o, const struct ocspd_root *r, const struct ocsp_cert
 	a->this_update = now;
 	a->next_update = next;
 	a->reason = -1;
-	if ((e = sset_find(&r->revoked, id->serial, id->serial_len)) != NULL) {
+	if ((e = sset_find(&r->revoked, serial, len)) != NULL) {
 		a->status = OCSP_REVOKED;
 		a->revoked = e->revoked;
 		a->reason = e->reason;
-		o->count[OC_REVOKED]++;
-	} else if (sset_find(&r->known, id->serial, id->serial_len) != NULL) {
+	} else if (sset_find(&r->known, serial, len) != NULL)
 		a->status = OCSP_GOOD;
-		o->count[OC_GOOD]++;
-	} else {
+	else
 		a->status = OCSP_UNKNOWN;
-		o->count[OC_UNKNOWN]++;
-	}
 }
 
 static void
-ocspd_cache_put(struct ocspd *o, int ri, const struct ocsp_certid *id,
+ocspd_cache_put(struct ocspd *o, int ri, int alg, const uint8_t *serial, size_t len,
     const struct ocsp_single *a, const struct buf *der)
 {
-	struct ocspd_cache_entry *e = ocspd_slot(o, ri, id->alg, id->serial, id->serial_len);
+	struct ocspd_cache_entry *e = ocspd_slot(o, ri, alg, serial, len);
 	uint8_t *p;
 
 	if ((p = malloc(der->len)) == NULL)
@@ -276,10 +273,10 @@ ocspd_cache_put(struct ocspd *o, int ri, const struct ocsp_certid *id,
 	e->der = p;
 	e->der_len = der->len;
 	e->root = (uint8_t)ri;
-	e->alg = (uint8_t)id->alg;
-	e->len = (uint8_t)(id->serial_len + 1);
+	e->alg = (uint8_t)alg;
+	e->len = (uint8_t)(len + 1);
 	e->status = (uint8_t)a->status;
-	memcpy(e->serial, id->serial, id->serial_len);
+	memcpy(e->serial, serial, len);
 	e->gen = o->roots[ri].gen;
 	e->next_update = a->next_update;
 	e->refresh_at = a->next_update - (a->next_update - a->this_update) / 4;
@@ -316,15 +313,91 @@ ocspd_sign(struct ocspd *o, int ri, const struct ocsp_req *req, int64_t now,
 	}
 	for (k = 0; k < req->n; k++) {
 		a[k].idx = k;
-		ocspd_status(o, r, &req->ids[k], now, &a[k]);
+		ocspd_status(o, r, req->ids[k].serial, req->ids[k].serial_len, now, &a[k]);
 	}
 	if (ocsp_resp_sign(r->signer, req, a, req->n, out) == -1)
 		return -1;
+	for (k = 0; k < req->n; k++)
+		o->count[OC_GOOD + a[k].status]++;
 	o->count[OC_SIGNATURES]++;
 	*max_age = req->has_nonce ? 0 : a[0].next_update - now;
 	if (cacheable)
-		ocspd_cache_put(o, ri, &req->ids[0], &a[0], out);
+		ocspd_cache_put(o, ri, req->ids[0].alg, req->ids[0].serial,
+		    req->ids[0].serial_len, &a[0], out);
 	return 0;
+}
+
+/* The next serial of the pass (known, then revoked, root by root), or NULL
+ * at the end of the pass. */
+static const struct sset_entry *
+ocspd_presign_next(struct ocspd *o, int64_t now)
+{
+	struct ocspd_root *r;
+	struct sset *set;
+
+	while (o->ps_root < o->n) {
+		r = &o->roots[o->ps_root];
+		set = o->ps_set ? &r->revoked : &r->known;
+		if (ocspd_not_ready(r, now) != NULL || o->ps_slot >= set->cap) {
+			o->ps_slot = 0;
+			if (o->ps_set ^= 1)
+				continue;
+			o->ps_root++;
+			continue;
+		}
+		if (set->e[o->ps_slot].len != 0)
+			return &set->e[o->ps_slot++];
+		o->ps_slot++;
+	}
+	return NULL;
+}
+
+int
+ocspd_presign(struct ocspd *o, int64_t now, int max)
+{
+	const struct sset_entry *e;
+	struct ocspd_cache_entry *slot;
+	struct ocspd_root *r;
+	struct ocsp_single a;
+	struct buf der;
+	int done = 0;
+
+	if (now < o->ps_next)
+		return 0;
+	buf_init(&der);
+	while (done < max) {
+		if ((e = ocspd_presign_next(o, now)) == NULL) {
+			o->ps_root = o->ps_set = 0;
+			o->ps_slot = 0;
+			o->ps_next = now + OCSPD_PRESIGN_PASS;
+			break;
+		}
+		r = &o->roots[o->ps_root];
+		slot = ocspd_slot(o, o->ps_root, OCSP_SHA1, e->serial, e->len - 1u);
+		/* a valid response in the slot stays, ours or another serial's */
+		if ((o->ps_set == 0 && sset_find(&r->revoked, e->serial, e->len - 1u)) ||
+		    (slot->len != 0 && slot->gen == r->gen && now < slot->refresh_at))
+			continue;
+		ocspd_status(o, r, e->serial, e->len - 1u, now, &a);
+		done++;
+		if (ocsp_resp_presign(r->signer, r->issuer, OCSP_SHA1, e->serial,
+		    e->len - 1u, &a, &der) == -1) {
+			o->count[OC_INTERNAL]++;
+			continue;
+		}
+		o->count[OC_PRESIGNED]++;
+		ocspd_cache_put(o, o->ps_root, OCSP_SHA1, e->serial, e->len - 1u, &a, &der);
+	}
+	buf_free(&der);
+	return o->ps_next == 0;	/* 1: the pass goes on */
+}
+
+void
+ocspd_presign_restart(struct ocspd *o)
+{
+	o->ps_root = o->ps_set = 0;
+	o->ps_slot = 0;
+	o->ps_next = 0;
 }
 
 void

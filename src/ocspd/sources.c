@@ -33,7 +33,7 @@
 static const char *const ocspd_counter_names[OC_NCOUNTERS] = {
 	"requests", "good", "revoked", "unknown", "malformed", "unauthorized",
 	"trylater", "internal", "cache_hits", "signatures", "nonces", "oversized",
-	"bad_http",
+	"bad_http", "presigned",
 };
 
 const char *
@@ -97,6 +97,7 @@ ocspd_refresh_crl(struct ocspd *o, struct ocspd_root *r)
 	r->crl = info;
 	r->have_crl = 1;
 	r->gen++;
+	ocspd_presign_restart(o);
 	log_info("root %s: CRL %lld, %zu revoked, next update %lld", r->cfg->name,
 	    (long long)info.number, rev.n, (long long)info.next_update);
 done:
@@ -128,6 +129,7 @@ ocspd_refresh_signer(struct ocspd *o, struct ocspd_root *r, int64_t now)
 	r->signer = s;
 	r->signer_until = until;
 	r->gen++;
+	ocspd_presign_restart(o);
 	log_info("root %s: responder certificate valid until %lld", r->cfg->name,
 	    (long long)until);
 warn:
@@ -172,6 +174,8 @@ ocspd_read_serials(struct ocspd *o, int ri, const char *path, int index)
 			n++;
 		}
 	}
+	if (n)
+		ocspd_presign_restart(o);
 	buf_free(&b);
 	if (n || bad)
 		log_info("root %s: %zu serials from %s%s", r->cfg->name, n, path,
@@ -248,8 +252,10 @@ ocspd_refresh_outbox(struct ocspd *o)
 		db_close(o->outbox);	/* opened again at the next refresh */
 		o->outbox = NULL;
 	}
-	if (l.n)
+	if (l.n) {
+		ocspd_presign_restart(o);
 		log_info("%zu certificates learned from %s", l.n, o->c->outbox_db);
+	}
 }
 
 void

@@ -417,7 +417,7 @@ ocsp_signer_free(struct ocsp_signer *s)
 }
 
 static int
-ocsp_add_single(OCSP_BASICRESP *bs, OCSP_REQUEST *req, const struct ocsp_single *a)
+ocsp_add_single(OCSP_BASICRESP *bs, OCSP_CERTID *cid, const struct ocsp_single *a)
 {
 	static const int st[] = { V_OCSP_CERTSTATUS_GOOD, V_OCSP_CERTSTATUS_REVOKED,
 		V_OCSP_CERTSTATUS_UNKNOWN };
@@ -430,13 +430,30 @@ ocsp_add_single(OCSP_BASICRESP *bs, OCSP_REQUEST *req, const struct ocsp_single 
 		rev = ASN1_GENERALIZEDTIME_set(NULL, (time_t)a->revoked);
 	ok = thisu && nextu && (a->status != OCSP_REVOKED || rev) &&
 	    a->status >= 0 && a->status <= OCSP_UNKNOWN &&
-	    OCSP_basic_add1_status(bs, OCSP_onereq_get0_id(OCSP_request_onereq_get0(req,
-	    a->idx)), st[a->status], a->reason < 0 ? OCSP_REVOKED_STATUS_NOSTATUS :
-	    a->reason, rev, thisu, nextu) != NULL;
+	    OCSP_basic_add1_status(bs, cid, st[a->status], a->reason < 0 ?
+	    OCSP_REVOKED_STATUS_NOSTATUS : a->reason, rev, thisu, nextu) != NULL;
 	ASN1_TIME_free(thisu);
 	ASN1_TIME_free(nextu);
 	ASN1_TIME_free(rev);
 	return ok ? 0 : -1;
+}
+
+/* Signs bs (its answers added) and wraps it in a successful OCSPResponse. */
+static int
+ocsp_finish(const struct ocsp_signer *s, OCSP_BASICRESP *bs, struct buf *out)
+{
+	OCSP_RESPONSE *resp = NULL;
+	unsigned char *der = NULL;
+	int len = -1;
+
+	if (OCSP_basic_sign(bs, s->cert, s->key, s->md, NULL, OCSP_RESPID_KEY) == 1 &&
+	    (resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs)) != NULL &&
+	    (len = i2d_OCSP_RESPONSE(resp, &der)) > 0 && buf_put(out, der, (size_t)len) == -1)
+		len = -1;
+	ERR_clear_error();
+	OPENSSL_free(der);
+	OCSP_RESPONSE_free(resp);
+	return len > 0 ? 0 : -1;
 }
 
 int
@@ -444,29 +461,53 @@ ocsp_resp_sign(const struct ocsp_signer *s, const struct ocsp_req *req,
     const struct ocsp_single *a, int n, struct buf *out)
 {
 	OCSP_BASICRESP *bs;
-	OCSP_RESPONSE *resp = NULL;
-	unsigned char *der = NULL;
-	int i, len = -1;
+	int i, rv = -1;
 
 	buf_reset(out);
 	if ((bs = OCSP_BASICRESP_new()) == NULL)
 		return -1;
 	for (i = 0; i < n; i++)
-		if (ocsp_add_single(bs, req->raw, &a[i]) == -1)
+		if (ocsp_add_single(bs, OCSP_onereq_get0_id(OCSP_request_onereq_get0(
+		    req->raw, a[i].idx)), &a[i]) == -1)
 			goto done;
 	if (req->has_nonce && OCSP_copy_nonce(bs, req->raw) != 1)
 		goto done;
-	if (OCSP_basic_sign(bs, s->cert, s->key, s->md, NULL, OCSP_RESPID_KEY) != 1 ||
-	    (resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs)) == NULL)
-		goto done;
-	if ((len = i2d_OCSP_RESPONSE(resp, &der)) > 0 && buf_put(out, der, (size_t)len) == -1)
-		len = -1;
+	rv = ocsp_finish(s, bs, out);
 done:
 	ERR_clear_error();
-	OPENSSL_free(der);
-	OCSP_RESPONSE_free(resp);
 	OCSP_BASICRESP_free(bs);
-	return len > 0 ? 0 : -1;
+	return rv;
+}
+
+int
+ocsp_resp_presign(const struct ocsp_signer *s, const struct ocsp_issuer *is, int alg,
+    const uint8_t *serial, size_t serial_len, const struct ocsp_single *a,
+    struct buf *out)
+{
+	OCSP_BASICRESP *bs = NULL;
+	OCSP_CERTID *cid = NULL;
+	ASN1_INTEGER *ser = NULL;
+	BIGNUM *bn;
+	int rv = -1;
+
+	buf_reset(out);
+	if (alg < 0 || alg >= OCSP_NALGS || serial_len > INT_MAX ||
+	    (bn = BN_bin2bn(serial, (int)serial_len, NULL)) == NULL)
+		return -1;
+	ser = BN_to_ASN1_INTEGER(bn, NULL);
+	BN_free(bn);
+	if (ser == NULL || (cid = OCSP_cert_id_new(EVP_get_digestbynid(ocsp_alg_nids[alg]),
+	    X509_get_subject_name(is->cert), X509_get0_pubkey_bitstr(is->cert),
+	    ser)) == NULL || (bs = OCSP_BASICRESP_new()) == NULL)
+		goto done;
+	if (ocsp_add_single(bs, cid, a) == 0)
+		rv = ocsp_finish(s, bs, out);
+done:
+	ERR_clear_error();
+	OCSP_BASICRESP_free(bs);
+	OCSP_CERTID_free(cid);
+	ASN1_INTEGER_free(ser);
+	return rv;
 }
 
 void
