@@ -35,6 +35,7 @@ struct ocspd_root {
 	struct ocsp_signer *signer;	/* NULL: answers tryLater */
 	int64_t		 signer_until;	/* its notAfter */
 	struct timespec	 signer_mtime;
+	off_t		 signer_size;
 	int64_t		 renew_warned;
 	struct sset	 known, revoked;
 	int		 have_crl;

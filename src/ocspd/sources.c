@@ -109,9 +109,8 @@ ocspd_refresh_signer(struct ocspd *o, struct ocspd_root *r, int64_t now)
 {
 	struct ocsp_signer *s;
 	char why[256];
-	off_t size = 0;
 	int64_t until;
-	int ch = ocspd_changed(r->cfg->cert, &r->signer_mtime, &size);
+	int ch = ocspd_changed(r->cfg->cert, &r->signer_mtime, &r->signer_size);
 
 	if (ch == 0 && r->signer != NULL && now < r->signer_until)
 		goto warn;
