@@ -2,13 +2,15 @@
  * ocspbench.c: the client half of `make bench-ocsp` (scripts/bench-ocsp.sh
  * runs airlock-ocspd and `openssl ocsp -index ... -port` beside it).
  *
- *   ocspbench PORT ISSUER_CERT EXPECTED N
+ *   ocspbench PORT ISSUER_CERT EXPECTED N CONNECTIONS
  *
  * EXPECTED has one line per serial: "HEX good", "HEX revoked REASON" or
  * "HEX unknown". One OCSP request per serial (SHA-1 CertID, no nonce,
  * RFC 5019) is built with OpenSSL; then N requests, the serials in turn,
- * are POSTed to 127.0.0.1:PORT, one HTTP/1.0 connection each, one after
- * the other, and only this loop is timed. Afterwards every response is
+ * are POSTed to 127.0.0.1:PORT over CONNECTIONS HTTP/1.1 connections kept
+ * alive (RFC 5019 section 5; opened again whenever the server closes one),
+ * each sending its next request when its last answer is in; only this
+ * loop is timed. Afterwards every response is
  * checked: successful, the status (and reason) expected for its serial,
  * and, for the first response of each serial, the signature and the
  * responder's delegation verified up to ISSUER_CERT (OCSP_basic_verify).
@@ -16,9 +18,12 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <err.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,51 +106,179 @@ load_expected(const char *path, X509 *issuer)
 		errx(1, "%s: no serials", path);
 }
 
-/* One POST; the body of the answer into *out (malloc'd). -1 on error. */
+/* One of the connections in flight. */
+struct conn {
+	int		 fd;
+	long		 i;		/* the request it carries, -1 none */
+	int		 tries;
+	unsigned char	*buf;
+	size_t		 len, cap, hlen, clen;	/* clen SIZE_MAX: until EOF */
+	int		 closes;
+};
+
+static int port;
+static long n, issued;
+static unsigned char **resp;
+static size_t *resplen;
+
 static int
-post(int port, const struct serial *s, unsigned char **out, size_t *outlen)
+conn_open(struct conn *c)
 {
 	struct sockaddr_in sa;
-	char hdr[256];
-	unsigned char *buf = NULL, *body;
-	size_t len = 0, cap = 0;
-	ssize_t n;
-	int fd, hl;
+	int one = 1;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((uint16_t)port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
-	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1)
-		goto fail;
-	hl = snprintf(hdr, sizeof(hdr), "POST / HTTP/1.0\r\nHost: 127.0.0.1\r\n"
-	    "Content-Type: application/ocsp-request\r\nContent-Length: %d\r\n\r\n",
-	    s->reqlen);
-	if (write(fd, hdr, (size_t)hl) != hl ||
-	    write(fd, s->req, (size_t)s->reqlen) != s->reqlen)
-		goto fail;
-	for (;;) {
-		if (len == cap && (buf = realloc(buf, cap = cap ? cap * 2 : 4096)) == NULL)
-			goto fail;
-		if ((n = read(fd, buf + len, cap - len)) <= 0)
-			break;
-		len += (size_t)n;
+	if ((c->fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return -1;
+	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		close(c->fd);
+		c->fd = -1;
+		return -1;
 	}
-	close(fd);
-	if ((body = memmem(buf, len, "\r\n\r\n", 4)) == NULL)
-		goto fail2;
-	body += 4;
-	*outlen = len - (size_t)(body - buf);
-	memmove(buf, body, *outlen);
-	*out = buf;
 	return 0;
-fail:
-	if (fd != -1)
-		close(fd);
-fail2:
-	free(buf);
-	return -1;
+}
+
+/* Sends request c->i (a new one if -1): 0, or -1 when all are issued. */
+static int
+conn_send(struct conn *c)
+{
+	char hdr[256 + 4096];
+	const struct serial *s;
+	int hl;
+
+	if (c->i == -1) {
+		if (issued >= n) {	/* done: a server serving one connection at a
+					 * time (openssl ocsp) moves on to the next */
+			if (c->fd != -1)
+				close(c->fd);
+			c->fd = -1;
+			return -1;
+		}
+		c->i = issued++;
+		c->tries = 0;
+	}
+	if (c->fd == -1 && conn_open(c) == -1)
+		err(1, "connect to port %d", port);
+	s = &serials[c->i % nserials];
+	hl = snprintf(hdr, sizeof(hdr), "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Connection: keep-alive\r\nContent-Type: application/ocsp-request\r\n"
+	    "Content-Length: %d\r\n\r\n", s->reqlen);
+	/* one write: a second small one would wait for Nagle's algorithm */
+	memcpy(hdr + hl, s->req, (size_t)s->reqlen);
+	c->len = c->hlen = 0;
+	c->clen = SIZE_MAX;
+	c->closes = 0;
+	if (write(c->fd, hdr, (size_t)hl + (size_t)s->reqlen) != hl + s->reqlen) {
+		close(c->fd);
+		c->fd = -1;
+		if (++c->tries > 3)
+			errx(1, "cannot send to port %d", port);
+		return conn_send(c);
+	}
+	return 0;
+}
+
+/* The response is complete: keep its body, send the next request. */
+static int
+conn_done(struct conn *c)
+{
+	size_t blen = c->clen == SIZE_MAX ? c->len - c->hlen : c->clen;
+
+	if ((resp[c->i] = malloc(blen ? blen : 1)) != NULL) {
+		memcpy(resp[c->i], c->buf + c->hlen, blen);
+		resplen[c->i] = blen;
+	}
+	if (c->closes || c->clen == SIZE_MAX) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	c->i = -1;
+	return conn_send(c);
+}
+
+static void
+conn_header(struct conn *c)
+{
+	unsigned char *end = memmem(c->buf, c->len, "\r\n\r\n", 4);
+	const char *cl;
+
+	if (end == NULL)
+		return;
+	c->hlen = (size_t)(end - c->buf) + 4;
+	*end = '\0';
+	if ((cl = strcasestr((char *)c->buf, "\r\nContent-Length:")) != NULL)
+		c->clen = strtoul(cl + 17, NULL, 10);
+	c->closes = strcasestr((char *)c->buf, "\r\nConnection: close") != NULL ||
+	    strncmp((char *)c->buf, "HTTP/1.0", 8) == 0;
+	*end = '\r';
+}
+
+/* Readable: -1 when the connection has nothing more to do. */
+static int
+conn_read(struct conn *c)
+{
+	ssize_t r;
+
+	if (c->len == c->cap && (c->buf = realloc(c->buf, c->cap = c->cap ? c->cap * 2 :
+	    8192)) == NULL)
+		err(1, "realloc");
+	r = read(c->fd, c->buf + c->len, c->cap - c->len);
+	if (r <= 0) {
+		close(c->fd);
+		c->fd = -1;
+		if (c->hlen != 0 && c->clen == SIZE_MAX)
+			return conn_done(c);
+		if (++c->tries > 3)	/* closed before answering: again */
+			errx(1, "port %d closes without answering", port);
+		return conn_send(c);
+	}
+	c->len += (size_t)r;
+	if (c->hlen == 0)
+		conn_header(c);
+	if (c->hlen != 0 && c->clen != SIZE_MAX && c->len >= c->hlen + c->clen)
+		return conn_done(c);
+	return 0;
+}
+
+/* All n requests over nconn connections kept alive, each sending its next
+ * request when the answer to the last one is in. */
+static void
+run(int nconn)
+{
+	struct conn *cs = calloc((size_t)nconn, sizeof(*cs));
+	struct pollfd *p = calloc((size_t)nconn, sizeof(*p));
+	int k, live = 0;
+
+	if (cs == NULL || p == NULL)
+		err(1, "calloc");
+	for (k = 0; k < nconn; k++) {
+		cs[k].fd = -1;
+		cs[k].i = -1;
+		if (conn_send(&cs[k]) == 0)
+			live++;
+	}
+	while (live > 0) {
+		for (k = 0; k < nconn; k++) {
+			p[k].fd = cs[k].i == -1 ? -1 : cs[k].fd;
+			p[k].events = POLLIN;
+		}
+		if (poll(p, (nfds_t)nconn, 30000) <= 0)
+			errx(1, "port %d: no answer for 30 s", port);
+		for (k = 0; k < nconn; k++)
+			if (p[k].revents && cs[k].i != -1 && conn_read(&cs[k]) == -1)
+				live--;
+	}
+	for (k = 0; k < nconn; k++) {
+		if (cs[k].fd != -1)
+			close(cs[k].fd);
+		free(cs[k].buf);
+	}
+	free(cs);
+	free(p);
 }
 
 static int
@@ -181,19 +314,19 @@ int
 main(int argc, char **argv)
 {
 	struct timespec t0, t1;
-	unsigned char **resp;
-	size_t *resplen;
 	X509_STORE *store;
 	X509 *issuer;
 	FILE *f;
-	long i, n, ok = 0;
-	int port, seen[3] = { 0, 0, 0 }, good[3] = { 1, 1, 1 };
+	long i, ok = 0;
+	int nconn, seen[3] = { 0, 0, 0 }, good[3] = { 1, 1, 1 };
 	double secs;
 
-	if (argc != 5)
-		errx(2, "usage: ocspbench PORT ISSUER_CERT EXPECTED N");
+	if (argc != 6)
+		errx(2, "usage: ocspbench PORT ISSUER_CERT EXPECTED N CONNECTIONS");
 	port = atoi(argv[1]);
 	n = atol(argv[4]);
+	if ((nconn = atoi(argv[5])) < 1 || nconn > 256)
+		errx(2, "CONNECTIONS: 1 to 256");
 	if ((f = fopen(argv[2], "r")) == NULL || (issuer = PEM_read_X509(f, NULL, NULL,
 	    NULL)) == NULL)
 		errx(1, "%s: cannot read", argv[2]);
@@ -206,9 +339,7 @@ main(int argc, char **argv)
 	if (resp == NULL || resplen == NULL || n < 1)
 		errx(1, "N");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (i = 0; i < n; i++)
-		if (post(port, &serials[i % nserials], &resp[i], &resplen[i]) == -1)
-			resp[i] = NULL;
+	run(nconn);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	for (i = 0; i < n; i++) {

@@ -47,6 +47,8 @@ struct ocspd_root {
 	uint32_t	 gen;		/* bumped when the CRL changes */
 };
 
+#define OCSPD_REQ_MAX	160	/* requests up to this size are indexed by their bytes */
+
 struct ocspd_cache_entry {
 	uint8_t		 root, alg, len;	/* len: serial length + 1; 0 empty */
 	uint8_t		 status;		/* OCSP_GOOD + OC_GOOD order */
@@ -55,12 +57,15 @@ struct ocspd_cache_entry {
 	int64_t		 refresh_at, next_update;
 	uint8_t		*der;
 	size_t		 der_len;
+	uint8_t		 req_len;		/* a request answered by it, 0 none */
+	uint8_t		 req[OCSPD_REQ_MAX];
 };
 
 enum {	/* counters; GOOD, REVOKED, UNKNOWN in CertStatus order */
 	OC_REQUESTS, OC_GOOD, OC_REVOKED, OC_UNKNOWN, OC_MALFORMED, OC_UNAUTHORIZED,
 	OC_TRYLATER, OC_INTERNAL, OC_CACHE_HITS, OC_SIGNATURES, OC_NONCES,
-	OC_OVERSIZED, OC_BAD_HTTP, OC_PRESIGNED, OC_NCOUNTERS
+	OC_OVERSIZED, OC_BAD_HTTP, OC_PRESIGNED, OC_PRESIGN_PASSES,
+	OC_NCOUNTERS
 };
 
 struct ocspd {
@@ -71,6 +76,7 @@ struct ocspd {
 	int64_t		 outbox_after;	/* row id of the last answer read */
 	struct ocspd_cache_entry *cache;
 	size_t		 cache_n;
+	uint32_t	*req_idx;	/* request bytes -> cache entry + 1 */
 	uint64_t	 count[OC_NCOUNTERS];
 	int		 ps_root, ps_set;	/* where the presigning pass is */
 	size_t		 ps_slot;

@@ -25,6 +25,7 @@
 #include "ocspd.h"
 
 #define OCSPD_BAD_LINES	20	/* bad-input log lines per second at most */
+#define OCSPD_WAYS	4	/* cache slots per bucket */
 #define OCSPD_PRESIGN_PASS	60	/* seconds between passes over the serials */
 
 static uint64_t
@@ -133,8 +134,9 @@ ocspd_init(struct ocspd *o, const struct cfg *c)
 
 	memset(o, 0, sizeof(*o));
 	o->c = c;
-	o->cache_n = c->ocsp.cache_entries;
-	if ((o->cache = calloc(o->cache_n, sizeof(*o->cache))) == NULL) {
+	o->cache_n = c->ocsp.cache_entries / OCSPD_WAYS * OCSPD_WAYS;
+	if ((o->cache = calloc(o->cache_n, sizeof(*o->cache))) == NULL ||
+	    (o->req_idx = calloc(o->cache_n, sizeof(*o->req_idx))) == NULL) {
 		log_warnx("out of memory for %zu cache entries", o->cache_n);
 		return -1;
 	}
@@ -172,16 +174,18 @@ ocspd_free(struct ocspd *o)
 	for (k = 0; o->cache && k < o->cache_n; k++)
 		free(o->cache[k].der);
 	free(o->cache);
+	free(o->req_idx);
 	memset(o, 0, sizeof(*o));
 }
 
+/* The cache is set-associative: OCSPD_WAYS slots per bucket. */
 static struct ocspd_cache_entry *
-ocspd_slot(struct ocspd *o, int root, int alg, const uint8_t *serial, size_t len)
+ocspd_bucket(struct ocspd *o, int root, int alg, const uint8_t *serial, size_t len)
 {
 	uint64_t h = ocspd_hash(serial, len, 0xcbf29ce484222325ull ^
 	    (uint64_t)(root << 8 | alg));
 
-	return &o->cache[h % o->cache_n];
+	return &o->cache[(h % (o->cache_n / OCSPD_WAYS)) * OCSPD_WAYS];
 }
 
 static int
@@ -192,17 +196,55 @@ ocspd_slot_is(const struct ocspd_cache_entry *e, int root, int alg,
 	    memcmp(e->serial, serial, len) == 0;
 }
 
+static int
+ocspd_slot_valid(const struct ocspd *o, const struct ocspd_cache_entry *e, int64_t now)
+{
+	return e->len != 0 && e->gen == o->roots[e->root].gen && now < e->refresh_at &&
+	    now < o->roots[e->root].signer_until;
+}
+
+/* The serial's slot, or NULL. */
+static struct ocspd_cache_entry *
+ocspd_slot_find(struct ocspd *o, int root, int alg, const uint8_t *serial, size_t len)
+{
+	struct ocspd_cache_entry *b = ocspd_bucket(o, root, alg, serial, len);
+	int w;
+
+	for (w = 0; w < OCSPD_WAYS; w++)
+		if (ocspd_slot_is(&b[w], root, alg, serial, len))
+			return &b[w];
+	return NULL;
+}
+
+/* Where a new response goes: the serial's slot, an empty or stale one,
+ * else (force) the one nearest its refresh, else NULL. */
+static struct ocspd_cache_entry *
+ocspd_slot_for(struct ocspd *o, int root, int alg, const uint8_t *serial, size_t len,
+    int64_t now, int force)
+{
+	struct ocspd_cache_entry *b = ocspd_bucket(o, root, alg, serial, len), *v = NULL;
+	int w;
+
+	if ((v = ocspd_slot_find(o, root, alg, serial, len)) != NULL)
+		return v;
+	for (w = 0; w < OCSPD_WAYS; w++) {
+		if (!ocspd_slot_valid(o, &b[w], now))
+			return &b[w];
+		if (v == NULL || b[w].refresh_at < v->refresh_at)
+			v = &b[w];
+	}
+	return force ? v : NULL;
+}
+
 void
 ocspd_cache_drop(struct ocspd *o, int root, const uint8_t *serial, size_t len)
 {
 	struct ocspd_cache_entry *e;
 	int alg;
 
-	for (alg = 0; alg < OCSP_NALGS; alg++) {
-		e = ocspd_slot(o, root, alg, serial, len);
-		if (ocspd_slot_is(e, root, alg, serial, len))
+	for (alg = 0; alg < OCSP_NALGS; alg++)
+		if ((e = ocspd_slot_find(o, root, alg, serial, len)) != NULL)
 			e->len = 0;
-	}
 }
 
 /* Which root answers for every CertID of the request: its index, or -1. */
@@ -259,16 +301,18 @@ ocspd_status(const struct ocspd *o, const struct ocspd_root *r, const uint8_t *s
 		a->status = OCSP_UNKNOWN;
 }
 
-static void
+static struct ocspd_cache_entry *
 ocspd_cache_put(struct ocspd *o, int ri, int alg, const uint8_t *serial, size_t len,
     const struct ocsp_single *a, const struct buf *der)
 {
-	struct ocspd_cache_entry *e = ocspd_slot(o, ri, alg, serial, len);
+	struct ocspd_cache_entry *e = ocspd_slot_for(o, ri, alg, serial, len,
+	    a->this_update, 1);
 	uint8_t *p;
 
 	if ((p = malloc(der->len)) == NULL)
-		return;
+		return NULL;
 	free(e->der);
+	e->req_len = 0;
 	memcpy(p, der->p, der->len);
 	e->der = p;
 	e->der_len = der->len;
@@ -280,33 +324,89 @@ ocspd_cache_put(struct ocspd *o, int ri, int alg, const uint8_t *serial, size_t 
 	e->gen = o->roots[ri].gen;
 	e->next_update = a->next_update;
 	e->refresh_at = a->next_update - (a->next_update - a->this_update) / 4;
+	return e;
 }
 
+/* The ways of the request-bytes index for these bytes. */
+static uint32_t *
+ocspd_req_bucket(struct ocspd *o, const uint8_t *der, size_t len)
+{
+	uint64_t h = ocspd_hash(der, len, 0x84222325cbf29ce4ull);
+
+	return &o->req_idx[(h % (o->cache_n / OCSPD_WAYS)) * OCSPD_WAYS];
+}
+
+/* A valid cached response for exactly these request bytes, or NULL: the
+ * common request (one CertID, no nonce) costs no parsing at all. */
 static const struct ocspd_cache_entry *
+ocspd_req_find(struct ocspd *o, const uint8_t *der, size_t len, int64_t now)
+{
+	const struct ocspd_cache_entry *e;
+	uint32_t *b;
+	int w;
+
+	if (len == 0 || len > OCSPD_REQ_MAX)
+		return NULL;
+	b = ocspd_req_bucket(o, der, len);
+	for (w = 0; w < OCSPD_WAYS; w++) {
+		if (b[w] == 0)
+			continue;
+		e = &o->cache[b[w] - 1];
+		if (e->req_len == len && memcmp(e->req, der, len) == 0 &&
+		    ocspd_slot_valid(o, e, now))
+			return e;
+	}
+	return NULL;
+}
+
+/* Remembers that these request bytes are answered by e. */
+static void
+ocspd_req_attach(struct ocspd *o, struct ocspd_cache_entry *e, const uint8_t *der,
+    size_t len, int64_t now)
+{
+	uint32_t *b, *v = NULL;
+	int w;
+
+	if (e == NULL || len == 0 || len > OCSPD_REQ_MAX)
+		return;
+	b = ocspd_req_bucket(o, der, len);
+	for (w = 0; w < OCSPD_WAYS && v == NULL; w++) {
+		const struct ocspd_cache_entry *x = b[w] ? &o->cache[b[w] - 1] : NULL;
+
+		if (x == NULL || x == e || !ocspd_slot_valid(o, x, now) ||
+		    x->req_len == 0 || x->req_len != len || memcmp(x->req, der, len) != 0)
+			v = &b[w];
+	}
+	if (v == NULL)
+		v = &b[0];
+	memcpy(e->req, der, len);
+	e->req_len = (uint8_t)len;
+	*v = (uint32_t)(e - o->cache) + 1;
+}
+
+static struct ocspd_cache_entry *
 ocspd_cache_get(struct ocspd *o, int ri, const struct ocsp_certid *id, int64_t now)
 {
-	struct ocspd_cache_entry *e = ocspd_slot(o, ri, id->alg, id->serial, id->serial_len);
+	struct ocspd_cache_entry *e = ocspd_slot_find(o, ri, id->alg, id->serial,
+	    id->serial_len);
 
-	if (!ocspd_slot_is(e, ri, id->alg, id->serial, id->serial_len) ||
-	    e->gen != o->roots[ri].gen || now >= e->refresh_at ||
-	    now >= o->roots[ri].signer_until)
-		return NULL;
-	return e;
+	return e != NULL && ocspd_slot_valid(o, e, now) ? e : NULL;
 }
 
 /* The successful path: cached, or signed now. */
 static int
-ocspd_sign(struct ocspd *o, int ri, const struct ocsp_req *req, int64_t now,
-    struct buf *out, int64_t *max_age)
+ocspd_sign(struct ocspd *o, int ri, const struct ocsp_req *req, const uint8_t *der,
+    size_t len, int64_t now, struct buf *out, int64_t *max_age)
 {
 	struct ocspd_root *r = &o->roots[ri];
-	const struct ocspd_cache_entry *e;
+	struct ocspd_cache_entry *e;
 	struct ocsp_single a[OCSP_MAX_IDS];
 	int k, cacheable = req->n == 1 && !req->has_nonce;
 
 	if (cacheable && (e = ocspd_cache_get(o, ri, &req->ids[0], now)) != NULL) {
 		o->count[OC_CACHE_HITS]++;
 		o->count[OC_GOOD + e->status]++;
+		ocspd_req_attach(o, e, der, len, now);
 		buf_reset(out);
 		*max_age = e->next_update - now;
 		return buf_put(out, e->der, e->der_len);
@@ -322,8 +422,8 @@ ocspd_sign(struct ocspd *o, int ri, const struct ocsp_req *req, int64_t now,
 	o->count[OC_SIGNATURES]++;
 	*max_age = req->has_nonce ? 0 : a[0].next_update - now;
 	if (cacheable)
-		ocspd_cache_put(o, ri, req->ids[0].alg, req->ids[0].serial,
-		    req->ids[0].serial_len, &a[0], out);
+		ocspd_req_attach(o, ocspd_cache_put(o, ri, req->ids[0].alg,
+		    req->ids[0].serial, req->ids[0].serial_len, &a[0], out), der, len, now);
 	return 0;
 }
 
@@ -370,13 +470,15 @@ ocspd_presign(struct ocspd *o, int64_t now, int max)
 			o->ps_root = o->ps_set = 0;
 			o->ps_slot = 0;
 			o->ps_next = now + OCSPD_PRESIGN_PASS;
+			o->count[OC_PRESIGN_PASSES]++;
 			break;
 		}
 		r = &o->roots[o->ps_root];
-		slot = ocspd_slot(o, o->ps_root, OCSP_SHA1, e->serial, e->len - 1u);
-		/* a valid response in the slot stays, ours or another serial's */
+		/* a valid response stays, ours or (a full bucket) other serials' */
+		slot = ocspd_slot_for(o, o->ps_root, OCSP_SHA1, e->serial, e->len - 1u,
+		    now, 0);
 		if ((o->ps_set == 0 && sset_find(&r->revoked, e->serial, e->len - 1u)) ||
-		    (slot->len != 0 && slot->gen == r->gen && now < slot->refresh_at))
+		    slot == NULL || ocspd_slot_valid(o, slot, now))
 			continue;
 		ocspd_status(o, r, e->serial, e->len - 1u, now, &a);
 		done++;
@@ -404,6 +506,7 @@ void
 ocspd_answer(struct ocspd *o, const uint8_t *der, size_t len, int64_t now,
     struct buf *out, int64_t *max_age)
 {
+	const struct ocspd_cache_entry *e;
 	struct ocsp_req req;
 	const char *why_not;
 	char why[160];
@@ -411,6 +514,15 @@ ocspd_answer(struct ocspd *o, const uint8_t *der, size_t len, int64_t now,
 
 	*max_age = 0;
 	o->count[OC_REQUESTS]++;
+	if ((e = ocspd_req_find(o, der, len, now)) != NULL) {
+		o->count[OC_CACHE_HITS]++;
+		o->count[OC_GOOD + e->status]++;
+		buf_reset(out);
+		*max_age = e->next_update - now;
+		if (buf_put(out, e->der, e->der_len) == -1)
+			ocsp_resp_error(OCSP_ST_INTERNAL, out);
+		return;
+	}
 	if (ocsp_req_parse(der, len, &req, why, sizeof(why)) == -1) {
 		o->count[OC_MALFORMED]++;
 		ocspd_bad(o, now, "malformedRequest: %s (%zu bytes)", why, len);
@@ -428,7 +540,7 @@ ocspd_answer(struct ocspd *o, const uint8_t *der, size_t len, int64_t now,
 		o->count[OC_TRYLATER]++;
 		ocspd_bad(o, now, "tryLater: root %s has %s", o->roots[ri].cfg->name, why_not);
 		ocsp_resp_error(OCSP_ST_TRYLATER, out);
-	} else if (ocspd_sign(o, ri, &req, now, out, max_age) == -1) {
+	} else if (ocspd_sign(o, ri, &req, der, len, now, out, max_age) == -1) {
 		o->count[OC_INTERNAL]++;
 		log_warnx("internalError: root %s: cannot sign a response",
 		    o->roots[ri].cfg->name);

@@ -33,7 +33,7 @@
 static const char *const ocspd_counter_names[OC_NCOUNTERS] = {
 	"requests", "good", "revoked", "unknown", "malformed", "unauthorized",
 	"trylater", "internal", "cache_hits", "signatures", "nonces", "oversized",
-	"bad_http", "presigned",
+	"bad_http", "presigned", "presign_passes",
 };
 
 const char *
