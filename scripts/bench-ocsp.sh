@@ -19,7 +19,9 @@ SERIALS=${OCSP_SERIALS:-2000}
 CONN=${OCSP_CONN:-8}
 D=$(mktemp -d /tmp/airlock-bench-ocsp.XXXXXX)
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
+# openssl ocsp -multi: its children first (by parent id), then it
+stop() { local p; for p in "${pids[@]}"; do kill -9 $(pgrep -P "$p") "$p" 2>/dev/null; done; }
+trap 'stop; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
 die() { echo "bench-ocsp: $*" >&2; exit 1; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 listening() { python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$1" 2>/dev/null; }
