@@ -207,7 +207,7 @@ install: all
 	for f in airlock.conf airlock-client.conf; do \
 	    [ -e $(DESTDIR)$(SYSCONFDIR)/airlock/$$f ] || \
 	    install -m 0640 conf/$$f $(DESTDIR)$(SYSCONFDIR)/airlock/$$f; done
-	install -m 0755 $(B)/bin/airlock-timesync $(DESTDIR)$(SBINDIR)
+	install -m 0755 $(B)/bin/airlock-timesync $(B)/bin/airlock-ocspd $(DESTDIR)$(SBINDIR)
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 $(wildcard docs/*.1) $(DESTDIR)$(MANDIR)/man1
 	install -m 0644 $(wildcard docs/*.8) $(DESTDIR)$(MANDIR)/man8
