@@ -43,6 +43,8 @@ useradd -r -M -N -d /nonexistent -s /usr/sbin/nologin -g "$G" -G "$CG" "$LU" &&
 useradd -r -M -N -d /nonexistent -s /usr/sbin/nologin -g "$G" "$SU" ||
 	{ echo "cannot create the test users"; exit 1; }
 
+# the harness writes the signer group (audit_key): ca_db goes into it
+export AL_SIGNER_EXTRA="ca_db = \"$D/signer/signerdb/ca.db\";"
 al_setup "$D"
 S=$D/signer
 # the layout of systemd/airlock.tmpfiles: one directory per daemon
@@ -51,7 +53,6 @@ sed -i "s|^state_dir = .*|state_dir = \"$S/link\";|" "$S/airlock.conf"
 cat >> "$S/airlock.conf" <<CONF
 link_user = "$LU";
 signer_user = "$SU";
-signer = { ca_db = "$S/signerdb/ca.db"; };
 CONF
 chmod 0755 "$D" "$S"
 chown -R "$SU:$G" "$D/ca" && chmod 0700 "$D/ca"
