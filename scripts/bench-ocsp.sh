@@ -6,8 +6,8 @@
 # tools/ocspbench.c sends OCSP_N requests (the serials in turn, POSTs over
 # OCSP_CONN HTTP/1.1 connections kept alive, each with one request in
 # flight) to each and checks every answer. OpenSSL's responder runs with
-# -multi OCSP_CONN (one process per connection: a single one serves one
-# kept-alive connection at a time); airlock-ocspd is one thread.
+# -multi OCSP_PROCS (default: the number of CPUs; a single process serves
+# one kept-alive connection at a time); airlock-ocspd is one thread.
 # Prints one line:
 #   BENCH ocsp responses=N ok=N per_s=X openssl_ocsp_per_s=Y ratio=Z revoked_ok=0|1 unknown_ok=0|1
 set -u
@@ -17,11 +17,12 @@ bin=$top/build/bin
 N=${OCSP_N:-10000}
 SERIALS=${OCSP_SERIALS:-2000}
 CONN=${OCSP_CONN:-8}
+PROCS=${OCSP_PROCS:-$(nproc)}
 D=$(mktemp -d /tmp/airlock-bench-ocsp.XXXXXX)
 pids=()
 # openssl ocsp -multi: its children first (by parent id), then it
-stop() { local p; for p in "${pids[@]}"; do kill -9 $(pgrep -P "$p") "$p" 2>/dev/null; done; }
-trap 'stop; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
+stop() { local p; for p in "${pids[@]}"; do kill -9 $(pgrep -P "$p") "$p"; wait "$p"; done; }
+trap 'exec 2>/dev/null; stop; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
 die() { echo "bench-ocsp: $*" >&2; exit 1; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 listening() { python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$1" 2>/dev/null; }
@@ -42,7 +43,7 @@ CONF
 "$bin/airlock-ocspd" -d -c "$D/ocspd.conf" 2>"$D/ocspd.log" &
 pids+=($!)
 openssl ocsp -index "$D/ca/index.txt" -port "$P2" -rsigner "$D/ca/ocsp.crt" \
-	-rkey "$D/ca/ocsp.key" -CA "$D/ca/ca.crt" -nmin 60 -ignore_err -multi "$CONN" >"$D/openssl.log" 2>&1 &
+	-rkey "$D/ca/ocsp.key" -CA "$D/ca/ca.crt" -nmin 60 -ignore_err -multi "$PROCS" >"$D/openssl.log" 2>&1 &
 pids+=($!)
 # airlock-ocspd signs every issued serial's response ahead of time: wait for it
 for _ in $(seq 600); do
