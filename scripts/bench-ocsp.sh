@@ -6,8 +6,9 @@
 # tools/ocspbench.c sends OCSP_N requests (the serials in turn, POSTs over
 # OCSP_CONN HTTP/1.1 connections kept alive, each with one request in
 # flight) to each and checks every answer. OpenSSL's responder runs with
-# -multi OCSP_PROCS (default: the number of CPUs; a single process serves
-# one kept-alive connection at a time); airlock-ocspd is one thread.
+# -multi OCSP_PROCS (default OCSP_CONN: a process serves one kept-alive
+# connection at a time, and with fewer processes than connections the run
+# stalls); airlock-ocspd is one thread.
 # Prints one line:
 #   BENCH ocsp responses=N ok=N per_s=X openssl_ocsp_per_s=Y ratio=Z revoked_ok=0|1 unknown_ok=0|1
 set -u
@@ -17,7 +18,7 @@ bin=$top/build/bin
 N=${OCSP_N:-10000}
 SERIALS=${OCSP_SERIALS:-2000}
 CONN=${OCSP_CONN:-8}
-PROCS=${OCSP_PROCS:-$(nproc)}
+PROCS=${OCSP_PROCS:-$CONN}
 D=$(mktemp -d /tmp/airlock-bench-ocsp.XXXXXX)
 pids=()
 # openssl ocsp -multi: its children first (by parent id), then it
