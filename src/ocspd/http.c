@@ -180,7 +180,7 @@ http_start(struct ocspd *o, const char *addr, int port, size_t max_request)
 	struct sockaddr_storage ss;
 	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-	unsigned flags = MHD_USE_ERROR_LOG | MHD_USE_EPOLL;
+	unsigned flags = MHD_USE_ERROR_LOG | MHD_USE_EPOLL | MHD_USE_TURBO;
 	struct http *h;
 
 	memset(&ss, 0, sizeof(ss));
