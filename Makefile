@@ -33,14 +33,18 @@ LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lutil -lm
 # One folder per program and shared folders for what they share
 # (docs/architecture.md section 10). Each program links only the folders it
 # may use (USES_*); `make walls` checks the headers each object includes.
-FOLDERS	:= common wire link pki ca store linkd signerd client ctl timesync
+FOLDERS	:= common wire link pki ca store linkd signerd client ctl timesync ocspd
+# ocspd/http.c is the only libmicrohttpd user: like a main, it is linked
+# into airlock-ocspd alone and kept out of the archives.
 MAINS	:= src/linkd/linkd.c src/signerd/signerd.c src/client/client.c \
-	   src/ctl/ctl.c src/ctl/top.c src/timesync/timesync.c
+	   src/ctl/ctl.c src/ctl/top.c src/timesync/timesync.c \
+	   src/ocspd/ocspd.c src/ocspd/http.c
 USES_linkd	:= linkd store link wire common
 USES_signerd	:= signerd ca pki wire common
 USES_client	:= client store link pki wire common
 USES_ctl	:= ctl ca store link pki wire common
 USES_timesync	:= timesync ca pki wire common
+USES_ocspd	:= ocspd store pki wire common
 ALLSRC	:= $(wildcard $(FOLDERS:%=src/%/*.c))
 LIBSRC	:= $(filter-out $(MAINS),$(ALLSRC))
 obj	= $(patsubst src/%.c,$(B)/obj/%.o,$(1))
@@ -48,7 +52,8 @@ LIBOBJ	:= $(call obj,$(LIBSRC))
 LIB	:= $(B)/libairlock.a
 flibs	= $(foreach f,$(USES_$(1)),$(B)/lib/lib$(f).a)
 PROGS	:= $(B)/bin/airlock-linkd $(B)/bin/airlock-signerd \
-	   $(B)/bin/airlock-client $(B)/bin/airlockctl $(B)/bin/airlock-timesync
+	   $(B)/bin/airlock-client $(B)/bin/airlockctl $(B)/bin/airlock-timesync \
+	   $(B)/bin/airlock-ocspd
 TOOLSRC	:= $(wildcard tools/*.c)
 TOOLS	:= $(TOOLSRC:tools/%.c=$(B)/bin/%)
 UNITSRC	:= $(wildcard tests/unit/test_*.c)
@@ -68,10 +73,10 @@ DEB_PKGS := build-essential pkg-config libssl-dev libsqlite3-dev libconfig-dev \
 	    libusb-1.0-0-dev libcmocka-dev libumockdev-dev umockdev openssl \
 	    socat clang libclang-rt-14-dev gnutls-bin python3-cryptography \
 	    softhsm2 libengine-pkcs11-openssl opensc libseccomp-dev \
-	    libncurses-dev tmux sqlite3 publicsuffix gnupg sq xdelta
+	    libncurses-dev tmux sqlite3 publicsuffix gnupg sq xdelta libmicrohttpd-dev
 
 .PHONY: all deps check walls unit integration fuzz fuzz-smoke demo clean asan \
-	install install-signer install-webdb install-dirs install-systemd-now deploy-test chaos drill bench-link bench-sign bench-usb bench-crl bench-pgp bench-v1 test-crl-long
+	install install-signer install-webdb install-dirs install-systemd-now deploy-test chaos drill bench-link bench-sign bench-usb bench-crl bench-pgp bench-v1 bench-ocsp test-crl-long
 
 # The emulated PL2501 cable of the USB tests, when umockdev is there.
 USBPAIR	:= $(if $(shell pkg-config --exists umockdev-1.0 && echo y),$(B)/bin/usbpair)
@@ -117,6 +122,9 @@ $(B)/bin/airlockctl: $(B)/obj/ctl/ctl.o $(B)/obj/ctl/top.o $(call flibs,ctl) | $
 	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) -Wl,--start-group $(call flibs,ctl) -Wl,--end-group $(LDLIBS) -lncurses
 $(B)/bin/airlock-timesync: $(B)/obj/timesync/timesync.o $(call flibs,timesync) | $(B)/bin
 	$(CC) $(CFLAGS) -o $@ $< -Wl,--start-group $(call flibs,timesync) -Wl,--end-group $(LDLIBS)
+
+$(B)/bin/airlock-ocspd: $(B)/obj/ocspd/ocspd.o $(B)/obj/ocspd/http.o $(call flibs,ocspd) | $(B)/bin
+	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) -Wl,--start-group $(call flibs,ocspd) -Wl,--end-group $(LDLIBS) -lmicrohttpd
 
 # The walls between the folders, from the compiler's dependency files.
 walls: $(PROGS)
@@ -211,6 +219,8 @@ bench-pgp: all
 
 bench-v1: all
 	@scripts/bench-v1.sh
+bench-ocsp: all
+	@scripts/bench-ocsp.sh
 
 asan:
 	$(MAKE) B=build-asan CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" check
@@ -259,11 +269,14 @@ install-signer: all install-dirs
 	@$(MAKE) --no-print-directory install-systemd-now CONFS=airlock.conf
 
 install-webdb: all install-dirs
-	install -d $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(B)/bin/airlock-client $(DESTDIR)$(BINDIR)
+	install -m 0755 $(B)/bin/airlock-ocspd $(DESTDIR)$(SBINDIR)
 	$(call install_conf,airlock-client.conf)
 	$(call install_man,airlock-client,1)
+	$(call install_man,airlock-ocspd,8)
 	$(call install_unit,airlock-client)
+	$(call install_unit,airlock-ocspd)
 	install -m 0644 systemd/airlock-client.sysusers $(DESTDIR)$(SYSUSERSDIR)/airlock-client.conf
 	install -m 0644 systemd/airlock-client.tmpfiles $(DESTDIR)$(TMPFILESDIR)/airlock-client.conf
 	@$(MAKE) --no-print-directory install-systemd-now CONFS=airlock-client.conf

@@ -94,6 +94,29 @@ struct cfg_crl_root {
 	char		ca_cert[CFG_PATH];	/* the issuing CA certificate, PEM or DER */
 };
 
+/* a root whose certificates airlock-ocspd answers for (docs/ocsp.md) */
+struct cfg_ocsp_root {
+	char		name[AIRLOCK_NAME_MAX];	/* one of client.crl_roots */
+	char		key[CFG_PATH];		/* the responder's key, PEM, 0600 */
+	char		cert[CFG_PATH];		/* its certificate (profile "ocsp") */
+	char		index[CFG_PATH];	/* an openssl ca index.txt, "" none */
+};
+
+/* the ocsp group: airlock-ocspd on webdb */
+struct cfg_ocsp {
+	char		listen[64];		/* address to bind; default 127.0.0.1 */
+	int		port;			/* default 8080 */
+	char		user[32];		/* user to run as, "" keep */
+	char		cache_dir[CFG_PATH];	/* its only writable directory */
+	uint32_t	validity;		/* seconds from thisUpdate to nextUpdate */
+	uint32_t	refresh;		/* seconds between looks at the sources */
+	uint32_t	max_request;		/* bytes; larger requests are refused */
+	uint32_t	cache_entries;		/* pre-signed responses kept */
+	uint32_t	renew_days;		/* warn this long before the cert expires */
+	struct cfg_ocsp_root roots[CFG_MAX_ROOTS];
+	int		nroots;
+};
+
 struct cfg_link {
 	char		transport[16];		/* "serial" or "usb-pl2501" */
 	char		device[CFG_PATH];	/* serial device path */
@@ -161,6 +184,7 @@ struct cfg {
 	int		npgp_roots;
 	struct cfg_profile profiles[CFG_MAX_PROFILES];
 	int		nprofiles;
+	struct cfg_ocsp	ocsp;			/* airlock-ocspd */
 };
 
 /* config_check.c */

@@ -37,7 +37,9 @@ int	 outbox_add(struct db *, const uint8_t *reqid, int type, const char *name,
 /* Calls fn for each request not answered whose row id is above after, in order. */
 int	 outbox_pending(struct db *, int64_t after, int max, int (*fn)(void *,
 	    const struct outbox_item *, const uint8_t *req, size_t len), void *arg);
-/* The same for answered rows (done) of one request type, with the answer. */
+/* The same for answered rows (done) of one request type, with the answer
+ * (the catch-up after a restore, airlock-ocspd's certificates): how many
+ * were seen (fn returning -1 stops the walk), or -1 on an error. */
 int	 outbox_answers(struct db *, int64_t after, int type, int max, int (*fn)(void *,
 	    const struct outbox_item *, const uint8_t *ans, size_t len), void *arg);
 int	 outbox_set_state(struct db *, const uint8_t *reqid, int state);

@@ -18,7 +18,7 @@
 #include "config.h"
 
 /* sandbox.c */
-/* role: "linkd", "signer" or "client" (the daemons), "ctl", "timesync" or
+/* role: "linkd", "signer", "client" or "ocspd" (the daemons), "ctl", "timesync" or
  * "client-cmd" (the one-shot programs). Does nothing but log when the
  * configuration says "sandbox = false" or in a sanitizer build; fatal if
  * the filter cannot be installed. */

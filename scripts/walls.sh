@@ -8,7 +8,8 @@
 # 2. One boundary module per foreign library: sqlite3.h only in the store
 #    modules, libconfig.h only in config.c, libusb.h only in usb.c,
 #    OpenSSL's X.509, PEM and EVP headers only in the CA engine, the CRL
-#    reader and crypto.c, ncurses only in top.c.
+#    reader and crypto.c (OCSP's: src/pki/ocsp.c), ncurses only in top.c,
+#    libmicrohttpd only in ocspd/http.c.
 # 3. The framing codec (link/frame.c) reaches no transport, no database and
 #    no clock: it includes none of their headers and calls none of their
 #    functions (nm of frame.o).
@@ -29,6 +30,7 @@ declare -A owner=(
 	[signer.h]=signerd
 	[spool.h]=client [crlsync.h]=client [mirror.h]=client [catchup.h]=client [client_maint.h]=client
 	[console.h]=ctl [ctlca.h]=ctl [ctlbackup.h]=ctl [ctlcrl.h]=ctl
+	[ocsp.h]=pki
 )
 declare -A uses=(
 	[common]="common" [wire]="wire common" [link]="link wire common"
@@ -36,13 +38,15 @@ declare -A uses=(
 	[linkd]="linkd store link wire common" [signerd]="signerd ca pki wire common"
 	[client]="client store link pki wire common"
 	[ctl]="ctl ca store link pki wire common" [timesync]="timesync ca pki wire common"
+	[ocspd]="ocspd store pki wire common"
 )
 # foreign headers (a pattern on the path) -> the objects allowed to include them
 declare -A foreign=(
 	['/sqlite3\.h$']='common/db ca/castore ca/castore_bulk ca/crlstore ca/audit ca/timestore store/queue store/queue_op store/outbox store/auditmirror'
 	['/libconfig\.h$']='common/config'
 	['/libusb\.h$']='link/usb'
-	['/openssl/(x509|x509v3|pem|evp)\.h$']='ca/* pki/* common/crypto'
+	['/openssl/(x509|x509v3|pem|evp|ocsp)\.h$']='ca/* pki/* common/crypto'
+	['/microhttpd\.h$']='ocspd/http'
 	['/(n)?curses\.h$']='ctl/top'
 )
 fails=0

@@ -85,7 +85,7 @@ cfg_shapes(struct cfg_ctx *x, const config_setting_t *top)
 {
 	static const struct { const char *name; int list; } shapes[] = {
 		{ "link", 0 }, { "signer", 0 }, { "client", 0 }, { "time", 0 },
-		{ "profiles", 1 }, { "roots", 1 }, { "v1", 0 },
+		{ "profiles", 1 }, { "roots", 1 }, { "v1", 0 }, { "ocsp", 0 },
 	};
 	const config_setting_t *s;
 	size_t i;
@@ -528,7 +528,8 @@ cfg_link(struct cfg_ctx *x, const config_setting_t *g, struct cfg_link *l)
 
 static const char *const top_keys[] = {
 	"state_dir", "run_dir", "link_user", "signer_user", "verbose", "link",
-	"sandbox", "signer", "client", "profiles", "roots", "pgp_roots", "time", "v1", NULL
+	"sandbox", "signer", "client", "profiles", "roots", "pgp_roots", "time", "v1",
+	"ocsp", NULL
 };
 static const char *const signer_keys[] = {
 	"queue_db", "ca_db", "retention_days", "psl_file", "audit_key", NULL
@@ -597,6 +598,77 @@ cfg_client_crl(struct cfg_ctx *x, const config_setting_t *g, struct cfg *c)
 	return 0;
 }
 
+static const char *const ocsp_keys[] = {
+	"listen", "port", "user", "cache_dir", "validity", "refresh", "max_request",
+	"cache_entries", "renew_days", "roots", NULL
+};
+static const char *const ocsp_root_keys[] = { "name", "key", "cert", "index", NULL };
+
+/* ocsp.roots: ( { name; key; cert; index; }, ... ), names from client.crl_roots */
+static int
+cfg_ocsp_roots(struct cfg_ctx *x, const config_setting_t *l, struct cfg_ocsp *o)
+{
+	const config_setting_t *s;
+	struct cfg_ocsp_root *r;
+	int i, j;
+
+	if (!config_setting_is_list(l))
+		return cfg_err(x, l, "\"ocsp.roots\" must be a list of groups");
+	for (i = 0; i < config_setting_length(l); i++) {
+		s = config_setting_get_elem(l, (unsigned)i);
+		if (o->nroots == CFG_MAX_ROOTS)
+			return cfg_err(x, s, "too many ocsp roots");
+		r = &o->roots[o->nroots];
+		if (!config_setting_is_group(s))
+			return cfg_err(x, s, "each of ocsp.roots is a group");
+		if (cfg_known(x, s, ocsp_root_keys) == -1 ||
+		    cfg_str(x, s, "name", r->name, sizeof(r->name)) == -1 ||
+		    cfg_path(x, s, "key", r->key, sizeof(r->key)) == -1 ||
+		    cfg_path(x, s, "cert", r->cert, sizeof(r->cert)) == -1 ||
+		    cfg_path(x, s, "index", r->index, sizeof(r->index)) == -1)
+			return -1;
+		if (!name_ok(r->name, strlen(r->name)) || r->key[0] == '\0' ||
+		    r->cert[0] == '\0')
+			return cfg_err(x, s, "each of ocsp.roots needs a name, a key and a cert");
+		for (j = 0; j < o->nroots; j++)
+			if (strcmp(o->roots[j].name, r->name) == 0)
+				return cfg_err(x, s, "ocsp root \"%s\" listed twice", r->name);
+		o->nroots++;
+	}
+	return 0;
+}
+
+/* ocsp = { listen; port; user; cache_dir; ...; roots = ( ... ); } */
+static int
+cfg_ocsp(struct cfg_ctx *x, const config_setting_t *g, struct cfg *c)
+{
+	struct cfg_ocsp *o = &c->ocsp;
+	const config_setting_t *l;
+	int i;
+
+	if (g == NULL)
+		return 0;
+	if (cfg_known(x, g, ocsp_keys) == -1 ||
+	    cfg_str(x, g, "listen", o->listen, sizeof(o->listen)) == -1 ||
+	    cfg_str(x, g, "user", o->user, sizeof(o->user)) == -1 ||
+	    cfg_path(x, g, "cache_dir", o->cache_dir, sizeof(o->cache_dir)) == -1)
+		return -1;
+	CFG_INT(x, g, "port", 1, 65535, o->port);
+	CFG_INT(x, g, "validity", 60, 7 * 86400, o->validity);
+	CFG_INT(x, g, "refresh", 1, 3600, o->refresh);
+	CFG_INT(x, g, "max_request", 256, 65536, o->max_request);
+	CFG_INT(x, g, "cache_entries", 16, 1 << 22, o->cache_entries);
+	CFG_INT(x, g, "renew_days", 0, 365, o->renew_days);
+	if ((l = config_setting_get_member(g, "roots")) != NULL &&
+	    cfg_ocsp_roots(x, l, o) == -1)
+		return -1;
+	for (i = 0; i < o->nroots; i++)
+		if (config_crl_root(c, o->roots[i].name) == NULL)
+			return cfg_err(x, l, "ocsp root \"%s\" is not one of client.crl_roots",
+			    o->roots[i].name);
+	return 0;
+}
+
 static void
 cfg_defaults(struct cfg *c)
 {
@@ -623,6 +695,13 @@ cfg_defaults(struct cfg *c)
 	c->client_retention_days = CFG_RETENTION_DAYS;
 	c->audit_interval = 10;
 	c->audit_busy_interval = 60;
+	strcpy(c->ocsp.listen, "127.0.0.1");
+	c->ocsp.port = 8080;
+	c->ocsp.validity = 3600;
+	c->ocsp.refresh = 10;
+	c->ocsp.max_request = 4096;
+	c->ocsp.cache_entries = 65536;
+	c->ocsp.renew_days = 7;
 }
 
 static int
@@ -632,7 +711,7 @@ cfg_derive(struct cfg_ctx *x, struct cfg *c)
 		{ c->queue_db, "queue.db" }, { c->ca_db, "ca.db" },
 		{ c->outbox_db, "outbox.db" }, { c->spool_dir, "spool" },
 		{ c->crl_dir, "crl" }, { c->link.status_file, "link.status" },
-		{ c->audit_db, "audit.db" },
+		{ c->audit_db, "audit.db" }, { c->ocsp.cache_dir, "ocsp" },
 	};
 	size_t i;
 
@@ -757,7 +836,8 @@ cfg_groups(struct cfg_ctx *x, config_t *cf, struct cfg *c)
 		if (cfg_client_crl(x, g, c) == -1)
 			return -1;
 	}
-	if (cfg_time(x, config_setting_get_member(top, "time"), c) == -1)
+	if (cfg_time(x, config_setting_get_member(top, "time"), c) == -1 ||
+	    cfg_ocsp(x, config_setting_get_member(top, "ocsp"), c) == -1)
 		return -1;
 	if ((g = config_setting_get_member(top, "profiles")) != NULL) {
 		for (i = 0; i < config_setting_length(g); i++) {

@@ -81,6 +81,7 @@ enum {
 	SB_CLOCK	= 1 << 7,	/* set the clock (airlock-timesync, as root) */
 	SB_TOOL		= 1 << 8,	/* one-shot program: no Landlock, quiet */
 	SB_USBOK	= 1 << 9,	/* may open the usb-pl2501 transport */
+	SB_HTTP		= 1 << 10,	/* accept on a listening socket made before */
 };
 
 static const struct {
@@ -95,6 +96,7 @@ static const struct {
 	{ "ctl",	SB_TERM | SB_RENAME | SB_MKDIR | SB_TOOL | SB_USBOK },
 	{ "timesync",	SB_TERM | SB_CLOCK | SB_NTP | SB_RENAME | SB_TOOL },
 	{ "client-cmd",	SB_TERM | SB_RENAME | SB_MKDIR | SB_NTP | SB_TOOL | SB_USBOK },
+	{ "ocspd",	SB_RENAME | SB_HTTP },	/* its status file; HTTP */
 };
 
 /* Every role: files and SQLite, memory, time, signals, exit, syslog. */
@@ -140,6 +142,14 @@ static const int sandbox_usb[] = {
 	SCMP_SYS(eventfd2), SCMP_SYS(pipe2), SCMP_SYS(timerfd_create),
 	SCMP_SYS(timerfd_settime), SCMP_SYS(timerfd_gettime), SCMP_SYS(bind),
 	SCMP_SYS(getsockname), SCMP_SYS(setsockopt), SCMP_SYS(uname),
+};
+
+/* airlock-ocspd: connections on the socket bound before the filter */
+static const int sandbox_http[] = {
+	SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(epoll_wait),
+	SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl), SCMP_SYS(setsockopt),
+	SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(select),
+	SCMP_SYS(pselect6),
 };
 
 /* termios requests of the serial line (glibc's tc*(3) and isatty(3)) */
@@ -205,6 +215,9 @@ static int
 sandbox_sockets(scmp_filter_ctx ctx, unsigned groups)
 {
 	uint32_t unix_act = (groups & SB_MOCK) ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO(EACCES);
+	/* airlock-ocspd answers on accepted TCP connections with sendmsg(2)
+	 * (libmicrohttpd: headers and body in one call); it makes no socket */
+	uint32_t msg_act = (groups & SB_HTTP) ? SCMP_ACT_ALLOW : unix_act;
 	int fam;
 
 	if (seccomp_rule_add(ctx, unix_act, SCMP_SYS(socket), 1,
@@ -212,7 +225,7 @@ sandbox_sockets(scmp_filter_ctx ctx, unsigned groups)
 	    seccomp_rule_add(ctx, unix_act, SCMP_SYS(socketpair), 1,
 	    SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0)) < 0 ||
 	    seccomp_rule_add(ctx, unix_act, SCMP_SYS(connect), 0) < 0 ||
-	    seccomp_rule_add(ctx, unix_act, SCMP_SYS(sendmsg), 0) < 0 ||
+	    seccomp_rule_add(ctx, msg_act, SCMP_SYS(sendmsg), 0) < 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socketpair), 1,
 	    SCMP_A0(SCMP_CMP_NE, AF_UNIX, 0)) < 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 1,
@@ -340,6 +353,7 @@ sandbox_build(scmp_filter_ctx ctx, unsigned groups)
 	    ((groups & SB_NTP) && SANDBOX_LIST(ctx, sandbox_ntp) == -1) ||
 	    ((groups & SB_CLOCK) && SANDBOX_LIST(ctx, sandbox_clock) == -1) ||
 	    ((groups & SB_USB) && SANDBOX_LIST(ctx, sandbox_usb) == -1) ||
+	    ((groups & SB_HTTP) && SANDBOX_LIST(ctx, sandbox_http) == -1) ||
 	    sandbox_ioctls(ctx, groups) == -1 || sandbox_sockets(ctx, groups) == -1 ||
 	    sandbox_memory(ctx) == -1 ||
 	    sandbox_processes(ctx, groups) == -1)

@@ -142,6 +142,8 @@ sandbox_fs_cable(int ruleset, const struct cfg *c)
 static int
 sandbox_fs_rules(int ruleset, const char *role, const struct cfg *c)
 {
+	if (strcmp(role, "ocspd") == 0)	/* its cache only, not webdb's state */
+		return sandbox_fs_rule(ruleset, c->ocsp.cache_dir, FS_OWN);
 	if (sandbox_fs_rule(ruleset, c->state_dir, FS_OWN) == -1 ||
 	    sandbox_fs_rule(ruleset, c->run_dir, FS_OWN) == -1)
 		return -1;

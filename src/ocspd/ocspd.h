@@ -1,0 +1,123 @@
+/*
+ * ocspd.h: airlock-ocspd's parts (private to src/ocspd/): the responder
+ * (responder.c: what it knows and how it answers), its sources
+ * (sources.c: CRL files, outbox.db, index files, its own known-serial
+ * files) and the HTTP front (http.c, the only libmicrohttpd user).
+ */
+#ifndef OCSPD_H
+#define OCSPD_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "config.h"
+#include "crl.h"
+#include "ocsp.h"
+#include "util.h"
+
+/* A set of serials, open addressing; for revoked ones, time and reason. */
+struct sset_entry {
+	uint8_t		 len;		/* 0: empty slot; serial length + 1 */
+	int8_t		 reason;	/* CRLReason, -1 none */
+	uint8_t		 serial[OCSP_SERIAL_MAX];
+	int64_t		 revoked;
+};
+struct sset {
+	struct sset_entry *e;
+	size_t		 cap, n;	/* cap a power of two */
+};
+
+struct ocspd_root {
+	const struct cfg_ocsp_root *cfg;
+	const struct cfg_crl_root *cr;
+	struct ocsp_issuer *issuer;
+	struct crl_issuer *crl_issuer;
+	struct ocsp_signer *signer;	/* NULL: answers tryLater */
+	int64_t		 signer_until;	/* its notAfter */
+	struct timespec	 signer_mtime;
+	off_t		 signer_size;
+	int64_t		 renew_warned;
+	struct sset	 known, revoked;
+	int		 have_crl;
+	struct crl_info	 crl;
+	struct timespec	 crl_mtime;
+	off_t		 crl_size;
+	struct timespec	 index_mtime;
+	off_t		 index_size;
+	uint32_t	 gen;		/* bumped when the CRL changes */
+};
+
+#define OCSPD_REQ_MAX	160	/* requests up to this size are indexed by their bytes */
+
+struct ocspd_cache_entry {
+	uint8_t		 root, alg, len;	/* len: serial length + 1; 0 empty */
+	uint8_t		 status;		/* OCSP_GOOD + OC_GOOD order */
+	uint8_t		 serial[OCSP_SERIAL_MAX];
+	uint32_t	 gen;
+	int64_t		 refresh_at, next_update;
+	uint8_t		*der;
+	size_t		 der_len;
+	uint8_t		 req_len;		/* a request answered by it, 0 none */
+	uint8_t		 req[OCSPD_REQ_MAX];
+};
+
+enum {	/* counters; GOOD, REVOKED, UNKNOWN in CertStatus order */
+	OC_REQUESTS, OC_GOOD, OC_REVOKED, OC_UNKNOWN, OC_MALFORMED, OC_UNAUTHORIZED,
+	OC_TRYLATER, OC_INTERNAL, OC_CACHE_HITS, OC_SIGNATURES, OC_NONCES,
+	OC_OVERSIZED, OC_BAD_HTTP, OC_PRESIGNED, OC_PRESIGN_PASSES,
+	OC_NCOUNTERS
+};
+
+struct ocspd {
+	const struct cfg *c;
+	struct ocspd_root roots[CFG_MAX_ROOTS];
+	int		 n;
+	struct db	*outbox;
+	int64_t		 outbox_after;	/* row id of the last answer read */
+	struct ocspd_cache_entry *cache;
+	size_t		 cache_n;
+	uint32_t	*req_idx;	/* request bytes -> cache entry + 1 */
+	uint64_t	 count[OC_NCOUNTERS];
+	int		 ps_root, ps_set;	/* where the presigning pass is */
+	size_t		 ps_slot;
+	int64_t		 ps_next;	/* the next pass; 0 one is under way */
+	int64_t		 log_second;	/* rate limit of bad-input lines */
+	int		 log_lines;
+};
+
+/* responder.c */
+int	 sset_add(struct sset *, const uint8_t *serial, size_t len, int64_t revoked,
+	    int reason);			/* 1 added, 0 there already, -1 */
+const struct sset_entry *sset_find(const struct sset *, const uint8_t *, size_t);
+void	 sset_free(struct sset *);
+int	 ocspd_init(struct ocspd *, const struct cfg *);
+void	 ocspd_free(struct ocspd *);
+/* One request's DER (POST body or decoded GET) -> the response's DER in out;
+ * *max_age: seconds a cache may keep it (0: do not cache). Never fails:
+ * bad input gets an error response, a log line and a counter. */
+void	 ocspd_answer(struct ocspd *, const uint8_t *der, size_t len, int64_t now,
+	    struct buf *out, int64_t *max_age);
+/* Signs at most max responses of known and revoked serials ahead of time
+ * (SHA-1 CertIDs, RFC 5019); 1 while a pass is under way. */
+int	 ocspd_presign(struct ocspd *, int64_t now, int max);
+void	 ocspd_presign_restart(struct ocspd *);	/* something changed */
+void	 ocspd_cache_drop(struct ocspd *, int root, const uint8_t *serial, size_t len);
+/* A rate-limited warning about bad input (the counter is the caller's). */
+void	 ocspd_bad(struct ocspd *, int64_t now, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* sources.c */
+/* Looks at every source and takes in what changed. */
+void	 ocspd_refresh(struct ocspd *, int64_t now);
+/* The counters, one line, into cache_dir/ocspd.status. */
+void	 ocspd_status_write(const struct ocspd *);
+const char *ocspd_counter_name(int);
+
+/* http.c */
+struct http;
+struct http *http_start(struct ocspd *, const char *addr, int port, size_t max_request);
+/* Serves for at most ms milliseconds. */
+void	 http_run(struct http *, int ms);
+void	 http_stop(struct http *);
+
+#endif
