@@ -186,20 +186,11 @@ ocsp_req_free(struct ocsp_req *r)
 	r->n = 0;
 }
 
+/* Both alphabets: RFC 5019 GET paths come in either (RFC 4648 4 and 5). */
 static int
 ocsp_b64_value(int c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
+	return c == '-' ? 62 : c == '_' ? 63 : b64_value(c);
 }
 
 int

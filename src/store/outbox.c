@@ -89,19 +89,15 @@ outbox_row(sqlite3_stmt *st, struct outbox_item *it)
 
 #define OUTBOX_COLS "id, reqid, type, state, code, created, name"
 
-int
-outbox_pending(struct db *d, int64_t after, int max, int (*fn)(void *,
-    const struct outbox_item *, const uint8_t *, size_t), void *arg)
+/* Rows of a statement selecting OUTBOX_COLS and one blob (column 7), to fn
+ * in order: how many were seen (fn returning -1 stops), or -1 on an error. */
+static int
+outbox_walk(sqlite3_stmt *st, int (*fn)(void *, const struct outbox_item *,
+    const uint8_t *, size_t), void *arg)
 {
-	sqlite3_stmt *st;
 	struct outbox_item it;
 	int rc, n = 0;
 
-	if (db_prepare(d, &st, "SELECT " OUTBOX_COLS ", request FROM outbox WHERE "
-	    "state < 2 AND id > ? ORDER BY id LIMIT ?") == -1)
-		return -1;
-	sqlite3_bind_int64(st, 1, after);
-	sqlite3_bind_int(st, 2, max);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		outbox_row(st, &it);
 		n++;
@@ -114,12 +110,24 @@ outbox_pending(struct db *d, int64_t after, int max, int (*fn)(void *,
 }
 
 int
+outbox_pending(struct db *d, int64_t after, int max, int (*fn)(void *,
+    const struct outbox_item *, const uint8_t *, size_t), void *arg)
+{
+	sqlite3_stmt *st;
+
+	if (db_prepare(d, &st, "SELECT " OUTBOX_COLS ", request FROM outbox WHERE "
+	    "state < 2 AND id > ? ORDER BY id LIMIT ?") == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int(st, 2, max);
+	return outbox_walk(st, fn, arg);
+}
+
+int
 outbox_answers(struct db *d, int64_t after, int type, int max, int (*fn)(void *,
     const struct outbox_item *, const uint8_t *, size_t), void *arg)
 {
 	sqlite3_stmt *st;
-	struct outbox_item it;
-	int rc, n = 0;
 
 	if (db_prepare(d, &st, "SELECT " OUTBOX_COLS ", answer FROM outbox WHERE "
 	    "state = 2 AND type = ? AND id > ? AND answer IS NOT NULL ORDER BY id "
@@ -128,15 +136,7 @@ outbox_answers(struct db *d, int64_t after, int type, int max, int (*fn)(void *,
 	sqlite3_bind_int(st, 1, type);
 	sqlite3_bind_int64(st, 2, after);
 	sqlite3_bind_int(st, 3, max);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		outbox_row(st, &it);
-		n++;
-		if (fn(arg, &it, sqlite3_column_blob(st, 7),
-		    (size_t)sqlite3_column_bytes(st, 7)) == -1)
-			break;
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : -1;
+	return outbox_walk(st, fn, arg);
 }
 
 int
