@@ -12,7 +12,7 @@
 # counts it. The cable is not used here (see docs/ocsp.md, "Tests").
 set -u
 . "$AL_TOP/scripts/ocsp-ca.sh"
-BIN=$AL_TOP/build/bin
+BIN=${AL_BIN:-$AL_TOP/build/bin}
 D=$(mktemp -d /tmp/airlock-ocsp.XXXXXX)
 PID=
 trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
