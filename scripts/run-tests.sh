@@ -35,7 +35,7 @@ run() {	# NAME CMD...
 	local name=$1 rc reports; shift
 	local out="$log/$name.log" t0=$SECONDS sd=$san/$name
 	rm -rf "$sd"
-	mkdir -p "$sd"
+	mkdir -p "$sd" && chmod 1777 "$sd"	# daemons that dropped to their users report too
 	( sanitize "$sd"; exec "$@" ) >"$out" 2>&1
 	rc=$?
 	reports=$(find "$sd" -type f | sort)

@@ -484,8 +484,11 @@ signer_outcome(struct signer *s, const char *fmt, ...)
 static void
 signer_outcomes_flush(struct signer *s)
 {
-	const char *p = (const char *)s->outcomes.p, *end = p + s->outcomes.len, *nl;
+	const char *p = (const char *)s->outcomes.p, *end, *nl;
 
+	if (s->outcomes.len == 0)
+		return;	/* nothing waits (and p may be NULL) */
+	end = p + s->outcomes.len;
 	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
 		log_info("%.*s", (int)(nl - p), p);
 		p = nl + 1;
