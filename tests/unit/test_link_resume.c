@@ -24,6 +24,7 @@
 #include "crypto.h"
 #include "frame.h"
 #include "link.h"
+#include "link_int.h"
 #include "util.h"
 
 #define BAUD		115200
@@ -255,6 +256,44 @@ test_resume_codec(void **state)
 	assert_int_equal(back.tx_hw, 3);
 	assert_int_equal(back.rx_id, r.rx_id);
 	assert_int_equal(back.rx_off, 5);
+}
+
+/*
+ * docs/protocol.md 12.3: the stream ids of a session that starts anew,
+ * from its session key, and the RESUME that answers one.
+ */
+static void
+test_stream_ids_vector(void **state)
+{
+	static const uint8_t skey[HMAC_LEN] = {
+	    0x6d, 0x23, 0x4d, 0x1d, 0xda, 0xea, 0xdc, 0x65, 0x8e, 0xf2, 0x4f, 0x44,
+	    0xa4, 0x02, 0x23, 0x61, 0x8e, 0x3f, 0x15, 0xe0, 0x64, 0x9e, 0xdb, 0xaf,
+	    0xac, 0x89, 0xad, 0x18, 0x6a, 0x93, 0x43, 0xed };
+	uint8_t none[LINK_RESUME_LEN] = { 0 };
+	struct frame f;
+	size_t used;
+
+	(void)state;
+	world(2, 2, 1024);
+	memcpy(A.l->skey, skey, sizeof(skey));
+	A.l->session = 0xfd9c8793;
+	A.l->state = LINK_UP;
+	A.l->rev = 2;
+	link_resume_begin(A.l, now);		/* A holds nothing: all zero */
+	link_on_resume(A.l, none, now);		/* nor does B: anew */
+	assert_int_equal(A.last_resumed, 0);
+	assert_int_equal(A.ups, 1);
+	assert_true(A.l->tx_id == 0x362cf83fc4bb66f3ull);
+	assert_true(A.l->rx_id == 0x9749a90b5a3c7247ull);
+	/* A's first RESUME, then its answer to B's (SEEN, REPLY) */
+	assert_true(frame_decoder_push(&A.sniff, A.l->out.p, A.l->out.len, &used, &f));
+	assert_int_equal(f.h.type, FRAME_ACK);
+	assert_int_equal(f.h.len, LINK_RESUME_LEN);
+	assert_int_equal(f.payload[0], 0);
+	assert_true(frame_decoder_push(&A.sniff, A.l->out.p + used, A.l->out.len - used,
+	    &used, &f));
+	assert_int_equal(f.h.len, LINK_RESUME_LEN);
+	assert_int_equal(f.payload[0], LINK_RESUME_SEEN | LINK_RESUME_REPLY);
 }
 
 /* A stream continues only with the same id, from a byte its sender holds. */
@@ -543,6 +582,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resume_codec),
 		cmocka_unit_test(test_resume_rule),
+		cmocka_unit_test(test_stream_ids_vector),
 		cmocka_unit_test(test_report_per_window),
 		cmocka_unit_test(test_outage_in_session),
 		cmocka_unit_test(test_noise_shrinks),
