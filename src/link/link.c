@@ -20,9 +20,17 @@
  * is in flight, so a busy line carries full frames.
  *
  * Frame size: large frames waste little on headers, small ones lose little
- * to a bit error. Every LINK_ADAPT_FRAMES new frames the sender estimates
- * the error rate per byte from its losses and picks the payload size that
- * maximises the expected useful fraction s / (s + h) * exp(-e (s + h)).
+ * to a bit error. The sender estimates the error rate per byte from its
+ * losses and picks the payload size that maximises the expected useful
+ * fraction s / (s + h) * exp(-e (s + h)) (link_timer.c).
+ *
+ * Outages: a pulled cable delivers nothing, noise delivers damaged bytes.
+ * Silence with frames in flight is an outage: its losses do not count as
+ * errors (the frame size stays), the timer backs off, and when bytes come
+ * back whatever was on the line meanwhile goes again at once. Under link
+ * revision 2 (the handshake's former reserved byte) a receiver answers
+ * damaged frames with an ACK, so that noise is never silent, and the
+ * message streams outlive the session (link_stream.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
