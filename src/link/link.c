@@ -42,6 +42,7 @@
 static const char session_label[] = "airlock link session v1";
 
 #define LINK_NOISE_ACK_MS	100	/* ACKs in answer to damaged frames, at most */
+#define LINK_CUT_MS		500	/* a pause in a frame that ends it */
 
 void
 link_params_default(struct link_params *p, int baud)
@@ -146,6 +147,22 @@ link_clear(struct link *l, int keep_stream)
 		memset(l->nonce_i, 0, sizeof(l->nonce_i));
 	if (was_up && l->cb.down)
 		l->cb.down(l->arg);
+}
+
+/*
+ * The frames still waiting for the device belong to a session that ended:
+ * the next would drop them as another session's, and they would hold up
+ * its handshake (up to a whole frame's line time). A 0x00 ends whatever
+ * frame was half written.
+ */
+static void
+link_drop_out(struct link *l)
+{
+	if (l->out.len == 0)
+		return;
+	buf_reset(&l->out);
+	if (buf_put_u8(&l->out, 0) == -1)
+		fatalx("link: out of memory");
 }
 
 void
@@ -335,6 +352,7 @@ link_on_hello(struct link *l, const struct frame *f, uint64_t now)
 		return;
 	}
 	link_clear(l, 1);
+	link_drop_out(l);
 	memcpy(l->nonce_i, f->payload, LINK_NONCE_LEN);
 	link_peer_params(l, f->payload + LINK_NONCE_LEN);
 	if (crypto_random(nonce_r, sizeof(nonce_r)) == -1)
@@ -378,6 +396,7 @@ link_on_reset(struct link *l, const struct frame *f)
 		return;		/* not about our session: stale or replayed */
 	l->st.resets_rcvd++;
 	link_clear(l, 1);
+	link_drop_out(l);
 }
 
 static int
@@ -637,6 +656,9 @@ link_input(struct link *l, const uint8_t *p, size_t n, uint64_t now)
 		if (l->state == LINK_UP && l->rx_any != 0 && l->snd_una != l->snd_nxt &&
 		    now - link_quiet_since(l) >= link_quiet_ms(l))
 			link_outage_over(l, now);
+		/* a frame's bytes never pause this long: its head is dead */
+		if (now - l->rx_any >= LINK_CUT_MS)
+			frame_decoder_cut(&l->dec);
 		l->rx_any = now;
 	}
 	while (n > 0) {
@@ -800,6 +822,7 @@ link_timers(struct link *l, uint64_t now)
 		return;
 	if (now - l->last_rx > l->p.dead_ms) {
 		link_clear(l, 1);
+		link_drop_out(l);
 		return;
 	}
 	link_resume_timer(l, now);
@@ -890,6 +913,9 @@ link_timeout_ms(const struct link *l, uint64_t now)
 			next = l->last_tx + l->p.keepalive_ms;
 		if (l->rev >= 2 && (l->resuming || !l->res_seen) && l->res_at < next)
 			next = l->res_at;
+		/* the end of a dead session, on time: the next HELLO waits for it */
+		if (l->last_rx + l->p.dead_ms + 1 < next)
+			next = l->last_rx + l->p.dead_ms + 1;
 	}
 	return next <= now ? 0 : (int)(next - now);
 }

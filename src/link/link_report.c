@@ -18,11 +18,11 @@ size_t
 link_report_line(struct link *l, char *line, size_t linesz)
 {
 	const uint64_t v[10] = { l->dec.st.bad_crc, l->dec.st.bad_cobs,
-	    l->dec.st.runt + l->dec.st.bad_header, l->dec.st.oversize,
+	    l->dec.st.runt + l->dec.st.bad_header + l->dec.st.cut, l->dec.st.oversize,
 	    l->st.bad_mac, l->st.bad_session, l->st.dup, l->st.out_of_window,
 	    l->st.protocol_errors, l->st.outages };
 	static const char *const name[10] = { "bad CRC", "bad COBS",
-	    "short or bad header", "oversize", "bad MAC", "other session",
+	    "short, cut or bad header", "oversize", "bad MAC", "other session",
 	    "duplicate", "out of window", "protocol error", "outage" };
 	uint64_t garbage = l->dec.st.garbage - l->reported_garbage;
 	size_t n = 0;
@@ -58,7 +58,7 @@ link_stats_line(const struct link *l, char *out, size_t outsz)
 
 	snprintf(out, outsz, "state=%s sessions=%llu frames_in=%llu frames_out=%llu "
 	    "data_out=%llu retransmits=%llu timeouts=%llu bad_crc=%llu bad_cobs=%llu "
-	    "runt=%llu oversize=%llu garbage_bytes=%llu bad_mac=%llu bad_session=%llu "
+	    "runt=%llu oversize=%llu cut=%llu garbage_bytes=%llu bad_mac=%llu bad_session=%llu "
 	    "dup=%llu out_of_window=%llu stale_acks=%llu resets_sent=%llu "
 	    "resets_rcvd=%llu protocol_errors=%llu msgs_in=%llu msgs_out=%llu "
 	    "frame_size=%d resizes=%llu srtt_ms=%d outages=%llu outage_retx=%llu "
@@ -68,7 +68,8 @@ link_stats_line(const struct link *l, char *out, size_t outsz)
 	    (unsigned long long)t->data_out, (unsigned long long)t->retransmits,
 	    (unsigned long long)t->timeouts, (unsigned long long)f->bad_crc,
 	    (unsigned long long)f->bad_cobs, (unsigned long long)f->runt,
-	    (unsigned long long)f->oversize, (unsigned long long)f->garbage,
+	    (unsigned long long)f->oversize, (unsigned long long)f->cut,
+	    (unsigned long long)f->garbage,
 	    (unsigned long long)t->bad_mac, (unsigned long long)t->bad_session,
 	    (unsigned long long)t->dup, (unsigned long long)t->out_of_window,
 	    (unsigned long long)t->stale_acks, (unsigned long long)t->resets_sent,

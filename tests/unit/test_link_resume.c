@@ -343,11 +343,11 @@ test_report_per_window(void **state)
 	link_input(A.l, junk, sizeof(junk), now);
 	link_input(A.l, junk, sizeof(junk), now);
 	assert_true(link_report_line(A.l, line, sizeof(line)) > 0);
-	assert_non_null(strstr(line, "2 short or bad header"));
+	assert_non_null(strstr(line, "2 short, cut or bad header"));
 	assert_non_null(strstr(line, "(10 garbage bytes)"));
 	link_input(A.l, junk, sizeof(junk), now);
 	assert_true(link_report_line(A.l, line, sizeof(line)) > 0);
-	assert_non_null(strstr(line, "1 short or bad header"));
+	assert_non_null(strstr(line, "1 short, cut or bad header"));
 	assert_non_null(strstr(line, "(5 garbage bytes)"));	/* not 15 */
 	assert_int_equal(link_report_line(A.l, line, sizeof(line)), 0);
 	A.l->st.out_of_window = 3;
@@ -356,6 +356,33 @@ test_report_per_window(void **state)
 	link_stats_line(A.l, stats, sizeof(stats));
 	assert_non_null(strstr(stats, " out_of_window=3 "));
 	assert_non_null(strstr(stats, " stale_acks=0 "));
+}
+
+/*
+ * A cable pulled mid-frame leaves that frame's head in the receiver; the
+ * first frame after the pause must not be glued to it (it would be lost,
+ * and after an outage that is the HELLO_ACK or the first probe).
+ */
+static void
+test_cut_frame(void **state)
+{
+	static const uint8_t head[] = { 0x03, 0x01, 0x03, 0x06, 0x45, 0xfd, 0x9c };
+	uint8_t hello[128];
+	size_t n;
+
+	(void)state;
+	world(2, 2, 1024);
+	link_pump(A.l, now);			/* A's HELLO */
+	n = A.l->out.len;
+	assert_true(n > 0 && n <= sizeof(hello));
+	memcpy(hello, A.l->out.p, n);
+	link_input(B.l, head, sizeof(head), now);
+	link_input(B.l, hello, n, now + 10);	/* glued: lost, as always */
+	assert_int_equal(B.l->state, LINK_DOWN);
+	link_input(B.l, head, sizeof(head), now + 20);
+	link_input(B.l, hello, n, now + 20 + 600);	/* after a pause: cut */
+	assert_int_equal(B.l->state, LINK_UP);
+	assert_int_equal(B.l->dec.st.cut, 1);
 }
 
 /* --- outages within a session --- */
@@ -584,6 +611,7 @@ main(void)
 		cmocka_unit_test(test_resume_rule),
 		cmocka_unit_test(test_stream_ids_vector),
 		cmocka_unit_test(test_report_per_window),
+		cmocka_unit_test(test_cut_frame),
 		cmocka_unit_test(test_outage_in_session),
 		cmocka_unit_test(test_noise_shrinks),
 		cmocka_unit_test(test_karn),
