@@ -129,6 +129,7 @@ struct cfg_link {
 	int		window;			/* frames in flight */
 	char		status_file[CFG_PATH];	/* state_dir/link.status, for "usb" */
 	char		protocol[16];		/* "airlock", or "commmodule-v1" (linkd) */
+	int		revision;		/* link revision offered: 2, or 1 */
 };
 
 #define CFG_V1_ROOTS	16	/* v1 root indexes 0..15 */

@@ -58,6 +58,7 @@ struct frame_stats {
 	uint64_t	oversize;	/* longer than FRAME_MAX_WIRE */
 	uint64_t	bad_header;	/* wrong version, type or length */
 	uint64_t	garbage;	/* bytes thrown away */
+	uint64_t	cut;		/* partial frames dropped after a pause */
 };
 
 struct frame_decoder {
@@ -85,5 +86,8 @@ void	 frame_decoder_init(struct frame_decoder *);
  * counted in st and dropped. */
 int	 frame_decoder_push(struct frame_decoder *, const uint8_t *in, size_t n,
 	    size_t *used, struct frame *f);
+/* The line paused mid-frame (a cable pull): drop what was gathered, so the
+ * next frame does not end up glued to a dead one's head. */
+void	 frame_decoder_cut(struct frame_decoder *);
 
 #endif

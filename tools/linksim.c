@@ -903,6 +903,19 @@ sim_open(struct ls_sim *s, const struct ls_opts *o)
 	sim_schedule(s, now_ns());
 }
 
+/* Milliseconds the cable has been out so far, the current pull included. */
+static uint64_t
+sim_down_ms(const struct ls_sim *s)
+{
+	uint64_t now = now_ns(), pulls = s->dir[0].c[C_DISCONNECTS], t;
+
+	if (pulls == 0)
+		return 0;
+	t = (pulls - 1) * (uint64_t)s->o->disc_ms * 1000000;
+	t += (now < s->cut_end ? now : s->cut_end) - s->cut_start;
+	return t / 1000000;
+}
+
 static void
 stats_print(FILE *f, const struct ls_sim *s)
 {
@@ -910,6 +923,7 @@ stats_print(FILE *f, const struct ls_sim *s)
 	int i, k;
 
 	fprintf(f, "seed=%" PRIu64 "\nbaud=%lu\n", s->o->seed, s->o->baud);
+	fprintf(f, "down_ms=%" PRIu64 "\n", sim_down_ms(s));
 	for (i = 0; i < 2; i++) {
 		d = &s->dir[i];
 		for (k = 0; k < C_NUM; k++)

@@ -220,7 +220,7 @@ catchup_tick(struct catchup *c, struct link *l, uint64_t now, struct db *outbox,
 {
 	int end = 0;
 
-	if (l->state != LINK_UP || now < c->next_ms)
+	if (!link_ready(l) || now < c->next_ms)
 		return;
 	if (c->inflight && now - c->sent_ms < CATCHUP_TIMEOUT_MS)
 		return;

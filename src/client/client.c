@@ -397,7 +397,7 @@ client_resend_one(void *arg, const struct outbox_item *it, const uint8_t *req, s
 static void
 client_send_pending(struct client *cl)
 {
-	if (cl->l->state != LINK_UP || link_backlog(cl->l) > CLIENT_BACKLOG)
+	if (!link_ready(cl->l) || link_backlog(cl->l) > CLIENT_BACKLOG)
 		return;
 	outbox_pending(cl->db, cl->sent_upto, 64, client_send_one, cl);
 }
@@ -598,6 +598,13 @@ client_on_up(void *arg)
 {
 	struct client *cl = arg;
 
+	if (cl->l->resumed) {
+		/* both streams go on: what linkd holds is not sent again, and
+		 * what it sent is still on its way */
+		log_info("link up: session resumed; nothing is sent again");
+		cl->send_now = 1;
+		return;
+	}
 	log_info("link up: sending every unanswered request");
 	cl->sent_upto = 0;
 	cl->next_time = 0;
@@ -629,7 +636,7 @@ client_tick(struct client *cl, uint64_t now)
 		cl->retry_at = now + 1000;
 		transport_reopen(&cl->t, now);
 	}
-	if (cl->resend_at && now >= cl->resend_at && cl->l->state == LINK_UP) {
+	if (cl->resend_at && now >= cl->resend_at && link_ready(cl->l)) {
 		cl->resend_at = 0;
 		outbox_pending(cl->db, 0, 256, client_resend_one, cl);
 	}
@@ -644,7 +651,7 @@ client_tick(struct client *cl, uint64_t now)
 			crlsync_tick(cl->crl, cl->db, time(NULL));
 		client_send_pending(cl);
 	}
-	if (cl->l->state == LINK_UP && now >= cl->next_time) {
+	if (link_ready(cl->l) && now >= cl->next_time) {
 		cl->next_time = now + (uint64_t)cl->c.time_interval * 1000;
 		client_send_time(cl);
 	}
@@ -672,6 +679,7 @@ client_run(struct client *cl)
 	link_params_default(&lp, cl->c.link.baud);
 	lp.max_payload = cl->c.link.max_payload;
 	lp.window = cl->c.link.window;
+	lp.revision = cl->c.link.revision;
 	if ((cl->l = link_new(LINK_INITIATOR, key, &lp, &cb, cl)) == NULL ||
 	    (cl->crl = crlsync_new(&cl->c)) == NULL ||
 	    (cl->mirror = mirror_new(&cl->c)) == NULL)

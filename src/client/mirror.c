@@ -132,7 +132,7 @@ mirror_tick(struct mirror *m, struct link *l, uint64_t now, struct db *outbox)
 
 	/* a restored signer first gets back what webdb holds; the mirror waits */
 	catchup_tick(m->cu, l, now, outbox, mirror_db(m, now));
-	if (catchup_active(m->cu) || l->state != LINK_UP || now < m->next_ms)
+	if (catchup_active(m->cu) || !link_ready(l) || now < m->next_ms)
 		return;
 	if (m->inflight && now - m->sent_ms < MIRROR_TIMEOUT_MS)
 		return;

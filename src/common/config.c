@@ -458,7 +458,7 @@ cfg_root(struct cfg_ctx *x, const struct cfg *c, const config_setting_t *g,
 
 static const char *const link_keys[] = {
 	"transport", "device", "baud", "rtscts", "key_file", "usb_id",
-	"usb_path", "max_payload", "window", "protocol", NULL
+	"usb_path", "max_payload", "window", "protocol", "revision", NULL
 };
 
 /* "bus-port[.port...]", as the kernel names where a USB device is plugged */
@@ -523,6 +523,7 @@ cfg_link(struct cfg_ctx *x, const config_setting_t *g, struct cfg_link *l)
 	CFG_INT(x, g, "rtscts", 0, 1, l->rtscts);
 	CFG_INT(x, g, "max_payload", 64, FRAME_MAX_PAYLOAD, l->max_payload);
 	CFG_INT(x, g, "window", 1, 32, l->window);
+	CFG_INT(x, g, "revision", 1, 2, l->revision);
 	return cfg_link_usb(x, g, l);
 }
 
@@ -684,6 +685,7 @@ cfg_defaults(struct cfg *c)
 	c->link.baud = 115200;
 	c->link.max_payload = 8192;
 	c->link.window = 32;
+	c->link.revision = 2;
 	c->time_interval = 60;
 	c->sandbox = 1;
 	c->time_max_age = 300;

@@ -238,6 +238,17 @@ frame_decoder_init(struct frame_decoder *d)
 	memset(d, 0, sizeof(*d));
 }
 
+void
+frame_decoder_cut(struct frame_decoder *d)
+{
+	if (d->n == 0 && !d->skipping)
+		return;
+	d->st.cut++;
+	d->st.garbage += d->n;
+	d->n = 0;
+	d->skipping = 0;
+}
+
 /* The last 4 bytes of a body of n >= FRAME_CRC_LEN are the CRC of the rest. */
 static int
 frame_crc_ok(const uint8_t *body, size_t n)

@@ -20,25 +20,29 @@
  * is in flight, so a busy line carries full frames.
  *
  * Frame size: large frames waste little on headers, small ones lose little
- * to a bit error. Every LINK_ADAPT_FRAMES new frames the sender estimates
- * the error rate per byte from its losses and picks the payload size that
- * maximises the expected useful fraction s / (s + h) * exp(-e (s + h)).
+ * to a bit error. The sender estimates the error rate per byte from its
+ * losses and picks the payload size that maximises the expected useful
+ * fraction s / (s + h) * exp(-e (s + h)) (link_timer.c).
+ *
+ * Outages: a pulled cable delivers nothing, noise delivers damaged bytes.
+ * Silence with frames in flight is an outage: its losses do not count as
+ * errors (the frame size stays), the timer backs off, and when bytes come
+ * back whatever was on the line meanwhile goes again at once. Under link
+ * revision 2 (the handshake's former reserved byte) a receiver answers
+ * damaged frames with an ACK, so that noise is never silent, and the
+ * message streams outlive the session (link_stream.c).
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "link.h"
+#include "link_int.h"
 #include "msg.h"
 
 static const char session_label[] = "airlock link session v1";
 
-#define LINK_ADAPT_FRAMES	8	/* frames per adaptation period */
-#define LINK_FRAME_OVERHEAD	46	/* header, MAC, CRC, delimiter, COBS */
-#define LINK_MIN_SEG		128
-#define LINK_RTO_MAX_MS		3000	/* RTT-based timer, backed off, at most */
-#define LINK_BACKOFF_MAX	1	/* doublings of the timer without progress */
+#define LINK_NOISE_ACK_MS	100	/* ACKs in answer to damaged frames, at most */
+#define LINK_CUT_MS		500	/* a pause in a frame that ends it */
 
 void
 link_params_default(struct link_params *p, int baud)
@@ -50,6 +54,13 @@ link_params_default(struct link_params *p, int baud)
 	p->keepalive_ms = 2000;
 	p->dead_ms = 15000;
 	p->hello_ms = 1000;
+	p->revision = LINK_REVISION;
+}
+
+int
+link_ready(const struct link *l)
+{
+	return l->state == LINK_UP && !l->resuming;
 }
 
 const char *
@@ -58,75 +69,6 @@ link_state_name(int s)
 	static const char *const names[] = { "down", "hello", "up" };
 
 	return s >= 0 && s <= LINK_UP ? names[s] : "?";
-}
-
-/* Milliseconds the line needs for n bytes (10 bits a byte at 8N1). */
-static uint64_t
-link_line_ms(const struct link *l, uint64_t n)
-{
-	if (l->p.baud <= 0)
-		return 1;
-	return n * 10 * 1000 / (uint64_t)l->p.baud + 1;
-}
-
-static void
-link_update_rto(struct link *l)
-{
-	uint64_t inflight = 2 * (uint64_t)(l->p.max_payload + 64);
-
-	if (l->srtt_ms > 0) {
-		l->rto_ms = (uint32_t)(l->srtt_ms + 4 * l->rttvar_ms);
-		if (l->rto_ms < 200)
-			l->rto_ms = 200;
-		if (l->rto_ms > LINK_RTO_MAX_MS)
-			l->rto_ms = LINK_RTO_MAX_MS;
-		return;
-	}
-	/* before a sample: two frames out, a full reverse queue back, a margin;
-	 * link_rto() adds the line time of whatever else is queued ahead */
-	l->rto_ms = (uint32_t)(2 * link_line_ms(l, inflight + 8192) + 250);
-}
-
-/*
- * The timer for a frame sent now: the RTT-based timeout, doubled once
- * after an expiry without progress, but to no more than LINK_RTO_MAX_MS
- * (or the timeout itself, before the first sample on a slow line), and
- * never shorter than the line needs for everything ahead of it and a full
- * frame back, whatever the RTT said. The line is the link's alone, so
- * backing off protects nothing; what it cost was measured: a frame
- * acknowledged only after an outage gives a round-trip sample of seconds,
- * and three doublings of that (up to 20 s each) stalled t_stress for
- * 20 s to 2 minutes at a time while the oldest frame waited its turn.
- */
-static uint64_t
-link_rto(const struct link *l)
-{
-	uint64_t floor, t, cap, ahead = l->seg_off - l->acked_off + l->out.len;
-
-	floor = link_line_ms(l, ahead + 2 * (uint64_t)(l->p.max_payload + 64)) * 3 / 2 + 200;
-	cap = l->rto_ms > LINK_RTO_MAX_MS ? l->rto_ms : LINK_RTO_MAX_MS;
-	t = (uint64_t)l->rto_ms << l->backoff;
-	if (t > cap)
-		t = cap;
-	return floor > t ? floor : t;
-}
-
-static void
-link_rtt_sample(struct link *l, int32_t r)
-{
-	int32_t d;
-
-	if (l->srtt_ms == 0) {
-		l->srtt_ms = r > 0 ? r : 1;
-		l->rttvar_ms = r / 2;
-	} else {
-		d = l->srtt_ms - r;
-		l->rttvar_ms += ((d < 0 ? -d : d) - l->rttvar_ms) / 4;
-		l->srtt_ms += (r - l->srtt_ms) / 8;
-		if (l->srtt_ms <= 0)
-			l->srtt_ms = 1;
-	}
-	link_update_rto(l);
 }
 
 struct link *
@@ -143,6 +85,8 @@ link_new(int role, const uint8_t key[LINK_KEY_LEN], const struct link_params *p,
 		l->p.max_payload = FRAME_MAX_PAYLOAD;
 	if (l->p.window <= 0 || l->p.window > LINK_MAX_WINDOW)
 		l->p.window = LINK_MAX_WINDOW;
+	if (l->p.revision < 1 || l->p.revision > LINK_REVISION)
+		l->p.revision = LINK_REVISION;
 	l->cb = *cb;
 	l->arg = arg;
 	memcpy(l->key, key, LINK_KEY_LEN);
@@ -169,18 +113,27 @@ link_free(struct link *l)
 	free(l);
 }
 
-/* Forget everything of the current session. */
+/*
+ * Forget everything of the current session. Its streams too, unless it
+ * was a revision 2 session and keep_stream is set: then they wait for the
+ * next session's RESUME (link_stream.c).
+ */
 static void
-link_clear(struct link *l)
+link_clear(struct link *l, int keep_stream)
 {
-	int was_up = l->state == LINK_UP;
+	int was_up = l->state == LINK_UP && l->announced;
 
-	buf_reset(&l->txq);
-	buf_reset(&l->rxq);
-	l->seg_off = l->acked_off = 0;
+	if (l->state == LINK_UP) {
+		if (keep_stream && l->rev >= 2) {
+			link_stream_fold(l);
+			l->keep = 1;
+		} else
+			link_stream_clear(l);
+	}
 	l->snd_una = l->snd_nxt = l->rcv_nxt = 0;
-	l->npend = 0;
 	l->ack_pending = 0;
+	l->resuming = l->announced = 0;
+	l->rev = 0;
 	l->backoff = 0;
 	l->rto_at = 0;
 	l->srtt_ms = l->rttvar_ms = 0;
@@ -196,12 +149,28 @@ link_clear(struct link *l)
 		l->cb.down(l->arg);
 }
 
+/*
+ * The frames still waiting for the device belong to a session that ended:
+ * the next would drop them as another session's, and they would hold up
+ * its handshake (up to a whole frame's line time). A 0x00 ends whatever
+ * frame was half written.
+ */
+static void
+link_drop_out(struct link *l)
+{
+	if (l->out.len == 0)
+		return;
+	buf_reset(&l->out);
+	if (buf_put_u8(&l->out, 0) == -1)
+		fatalx("link: out of memory");
+}
+
 void
 link_reset(struct link *l)
 {
 	buf_reset(&l->out);
 	frame_decoder_init(&l->dec);
-	link_clear(l);
+	link_clear(l, 1);
 }
 
 static void
@@ -233,7 +202,7 @@ link_sack_bits(const struct link *l)
 }
 
 /* Append one frame to l->out. */
-static void
+void
 link_emit(struct link *l, int type, uint32_t seq, const uint8_t *payload,
     size_t len, uint64_t now)
 {
@@ -277,7 +246,7 @@ link_send_hello(struct link *l, uint64_t now)
 	memcpy(p, l->nonce_i, LINK_NONCE_LEN);
 	put_be16(p + LINK_NONCE_LEN, (uint16_t)l->p.max_payload);
 	p[LINK_NONCE_LEN + 2] = (uint8_t)l->p.window;
-	p[LINK_NONCE_LEN + 3] = 0;
+	p[LINK_NONCE_LEN + 3] = (uint8_t)l->p.revision;
 	l->session = 0;
 	link_emit(l, FRAME_HELLO, 0, p, sizeof(p), now);
 	l->hello_at = now + l->p.hello_ms;
@@ -321,50 +290,52 @@ link_peer_params(struct link *l, const uint8_t *p)
 	l->peer_window = w < 1 ? 1 : w > LINK_MAX_WINDOW ? LINK_MAX_WINDOW : w;
 }
 
-static int
+int
 link_max_seg(const struct link *l)
 {
 	return l->p.max_payload < l->peer_payload ? l->p.max_payload : l->peer_payload;
 }
 
-/*
- * Picks the frame size for the error rate seen lately: per-byte error rate
- * e = losses / bytes sent, both sums decaying by a quarter each period, with
- * a quarter of a loss as prior so that a clean line goes to the largest size.
- */
-static void
-link_adapt(struct link *l)
+/* The revision both speak: a peer's 0 (reserved before) means 1. */
+static int
+link_peer_revision(const struct link *l, uint8_t peer)
 {
-	double e, h = LINK_FRAME_OVERHEAD, s;
-	int max = link_max_seg(l), n;
+	int r = peer == 0 ? 1 : peer;
 
-	if (l->per_sent < LINK_ADAPT_FRAMES)
-		return;
-	e = (l->est_lost + 0.25) / (l->est_bytes > 1 ? l->est_bytes : 1);
-	s = (-h + sqrt(h * h + 4.0 * h / e)) / 2.0;
-	n = s > max ? max : (int)s & ~63;
-	if (n < LINK_MIN_SEG)
-		n = LINK_MIN_SEG < max ? LINK_MIN_SEG : max;
-	if (n != l->seg_size)
-		l->st.resizes++;
-	l->seg_size = n;
-	l->per_sent = 0;
-	l->est_bytes *= 0.75;
-	l->est_lost *= 0.75;
+	return r < l->p.revision ? r : l->p.revision;
+}
+
+void
+link_announce(struct link *l, int resumed)
+{
+	l->announced = 1;
+	l->resumed = resumed;
+	if (l->cb.up)
+		l->cb.up(l->arg);
 }
 
 static void
-link_up(struct link *l, uint64_t now)
+link_up(struct link *l, int rev, uint64_t now)
 {
+	int max = link_max_seg(l);
+
 	l->state = LINK_UP;
-	/* start moderate: grows to the maximum after a clean period or two */
-	l->seg_size = link_max_seg(l) < 1024 ? link_max_seg(l) : 1024;
-	l->per_sent = 0;
-	l->est_bytes = l->est_lost = 0;
-	l->last_rx = now;
+	l->rev = rev;
+	if (!l->keep || l->seg_size <= 0) {
+		/* start moderate: grows to the maximum after a clean period or two */
+		l->seg_size = max < 1024 ? max : 1024;
+		l->per_sent = 0;
+		l->est_bytes = l->est_lost = 0;
+	} else if (l->seg_size > max)
+		l->seg_size = max;	/* the same line: keep what was learnt */
+	l->last_rx = l->rx_any = now;
 	l->st.sessions++;
-	if (l->cb.up)
-		l->cb.up(l->arg);
+	if (rev >= 2) {
+		link_resume_begin(l, now);
+		return;
+	}
+	link_stream_clear(l);	/* revision 1: every session starts anew */
+	link_announce(l, 0);
 }
 
 /* Responder: a HELLO starts a new session, unless it repeats the current one. */
@@ -380,7 +351,8 @@ link_on_hello(struct link *l, const struct frame *f, uint64_t now)
 		buf_put(&l->out, l->hello_ack, l->hello_ack_len);
 		return;
 	}
-	link_clear(l);
+	link_clear(l, 1);
+	link_drop_out(l);
 	memcpy(l->nonce_i, f->payload, LINK_NONCE_LEN);
 	link_peer_params(l, f->payload + LINK_NONCE_LEN);
 	if (crypto_random(nonce_r, sizeof(nonce_r)) == -1)
@@ -389,13 +361,13 @@ link_on_hello(struct link *l, const struct frame *f, uint64_t now)
 	memcpy(p + LINK_NONCE_LEN, nonce_r, LINK_NONCE_LEN);
 	put_be16(p + 2 * LINK_NONCE_LEN, (uint16_t)l->p.max_payload);
 	p[2 * LINK_NONCE_LEN + 2] = (uint8_t)l->p.window;
-	p[2 * LINK_NONCE_LEN + 3] = 0;
+	p[2 * LINK_NONCE_LEN + 3] = (uint8_t)l->p.revision;
 	link_derive(l, l->nonce_i, nonce_r);
 	mark = l->out.len;
 	link_emit(l, FRAME_HELLO_ACK, 0, p, sizeof(p), now);
 	l->hello_ack_len = l->out.len - mark;
 	memcpy(l->hello_ack, l->out.p + mark, l->hello_ack_len);
-	link_up(l, now);
+	link_up(l, link_peer_revision(l, f->payload[LINK_NONCE_LEN + 3]), now);
 }
 
 static void
@@ -408,11 +380,11 @@ link_on_hello_ack(struct link *l, const struct frame *f, uint64_t now)
 	link_derive(l, l->nonce_i, f->payload + LINK_NONCE_LEN);
 	if (l->session != f->h.session) {
 		l->st.protocol_errors++;
-		link_clear(l);
+		link_clear(l, 1);
 		return;
 	}
 	link_peer_params(l, f->payload + 2 * LINK_NONCE_LEN);
-	link_up(l, now);
+	link_up(l, link_peer_revision(l, f->payload[2 * LINK_NONCE_LEN + 3]), now);
 }
 
 static void
@@ -423,7 +395,8 @@ link_on_reset(struct link *l, const struct frame *f)
 	if (l->state != LINK_UP || get_be32(f->payload) != l->session)
 		return;		/* not about our session: stale or replayed */
 	l->st.resets_rcvd++;
-	link_clear(l);
+	link_clear(l, 1);
+	link_drop_out(l);
 }
 
 static int
@@ -432,7 +405,7 @@ link_seq_in(uint32_t s, uint32_t lo, uint32_t hi)	/* lo <= s < hi, modulo 2^32 *
 	return s - lo < hi - lo;
 }
 
-static void
+void
 link_deliver_pending(struct link *l)
 {
 	size_t i = 0;
@@ -464,7 +437,12 @@ link_on_ack(struct link *l, uint32_t ack, uint32_t sack, uint64_t now)
 	int i, progress = 0;
 
 	if (!link_seq_in(ack, l->snd_una, l->snd_nxt + 1)) {
-		l->st.protocol_errors++;
+		/* below the window: an old frame again (a duplicate on the
+		 * line); above it: no honest peer sends that */
+		if (link_seq_in(ack, l->snd_una - 0x80000000u, l->snd_una))
+			l->st.stale_acks++;
+		else
+			l->st.protocol_errors++;
 		return;
 	}
 	for (s = l->snd_una; s != ack; s++) {
@@ -472,7 +450,7 @@ link_on_ack(struct link *l, uint32_t ack, uint32_t sack, uint64_t now)
 
 		if (g->txno > newest)
 			newest = g->txno;
-		if (!g->retx && !g->sacked && g->sent_ms > sample_at)
+		if (link_rtt_ok(l, g) && g->sent_ms > sample_at)
 			sample_at = g->sent_ms;
 		l->acked_off += g->len;
 		progress = 1;
@@ -487,7 +465,7 @@ link_on_ack(struct link *l, uint32_t ack, uint32_t sack, uint64_t now)
 		g = &l->seg[s % LINK_MAX_WINDOW];
 		if (!g->sacked) {
 			progress = 1;
-			if (!g->retx && g->sent_ms > sample_at)
+			if (link_rtt_ok(l, g) && g->sent_ms > sample_at)
 				sample_at = g->sent_ms;
 		}
 		g->sacked = 1;
@@ -499,8 +477,10 @@ link_on_ack(struct link *l, uint32_t ack, uint32_t sack, uint64_t now)
 	for (s = l->snd_una; s != l->snd_nxt; s++) {
 		struct link_seg *g = &l->seg[s % LINK_MAX_WINDOW];
 
-		if (!g->sacked && g->txno < newest)
+		if (!g->sacked && g->txno < newest && !g->lost) {
 			g->lost = 1;
+			g->outage = link_in_quiet(l, g);
+		}
 	}
 	if (sample_at)
 		link_rtt_sample(l, (int32_t)(now - sample_at));
@@ -536,7 +516,7 @@ link_protocol_error(struct link *l, uint64_t now)
 	l->st.protocol_errors++;
 	if (l->role == LINK_RESPONDER)
 		link_send_reset(l, l->session, now);
-	link_clear(l);
+	link_clear(l, 0);	/* the stream itself is out of step: not kept */
 }
 
 static void
@@ -544,6 +524,13 @@ link_on_data(struct link *l, const struct frame *f, uint64_t now)
 {
 	struct link_rseg *r;
 
+	if (l->resuming) {
+		/* the peer has our RESUME, we lack its: ask again, now */
+		l->st.early_data++;
+		l->res_at = now;
+		return;
+	}
+	l->res_seen = 1;	/* it sends DATA only after it had our RESUME */
 	l->ack_pending = 1;
 	if (f->h.len == 0)
 		return;
@@ -572,6 +559,7 @@ link_on_data(struct link *l, const struct frame *f, uint64_t now)
 		}
 		r->have = 0;
 		l->rcv_nxt++;
+		l->rcv_off += r->len;
 		if (link_extract(l) == -1) {
 			link_protocol_error(l, now);
 			return;
@@ -617,6 +605,44 @@ link_frame(struct link *l, const struct frame *f, uint64_t now)
 	link_on_ack(l, f->h.ack, f->h.sack, now);
 	if (l->state == LINK_UP && f->h.type == FRAME_DATA)
 		link_on_data(l, f, now);
+	else if (f->h.type == FRAME_ACK && f->h.len == LINK_RESUME_LEN && l->rev >= 2)
+		link_on_resume(l, f->payload, now);
+}
+
+
+/*
+ * Bytes again after a silence: the cable was out (noise leaves bytes, if
+ * wrong ones). What was on the line meanwhile is lost, to the outage and
+ * not to noise (the frame size stays); it goes again now, without waiting
+ * for a timer that backed off while nothing came back.
+ */
+static void
+link_outage_over(struct link *l, uint64_t now)
+{
+	uint32_t s;
+
+	l->st.outages++;
+	l->quiet_from = link_quiet_since(l);
+	l->quiet_to = now;
+	for (s = l->snd_una; s != l->snd_nxt; s++) {
+		struct link_seg *g = &l->seg[s % LINK_MAX_WINDOW];
+
+		if (!g->sacked && link_in_quiet(l, g)) {
+			g->lost = 1;
+			g->outage = 1;
+		}
+	}
+	l->backoff = 0;
+	l->rto_at = now + link_rto(l);
+}
+
+/* Frames the decoder has thrown away: noise, or the ends of an outage. */
+static uint64_t
+link_rejected(const struct link *l)
+{
+	const struct frame_stats *s = &l->dec.st;
+
+	return s->bad_crc + s->bad_cobs + s->runt + s->bad_header + s->oversize;
 }
 
 void
@@ -624,7 +650,17 @@ link_input(struct link *l, const uint8_t *p, size_t n, uint64_t now)
 {
 	struct frame f;
 	size_t used;
+	uint64_t rejected = link_rejected(l);
 
+	if (n > 0) {
+		if (l->state == LINK_UP && l->rx_any != 0 && l->snd_una != l->snd_nxt &&
+		    now - link_quiet_since(l) >= link_quiet_ms(l))
+			link_outage_over(l, now);
+		/* a frame's bytes never pause this long: its head is dead */
+		if (now - l->rx_any >= LINK_CUT_MS)
+			frame_decoder_cut(&l->dec);
+		l->rx_any = now;
+	}
 	while (n > 0) {
 		if (!frame_decoder_push(&l->dec, p, n, &used, &f))
 			break;
@@ -633,6 +669,16 @@ link_input(struct link *l, const uint8_t *p, size_t n, uint64_t now)
 		p += used;
 		n -= used;
 	}
+	/*
+	 * Revision 2: damaged frames are answered with an ACK, at most one
+	 * per LINK_NOISE_ACK_MS, so that the sender hears bytes and knows
+	 * its frames meet noise, not a pulled cable (which stays silent).
+	 */
+	if (l->rev >= 2 && link_ready(l) && link_rejected(l) > rejected &&
+	    now >= l->noise_ack_at) {
+		l->ack_pending = 1;
+		l->noise_ack_at = now + LINK_NOISE_ACK_MS;
+	}
 }
 
 int
@@ -640,7 +686,7 @@ link_send(struct link *l, const uint8_t *msg, size_t len, uint64_t tag)
 {
 	struct link_pend *np;
 
-	if (l->state != LINK_UP || len == 0 || len > MSG_MAX_LEN)
+	if (len == 0 || len > MSG_MAX_LEN || !link_stream_accepts(l))
 		return -1;
 	if (l->npend == l->pendcap) {
 		size_t nc = l->pendcap ? l->pendcap * 2 : 64;
@@ -717,7 +763,10 @@ link_send_lost(struct link *l, uint64_t now)
 
 		if (g->lost && !g->sacked) {
 			l->st.retransmits++;
-			l->est_lost += 1;
+			if (g->outage)
+				l->st.outage_retx++;
+			else
+				l->est_lost += 1;	/* noise: frames get smaller */
 			link_transmit(l, g, now);
 			return 1;
 		}
@@ -738,15 +787,20 @@ link_send_new(struct link *l, uint64_t now)
 	if (l->txq.len < max && (l->out.len > 0 || l->snd_una != l->snd_nxt))
 		return 0;
 	n = l->txq.len < max ? l->txq.len : max;
+	if (l->snd_una == l->snd_nxt)
+		l->busy_since = now;
 	g = &l->seg[l->snd_nxt % LINK_MAX_WINDOW];
 	g->seq = l->snd_nxt++;
 	g->len = (uint16_t)n;
 	g->sacked = 0;
 	g->retx = 0;
+	g->outage = 0;
 	g->txno = 0;
 	memcpy(g->data, l->txq.p, n);
 	buf_consume(&l->txq, n);
 	l->seg_off += n;
+	if (l->seg_off > l->tx_hw)
+		l->tx_hw = l->seg_off;
 	l->st.bytes_out += n;
 	link_transmit(l, g, now);
 	l->per_sent++;
@@ -767,60 +821,28 @@ link_timers(struct link *l, uint64_t now)
 	if (l->state != LINK_UP)
 		return;
 	if (now - l->last_rx > l->p.dead_ms) {
-		link_clear(l);
+		link_clear(l, 1);
+		link_drop_out(l);
 		return;
 	}
+	link_resume_timer(l, now);
 	if (l->rto_at && now >= l->rto_at && l->snd_una != l->snd_nxt) {
-		/* the oldest missing frame goes again; the rest follow as ACKs tell */
+		/* the oldest missing frame goes again; the rest follow as ACKs
+		 * tell. In a silence it is a probe: lost to the outage, and the
+		 * timer backs off further (bytes coming back end the wait). */
+		int quiet = now - link_quiet_since(l) >= link_quiet_ms(l);
+
 		l->st.timeouts++;
 		for (s = l->snd_una; s != l->snd_nxt; s++)
 			if (!l->seg[s % LINK_MAX_WINDOW].sacked) {
 				l->seg[s % LINK_MAX_WINDOW].lost = 1;
+				l->seg[s % LINK_MAX_WINDOW].outage = (uint8_t)quiet;
 				break;
 			}
-		if (l->backoff < LINK_BACKOFF_MAX)
+		if (l->backoff < (quiet ? LINK_QUIET_BACKOFF : LINK_BACKOFF_MAX))
 			l->backoff++;
 		l->rto_at = now + link_rto(l);
 	}
-}
-
-#define LINK_REPORT_MS	10000	/* at most one log line per period */
-
-/*
- * Input that was thrown away gets a log line, but not one per frame: a flood
- * of garbage must not become a flood of log. Every LINK_REPORT_MS the
- * counters that moved are logged with how much they moved.
- */
-static void
-link_report(struct link *l, uint64_t now)
-{
-	const uint64_t v[8] = { l->dec.st.bad_crc, l->dec.st.bad_cobs,
-	    l->dec.st.runt + l->dec.st.bad_header, l->dec.st.oversize,
-	    l->st.bad_mac, l->st.bad_session, l->st.dup + l->st.out_of_window,
-	    l->st.protocol_errors };
-	static const char *const name[8] = { "bad CRC", "bad COBS",
-	    "short or bad header", "oversize", "bad MAC", "other session",
-	    "duplicate or out of window", "protocol error" };
-	char line[512];
-	size_t n = 0;
-	int i;
-
-	if (now < l->report_at)
-		return;
-	l->report_at = now + LINK_REPORT_MS;
-	for (i = 0; i < 8; i++) {
-		if (v[i] == l->reported[i])
-			continue;
-		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%llu %s",
-		    n ? ", " : "", (unsigned long long)(v[i] - l->reported[i]), name[i]);
-		l->reported[i] = v[i];
-		if (n >= sizeof(line))
-			break;
-	}
-	if (n > 0)
-		log_warnx("link: frames rejected in the last %d s: %s (%llu garbage "
-		    "bytes in all)", LINK_REPORT_MS / 1000, line,
-		    (unsigned long long)l->dec.st.garbage);
 }
 
 /* Would link_send_lost() or link_send_new() send a frame now? */
@@ -830,6 +852,8 @@ link_data_ready(const struct link *l)
 	int window = l->p.window < l->peer_window ? l->p.window : l->peer_window;
 	uint32_t s;
 
+	if (l->resuming)
+		return 0;
 	for (s = l->snd_una; s != l->snd_nxt; s++)
 		if (l->seg[s % LINK_MAX_WINDOW].lost && !l->seg[s % LINK_MAX_WINDOW].sacked)
 			return 1;
@@ -847,11 +871,17 @@ link_data_ready(const struct link *l)
 void
 link_pump(struct link *l, uint64_t now)
 {
-	link_report(l, now);
+	char line[600];
+
+	if (now >= l->report_at) {
+		l->report_at = now + LINK_REPORT_MS;
+		if (link_report_line(l, line, sizeof(line)) > 0)
+			log_warnx("link: %s", line);
+	}
 	link_timers(l, now);
 	if (l->state != LINK_UP)
 		return;
-	if (l->out.len == 0 && !link_send_lost(l, now))
+	if (!l->resuming && l->out.len == 0 && !link_send_lost(l, now))
 		link_send_new(l, now);
 	/*
 	 * Acknowledge at once (a delayed ACK stalls a peer short of window),
@@ -881,30 +911,11 @@ link_timeout_ms(const struct link *l, uint64_t now)
 			next = l->rto_at;
 		if (l->last_tx + l->p.keepalive_ms < next)
 			next = l->last_tx + l->p.keepalive_ms;
+		if (l->rev >= 2 && (l->resuming || !l->res_seen) && l->res_at < next)
+			next = l->res_at;
+		/* the end of a dead session, on time: the next HELLO waits for it */
+		if (l->last_rx + l->p.dead_ms + 1 < next)
+			next = l->last_rx + l->p.dead_ms + 1;
 	}
 	return next <= now ? 0 : (int)(next - now);
-}
-
-void
-link_stats_line(const struct link *l, char *out, size_t outsz)
-{
-	const struct link_stats *t = &l->st;
-	const struct frame_stats *f = &l->dec.st;
-
-	snprintf(out, outsz, "state=%s sessions=%llu frames_in=%llu frames_out=%llu "
-	    "data_out=%llu retransmits=%llu timeouts=%llu bad_crc=%llu bad_cobs=%llu "
-	    "runt=%llu oversize=%llu garbage_bytes=%llu bad_mac=%llu bad_session=%llu "
-	    "dup=%llu resets_sent=%llu resets_rcvd=%llu protocol_errors=%llu "
-	    "msgs_in=%llu msgs_out=%llu frame_size=%d resizes=%llu srtt_ms=%d",
-	    link_state_name(l->state), (unsigned long long)t->sessions,
-	    (unsigned long long)t->frames_in, (unsigned long long)t->frames_out,
-	    (unsigned long long)t->data_out, (unsigned long long)t->retransmits,
-	    (unsigned long long)t->timeouts, (unsigned long long)f->bad_crc,
-	    (unsigned long long)f->bad_cobs, (unsigned long long)f->runt,
-	    (unsigned long long)f->oversize, (unsigned long long)f->garbage,
-	    (unsigned long long)t->bad_mac, (unsigned long long)t->bad_session,
-	    (unsigned long long)t->dup, (unsigned long long)t->resets_sent,
-	    (unsigned long long)t->resets_rcvd, (unsigned long long)t->protocol_errors,
-	    (unsigned long long)t->msgs_in, (unsigned long long)t->msgs_out,
-	    l->seg_size, (unsigned long long)t->resizes, (int)l->srtt_ms);
 }

@@ -724,6 +724,7 @@ main(int argc, char **argv)
 	link_params_default(&lp, d.c.link.baud);
 	lp.max_payload = d.c.link.max_payload;
 	lp.window = d.c.link.window;
+	lp.revision = d.c.link.revision;
 	if ((d.l = link_new(LINK_RESPONDER, key, &lp, &cb, &d)) == NULL)
 		fatalx("out of memory");
 	crypto_cleanse(key, sizeof(key));
