@@ -45,6 +45,7 @@ enum al_err {
 	AL_E_REASON		= 302,	/* bad revocation reason */
 	AL_E_CRL_NUMBER		= 303,	/* CRL number not known (future) */
 	AL_E_INVALIDITY		= 304,	/* bad invalidity date */
+	AL_E_KEY_GEN		= 305,	/* no such CA key, or it retired */
 	AL_E_OPERATOR		= 400,	/* rejected by the operator (airlockctl reject) */
 	AL_E_INTERNAL		= 500,	/* signer internal error; see its log */
 	AL_E_STORAGE		= 501,	/* database error (retryable) */

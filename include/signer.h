@@ -8,6 +8,7 @@
 #ifndef SIGNER_H
 #define SIGNER_H
 
+#include "ca.h"
 #include "config.h"
 #include "store.h"
 #include "util.h"
@@ -31,7 +32,10 @@ struct signer_stats {
 struct signer {
 	const struct cfg *cfg;
 	struct db	*db;
-	struct ca	*ca[CFG_MAX_ROOTS];	/* by index in cfg->roots */
+	struct ca	*ca[CFG_MAX_ROOTS];	/* by index in cfg->roots: the key
+						 * that issues, the last of keys[] */
+	struct ca_key	 keys[CFG_MAX_ROOTS][CA_GEN_SLOTS];	/* every generation */
+	int		 nkeys[CFG_MAX_ROOTS];
 	struct psl	*psl;			/* cfg->psl_file, or NULL */
 	struct pgp_root	*pgp[CFG_MAX_ROOTS];	/* by index in cfg->pgp_roots */
 	struct signer_stats st;
@@ -64,6 +68,8 @@ void	 signer_free(struct signer *);
 /* Answers one request. Returns 0, or -1 when the answer is a retryable
  * storage error that was not recorded (the request must be sent again). */
 int	 signer_handle(struct signer *, const uint8_t *req, size_t len, struct buf *ans);
+/* The generation of root i's issuing key (1 before any rollover). */
+int	 signer_key_gen(const struct signer *, int i);
 
 #define SIGNER_BATCH_MAX	64	/* requests per group commit in airlock-signerd */
 

@@ -60,6 +60,8 @@ static const char usage[] =
 	"                            create a root or subroot CA directory\n"
 	"  root install-cert DIR CERT [--chain FILE]\n"
 	"                            finish a directory made with --csr\n"
+	"  root rollover NAME [--key TYPE] [--days N] [--key-uri URI [--module SO]] [--csr]\n"
+	"                            a new key for a configured root (DIR/gen/N)\n"
 	"  pgp-root init --dir DIR --uid \"NAME <ADDR>\" [--key ed25519|rsa4096]\n"
 	"            [--pass-file F | --no-pass]\n"
 	"  pgp-root import --dir DIR --secret-key FILE [--key-pass-file F]\n"
@@ -170,6 +172,12 @@ main(int argc, char **argv)
 	}
 	/* CA set-up, once: may load a PKCS#11 module (executable mappings) and
 	 * writes where the operator says; no filter (docs/hardening.md) */
+	if (strcmp(argv[0], "root") == 0 && argc >= 2 &&
+	    strcmp(argv[1], "rollover") == 0) {
+		if (config_load(o.config, &cfg, why, sizeof(why)) == -1)
+			errx(1, "%s", why);
+		return ctlroll_rollover(&cfg, argc - 1, argv + 1);
+	}
 	if (strcmp(argv[0], "root") == 0)
 		return ctlca_root(argc, argv);
 	if (strcmp(argv[0], "pgp-root") == 0)
