@@ -190,29 +190,29 @@ ca_subject_text(const X509_NAME *name, char *out, size_t outsz)
 	return o > 0 ? 0 : -1;
 }
 
-/* The configured root whose newest key issued cur, loaded with its key. */
+/* The configured root one of whose keys issued cur, loaded with its newest
+ * key: that one signs the new certificate. */
 static int
 ca_gen_parent(const struct cfg *c, const struct ca *cur, struct ca **parent,
     char *pdir, size_t pdirsz, char *why, size_t whysz)
 {
 	struct ca_key k[CA_GEN_SLOTS];
-	int i, j, n;
+	int i, j, n, found;
 
 	*parent = NULL;
-	for (i = 0; i < c->nroots; i++) {
+	for (i = 0; i < c->nroots && *parent == NULL; i++) {
 		if (ca_load_gens(&c->roots[i], k, CA_GEN_SLOTS, &n, why, whysz) == -1)
 			continue;	/* another root's trouble is not ours */
-		for (j = 0; j < n; j++) {
-			if (*parent == NULL && j == n - 1 &&
-			    k[j].ca->cert != cur->cert &&
-			    X509_check_issued(k[j].ca->cert, cur->cert) == X509_V_OK &&
-			    X509_cmp(k[j].ca->cert, cur->cert) != 0) {
-				*parent = k[j].ca;
-				ca_gen_dir(c->roots[i].dir, k[j].gen, pdir, pdirsz);
-				continue;
-			}
-			ca_free(k[j].ca);
+		for (j = found = 0; j < n; j++)
+			if (X509_cmp(k[j].ca->cert, cur->cert) != 0 &&
+			    X509_check_issued(k[j].ca->cert, cur->cert) == X509_V_OK)
+				found = 1;
+		if (found) {
+			*parent = k[n - 1].ca;
+			ca_gen_dir(c->roots[i].dir, k[n - 1].gen, pdir, pdirsz);
 		}
+		for (j = 0; j < n - (found ? 1 : 0); j++)
+			ca_free(k[j].ca);
 	}
 	ERR_clear_error();
 	return *parent ? 0 : -1;
