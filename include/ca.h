@@ -93,6 +93,10 @@ time_t	 ca_not_after(const struct ca *);
 /* Validation only: returns AL_OK or an AL_E_* code with why. */
 int	 ca_check_request(const struct ca *, const struct cfg_profile *,
 	    const struct ca_request *, char *why, size_t whysz);
+/* The same, and the subject the certificate would have (RFC 2253). */
+int	 ca_check_request_subject(const struct ca *, const struct cfg_profile *,
+	    const struct ca_request *, char *subject, size_t subjsz, char *why,
+	    size_t whysz);
 /* Validate and issue with the given serial (positive, big-endian bytes). */
 int	 ca_issue(struct ca *, const struct cfg_profile *, const struct ca_request *,
 	    const uint8_t *serial, size_t serial_len, struct ca_issued *out,

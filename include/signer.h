@@ -94,6 +94,13 @@ int	 signer_time_record(struct signer *, const struct msg *,
  * the clock further off than that: requests that sign wait (error 502). */
 int	 signer_time_paused(struct signer *, char *why, size_t whysz);
 
+/* signer_hold.c: dual control. AL_OK: sign it now; else the code to answer
+ * with, and whether that answer is recorded (503 "held" is not). */
+struct ca_request;
+int	 signer_hold(struct signer *, const struct msg *, const struct cfg_root *,
+	    const struct cfg_profile *, struct ca *, const struct ca_request *,
+	    int *record, char *why, size_t whysz);
+
 /* signer_pgp.c */
 /* The OpenPGP roots of the configuration (signer_load_keys). */
 int	 signer_pgp_load(struct signer *, char *why, size_t whysz);

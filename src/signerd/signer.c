@@ -25,6 +25,7 @@
 #include "timesync.h"
 #include "castore.h"
 #include "crlsign.h"
+#include "holdstore.h"
 
 #define SERIAL_LEN	16	/* 126 random bits: positive, fixed length */
 
@@ -121,7 +122,8 @@ signer_open_db(struct signer *s, char *why, size_t whysz)
 		s->db = NULL;
 		return -1;
 	}
-	if (audit_init(s->db) == -1 || timestore_init(s->db) == -1) {
+	if (audit_init(s->db) == -1 || timestore_init(s->db) == -1 ||
+	    holdstore_init(s->db) == -1) {
 		snprintf(why, whysz, "%s: cannot create the audit and time tables",
 		    c->ca_db);
 		db_close(s->db);
@@ -232,11 +234,6 @@ do_sign(struct signer_job *j)
 		    r->name, (int)m->profile.len, m->profile.p);
 		return;
 	}
-	if (signer_new_serial(j) == -1) {
-		j->record = 0;
-		job_error(j, AL_E_STORAGE, "cannot choose a fresh serial number");
-		return;
-	}
 	memset(&cr, 0, sizeof(cr));
 	cr.csr = m->csr.p;
 	cr.csr_len = m->csr.len;
@@ -251,6 +248,17 @@ do_sign(struct signer_job *j)
 	if (MSG_HAS(m, T_SAN)) {
 		cr.san = m->san.p ? m->san.p : (const uint8_t *)"";
 		cr.san_len = m->san.len;
+	}
+	/* dual control: signed only once enough operators approved */
+	if (p->approvals > 0 && (code = signer_hold(j->s, m, r, p,
+	    j->s->ca[r - c->roots], &cr, &j->record, j->why, sizeof(j->why))) != AL_OK) {
+		msg_error(&j->ans, m->reqid, code, j->why);
+		return;
+	}
+	if (signer_new_serial(j) == -1) {
+		j->record = 0;
+		job_error(j, AL_E_STORAGE, "cannot choose a fresh serial number");
+		return;
 	}
 	code = ca_issue(j->s->ca[r - c->roots], p, &cr, j->serial, sizeof(j->serial),
 	    &j->issued, j->why, sizeof(j->why));
@@ -586,7 +594,7 @@ signer_finish(struct signer *s, struct signer_job *j, struct buf *ans)
 	reqid_hex(j->req->reqid, id);
 	if (msg_encode(&j->ans, ans) == -1)
 		fatalx("signer: out of memory");
-	if (j->ans.type == MSG_ERROR) {
+	if (j->ans.type == MSG_ERROR && j->ans.code != AL_E_HELD) {
 		s->st.rejected++;
 		signer_outcome(s, "req=%s %s rejected: %d %s", id,
 		    msg_type_name(j->req->type), j->ans.code, j->why);

@@ -70,6 +70,20 @@ C=$D/signer/airlock.conf
 	{ cat "$D/log/init-hsm.log"; exit 1; }
 sed -i "s#^roots = (#roots = (\n  { name = \"demo-root\"; dir = \"$D/ca/root\"; profiles = [\"server\"]; crl_seconds = 3600; },\n  { name = \"hsm-ec\"; dir = \"$D/ca/hsm\"; pass_file = \"$D/pin\"; profiles = [\"server\"]; crl_seconds = 3600; },#" "$C"
 
+# dual control: a profile that needs two operators, on demo-ec
+python3 - "$C" <<'PY' || exit 1
+import sys
+p = sys.argv[1]; s = open(p).read()
+s = s.replace("profiles = (\n", """profiles = (
+  { name = "held"; max_days = 397; default_days = 90;
+    key_usage = ["digitalSignature"]; ext_key_usage = ["serverAuth"]; san = ["dns"];
+    subject = "CN,O"; approvals = 2; approval_timeout = 25; },
+""", 1)
+s = s.replace('dir = "%s/ca/sub-ec"; profiles = ["server", "client"]' % sys.argv[1].rsplit("/signer/", 1)[0],
+              'dir = "%s/ca/sub-ec"; profiles = ["server", "client", "held"]' % sys.argv[1].rsplit("/signer/", 1)[0], 1)
+open(p, "w").write(s)
+PY
+grep -q '"server", "client", "held"' "$C" || { echo "cannot add the dual-control profile"; exit 1; }
 al_cable "$D" --baud 115200
 al_start "$D"
 OUT=$D/webdb/state/spool/out CRL=$D/webdb/state/crl SDB=$D/signer/state/ca.db
@@ -218,11 +232,61 @@ check "a key whose certificates all expired retires: error 305" \
 check "roots shows it retired" \
 	'"$AL_BIN/airlockctl" -c "$C" roots | grep -A6 "^demo-ec" | grep -q "key 1: retired"'
 check "its last CRLs stay published at webdb" '[ -s "$CRL/demo-ec.crl" ]'
+
+# dual control: two operators approve one request, one denies another, a
+# third times out; other requests go through meanwhile
+dual_ok=1
+dual() { if eval "$2"; then ok "$1"; else bad "$1"; dual_ok=0; fi; }
+for o in alice bob carol; do printf '%s-secret-%s\n' "$o" "$RANDOM$RANDOM" > "$D/$o.secret"; done
+dual "operators added with their own secrets" \
+	'for o in alice bob carol; do "$AL_BIN/airlockctl" -c "$C" operator add $o --secret-file "$D/$o.secret" >/dev/null || exit 1; done;
+	 [ "$(stat -c %a "$D/signer/state/operators")" = 600 ] && ! grep -q "secret" "$D/signer/state/operators"'
+dual "an operator name is taken once" \
+	'! "$AL_BIN/airlockctl" -c "$C" operator add alice --secret-file "$D/alice.secret" 2>/dev/null'
+declare -A hid
+for n in approve deny timeout; do
+	al_csr "$D" "dual-$n" ec:P-256 "dual-$n.life.example" -addext "subjectAltName=DNS:dual-$n.life.example"
+	hid[$n]=$(al_client "$D" submit --root demo-ec --profile held --name "dual-$n" "$D/csr/dual-$n.csr")
+done
+al_csr "$D" dual-bad ec:P-256 "dual-bad.life.example" -addext "subjectAltName=email:x@life.example"
+hid[bad]=$(al_client "$D" submit --root demo-ec --profile held --name dual-bad "$D/csr/dual-bad.csr")
+dual "webdb sees the requests held for approval (503)" \
+	'waitfor 60 "al_client \"$D\" result ${hid[approve]} | grep -q \"^held (503): held for approval: 0 of 2\""'
+dual "a request that would be refused is refused at once, not held" \
+	'al_client "$D" wait --timeout 60 ${hid[bad]} >/dev/null; al_client "$D" result ${hid[bad]} 2>&1 | grep -q "^error 208"'
+submit demo-ec other
+dual "other requests are not held up meanwhile" 'al_client "$D" wait --timeout 60 ${ids[-1]} >/dev/null && al_client "$D" result ${ids[-1]} >/dev/null'
+dual "airlockctl held lists the three" \
+	'[ $("$AL_BIN/airlockctl" -c "$C" held | grep -c "demo-ec held approved=0/2") = 3 ]'
+dual "a wrong secret decides nothing" \
+	'echo wrong-secret-123 > "$D/wrong"; ! "$AL_BIN/airlockctl" -c "$C" approve ${hid[approve]} --operator bob --secret-file "$D/wrong" 2>/dev/null'
+dual "alice approves" '"$AL_BIN/airlockctl" -c "$C" approve ${hid[approve]} --operator alice --secret-file "$D/alice.secret" >/dev/null'
+dual "alice's second approval does not count" \
+	'! "$AL_BIN/airlockctl" -c "$C" approve ${hid[approve]} --operator alice --secret-file "$D/alice.secret" 2>/dev/null'
+dual "one approval is not enough" \
+	'sleep 7; al_client "$D" result ${hid[approve]} | grep -q "^held (503): held for approval: 1 of 2 operators have approved (alice)"'
+dual "bob approves" '"$AL_BIN/airlockctl" -c "$C" approve ${hid[approve]} --operator bob --secret-file "$D/bob.secret" >/dev/null'
+dual "carol denies another" '"$AL_BIN/airlockctl" -c "$C" deny ${hid[deny]} --operator carol --secret-file "$D/carol.secret" >/dev/null'
+al_client "$D" wait --timeout 60 ${hid[approve]} ${hid[deny]} >/dev/null
+dual "signed after two distinct approvals, by the new key" \
+	'[ -s "$OUT/dual-approve.crt" ] && [ "$(aki "$OUT/dual-approve.crt")" = "$(ski "$D/ca/sub-ec/gen/2/ca.crt")" ] &&
+	 openssl verify -CAfile "$D/ca/root/gen/2/ca.crt" -untrusted "$D/new-demo-ec.pem" "$OUT/dual-approve.crt" >/dev/null'
+dual "the denied one is refused with 401 naming the operator" \
+	'al_client "$D" result ${hid[deny]} 2>&1 | grep -q "^error 401: denied by operator carol"'
+al_client "$D" wait --timeout 90 ${hid[timeout]} >/dev/null
+dual "the one nobody approved times out with 402" \
+	'al_client "$D" result ${hid[timeout]} 2>&1 | grep -q "^error 402: not approved in time: 0 of 2"'
+dual "a late decision is refused" \
+	'! "$AL_BIN/airlockctl" -c "$C" approve ${hid[timeout]} --operator alice --secret-file "$D/alice.secret" 2>/dev/null'
+dual "each decision is an audit record naming the operator" \
+	'[ "$(sqlite3 "$SDB" "select count(*) from audit where kind = \"operator\" and actor like \"airlockctl operator=%\" and (text like \"approve: operator alice approved%\" or text like \"approve: operator bob approved%\" or text like \"deny: operator carol denied%\")")" = 3 ]'
+dual "the audit chain still verifies" '"$AL_BIN/airlockctl" -c "$C" audit verify >/dev/null 2>&1'
+
 check "the signer logged no error" '! grep -qi "fatal\|cannot" "$D/log/signerd.log"'
 al_stop "$D"
 
 [ $failed = 0 ] || rollover_ok=0
-dual=${LIFECYCLE_DUAL:-0}
+dual=$dual_ok
 echo "LIFECYCLE rollover_ok=$rollover_ok requests_failed=$failed old_key_crls_ok=$old_ok dual_control_ok=$dual"
 [ $fails = 0 ] || { echo "logs in $D/log"; KEEP=1; }
 exit $fails
