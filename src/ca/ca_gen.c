@@ -112,6 +112,20 @@ ca_gen_pass(const struct cfg_root *r, char *pass, size_t passsz, int *have,
 	return 0;
 }
 
+/* One generation's directory, with its key (the root's pass_file). */
+static int
+ca_load_gen_key(const struct cfg_root *r, const char *dir, struct ca **out,
+    char *why, size_t whysz)
+{
+	char pass[CA_PASS_MAX + 1];
+	int have, rc = -1;
+
+	if (ca_gen_pass(r, pass, sizeof(pass), &have, why, whysz) == 0)
+		rc = ca_load_dir(dir, have ? pass : NULL, 1, out, why, whysz);
+	OPENSSL_cleanse(pass, sizeof(pass));
+	return rc;
+}
+
 int
 ca_load_gens(const struct cfg_root *r, struct ca_key *keys, int max, int *n,
     char *why, size_t whysz)
@@ -190,30 +204,44 @@ ca_subject_text(const X509_NAME *name, char *out, size_t outsz)
 	return o > 0 ? 0 : -1;
 }
 
-/* The configured root one of whose keys issued cur, loaded with its newest
- * key: that one signs the new certificate. */
+/* The configured root one of whose keys issued cur; only its newest key,
+ * which signs the new certificate, is loaded with its private key (so no
+ * other root's passphrase or PIN is asked for). */
 static int
 ca_gen_parent(const struct cfg *c, const struct ca *cur, struct ca **parent,
     char *pdir, size_t pdirsz, char *why, size_t whysz)
 {
-	struct ca_key k[CA_GEN_SLOTS];
-	int i, j, n, found;
+	struct ca_gen_entry *e;
+	struct ca *pub;
+	int i, j, n, newest, found;
 
 	*parent = NULL;
+	if ((e = calloc(CA_GEN_SLOTS, sizeof(*e))) == NULL)
+		return -1;
 	for (i = 0; i < c->nroots && *parent == NULL; i++) {
-		if (ca_load_gens(&c->roots[i], k, CA_GEN_SLOTS, &n, why, whysz) == -1)
+		if (ca_gen_list(c->roots[i].dir, e, CA_GEN_SLOTS, &n, why, whysz) == -1)
 			continue;	/* another root's trouble is not ours */
-		for (j = found = 0; j < n; j++)
-			if (X509_cmp(k[j].ca->cert, cur->cert) != 0 &&
-			    X509_check_issued(k[j].ca->cert, cur->cert) == X509_V_OK)
+		for (j = found = 0, newest = -1; j < n; j++) {
+			if (e[j].pending || ca_load_dir(e[j].dir, NULL, 0, &pub, why,
+			    whysz) == -1)
+				continue;
+			newest = j;
+			if (X509_cmp(pub->cert, cur->cert) != 0 &&
+			    X509_check_issued(pub->cert, cur->cert) == X509_V_OK)
 				found = 1;
-		if (found) {
-			*parent = k[n - 1].ca;
-			ca_gen_dir(c->roots[i].dir, k[n - 1].gen, pdir, pdirsz);
+			ca_free(pub);
 		}
-		for (j = 0; j < n - (found ? 1 : 0); j++)
-			ca_free(k[j].ca);
+		if (!found || newest == -1)
+			continue;
+		if (ca_load_gen_key(&c->roots[i], e[newest].dir, parent, why,
+		    whysz) == -1) {
+			free(e);
+			ERR_clear_error();
+			return -2;	/* found, but its key does not load: why says */
+		}
+		snprintf(pdir, pdirsz, "%s", e[newest].dir);
 	}
+	free(e);
 	ERR_clear_error();
 	return *parent ? 0 : -1;
 }
@@ -269,11 +297,12 @@ ca_rollover(const struct cfg *c, const struct cfg_root *r,
 		goto done;
 	self = X509_check_issued(cur[ncur - 1].ca->cert, cur[ncur - 1].ca->cert) ==
 	    X509_V_OK;
-	if (!self && !rp->csr_only && ca_gen_parent(c, cur[ncur - 1].ca, &parent,
-	    pdir, sizeof(pdir), why, whysz) == -1) {
-		say(why, whysz, "the parent CA of root %s is not a root of this "
-		    "signer: use --csr and install the parent's certificate with "
-		    "airlockctl root install-cert", r->name);
+	if (!self && !rp->csr_only && (i = ca_gen_parent(c, cur[ncur - 1].ca,
+	    &parent, pdir, sizeof(pdir), why, whysz)) != 0) {
+		if (i == -1)
+			say(why, whysz, "the parent CA of root %s is not a root of "
+			    "this signer: use --csr and install the parent's "
+			    "certificate with airlockctl root install-cert", r->name);
 		goto done;
 	}
 	if (ca_subject_text(X509_get_subject_name(cur[ncur - 1].ca->cert), subject,
