@@ -76,7 +76,7 @@ DEB_PKGS := build-essential pkg-config libssl-dev libsqlite3-dev libconfig-dev \
 	    libncurses-dev tmux sqlite3 publicsuffix gnupg sq xdelta libmicrohttpd-dev
 
 .PHONY: all deps check walls unit integration fuzz fuzz-smoke demo clean asan \
-	install install-signer install-webdb install-dirs install-systemd-now deploy-test chaos drill bench-link bench-sign bench-usb bench-crl bench-pgp bench-v1 bench-ocsp test-crl-long
+	install install-signer install-webdb install-dirs install-systemd-now deploy-test chaos drill bench-link bench-sign bench-usb bench-crl bench-pgp bench-v1 bench-ocsp test-crl-long test-lifecycle
 
 # The emulated PL2501 cable of the USB tests, when umockdev is there.
 USBPAIR	:= $(if $(shell pkg-config --exists umockdev-1.0 && echo y),$(B)/bin/usbpair)
@@ -207,6 +207,10 @@ bench-crl: all
 # t_crl.sh with 10,000 revocations through the link (several minutes)
 test-crl-long: all
 	@CRL_N=10000 AL_TOP=$(CURDIR) bash tests/integration/t_crl.sh
+
+# key rollover under a longer stream of requests (docs/operations.md)
+test-lifecycle: all
+	@LIFECYCLE_N=40 AL_TOP=$(CURDIR) bash tests/integration/t_lifecycle.sh
 
 bench-sign: all
 	@scripts/bench-sign.sh

@@ -45,10 +45,14 @@ enum al_err {
 	AL_E_REASON		= 302,	/* bad revocation reason */
 	AL_E_CRL_NUMBER		= 303,	/* CRL number not known (future) */
 	AL_E_INVALIDITY		= 304,	/* bad invalidity date */
+	AL_E_KEY_GEN		= 305,	/* no such CA key, or it retired */
 	AL_E_OPERATOR		= 400,	/* rejected by the operator (airlockctl reject) */
+	AL_E_DENIED		= 401,	/* dual control: an operator denied it */
+	AL_E_NOT_APPROVED	= 402,	/* dual control: not approved in time */
 	AL_E_INTERNAL		= 500,	/* signer internal error; see its log */
 	AL_E_STORAGE		= 501,	/* database error (retryable) */
 	AL_E_BUSY		= 502,	/* signer unavailable (retryable) */
+	AL_E_HELD		= 503,	/* held for operators' approval (retryable) */
 };
 
 /* A webdb clock's NTP status, as TIME messages carry it (msg.h T_SYNC). */

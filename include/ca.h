@@ -50,6 +50,8 @@ struct ca_root_params {
 	const char	*module;	/* PKCS#11 module for key_uri, or NULL */
 	const char	*pin;		/* token PIN for key_uri, or NULL */
 	int		 csr_only;	/* write ca.csr for an offline parent, no ca.crt */
+	struct ca	*link_from;	/* self-signed rollover: the old key certifies
+					 * the new one in link.crt; or NULL */
 };
 
 /* One certificate as airlockctl's import and export need it. */
@@ -91,6 +93,10 @@ time_t	 ca_not_after(const struct ca *);
 /* Validation only: returns AL_OK or an AL_E_* code with why. */
 int	 ca_check_request(const struct ca *, const struct cfg_profile *,
 	    const struct ca_request *, char *why, size_t whysz);
+/* The same, and the subject the certificate would have (RFC 2253). */
+int	 ca_check_request_subject(const struct ca *, const struct cfg_profile *,
+	    const struct ca_request *, char *subject, size_t subjsz, char *why,
+	    size_t whysz);
 /* Validate and issue with the given serial (positive, big-endian bytes). */
 int	 ca_issue(struct ca *, const struct cfg_profile *, const struct ca_request *,
 	    const uint8_t *serial, size_t serial_len, struct ca_issued *out,
@@ -102,6 +108,10 @@ int	 ca_crl_signer(const struct ca *, void **cert, void **key, const void **md);
 /* Create a CA directory: key (0600, O_EXCL) or key.uri, ca.crt and
  * chain.pem (or ca.csr with csr_only), root.info. */
 int	 ca_root_init(const struct ca_root_params *, char *why, size_t whysz);
+/* ca_root_init with the parent already loaded (borrowed; NULL: none) and
+ * its directory's name for sentences. */
+int	 ca_root_init_with(const struct ca_root_params *, const struct ca *parent,
+	    const char *pdir, char *why, size_t whysz);
 /* Finishes a directory made with csr_only: checks that cert (PEM file) is
  * a CA certificate for the key of ca.csr, issued by the first certificate
  * of chain (PEM file, or NULL for a self-signed one), and writes ca.crt and
@@ -116,5 +126,41 @@ int	 ca_dir_info(const char *dir, struct ca_dirinfo *, char *why, size_t whysz);
 int	 ca_cert_info(const uint8_t *, size_t, const struct ca *issuer,
 	    struct ca_certinfo *, char *why, size_t whysz);
 void	 ca_certinfo_free(struct ca_certinfo *);
+
+/* ca_gen.c: a root's key generations (docs/ca-layout.md section 9).
+ * Generation 1 is the root's directory, generation N >= 2 DIR/gen/N. */
+#define CA_GEN_MAX	1000000		/* highest generation number */
+#define CA_GEN_SLOTS	16		/* generations one root may hold */
+struct ca_gen_entry {
+	int		 gen;
+	int		 pending;		/* ca.csr, no ca.crt yet */
+	char		 dir[4096];
+};
+struct ca_key {
+	int		 gen;
+	struct ca	*ca;			/* owned */
+};
+struct ca_rollover_params {
+	const char	*key_type;		/* NULL: ec:P-384 */
+	uint32_t	 days;			/* 0: the current certificate's span */
+	const char	*key_uri;		/* new key on a token, or NULL */
+	const char	*module;
+	int		 csr_only;		/* offline parent: write ca.csr */
+};
+/* The generations in DIR, ascending; at most max. */
+int	 ca_gen_list(const char *dir, struct ca_gen_entry *, int max, int *n,
+	    char *why, size_t whysz);
+/* Loads every installed generation of the root (keys with the root's
+ * pass_file), ascending: the last is the one that issues. */
+int	 ca_load_gens(const struct cfg_root *, struct ca_key *, int max, int *n,
+	    char *why, size_t whysz);
+/* Makes the next generation of r (dir: where); *gen its number. */
+int	 ca_rollover(const struct cfg *, const struct cfg_root *r,
+	    const struct ca_rollover_params *, int *gen, char *dir, size_t dirsz,
+	    char *why, size_t whysz);
+/* The subjectKeyIdentifier of the CA certificate, hex (40 digits), or "". */
+void	 ca_key_id(const struct ca *, char *out, size_t outsz);
+/* The CA certificate alone, DER, and its chain (chain.pem), DER. */
+int	 ca_cert_der(const struct ca *, struct buf *cert, struct buf *chain);
 
 #endif

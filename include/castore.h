@@ -25,6 +25,7 @@ struct castore_cert {
 	const char	*subject;
 	const uint8_t	*der;
 	size_t		 der_len;
+	int		 gen;		/* the CA key's generation; 0 or 1: the first */
 };
 /* DB_RW, DB_RO, DB_RW_EXISTING. An empty file is refused; opened to write,
  * a database that fails SQLite's quick_check is refused too. */

@@ -67,7 +67,11 @@ struct cfg_profile {
 	int		no_aki;			/* omit authorityKeyIdentifier ("aki = false") */
 	char		freshest_url[256];	/* Freshest CRL (delta CRL) pointer, "" none */
 	char		allowed_domains[1024];	/* "a.org,b.net" lower case; "" any */
+	uint32_t	approvals;		/* operators who must approve; 0 none */
+	uint32_t	approval_timeout;	/* seconds a request may wait for them */
 };
+
+#define CFG_MAX_APPROVALS		16	/* a profile's approvals at most */
 
 /* A profile's caps on a request's names (issue 16, item 9) */
 #define CFG_MAX_SAN_DEFAULT		100	/* max_san */

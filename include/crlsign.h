@@ -83,6 +83,10 @@ int	 crlsign_issue(struct db *, struct ca *, const struct cfg_root *, int64_t no
 int	 crlsign_delta(struct db *, struct ca *, const struct cfg_root *,
 	    const struct crlstore_crl *cur, int64_t base, struct buf *der, char *why,
 	    size_t whysz);
+/* Certificates of a root's key generation gen: how many are valid at now
+ * (live) and the last notAfter among them all (0: none). */
+int	 crlstore_key_certs(struct db *, const char *root, int gen, int64_t now,
+	    int64_t *live, int64_t *last);
 /* CRL_FETCH: issues a CRL if one is due and fills ans (bytes in out). */
 int	 crlsign_fetch(struct db *, struct ca *, const struct cfg_root *,
 	    const struct msg *req, int64_t now, struct msg *ans, struct crlsign_out *out,

@@ -51,6 +51,9 @@ int	 crlsync_command(const struct cfg *, struct db *outbox, int argc, char **arg
 int	 crlsync_revoked_line(const struct msg *, char *, size_t);
 /* One line about a REVOKED or CRL answer, for airlock-client result. */
 void	 crlsync_print(const struct msg *, FILE *);
+/* revoke_spool.c */
+/* A serial in hex (1..40 digits) into rr; 0 or -1. */
+int	 revoke_serial(const char *hex, struct revoke_req *rr);
 /* A spool file that starts with "type=revoke". */
 int	 revoke_is_spool(const struct buf *);
 int	 revoke_parse_spool(const struct buf *, struct revoke_req *, char *why, size_t whysz);

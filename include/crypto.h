@@ -24,6 +24,11 @@ int	 crypto_sha1(const void *, size_t, uint8_t out[20]);
 int	 crypto_md5(const void *, size_t, uint8_t out[16]);
 int	 crypto_memeq(const void *, const void *, size_t);	/* constant time; 1 equal */
 void	 crypto_cleanse(void *, size_t);
+/* scrypt (RFC 7914) through OpenSSL's EVP_KDF "SCRYPT": out gets outlen
+ * bytes from secret and salt with cost N (a power of 2), r and p; 0 or -1. */
+int	 crypto_scrypt(const void *secret, size_t len, const uint8_t *salt,
+	    size_t saltlen, uint64_t n, uint32_t r, uint32_t p, uint8_t *out,
+	    size_t outlen);
 /* OpenSSL's secure heap for private keys loaded afterwards: locked in
  * memory (mlock) and left out of core dumps where the limits allow. */
 void	 crypto_lock_keys(void);

@@ -7,6 +7,8 @@
 #ifndef CTLCA_H
 #define CTLCA_H
 
+#include <time.h>
+
 #include "config.h"
 
 /* ctlca.c */
@@ -14,5 +16,11 @@ int	 ctlca_root(int argc, char **argv);		/* root init | install-cert */
 int	 ctlca_roots(const struct cfg *, int argc, char **argv);
 int	 ctlca_export_index(const struct cfg *, int argc, char **argv);
 int	 ctlca_import(const struct cfg *, int argc, char **argv);
+/* ctlop.c: operator add|list, held, approve, deny (dual control) */
+int	 ctlop_command(const struct cfg *, int argc, char **argv);
+/* ctlroll.c */
+struct db;
+int	 ctlroll_rollover(const struct cfg *, int argc, char **argv);
+void	 ctlroll_show(const struct cfg_root *, struct db *, time_t now);
 
 #endif

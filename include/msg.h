@@ -20,6 +20,7 @@
 #define MSG_VERSION	1
 #define MSG_HDR_LEN	(2 + AIRLOCK_REQID_LEN)
 #define MSG_MAX_LEN	(16u << 20)	/* hard limit on one message (CRLs) */
+#define MSG_KEY_GEN_MAX	1000000		/* KEY_GEN, KEY_NEWEST: highest generation */
 
 enum msg_type {
 	MSG_SIGN	= 0x01,	/* webdb -> signer */
@@ -79,7 +80,10 @@ enum msg_tag {
 	T_CATCHUP_ITEMS	= 38,	/* bytes, catch-up items (section 9.8.1) */
 	T_CATCHUP_END	= 39,	/* u8 1: the sender has sent everything */
 	T_CATCHUP_PHASE	= 40,	/* u8, enum msg_catchup_phase */
-	T_MAX_TAG	= 40,
+	/* 41..43 are kept free */
+	T_KEY_GEN	= 44,	/* u32, a root's CA key generation (1: the first) */
+	T_KEY_NEWEST	= 45,	/* u32, the generation of the root's issuing key */
+	T_MAX_TAG	= 45,
 };
 
 enum msg_catchup_phase {
@@ -103,7 +107,7 @@ struct msg {
 			 crl, text, crl_sig, delta_crl, time_prev,
 			 pgp_key, emails, pgp_sigs, subject, san,
 			 audit_head, audit_recs, audit_sig, catchup_items;
-	uint32_t	 days, audit_max;
+	uint32_t	 days, audit_max, key_gen, key_newest;
 	uint8_t		 csr_format, reason, sync, crl_kind, catchup_end, catchup_phase;
 	uint16_t	 code;
 	uint64_t	 invalidity, time_ns, time2_ns, rtt_ns;

@@ -8,6 +8,7 @@
 #ifndef SIGNER_H
 #define SIGNER_H
 
+#include "ca.h"
 #include "config.h"
 #include "store.h"
 #include "util.h"
@@ -31,7 +32,10 @@ struct signer_stats {
 struct signer {
 	const struct cfg *cfg;
 	struct db	*db;
-	struct ca	*ca[CFG_MAX_ROOTS];	/* by index in cfg->roots */
+	struct ca	*ca[CFG_MAX_ROOTS];	/* by index in cfg->roots: the key
+						 * that issues, the last of keys[] */
+	struct ca_key	 keys[CFG_MAX_ROOTS][CA_GEN_SLOTS];	/* every generation */
+	int		 nkeys[CFG_MAX_ROOTS];
 	struct psl	*psl;			/* cfg->psl_file, or NULL */
 	struct pgp_root	*pgp[CFG_MAX_ROOTS];	/* by index in cfg->pgp_roots */
 	struct signer_stats st;
@@ -64,6 +68,8 @@ void	 signer_free(struct signer *);
 /* Answers one request. Returns 0, or -1 when the answer is a retryable
  * storage error that was not recorded (the request must be sent again). */
 int	 signer_handle(struct signer *, const uint8_t *req, size_t len, struct buf *ans);
+/* The generation of root i's issuing key (1 before any rollover). */
+int	 signer_key_gen(const struct signer *, int i);
 
 #define SIGNER_BATCH_MAX	64	/* requests per group commit in airlock-signerd */
 
@@ -87,6 +93,13 @@ int	 signer_time_record(struct signer *, const struct msg *,
 /* 1 and a sentence when time.stop_offset is set and a usable sample shows
  * the clock further off than that: requests that sign wait (error 502). */
 int	 signer_time_paused(struct signer *, char *why, size_t whysz);
+
+/* signer_hold.c: dual control. AL_OK: sign it now; else the code to answer
+ * with, and whether that answer is recorded (503 "held" is not). */
+struct ca_request;
+int	 signer_hold(struct signer *, const struct msg *, const struct cfg_root *,
+	    const struct cfg_profile *, struct ca *, const struct ca_request *,
+	    int *record, char *why, size_t whysz);
 
 /* signer_pgp.c */
 /* The OpenPGP roots of the configuration (signer_load_keys). */

@@ -25,7 +25,7 @@ declare -A owner=(
 	[msg.h]=wire [ipc.h]=wire [revoke.h]=wire
 	[frame.h]=link [link.h]=link [transport.h]=link [v1frame.h]=link
 	[crl.h]=pki [crl_x509.h]=pki [pgp.h]=pki [pgp_root.h]=ca [pgp_client.h]=client [ctlpgp.h]=ctl
-	[ca.h]=ca [caindex.h]=ca [audit.h]=ca [auditrec.h]=pki [backup.h]=pki [castore.h]=ca [crlsign.h]=ca
+	[ca.h]=ca [caindex.h]=ca [audit.h]=ca [auditrec.h]=pki [backup.h]=pki [castore.h]=ca [crlsign.h]=ca [holdstore.h]=ca
 	[queue.h]=store [outbox.h]=store [auditmirror.h]=store
 	[signer.h]=signerd
 	[spool.h]=client [crlsync.h]=client [mirror.h]=client [catchup.h]=client [client_maint.h]=client
@@ -42,7 +42,7 @@ declare -A uses=(
 )
 # foreign headers (a pattern on the path) -> the objects allowed to include them
 declare -A foreign=(
-	['/sqlite3\.h$']='common/db ca/castore ca/castore_bulk ca/crlstore ca/audit ca/timestore store/queue store/queue_op store/outbox store/auditmirror'
+	['/sqlite3\.h$']='common/db ca/holdstore ca/castore ca/castore_bulk ca/crlstore ca/audit ca/timestore store/queue store/queue_op store/outbox store/auditmirror'
 	['/libconfig\.h$']='common/config'
 	['/libusb\.h$']='link/usb'
 	['/openssl/(x509|x509v3|pem|evp|ocsp)\.h$']='ca/* pki/* common/crypto'

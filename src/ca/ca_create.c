@@ -7,6 +7,7 @@
 /* what ca_root_init may create, removed again if it fails */
 static const char *ca_file_names[] = {
 	"ca.key", "key.uri", "ca.crt", "chain.pem", "ca.csr", "root.info",
+	"link.crt",
 };
 static const struct {
 	const char	*name;		/* ca_root_params key_type */
@@ -416,6 +417,39 @@ ca_write_info(const struct ca_root_params *rp, char *why, size_t whysz)
 	return ca_write_new(path, text, (size_t)n, 0644, why, whysz);
 }
 
+/* The old root's key certifies the new key (same subject): link.crt, for
+ * relying parties that trust the old root only. It ends with the old
+ * certificate at the latest. */
+static int
+ca_write_link(const struct ca_root_params *rp, EVP_PKEY *key, char *why,
+    size_t whysz)
+{
+	struct ca_root_params lp = *rp;
+	time_t left = rp->link_from->not_after - time(NULL);
+	X509 *x;
+	BIO *bio;
+	int rc = -1;
+
+	if (left < CA_DAY) {
+		say(why, whysz, "the old root certificate ends in less than a day: "
+		    "no link certificate can be made");
+		return -1;
+	}
+	if ((time_t)lp.days * CA_DAY > left)
+		lp.days = (uint32_t)(left / CA_DAY);
+	lp.parent_dir = "the old root";
+	if ((x = ca_root_cert(&lp, key, rp->link_from, why, whysz)) == NULL)
+		return -1;
+	if ((bio = BIO_new(BIO_s_mem())) == NULL || !PEM_write_bio_X509(bio, x))
+		say(why, whysz, "cannot encode the link certificate (%s)",
+		    ssl_reason());
+	else
+		rc = ca_write_bio(rp->dir, "link.crt", bio, 0644, why, whysz);
+	BIO_free(bio);
+	X509_free(x);
+	return rc;
+}
+
 static int
 ca_root_outputs(const struct ca_root_params *rp, EVP_PKEY *key,
     const struct ca *parent, char *why, size_t whysz)
@@ -429,7 +463,8 @@ ca_root_outputs(const struct ca_root_params *rp, EVP_PKEY *key,
 		    ca_write_req(rp->dir, r, why, whysz) == -1)
 			goto done;
 	} else if ((x = ca_root_cert(rp, key, parent, why, whysz)) == NULL ||
-	    ca_write_certs(rp->dir, x, parent, why, whysz) == -1)
+	    ca_write_certs(rp->dir, x, parent, why, whysz) == -1 ||
+	    (rp->link_from != NULL && ca_write_link(rp, key, why, whysz) == -1))
 		goto done;
 	if ((rp->key_uri ? ca_write_key_uri(rp, why, whysz) :
 	    ca_write_key(rp->dir, key, rp->pass, why, whysz)) == -1 ||
@@ -443,9 +478,11 @@ done:
 }
 
 int
-ca_root_init(const struct ca_root_params *rp, char *why, size_t whysz)
+ca_root_init_with(const struct ca_root_params *rp, const struct ca *parent,
+    const char *pdir, char *why, size_t whysz)
 {
-	struct ca *parent = NULL, *tok = NULL;
+	struct ca_root_params p = *rp;
+	struct ca *tok = NULL;
 	EVP_PKEY *key = NULL;
 	int created = 0, rc = -1;
 
@@ -453,17 +490,16 @@ ca_root_init(const struct ca_root_params *rp, char *why, size_t whysz)
 		say(why, whysz, "a directory and a validity are required");
 		return -1;
 	}
-	if (rp->csr_only && rp->parent_dir != NULL) {
+	if (rp->csr_only && parent != NULL) {
 		say(why, whysz, "a request for an offline parent and a parent "
 		    "directory exclude each other");
 		return -1;
 	}
+	p.parent_dir = pdir;
 	if (ca_make_dir(rp->dir, &created, why, whysz) == -1)
 		return -1;
-	if ((rp->parent_dir != NULL && ca_load_dir(rp->parent_dir,
-	    rp->parent_pass, 1, &parent, why, whysz) == -1) ||
-	    (key = ca_root_key(rp, &tok, why, whysz)) == NULL ||
-	    ca_root_outputs(rp, key, parent, why, whysz) == -1)
+	if ((key = ca_root_key(&p, &tok, why, whysz)) == NULL ||
+	    ca_root_outputs(&p, key, parent, why, whysz) == -1)
 		goto done;
 	rc = 0;
 done:
@@ -471,8 +507,28 @@ done:
 		ca_unmake_dir(rp->dir, created);
 	EVP_PKEY_free(key);
 	ca_free(tok);
-	ca_free(parent);
 	ERR_clear_error();
+	return rc;
+}
+
+int
+ca_root_init(const struct ca_root_params *rp, char *why, size_t whysz)
+{
+	struct ca *parent = NULL;
+	int rc;
+
+	if (rp->csr_only && rp->parent_dir != NULL) {
+		say(why, whysz, "a request for an offline parent and a parent "
+		    "directory exclude each other");
+		return -1;
+	}
+	if (rp->parent_dir != NULL && ca_load_dir(rp->parent_dir,
+	    rp->parent_pass, 1, &parent, why, whysz) == -1) {
+		ERR_clear_error();
+		return -1;
+	}
+	rc = ca_root_init_with(rp, parent, rp->parent_dir, why, whysz);
+	ca_free(parent);
 	return rc;
 }
 

@@ -11,6 +11,7 @@
  *   ca_create.c   creating CA directories, and finishing one for an
  *                 offline parent
  *   ca_info.c     describing directories and certificates (airlockctl)
+ *   ca_gen.c      a root's key generations: listing, loading, rollover
  *
  * The engine It loads a CA directory, checks
  * certificate requests against a profile and issues certificates in-process
@@ -175,6 +176,8 @@ void ca_fmt_time(time_t t, char *out, size_t outsz);
 int ca_asn1_time(const ASN1_TIME *t, time_t *out);
 int ca_path(char *out, const char *dir, const char *name, char *why, size_t whysz);
 int ca_pw_cb(char *out, int size, int rwflag, void *u);
+int ca_read_pass(const char *path, char *pass, size_t passsz, char *why,
+    size_t whysz);
 const char * ssl_reason(void);
 int csr_parse(const struct ca_request *req, struct csr *c, char *why,
     size_t whysz);

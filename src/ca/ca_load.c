@@ -508,7 +508,7 @@ ca_load_dir(const char *dir, const char *pass, int with_key, struct ca **out,
 }
 
 /* The passphrase is the first line of the file, without its line end. */
-static int
+int
 ca_read_pass(const char *path, char *pass, size_t passsz, char *why,
     size_t whysz)
 {

@@ -661,6 +661,14 @@ int
 ca_check_request(const struct ca *ca, const struct cfg_profile *pr,
     const struct ca_request *req, char *why, size_t whysz)
 {
+	return ca_check_request_subject(ca, pr, req, NULL, 0, why, whysz);
+}
+
+int
+ca_check_request_subject(const struct ca *ca, const struct cfg_profile *pr,
+    const struct ca_request *req, char *subject, size_t subjsz, char *why,
+    size_t whysz)
+{
 	struct csr c;
 	time_t not_after;
 	int rc;
@@ -669,6 +677,9 @@ ca_check_request(const struct ca *ca, const struct cfg_profile *pr,
 	say(why, whysz, "%s", "");
 	if ((rc = csr_parse(req, &c, why, whysz)) == AL_OK)
 		rc = csr_check(ca, pr, req, &c, &not_after, why, whysz);
+	if (rc == AL_OK && subject != NULL &&
+	    ca_name_string(c.subject, subject, subjsz) == -1)
+		snprintf(subject, subjsz, "?");
 	csr_free(&c);
 	ERR_clear_error();
 	return rc;

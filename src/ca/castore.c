@@ -130,9 +130,14 @@ castore_put_cert(struct db *d, const struct castore_cert *c)
 {
 	sqlite3_stmt *st;
 
-	if (db_cached(d, &st, "INSERT INTO certs (root, serial, reqid, not_before, "
+	/* cakey (crlstore_prepare) only when a later key issued it */
+	if (db_cached(d, &st, c->gen > 1 ? "INSERT INTO certs (root, serial, reqid,"
+	    " not_before, not_after, subject, der, cakey) VALUES (?,?,?,?,?,?,?,?)" :
+	    "INSERT INTO certs (root, serial, reqid, not_before, "
 	    "not_after, subject, der) VALUES (?,?,?,?,?,?,?)") == -1)
 		return -1;
+	if (c->gen > 1)
+		sqlite3_bind_int(st, 8, c->gen);
 	sqlite3_bind_text(st, 1, c->root, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, c->serial, (int)c->serial_len, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 3, c->reqid, AIRLOCK_REQID_LEN, SQLITE_STATIC);

@@ -26,12 +26,16 @@
 #include "db.h"
 #include "crlsign.h"
 
+/* The indexes name the CA key (cakey) since key rollover: certs_crl_listed
+ * and certs_crl_pruned of earlier versions are replaced. */
 static const char crlstore_schema[] =
-	"CREATE INDEX IF NOT EXISTS certs_crl_listed ON certs(root, crl_first,"
-	" serial, revoked, reason, invalidity, not_after, crl_pruned)"
+	"DROP INDEX IF EXISTS certs_crl_listed;"
+	"DROP INDEX IF EXISTS certs_crl_pruned;"
+	"CREATE INDEX IF NOT EXISTS certs_crl_listed_k ON certs(root, cakey,"
+	" crl_first, serial, revoked, reason, invalidity, not_after, crl_pruned)"
 	" WHERE revoked IS NOT NULL AND crl_pruned IS NULL;"
-	"CREATE INDEX IF NOT EXISTS certs_crl_pruned ON certs(root, crl_pruned,"
-	" crl_first, serial, revoked) WHERE crl_pruned IS NOT NULL;"
+	"CREATE INDEX IF NOT EXISTS certs_crl_pruned_k ON certs(root, cakey,"
+	" crl_pruned, crl_first, serial, revoked) WHERE crl_pruned IS NOT NULL;"
 	"CREATE TABLE IF NOT EXISTS crls ("
 	" root TEXT NOT NULL,"
 	" number INTEGER NOT NULL,"
@@ -42,17 +46,37 @@ static const char crlstore_schema[] =
 	" sig BLOB,"
 	" PRIMARY KEY (root, number));";
 
+/*
+ * A CRL series is a root's key: "ROOT" for its first key (generation 1, as
+ * before rollover existed), "ROOT#N" for generation N (ca_gen.c). The crls
+ * rows are kept under the series name (?1); the certs rows under the root
+ * (?8) and the key's generation, column cakey (?9).
+ */
+static void
+crlstore_bind_series(sqlite3_stmt *st, const char *series)
+{
+	const char *h = strchr(series, '#');
+	long g = h != NULL ? strtol(h + 1, NULL, 10) : 1;
+
+	sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
+	if (sqlite3_bind_parameter_count(st) < 8)
+		return;
+	sqlite3_bind_text(st, 8, series, h != NULL ? (int)(h - series) : -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, g > 0 ? g : 1);
+}
+
 /* The entry columns, in this order, of every query behind crlstore_each. */
 static const char *const crlstore_sets[] = {
 	[CRLSTORE_LISTED] = "SELECT serial, revoked, reason, invalidity FROM certs"
-	    " WHERE root = ?1 AND revoked IS NOT NULL AND crl_pruned IS NULL"
-	    " AND crl_first IS NOT NULL",
+	    " WHERE root = ?8 AND cakey = ?9 AND revoked IS NOT NULL"
+	    " AND crl_pruned IS NULL AND crl_first IS NOT NULL AND ?1 = ?1",
 	[CRLSTORE_ADDED] = "SELECT serial, revoked, reason, invalidity FROM certs"
-	    " WHERE root = ?1 AND revoked IS NOT NULL AND crl_pruned IS NULL"
-	    " AND crl_first > ?2",
+	    " WHERE root = ?8 AND cakey = ?9 AND revoked IS NOT NULL"
+	    " AND crl_pruned IS NULL AND crl_first > ?2 AND ?1 = ?1",
 	[CRLSTORE_REMOVED] = "SELECT serial, revoked, 8, 0 FROM certs"
-	    " WHERE root = ?1 AND crl_pruned IS NOT NULL AND crl_pruned > ?2"
-	    " AND crl_first <= ?2",
+	    " WHERE root = ?8 AND cakey = ?9 AND crl_pruned IS NOT NULL"
+	    " AND crl_pruned > ?2 AND crl_first <= ?2 AND ?1 = ?1",
 };
 
 static int
@@ -74,7 +98,7 @@ crlstore_has_column(struct db *d, const char *col)
 int
 crlstore_prepare(struct db *d)
 {
-	const char *cols[] = { "crl_first", "crl_pruned" };
+	const char *cols[] = { "crl_first", "crl_pruned", "cakey" };
 	char sql[128];
 	size_t i;
 	int r;
@@ -84,8 +108,8 @@ crlstore_prepare(struct db *d)
 	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
 		if ((r = crlstore_has_column(d, cols[i])) == -1)
 			goto fail;
-		snprintf(sql, sizeof(sql), "ALTER TABLE certs ADD COLUMN %s INTEGER",
-		    cols[i]);
+		snprintf(sql, sizeof(sql), "ALTER TABLE certs ADD COLUMN %s INTEGER%s",
+		    cols[i], i == 2 ? " NOT NULL DEFAULT 1" : "");
 		if (r == 0 && db_exec(d, sql) == -1)
 			goto fail;
 	}
@@ -219,7 +243,7 @@ crlstore_int(struct db *d, const char *sql, const char *root, int64_t arg)
 
 	if (db_prepare(d, &st, sql) == -1)
 		return -1;
-	sqlite3_bind_text(st, 1, root, -1, SQLITE_STATIC);
+	crlstore_bind_series(st, root);
 	if (sqlite3_bind_parameter_count(st) >= 2)
 		sqlite3_bind_int64(st, 2, arg);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
@@ -232,8 +256,9 @@ crlstore_int(struct db *d, const char *sql, const char *root, int64_t arg)
 int64_t
 crlstore_pending(struct db *d, const char *root)
 {
-	return crlstore_int(d, "SELECT count(*) FROM certs WHERE root = ?1"
-	    " AND revoked IS NOT NULL AND crl_pruned IS NULL AND crl_first IS NULL",
+	return crlstore_int(d, "SELECT count(*) FROM certs WHERE root = ?8"
+	    " AND cakey = ?9 AND revoked IS NOT NULL AND crl_pruned IS NULL"
+	    " AND crl_first IS NULL AND ?1 = ?1",
 	    root, 0);
 }
 
@@ -319,7 +344,7 @@ crlstore_update(struct db *d, const char *sql, const char *root, int64_t a, int6
 
 	if (db_prepare(d, &st, sql) == -1)
 		return -1;
-	sqlite3_bind_text(st, 1, root, -1, SQLITE_STATIC);
+	crlstore_bind_series(st, root);
 	sqlite3_bind_int64(st, 2, a);
 	if (sqlite3_bind_parameter_count(st) >= 3)
 		sqlite3_bind_int64(st, 3, b);
@@ -329,15 +354,17 @@ crlstore_update(struct db *d, const char *sql, const char *root, int64_t a, int6
 int
 crlstore_assign(struct db *d, const char *root, int64_t number, int64_t prune_before)
 {
-	if (crlstore_update(d, "UPDATE certs SET crl_first = ?2 WHERE root = ?1"
-	    " AND revoked IS NOT NULL AND crl_pruned IS NULL AND crl_first IS NULL",
+	if (crlstore_update(d, "UPDATE certs SET crl_first = ?2 WHERE root = ?8"
+	    " AND cakey = ?9 AND revoked IS NOT NULL AND crl_pruned IS NULL"
+	    " AND crl_first IS NULL AND ?1 = ?1",
 	    root, number, 0) == -1)
 		return -1;
 	if (prune_before <= 0)
 		return 0;
-	return crlstore_update(d, "UPDATE certs SET crl_pruned = ?2 WHERE root = ?1"
-	    " AND revoked IS NOT NULL AND crl_pruned IS NULL AND crl_first IS NOT NULL"
-	    " AND not_after < ?3", root, number, prune_before);
+	return crlstore_update(d, "UPDATE certs SET crl_pruned = ?2 WHERE root = ?8"
+	    " AND cakey = ?9 AND revoked IS NOT NULL AND crl_pruned IS NULL"
+	    " AND crl_first IS NOT NULL AND not_after < ?3 AND ?1 = ?1", root, number,
+	    prune_before);
 }
 
 int
@@ -351,7 +378,7 @@ crlstore_each(struct db *d, const char *root, int set, int64_t base,
 	if (set < CRLSTORE_LISTED || set > CRLSTORE_REMOVED ||
 	    db_prepare(d, &st, crlstore_sets[set]) == -1)
 		return -1;
-	sqlite3_bind_text(st, 1, root, -1, SQLITE_STATIC);
+	crlstore_bind_series(st, root);
 	sqlite3_bind_int64(st, 2, base);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		e.serial = sqlite3_column_blob(st, 0);
@@ -406,4 +433,26 @@ crlstore_put(struct db *d, const char *root, const struct crlstore_crl *c,
 fail:
 	db_rollback(d);
 	return -1;
+}
+
+int
+crlstore_key_certs(struct db *d, const char *root, int gen, int64_t now,
+    int64_t *live, int64_t *last)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*live = *last = 0;
+	if (db_prepare(d, &st, "SELECT count(*) FILTER (WHERE not_after >= ?3),"
+	    " coalesce(max(not_after), 0) FROM certs WHERE root = ?1 AND cakey = ?2")
+	    == -1)
+		return -1;
+	sqlite3_bind_text(st, 1, root, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, gen);
+	sqlite3_bind_int64(st, 3, now);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*live = sqlite3_column_int64(st, 0);
+		*last = sqlite3_column_int64(st, 1);
+	}
+	return crlstore_done(d, st, rc);
 }

@@ -553,6 +553,15 @@ client_on_message(void *arg, const uint8_t *p, size_t n)
 	reqid_hex(m.reqid, id);
 	if (client_time_answer(cl, &m, id) || mirror_answer(cl->mirror, &m, mono_ms()))
 		return;
+	if (m.type == MSG_ERROR && m.code == AL_E_HELD) {
+		/* dual control: kept as the request's state, asked again */
+		if (outbox_get(cl->db, m.reqid, &it, NULL) == 1 && it.code != AL_E_HELD)
+			log_info("req=%s held for approval on the signer host: %.*s",
+			    id, (int)m.text.len, m.text.p);
+		if (outbox_answer(cl->db, m.reqid, O_NEW, AL_E_HELD, p, n) == 1)
+			cl->resend_at = mono_ms() + CLIENT_RESEND_MS;
+		return;
+	}
 	if (m.type == MSG_ERROR && (m.code == AL_E_STORAGE || m.code == AL_E_BUSY)) {
 		log_warnx("req=%s signer host: %.*s; will send again", id,
 		    (int)m.text.len, m.text.p);
@@ -823,7 +832,10 @@ client_result_one(struct client *cl, const char *hex, int print)
 			if (m.type != MSG_PGP_CERTIFIED || !print)
 				rv = 0;
 		}
-	} else if (print)
+	} else if (print && it.code == AL_E_HELD &&
+	    msg_decode(ans.p, ans.len, &m) == AL_OK && m.type == MSG_ERROR)
+		printf("held (503): %.*s\n", (int)m.text.len, m.text.p);
+	else if (print)
 		printf("pending (%s)\n", outbox_state_name(it.state));
 	buf_free(&ans);
 	buf_free(&pem);

@@ -8,6 +8,13 @@
  *   ROOT.crl, ROOT.crl.pem              the newest full CRL, DER and PEM;
  *   ROOT-delta.crl, ROOT-delta.crl.pem  the newest delta CRL (its base is
  *                                       the full CRL webdb held before).
+ * After a key rollover (docs/ca-layout.md section 9) each of the root's keys
+ * has its own CRL series: ROOT.* is the first key's (verified with ca_cert),
+ * ROOT.gN.* key N's (N >= 2), verified with ROOT.gN.crt, the CA
+ * certificate the signer sent with key N's CRLs (ROOT.gN-chain.pem: its
+ * issuers). Such a series is named "ROOT.gN" here (a "key name"); a CRL
+ * answer's KEY_NEWEST makes the series of a new key known, error 305
+ * (the key retired) ends one.
  * Each is written whole (write, fsync, rename), delta before full, PEM
  * before DER, and only after it verified against the root's CA
  * certificate: a file that does not verify, an empty file, or a CRL older
@@ -37,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crl.h"
 #include "crypto.h"
@@ -48,9 +56,14 @@
 #define CRLSYNC_RETRY_S		30	/* between fetches after half-life */
 #define CRLSYNC_PENDING_S	600	/* give up waiting for an answer */
 #define CRLSYNC_TIME_MAX	253402300799LL
+#define CRLSYNC_KEYS		(4 * CFG_MAX_ROOTS)	/* series followed at once */
+#define CRLSYNC_NAME_MAX	(AIRLOCK_NAME_MAX + 16)	/* "ROOT.gN" */
 
 struct crlsync_root {
 	const struct cfg_crl_root *cr;
+	char		 name[CRLSYNC_NAME_MAX];	/* key name: ROOT or ROOT.gN */
+	int		 gen;		/* 1 for ROOT */
+	int		 retired;	/* error 305: no more CRLs for it */
 	time_t		 last_queued;
 	int		 pending;
 	uint8_t		 reqid[AIRLOCK_REQID_LEN];
@@ -61,9 +74,51 @@ struct crlsync_root {
 
 struct crlsync {
 	const struct cfg *c;
-	struct crlsync_root roots[CFG_MAX_ROOTS];
+	struct crlsync_root roots[CRLSYNC_KEYS];
 	int		 n;
 };
+
+/* "ROOT.gN" -> ROOT and N; "ROOT" -> ROOT and 1. */
+static int
+crlsync_split(const char *key, char root[AIRLOCK_NAME_MAX], int *gen)
+{
+	const char *g = strstr(key, ".g");
+	long long v;
+	size_t n = strlen(key);
+
+	*gen = 1;
+	while (g != NULL && parse_num(g + 2, 2, MSG_KEY_GEN_MAX, &v) == -1)
+		g = strstr(g + 2, ".g");
+	if (g != NULL) {
+		*gen = (int)v;
+		n = (size_t)(g - key);
+	}
+	if (n >= AIRLOCK_NAME_MAX)
+		return -1;
+	memcpy(root, key, n);
+	root[n] = '\0';
+	return 0;
+}
+
+/* The certificate that key's CRLs verify with. */
+static const char *
+crlsync_ca_cert(const struct cfg *c, const char *key, char *path, char *why,
+    size_t whysz)
+{
+	const struct cfg_crl_root *cr;
+	char root[AIRLOCK_NAME_MAX];
+	int gen;
+
+	if (crlsync_split(key, root, &gen) == -1 ||
+	    (cr = config_crl_root(c, root)) == NULL) {
+		snprintf(why, whysz, "root %s is not in client.crl_roots", key);
+		return NULL;
+	}
+	if (gen == 1)
+		return cr->ca_cert;
+	snprintf(path, PATH_MAX, "%s/%s.crt", c->crl_dir, key);
+	return path;
+}
 
 static void
 crlsync_path(const struct cfg *c, const char *root, const char *suffix, char *out)
@@ -76,22 +131,20 @@ static int
 crlsync_read(const struct cfg *c, const char *root, const char *suffix, int kind,
     struct buf *der, struct crl_info *info, char *why, size_t whysz)
 {
-	const struct cfg_crl_root *cr;
 	struct crl_issuer *is;
-	char path[PATH_MAX];
+	char path[PATH_MAX], cpath[PATH_MAX];
+	const char *cert;
 	int rc;
 
 	memset(info, 0, sizeof(*info));
-	if ((cr = config_crl_root(c, root)) == NULL) {
-		snprintf(why, whysz, "root %s is not in client.crl_roots", root);
+	if ((cert = crlsync_ca_cert(c, root, cpath, why, whysz)) == NULL)
 		return -1;
-	}
 	crlsync_path(c, root, suffix, path);
 	if (read_file(path, der, MSG_MAX_LEN) == -1) {
 		snprintf(why, whysz, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (crl_issuer_load(cr->ca_cert, &is, why, whysz) == -1)
+	if (crl_issuer_load(cert, &is, why, whysz) == -1)
 		return -1;
 	rc = crl_verify(is, der->p, der->len, kind, info, why, whysz);
 	crl_issuer_free(is);
@@ -118,18 +171,24 @@ crlsync_fetch_msg(const struct cfg *c, const char *root, int full, int64_t have,
 	struct crl_info info;
 	uint8_t num[8];
 	struct msg m;
-	char why[256];
+	char why[256], name[AIRLOCK_NAME_MAX];
 	size_t n = 0;
-	int i;
+	int i, gen;
 
+	if (crlsync_split(root, name, &gen) == -1)
+		return -1;
 	if (have < 0)
 		have = full ? 0 : crlsync_have(c, root, &info, why, sizeof(why));
 	memset(&m, 0, sizeof(m));
 	m.type = MSG_CRL_FETCH;
 	memcpy(m.reqid, reqid, AIRLOCK_REQID_LEN);
-	m.root.p = (const uint8_t *)root;
-	m.root.len = strlen(root);
+	m.root.p = (const uint8_t *)name;
+	m.root.len = strlen(name);
 	MSG_SET(&m, T_ROOT);
+	if (gen > 1) {
+		m.key_gen = (uint32_t)gen;
+		MSG_SET(&m, T_KEY_GEN);
+	}
 	if (have > 0) {
 		for (i = 0; i < 8; i++)
 			num[i] = (uint8_t)((uint64_t)have >> (56 - 8 * i));
@@ -319,21 +378,94 @@ crlsync_delta(struct crlsync_ctx *x, const struct msg *m)
 	return CRLSYNC_PUBLISHED;
 }
 
+/* The length of the DER SEQUENCE at p (header included), or 0. */
+static size_t
+crlsync_der_len(const uint8_t *p, size_t n)
+{
+	size_t len = 0, hl, i;
+
+	if (n < 2 || p[0] != 0x30)
+		return 0;
+	if (p[1] < 0x80)
+		return 2 + (size_t)p[1] <= n ? 2 + (size_t)p[1] : 0;
+	hl = p[1] & 0x7f;
+	if (hl == 0 || hl > 3 || n < 2 + hl)
+		return 0;
+	for (i = 0; i < hl; i++)
+		len = len << 8 | p[2 + i];
+	return len <= n - 2 - hl ? len + 2 + hl : 0;
+}
+
+/*
+ * A later key's CA certificate and its issuers, as the signer sent them
+ * beside that key's CRL: ROOT.gN.crt and ROOT.gN-chain.pem (PEM). The link
+ * is authenticated; the CRL must still verify with the certificate.
+ */
+static int
+crlsync_store_ca(struct crlsync_ctx *x, const struct msg *m, int gen)
+{
+	char path[PATH_MAX];
+	struct buf pem, one;
+	const uint8_t *p = m->chain.p, *end = m->chain.p + m->chain.len;
+	size_t len;
+	int rc = -1;
+
+	if (!MSG_HAS(m, T_KEY_GEN) || (int)m->key_gen != gen || !MSG_HAS(m, T_CERT))
+		return 0;	/* nothing to learn */
+	buf_init(&pem);
+	buf_init(&one);
+	if (mkdir(x->c->crl_dir, 0755) == -1 && errno != EEXIST)
+		goto fail;
+	if (pem_encode("CERTIFICATE", m->cert.p, m->cert.len, &pem) == -1)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/%s.crt", x->c->crl_dir, x->root);
+	if (write_file_atomic(path, pem.p, pem.len, 0644) == -1)
+		goto fail;
+	buf_reset(&pem);
+	/* CHAIN: DER certificates one after the other (SEQUENCE, long form) */
+	while (p < end) {
+		if ((len = crlsync_der_len(p, (size_t)(end - p))) == 0)
+			goto fail;
+		if (len > (size_t)(end - p) || pem_encode("CERTIFICATE", p, len,
+		    &one) == -1 || buf_put(&pem, one.p, one.len) == -1)
+			goto fail;
+		buf_reset(&one);
+		p += len;
+	}
+	snprintf(path, sizeof(path), "%s/%s-chain.pem", x->c->crl_dir, x->root);
+	if (write_file_atomic(path, pem.p, pem.len, 0644) == 0)
+		rc = 0;
+fail:
+	if (rc == -1)
+		snprintf(x->why, x->whysz, "cannot keep the CA certificate of %s: %s",
+		    x->root, errno ? strerror(errno) : "it does not encode");
+	buf_free(&pem);
+	buf_free(&one);
+	return rc;
+}
+
 static int
 crlsync_apply(struct crlsync_ctx *x, const struct msg *m)
 {
-	const struct cfg_crl_root *cr;
-	char skip[256];
+	char skip[256], cpath[PATH_MAX], root[AIRLOCK_NAME_MAX];
+	const char *cert;
+	int gen;
 
-	if ((cr = config_crl_root(x->c, x->root)) == NULL) {
-		snprintf(x->why, x->whysz, "root %s is not in client.crl_roots", x->root);
+	if (crlsync_split(x->root, root, &gen) == -1 ||
+	    (cert = crlsync_ca_cert(x->c, x->root, cpath, x->why, x->whysz)) == NULL)
 		return CRLSYNC_FAILED;
-	}
 	if ((x->number = crlsync_number(m)) == -1) {
 		snprintf(x->why, x->whysz, "bad CRL number in the answer");
 		return CRLSYNC_FAILED;
 	}
-	if (crl_issuer_load(cr->ca_cert, &x->is, x->why, x->whysz) == -1)
+	if ((MSG_HAS(m, T_KEY_GEN) ? (int)m->key_gen : 1) != gen) {
+		snprintf(x->why, x->whysz, "the answer is for key generation %u, "
+		    "not %d", m->key_gen, gen);
+		return CRLSYNC_FAILED;
+	}
+	if (gen > 1 && crlsync_store_ca(x, m, gen) == -1)
+		return CRLSYNC_FAILED;
+	if (crl_issuer_load(cert, &x->is, x->why, x->whysz) == -1)
 		return CRLSYNC_FAILED;
 	x->hok = crlsync_read(x->c, x->root, ".crl", MSG_CRL_FULL, &x->held, &x->hinfo,
 	    skip, sizeof(skip)) == 0;
@@ -359,7 +491,8 @@ crlsync_answer(const struct cfg *c, const char *root, const struct msg *ans,
 {
 	struct crl_info scratch;
 	struct crlsync_ctx x;
-	int r;
+	char name[AIRLOCK_NAME_MAX];
+	int r, gen;
 
 	memset(&x, 0, sizeof(x));
 	x.c = c;
@@ -372,8 +505,9 @@ crlsync_answer(const struct cfg *c, const char *root, const struct msg *ans,
 	buf_init(&x.full);
 	buf_init(&x.delta);
 	snprintf(why, whysz, "%s", "");
-	if (ans->type != MSG_CRL || ans->root.len != strlen(root) ||
-	    memcmp(ans->root.p, root, ans->root.len) != 0) {
+	if (crlsync_split(root, name, &gen) == -1 || ans->type != MSG_CRL ||
+	    ans->root.len != strlen(name) ||
+	    memcmp(ans->root.p, name, ans->root.len) != 0) {
 		snprintf(why, whysz, "not a CRL answer for root %s", root);
 		r = CRLSYNC_FAILED;
 	} else
@@ -387,17 +521,46 @@ crlsync_answer(const struct cfg *c, const char *root, const struct msg *ans,
 
 /* --- the daemon's schedule --- */
 
+#define CA_KEYS_SCAN	16	/* generations looked for in crl_dir at start */
+
+static struct crlsync_root *
+crlsync_add(struct crlsync *cs, const struct cfg_crl_root *cr, int gen)
+{
+	struct crlsync_root *r;
+
+	if (cs->n == CRLSYNC_KEYS)
+		return NULL;
+	r = &cs->roots[cs->n++];
+	memset(r, 0, sizeof(*r));
+	r->cr = cr;
+	r->gen = gen;
+	if (gen == 1)
+		snprintf(r->name, sizeof(r->name), "%s", cr->name);
+	else
+		snprintf(r->name, sizeof(r->name), "%s.g%d", cr->name, gen);
+	return r;
+}
+
 struct crlsync *
 crlsync_new(const struct cfg *c)
 {
 	struct crlsync *cs;
-	int i;
+	char path[PATH_MAX];
+	int i, g;
 
 	if ((cs = calloc(1, sizeof(*cs))) == NULL)
 		return NULL;
 	cs->c = c;
 	for (i = 0; i < c->ncrl_roots; i++)
-		cs->roots[cs->n++].cr = &c->crl_roots[i];
+		crlsync_add(cs, &c->crl_roots[i], 1);
+	/* the later keys met before: their CA certificates are in crl_dir */
+	for (i = 0; i < c->ncrl_roots; i++)
+		for (g = 2; g < 2 + CA_KEYS_SCAN; g++) {
+			snprintf(path, sizeof(path), "%s/%s.g%d.crt", c->crl_dir,
+			    c->crl_roots[i].name, g);
+			if (access(path, F_OK) == 0)
+				crlsync_add(cs, &c->crl_roots[i], g);
+		}
 	return cs;
 }
 
@@ -413,7 +576,7 @@ crlsync_root(struct crlsync *cs, const char *name)
 	int i;
 
 	for (i = 0; i < cs->n; i++)
-		if (strcmp(cs->roots[i].cr->name, name) == 0)
+		if (strcmp(cs->roots[i].name, name) == 0)
 			return &cs->roots[i];
 	return NULL;
 }
@@ -423,7 +586,7 @@ crlsync_due(const struct crlsync *cs, const struct crlsync_root *r, time_t now)
 {
 	time_t refresh = (time_t)cs->c->crl_refresh, half;
 
-	if (r->pending && now - r->last_queued < CRLSYNC_PENDING_S)
+	if (r->retired || (r->pending && now - r->last_queued < CRLSYNC_PENDING_S))
 		return 0;
 	if (now >= r->last_queued + refresh)
 		return 1;
@@ -445,10 +608,10 @@ crlsync_ask(struct crlsync *cs, struct db *outbox, struct crlsync_root *r, int f
 
 	r->have_info = 0;
 	if (!full) {
-		have = crlsync_have(cs->c, r->cr->name, &info, why, sizeof(why));
+		have = crlsync_have(cs->c, r->name, &info, why, sizeof(why));
 		if (have == 0)
 			log_info("root %s: %s: asking for the full CRL",
-			    r->cr->name, why);
+			    r->name, why);
 		else {
 			r->info = info;
 			r->have_info = 1;
@@ -456,13 +619,13 @@ crlsync_ask(struct crlsync *cs, struct db *outbox, struct crlsync_root *r, int f
 	}
 	r->last_queued = now;
 	r->full = full;
-	if (crlsync_queue(cs->c, outbox, r->cr->name, full, have, r->reqid) == -1) {
-		log_warnx("root %s: cannot queue a CRL_FETCH", r->cr->name);
+	if (crlsync_queue(cs->c, outbox, r->name, full, have, r->reqid) == -1) {
+		log_warnx("root %s: cannot queue a CRL_FETCH", r->name);
 		return;
 	}
 	r->pending = 1;
 	reqid_hex(r->reqid, id);
-	log_info("req=%s CRL_FETCH root=%s have=%lld%s", id, r->cr->name,
+	log_info("req=%s CRL_FETCH root=%s have=%lld%s", id, r->name,
 	    (long long)have, full ? " full" : "");
 }
 
@@ -482,10 +645,41 @@ crlsync_error(struct crlsync *cs, struct db *outbox, struct crlsync_root *r,
 {
 	log_warnx("CRL_FETCH root=%s: error %u: %.*s", it->name, m->code,
 	    (int)m->text.len, m->text.p);
+	if (m->code == AL_E_KEY_GEN && r != NULL) {
+		log_info("root %s: no more CRLs for this key; its last ones stay "
+		    "published", it->name);
+		r->retired = 1;
+		return;
+	}
 	if (m->code == AL_E_CRL_NUMBER && r != NULL) {
 		log_warnx("root %s: the signer has no such CRL; asking for the full CRL",
 		    it->name);
 		crlsync_ask(cs, outbox, r, 1, time(NULL));
+	}
+}
+
+/* KEY_NEWEST: the root has keys webdb does not follow yet; ask for theirs. */
+static void
+crlsync_newer_keys(struct crlsync *cs, struct db *outbox,
+    const struct crlsync_root *r, const struct msg *m)
+{
+	char name[CRLSYNC_NAME_MAX];
+	struct crlsync_root *k;
+	uint32_t g;
+
+	if (!MSG_HAS(m, T_KEY_NEWEST))
+		return;
+	for (g = 2; g <= m->key_newest && g < 2 + CA_KEYS_SCAN; g++) {
+		snprintf(name, sizeof(name), "%s.g%u", r->cr->name, g);
+		if (crlsync_root(cs, name) != NULL)
+			continue;
+		if ((k = crlsync_add(cs, r->cr, (int)g)) == NULL) {
+			log_warnx("root %s: too many CRL series to follow", name);
+			return;
+		}
+		log_info("root %s: key generation %u is new; following its CRLs",
+		    r->cr->name, g);
+		crlsync_ask(cs, outbox, k, 1, time(NULL));
 	}
 }
 
@@ -527,6 +721,8 @@ crlsync_on_answer(struct crlsync *cs, struct db *outbox, const struct outbox_ite
 		r->info = info;
 		r->have_info = 1;
 	}
+	if (res != CRLSYNC_FAILED)
+		crlsync_newer_keys(cs, outbox, r, m);
 }
 
 void
@@ -534,12 +730,21 @@ crlsync_list(const struct cfg *c, FILE *f)
 {
 	struct crl_info fi, di;
 	struct buf der;
-	char why[512];
+	char why[512], key[CRLSYNC_NAME_MAX], path[PATH_MAX];
 	int i;
 
 	buf_init(&der);
-	for (i = 0; i < c->ncrl_roots; i++) {
-		const char *name = c->crl_roots[i].name;
+	for (i = 0; i < c->ncrl_roots * (1 + CA_KEYS_SCAN); i++) {
+		const char *name = c->crl_roots[i % c->ncrl_roots].name;
+		int g = 1 + i / c->ncrl_roots;
+
+		if (g > 1) {	/* a later key's series, if webdb follows it */
+			snprintf(key, sizeof(key), "%s.g%d", name, g);
+			snprintf(path, sizeof(path), "%s/%s.crt", c->crl_dir, key);
+			if (access(path, F_OK) == -1)
+				continue;
+			name = key;
+		}
 
 		if (crlsync_read(c, name, ".crl", MSG_CRL_FULL, &der, &fi, why,
 		    sizeof(why)) == -1) {
@@ -556,98 +761,6 @@ crlsync_list(const struct cfg *c, FILE *f)
 		fprintf(f, "\n");
 	}
 	buf_free(&der);
-}
-
-/* --- REVOKE requests --- */
-
-int
-revoke_is_spool(const struct buf *f)
-{
-	const char *p = (const char *)f->p, *end = p + f->len;
-
-	const char *nl;
-
-	while (p < end && (*p == '\n' || *p == '#')) {
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			return 0;
-		p = nl + 1;
-	}
-	return end - p >= 12 && memcmp(p, "type=revoke\n", 12) == 0;
-}
-
-/* 1..40 hex digits, an odd count read with a leading 0. */
-static int
-revoke_serial(const char *hex, struct revoke_req *rr)
-{
-	char tmp[2 * CRL_SERIAL_MAX + 1];
-	size_t n = strlen(hex);
-
-	if (n == 0 || n > 2 * CRL_SERIAL_MAX)
-		return -1;
-	snprintf(tmp, sizeof(tmp), "%s%s", n % 2 ? "0" : "", hex);
-	rr->serial_len = (n + 1) / 2;
-	return hex_decode(tmp, rr->serial, rr->serial_len);
-}
-
-static int
-revoke_line(const char *line, struct revoke_req *rr)
-{
-	long long v;
-
-	if (strcmp(line, "type=revoke") == 0)
-		return 0;
-	if (strncmp(line, "root=", 5) == 0)
-		return name_ok(line + 5, strlen(line + 5)) ?
-		    (snprintf(rr->root, sizeof(rr->root), "%s", line + 5), 0) : -1;
-	if (strncmp(line, "serial=", 7) == 0)
-		return revoke_serial(line + 7, rr);
-	if (strncmp(line, "reason=", 7) == 0) {
-		if (parse_num(line + 7, 0, 10, &v) == -1 || v == 7)
-			return -1;
-		rr->reason = (int)v;
-		return 0;
-	}
-	if (strncmp(line, "invalidity=", 11) == 0) {
-		if (parse_num(line + 11, 1, CRLSYNC_TIME_MAX, &v) == -1)
-			return -1;
-		rr->invalidity = v;
-		return 0;
-	}
-	if (strncmp(line, "id=", 3) == 0 && hex_decode(line + 3, rr->reqid,
-	    AIRLOCK_REQID_LEN) == 0) {
-		rr->have_id = 1;
-		return 0;
-	}
-	return -1;
-}
-
-int
-revoke_parse_spool(const struct buf *f, struct revoke_req *rr, char *why, size_t whysz)
-{
-	const char *p = (const char *)f->p, *end = p + f->len;
-	char line[256];
-	int r;
-
-	memset(rr, 0, sizeof(*rr));
-	while ((r = spool_line(&p, end, line, sizeof(line))) != 0) {
-		if (r == -1) {
-			snprintf(why, whysz, "line too long or unterminated");
-			return -1;
-		}
-		if (line[0] == '\0' || line[0] == '#')
-			continue;
-		if (revoke_line(line, rr) == -1) {
-			/* not quoted: the file may not be the sender's */
-			snprintf(why, whysz, "a line is not type=revoke, root=, serial=, "
-			    "reason=, invalidity= or id=, or has a bad value");
-			return -1;
-		}
-	}
-	if (rr->root[0] == '\0' || rr->serial_len == 0) {
-		snprintf(why, whysz, "a revocation needs root= and serial=");
-		return -1;
-	}
-	return 0;
 }
 
 /* --- airlock-client's revoke and crl commands, and what result prints --- */
@@ -758,8 +871,8 @@ crlsync_command(const struct cfg *c, struct db *outbox, int argc, char **argv)
 	uint8_t reqid[AIRLOCK_REQID_LEN];
 	const char *root = NULL;
 	long long have = -1;
-	int ch, full = 0, list = 0;
-	char id[33];
+	int ch, full = 0, list = 0, gen;
+	char id[33], name[AIRLOCK_NAME_MAX];
 
 	optind = 0;	/* 0: glibc forgets the "+" of proc_options */
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -776,7 +889,7 @@ crlsync_command(const struct cfg *c, struct db *outbox, int argc, char **argv)
 		crlsync_list(c, stdout);
 		return 0;
 	}
-	if (config_crl_root(c, root) == NULL)
+	if (crlsync_split(root, name, &gen) == -1 || config_crl_root(c, name) == NULL)
 		fprintf(stderr, "airlock-client: root %s is not in client.crl_roots: "
 		    "its CRL will not be published\n", root);
 	if (crlsync_queue(c, outbox, root, full, have, reqid) == -1) {

@@ -219,7 +219,7 @@ static const char *const profile_keys[] = {
 	"pathlen", "san", "key_types", "min_rsa_bits", "subject", "crl_url",
 	"ocsp_url", "issuer_url", "policy_oid", "cps_url", "ocsp_nocheck", "ski",
 	"aki", "freshest_crl_url", "allowed_domains", "max_san",
-	"max_subject_attrs", NULL
+	"max_subject_attrs", "approvals", "approval_timeout", NULL
 };
 
 /* A domain of allowed_domains: LDH labels of 1..63, no wildcard. */
@@ -371,6 +371,9 @@ cfg_profile(struct cfg_ctx *x, const config_setting_t *g, struct cfg_profile *p)
 	CFG_INT(x, g, "max_san", 1, CFG_MAX_SAN, p->max_san);
 	CFG_INT(x, g, "max_subject_attrs", 1, CFG_MAX_SUBJECT_ATTRS, p->max_subject_attrs);
 	CFG_INT(x, g, "ocsp_nocheck", 0, 1, p->ocsp_nocheck);
+	p->approval_timeout = 86400;
+	CFG_INT(x, g, "approvals", 0, CFG_MAX_APPROVALS, p->approvals);
+	CFG_INT(x, g, "approval_timeout", 10, 31536000, p->approval_timeout);
 	ski = aki = 1;
 	CFG_INT(x, g, "ski", 0, 1, ski);
 	CFG_INT(x, g, "aki", 0, 1, aki);

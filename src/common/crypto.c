@@ -15,7 +15,9 @@
 #include <openssl/asn1.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/hmac.h>
+#include <openssl/kdf.h>
 #include <openssl/rand.h>
 
 #include "crypto.h"
@@ -232,4 +234,32 @@ chain_pem(const uint8_t *der, size_t len, struct buf *out)
 		off += n;
 	}
 	return 0;
+}
+
+int
+crypto_scrypt(const void *secret, size_t len, const uint8_t *salt, size_t saltlen,
+    uint64_t n, uint32_t r, uint32_t p, uint8_t *out, size_t outlen)
+{
+	OSSL_PARAM params[6], *q = params;
+	EVP_KDF_CTX *ctx = NULL;
+	EVP_KDF *kdf;
+	int rc = -1;
+
+	if ((kdf = EVP_KDF_fetch(NULL, "SCRYPT", NULL)) == NULL ||
+	    (ctx = EVP_KDF_CTX_new(kdf)) == NULL)
+		goto done;
+	*q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD,
+	    (void *)(uintptr_t)secret, len);
+	*q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+	    (void *)(uintptr_t)salt, saltlen);
+	*q++ = OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n);
+	*q++ = OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &r);
+	*q++ = OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &p);
+	*q = OSSL_PARAM_construct_end();
+	if (EVP_KDF_derive(ctx, out, outlen, params) == 1)
+		rc = 0;
+done:
+	EVP_KDF_CTX_free(ctx);
+	EVP_KDF_free(kdf);
+	return rc;
 }

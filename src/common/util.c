@@ -280,10 +280,14 @@ static const struct {
 	{ AL_E_REASON,		"bad revocation reason" },
 	{ AL_E_CRL_NUMBER,	"the CRL number is newer than any CRL of this root" },
 	{ AL_E_INVALIDITY,	"bad invalidity date" },
+	{ AL_E_KEY_GEN,		"no such CA key generation, or it has retired" },
 	{ AL_E_OPERATOR,	"rejected by the operator of the signer host" },
+	{ AL_E_DENIED,		"denied by an operator (dual control)" },
+	{ AL_E_NOT_APPROVED,	"not approved by enough operators in time" },
 	{ AL_E_INTERNAL,	"internal error in the signer; see its log" },
 	{ AL_E_STORAGE,		"database error on the signer; the request may be retried" },
 	{ AL_E_BUSY,		"the signer is unavailable; the request may be retried" },
+	{ AL_E_HELD,		"held for approval by operators" },
 };
 
 const char *

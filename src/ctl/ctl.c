@@ -60,6 +60,13 @@ static const char usage[] =
 	"                            create a root or subroot CA directory\n"
 	"  root install-cert DIR CERT [--chain FILE]\n"
 	"                            finish a directory made with --csr\n"
+	"  root rollover NAME [--key TYPE] [--days N] [--key-uri URI [--module SO]] [--csr]\n"
+	"                            a new key for a configured root (DIR/gen/N)\n"
+	"  operator add NAME [--secret-file F] | operator list\n"
+	"                            operators of dual control (approvals = N)\n"
+	"  held                      requests waiting for operators' approval\n"
+	"  approve|deny ID --operator NAME [--secret-file F]\n"
+	"                            an operator's decision on a held request\n"
 	"  pgp-root init --dir DIR --uid \"NAME <ADDR>\" [--key ed25519|rsa4096]\n"
 	"            [--pass-file F | --no-pass]\n"
 	"  pgp-root import --dir DIR --secret-key FILE [--key-pass-file F]\n"
@@ -112,7 +119,7 @@ ctl_unknown(const char *cmd)
 {
 	static const char *const known[] = { "status", "queue", "show", "retry",
 	    "reject", "prune", "certs", "time", "audit", "top", "usb", "link-key", "audit-key",
-	    "root", "pgp-root", "roots", "export-index", "import-openssl-ca",
+	    "root", "pgp-root", "roots", "operator", "held", "approve", "deny", "export-index", "import-openssl-ca",
 	    "revoke", "crl", "backup", "restore" };
 	size_t i;
 
@@ -170,6 +177,12 @@ main(int argc, char **argv)
 	}
 	/* CA set-up, once: may load a PKCS#11 module (executable mappings) and
 	 * writes where the operator says; no filter (docs/hardening.md) */
+	if (strcmp(argv[0], "root") == 0 && argc >= 2 &&
+	    strcmp(argv[1], "rollover") == 0) {
+		if (config_load(o.config, &cfg, why, sizeof(why)) == -1)
+			errx(1, "%s", why);
+		return ctlroll_rollover(&cfg, argc - 1, argv + 1);
+	}
 	if (strcmp(argv[0], "root") == 0)
 		return ctlca_root(argc, argv);
 	if (strcmp(argv[0], "pgp-root") == 0)
@@ -213,6 +226,9 @@ main(int argc, char **argv)
 		return ctlcrl_revoke(&cfg, argc, argv);
 	if (strcmp(argv[0], "crl") == 0)
 		return ctlcrl_list(&cfg, argc, argv);
+	if (strcmp(argv[0], "operator") == 0 || strcmp(argv[0], "held") == 0 ||
+	    strcmp(argv[0], "approve") == 0 || strcmp(argv[0], "deny") == 0)
+		return ctlop_command(&cfg, argc, argv);
 	if (strcmp(argv[0], "roots") == 0)
 		return ctlca_roots(&cfg, argc, argv) | ctlpgp_roots(&cfg);
 	if (strcmp(argv[0], "export-index") == 0)

@@ -8,6 +8,7 @@
  *                      certificate, one signed by a parent directory, or a
  *                      request (ca.csr) for an offline parent
  *   root install-cert  puts the offline parent's certificate in place
+ *   root rollover      a root's next key generation (ctlroll.c)
  *   roots              the configured roots: key, validity, counts
  *   export-index       ca.db as an OpenSSL index.txt
  *   import-openssl-ca  an `openssl ca` directory into ca.db, resumable,
@@ -222,7 +223,8 @@ ctlca_root(int argc, char **argv)
 		return ctlca_root_init(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "install-cert") == 0)
 		return ctlca_root_install(argc - 1, argv + 1);
-	ctlca_usage("root init ... | root install-cert DIR CERT [--chain FILE]");
+	ctlca_usage("root init ... | root install-cert DIR CERT [--chain FILE] | "
+	    "root rollover NAME ...");
 	return 2;
 }
 
@@ -277,6 +279,7 @@ ctlca_root_line(const struct cfg_root *r, struct db *d, time_t now)
 	else
 		printf("    issuer: %s\n", di.self_signed ? "self-signed" :
 		    di.issuer);
+	ctlroll_show(r, d, now);
 	return 0;
 }
 

@@ -470,9 +470,15 @@ linkd_answer(struct linkd *d, const uint8_t *p, size_t n)
 		linkd_send(d, p, n, -1);
 		return;
 	}
-	if (m.type == MSG_ERROR && (m.code == AL_E_STORAGE || m.code == AL_E_BUSY)) {
-		/* retryable: the request stays queued and goes again later */
-		log_warnx("req=%s signer: %.*s; will retry", id, (int)m.text.len, m.text.p);
+	if (m.type == MSG_ERROR && (m.code == AL_E_STORAGE || m.code == AL_E_BUSY ||
+	    m.code == AL_E_HELD)) {
+		/* retryable: the request stays queued and goes again later; a
+		 * held one (dual control) as long as it waits for operators */
+		if (m.code == AL_E_HELD)
+			log_debug("req=%s signer: %.*s", id, (int)m.text.len, m.text.p);
+		else
+			log_warnx("req=%s signer: %.*s; will retry", id, (int)m.text.len,
+			    m.text.p);
 		d->rehand_at = mono_ms() + LINKD_REHAND_MS;
 		linkd_send(d, p, n, -1);
 		return;

@@ -25,6 +25,7 @@
 #include "timesync.h"
 #include "castore.h"
 #include "crlsign.h"
+#include "holdstore.h"
 
 #define SERIAL_LEN	16	/* 126 random bits: positive, fixed length */
 
@@ -41,6 +42,7 @@ struct signer_job {
 	char		 root[AIRLOCK_NAME_MAX];
 	char		 subject[512];
 	struct crlsign_out crl;		/* bytes of a CRL answer */
+	struct buf	 cacert, cachain;	/* the CA certificate a CRL answer names */
 	struct pgp_result pgp;		/* an OpenPGP certification (signer_pgp.c) */
 	struct signer_audit_out audit;	/* an AUDIT_LOG (signer_audit.c) */
 };
@@ -89,11 +91,18 @@ signer_load_keys(struct signer *s, const struct cfg *c, char *why, size_t whysz)
 	s->cfg = c;
 	if (signer_load_psl(s, why, whysz) == -1)
 		return -1;
-	for (i = 0; i < c->nroots; i++)
-		if (ca_load(&c->roots[i], &s->ca[i], why, whysz) == -1) {
+	for (i = 0; i < c->nroots; i++) {
+		if (ca_load_gens(&c->roots[i], s->keys[i], CA_GEN_SLOTS, &s->nkeys[i],
+		    why, whysz) == -1) {
 			signer_free(s);
 			return -1;
 		}
+		s->ca[i] = s->keys[i][s->nkeys[i] - 1].ca;
+		if (s->nkeys[i] > 1)
+			log_info("root %s: issuing with key generation %d; %d older "
+			    "key(s) sign CRLs only", c->roots[i].name,
+			    signer_key_gen(s, i), s->nkeys[i] - 1);
+	}
 	if (signer_pgp_load(s, why, whysz) == -1 ||
 	    signer_audit_load(s, why, whysz) == -1) {
 		signer_free(s);
@@ -113,7 +122,8 @@ signer_open_db(struct signer *s, char *why, size_t whysz)
 		s->db = NULL;
 		return -1;
 	}
-	if (audit_init(s->db) == -1 || timestore_init(s->db) == -1) {
+	if (audit_init(s->db) == -1 || timestore_init(s->db) == -1 ||
+	    holdstore_init(s->db) == -1) {
 		snprintf(why, whysz, "%s: cannot create the audit and time tables",
 		    c->ca_db);
 		db_close(s->db);
@@ -142,13 +152,20 @@ signer_free(struct signer *s)
 	int i;
 
 	for (i = 0; i < CFG_MAX_ROOTS; i++)
-		ca_free(s->ca[i]);
+		while (s->nkeys[i] > 0)
+			ca_free(s->keys[i][--s->nkeys[i]].ca);
 	psl_free(s->psl);
 	signer_pgp_free(s);
 	audit_key_free(s->audit_key);
 	db_close(s->db);
 	buf_free(&s->outcomes);
 	memset(s, 0, sizeof(*s));
+}
+
+int
+signer_key_gen(const struct signer *s, int i)
+{
+	return s->nkeys[i] > 0 ? s->keys[i][s->nkeys[i] - 1].gen : 1;
 }
 
 static int
@@ -217,11 +234,6 @@ do_sign(struct signer_job *j)
 		    r->name, (int)m->profile.len, m->profile.p);
 		return;
 	}
-	if (signer_new_serial(j) == -1) {
-		j->record = 0;
-		job_error(j, AL_E_STORAGE, "cannot choose a fresh serial number");
-		return;
-	}
 	memset(&cr, 0, sizeof(cr));
 	cr.csr = m->csr.p;
 	cr.csr_len = m->csr.len;
@@ -236,6 +248,17 @@ do_sign(struct signer_job *j)
 	if (MSG_HAS(m, T_SAN)) {
 		cr.san = m->san.p ? m->san.p : (const uint8_t *)"";
 		cr.san_len = m->san.len;
+	}
+	/* dual control: signed only once enough operators approved */
+	if (p->approvals > 0 && (code = signer_hold(j->s, m, r, p,
+	    j->s->ca[r - c->roots], &cr, &j->record, j->why, sizeof(j->why))) != AL_OK) {
+		msg_error(&j->ans, m->reqid, code, j->why);
+		return;
+	}
+	if (signer_new_serial(j) == -1) {
+		j->record = 0;
+		job_error(j, AL_E_STORAGE, "cannot choose a fresh serial number");
+		return;
 	}
 	code = ca_issue(j->s->ca[r - c->roots], p, &cr, j->serial, sizeof(j->serial),
 	    &j->issued, j->why, sizeof(j->why));
@@ -257,7 +280,7 @@ do_sign(struct signer_job *j)
 	j->has_cert = 1;
 	j->cert = (struct castore_cert){ j->root, j->serial, sizeof(j->serial),
 	    m->reqid, j->issued.not_before, j->issued.not_after, j->issued.subject,
-	    j->issued.der.p, j->issued.der.len };
+	    j->issued.der.p, j->issued.der.len, signer_key_gen(j->s, (int)(r - c->roots)) };
 }
 
 /* A time sample (signer_time.c); an implausible one is refused, not kept. */
@@ -302,12 +325,72 @@ do_revoke(struct signer_job *j)
 	msg_error(&j->ans, j->req->reqid, code, j->why);
 }
 
+/* The key generation a CRL_FETCH names (KEY_GEN; absent: the first), or
+ * -1 and an error 305 when there is none or it has retired. */
+static int
+signer_crl_key(struct signer_job *j, int i, const struct cfg_root *r)
+{
+	uint32_t g = MSG_HAS(j->req, T_KEY_GEN) ? j->req->key_gen : 1;
+	int64_t live, last;
+	char when[32];
+	struct tm tm;
+	int k;
+
+	for (k = 0; k < j->s->nkeys[i]; k++)
+		if (j->s->keys[i][k].gen == (int)g)
+			break;
+	if (k == j->s->nkeys[i]) {
+		job_error(j, AL_E_KEY_GEN, "root %s has no key generation %u", r->name, g);
+		return -1;
+	}
+	if (k == j->s->nkeys[i] - 1)
+		return k;	/* the issuing key never retires */
+	if (crlstore_key_certs(j->s->db, r->name, (int)g, time(NULL), &live,
+	    &last) == -1) {
+		j->record = 0;
+		job_error(j, AL_E_STORAGE, "cannot count the certificates of key "
+		    "generation %u of root %s", g, r->name);
+		return -1;
+	}
+	if (live > 0)
+		return k;
+	gmtime_r(&(time_t){ (time_t)last }, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	job_error(j, AL_E_KEY_GEN, "key generation %u of root %s has retired: the "
+	    "last certificate it issued expired %s", g, r->name, last ? when : "(none)");
+	return -1;
+}
+
+/* A root with several keys: the answer names the key and its certificate. */
+static int
+signer_crl_names(struct signer_job *j, int i, int k)
+{
+	if (j->s->nkeys[i] < 2)
+		return 0;
+	if (ca_cert_der(j->s->keys[i][k].ca, &j->cacert, &j->cachain) == -1)
+		return -1;
+	j->ans.key_gen = (uint32_t)j->s->keys[i][k].gen;
+	j->ans.key_newest = (uint32_t)signer_key_gen(j->s, i);
+	j->ans.cert.p = j->cacert.p;
+	j->ans.cert.len = j->cacert.len;
+	MSG_SET(&j->ans, T_KEY_GEN);
+	MSG_SET(&j->ans, T_KEY_NEWEST);
+	MSG_SET(&j->ans, T_CERT);
+	if (j->cachain.len > 0) {
+		j->ans.chain.p = j->cachain.p;
+		j->ans.chain.len = j->cachain.len;
+		MSG_SET(&j->ans, T_CHAIN);
+	}
+	return 0;
+}
+
 static void
 do_crl_fetch(struct signer_job *j)
 {
 	const struct cfg *c = j->s->cfg;
 	const struct cfg_root *r;
-	int code;
+	struct cfg_root series;
+	int code, i, k;
 
 	j->record = 1;
 	if ((r = config_root(c, (const char *)j->req->root.p, j->req->root.len)) == NULL) {
@@ -316,8 +399,18 @@ do_crl_fetch(struct signer_job *j)
 		return;
 	}
 	snprintf(j->root, sizeof(j->root), "%s", r->name);
-	code = crlsign_fetch(j->s->db, j->s->ca[r - c->roots], r, j->req, time(NULL),
-	    &j->ans, &j->crl, j->why, sizeof(j->why));
+	i = (int)(r - c->roots);
+	if ((k = signer_crl_key(j, i, r)) == -1)
+		return;
+	/* each key has its own CRL series: "ROOT", then "ROOT#N" (crlstore.c) */
+	series = *r;
+	if (j->s->keys[i][k].gen > 1)
+		snprintf(series.name, sizeof(series.name), "%.55s#%d", r->name,
+		    j->s->keys[i][k].gen);
+	code = crlsign_fetch(j->s->db, j->s->keys[i][k].ca, &series, j->req,
+	    time(NULL), &j->ans, &j->crl, j->why, sizeof(j->why));
+	if (code == AL_OK && signer_crl_names(j, i, k) == -1)
+		code = AL_E_INTERNAL;
 	if (code == AL_OK)
 		return;
 	j->record = code != AL_E_STORAGE && code != AL_E_INTERNAL;
@@ -504,7 +597,7 @@ signer_finish(struct signer *s, struct signer_job *j, struct buf *ans)
 	reqid_hex(j->req->reqid, id);
 	if (msg_encode(&j->ans, ans) == -1)
 		fatalx("signer: out of memory");
-	if (j->ans.type == MSG_ERROR) {
+	if (j->ans.type == MSG_ERROR && j->ans.code != AL_E_HELD) {
 		s->st.rejected++;
 		signer_outcome(s, "req=%s %s rejected: %d %s", id,
 		    msg_type_name(j->req->type), j->ans.code, j->why);
@@ -563,6 +656,8 @@ signer_handle_one(struct signer *s, const uint8_t *req, size_t len,
 	j->req = &m;
 	buf_init(&j->issued.der);
 	buf_init(&j->audit.recs);
+	buf_init(&j->cacert);
+	buf_init(&j->cachain);
 	if (code != AL_OK) {
 		/* no request id to file it under when the message did not decode */
 		j->record = code != AL_E_MSG;
@@ -572,6 +667,8 @@ signer_handle_one(struct signer *s, const uint8_t *req, size_t len,
 	rv = signer_finish(s, j, ans);
 	buf_free(&j->issued.der);
 	crlsign_out_free(&j->crl);
+	buf_free(&j->cacert);
+	buf_free(&j->cachain);
 	buf_free(&j->pgp.sigs);
 	buf_free(&j->audit.recs);
 	free(j);

@@ -76,7 +76,7 @@ cu_cert(struct signer *s, const uint8_t *p, size_t n)
 	struct buf old;
 	struct msg m;
 	char why[256];
-	int i, f, rv = 0;
+	int i, k = -1, f, rv = 0;
 
 	if (msg_decode(p, n, &m) != AL_OK || m.type != MSG_CERT) {
 		cu_refuse(s, CU_CERT, "not a CERT answer");
@@ -89,10 +89,14 @@ cu_cert(struct signer *s, const uint8_t *p, size_t n)
 			s->cu.known++;
 		return f == -1 ? -1 : 0;
 	}
-	for (i = 0; i < s->cfg->nroots; i++)
-		if (s->ca[i] != NULL && ca_cert_info(m.cert.p, m.cert.len, s->ca[i], &ci,
-		    why, sizeof(why)) == 0)
+	for (i = 0; i < s->cfg->nroots; i++) {
+		for (k = s->nkeys[i] - 1; k >= 0; k--)
+			if (ca_cert_info(m.cert.p, m.cert.len, s->keys[i][k].ca, &ci,
+			    why, sizeof(why)) == 0)
+				break;
+		if (k >= 0)
 			break;
+	}
 	if (i == s->cfg->nroots) {
 		cu_refuse(s, CU_CERT, "a certificate not signed by any of our CA keys");
 		return 0;
@@ -105,7 +109,8 @@ cu_cert(struct signer *s, const uint8_t *p, size_t n)
 		return f == -1 ? -1 : 0;
 	}
 	c = (struct castore_cert){ s->cfg->roots[i].name, ci.serial, ci.serial_len,
-	    m.reqid, ci.not_before, ci.not_after, ci.subject, ci.der.p, ci.der.len };
+	    m.reqid, ci.not_before, ci.not_after, ci.subject, ci.der.p, ci.der.len,
+	    s->keys[i][k].gen };
 	if (castore_record(s->db, m.reqid, MSG_SIGN, s->cfg->roots[i].name, 0, p, n,
 	    &c) == -1)
 		rv = -1;

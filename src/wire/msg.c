@@ -105,6 +105,8 @@ static const struct msg_field msg_fields[T_MAX_TAG + 1] = {
 	[T_CATCHUP_ITEMS] = BYTES_F(catchup_items, 0, 64u << 10, NULL),
 	[T_CATCHUP_END]	= UINT_F(1, catchup_end, 1, 1, NULL),
 	[T_CATCHUP_PHASE] = UINT_F(1, catchup_phase, 0, 2, NULL),
+	[T_KEY_GEN]	= UINT_F(4, key_gen, 1, MSG_KEY_GEN_MAX, NULL),
+	[T_KEY_NEWEST]	= UINT_F(4, key_newest, 1, MSG_KEY_GEN_MAX, NULL),
 };
 
 static const struct msg_kind msg_kinds[] = {
@@ -116,7 +118,7 @@ static const struct msg_kind msg_kinds[] = {
 	    BIT(T_REASON) | BIT(T_INVALIDITY) },
 	{ MSG_CRL_FETCH, "CRL_FETCH",
 	    BIT(T_ROOT),
-	    BIT(T_CRL_NUMBER) | BIT(T_CRL_KIND) },
+	    BIT(T_CRL_NUMBER) | BIT(T_CRL_KIND) | BIT(T_KEY_GEN) },
 	{ MSG_TIME, "TIME",
 	    BIT(T_TIME_NS),
 	    BIT(T_SYNC) | BIT(T_TIME_PREV) | BIT(T_RTT_NS) },
@@ -135,7 +137,8 @@ static const struct msg_kind msg_kinds[] = {
 	    BIT(T_SERIAL) | BIT(T_CHAIN) | BIT(T_ROOT) },
 	{ MSG_CRL, "CRL",
 	    BIT(T_ROOT) | BIT(T_CRL_NUMBER) | BIT(T_CRL_KIND),
-	    BIT(T_CRL) | BIT(T_CRL_SIG) | BIT(T_DELTA_CRL) },
+	    BIT(T_CRL) | BIT(T_CRL_SIG) | BIT(T_DELTA_CRL) | BIT(T_KEY_GEN) |
+	    BIT(T_KEY_NEWEST) | BIT(T_CERT) | BIT(T_CHAIN) },
 	{ MSG_ERROR, "ERROR",
 	    BIT(T_CODE) | BIT(T_TEXT), 0 },
 	{ MSG_TIME_ACK, "TIME_ACK",

@@ -20,8 +20,10 @@
  * (sorted, reason codes, invalidity dates, CRL number, AKI, delta
  * indicator, Freshest CRL, expiredCertsOnCRL); a lost, damaged or
  * replaced CRL on webdb is recovered, and nothing that does not verify is
- * ever written; the delta queries use their partial indexes; the CRL
- * settings parse, and their mistakes are refused.
+ * ever written; the delta queries use their partial indexes, a range of
+ * one key's (root, cakey); after a key rollover each key's CRLs list only
+ * what that key issued; the CRL settings parse, and their mistakes are
+ * refused.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -113,7 +115,7 @@ add_cert(const char *root, const uint8_t s[16], time_t not_after)
 
 	new_reqid(id);
 	c = (struct castore_cert){ root, s, 16, id, time(NULL) - 365 * DAY,
-	    not_after, "CN=test", der, sizeof(der) };
+	    not_after, "CN=test", der, sizeof(der), 1 };
 	assert_int_equal(castore_record(T.s.db, id, MSG_SIGN, root, 0, der,
 	    sizeof(der), &c), 0);
 }
@@ -957,11 +959,16 @@ test_query_plans(void **state)
 {
 	static const char *const q[] = {
 		"EXPLAIN QUERY PLAN SELECT serial FROM certs WHERE root = 'r1'"
-		" AND revoked IS NOT NULL AND crl_pruned IS NULL AND crl_first > 5",
+		" AND cakey = 1 AND revoked IS NOT NULL AND crl_pruned IS NULL"
+		" AND crl_first > 5",
 		"EXPLAIN QUERY PLAN SELECT serial FROM certs WHERE root = 'r1'"
-		" AND crl_pruned IS NOT NULL AND crl_pruned > 5 AND crl_first <= 5",
+		" AND cakey = 1 AND crl_pruned IS NOT NULL AND crl_pruned > 5"
+		" AND crl_first <= 5",
 	};
-	static const char *const idx[] = { "certs_crl_listed", "certs_crl_pruned" };
+	/* each key's series reads a range of its own (root, cakey) */
+	static const char *const idx[] = {
+		"certs_crl_listed_k (root=? AND cakey=? AND crl_first>?)",
+		"certs_crl_pruned_k (root=? AND cakey=? AND crl_pruned>?)" };
 	sqlite3 *h;
 	sqlite3_stmt *st;
 	char plan[1024];
@@ -980,6 +987,82 @@ test_query_plans(void **state)
 			fail_msg("plan %zu: %s", i, plan);
 	}
 	sqlite3_close(h);
+}
+
+/* Whether a CRL lists a serial. */
+static int
+crl_lists(const struct buf *der, const uint8_t s[16])
+{
+	X509_CRL *crl = d2i_crl(der->p, der->len);
+	STACK_OF(X509_REVOKED) *rev = X509_CRL_get_REVOKED(crl);
+	const ASN1_INTEGER *ai;
+	int i, found = 0;
+
+	for (i = 0; i < sk_X509_REVOKED_num(rev); i++) {
+		ai = X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(rev, i));
+		if (ASN1_STRING_length(ai) == 16 &&
+		    memcmp(ASN1_STRING_get0_data(ai), s, 16) == 0)
+			found = 1;
+	}
+	X509_CRL_free(crl);
+	return found;
+}
+
+/*
+ * Key rollover (docs/ca-layout.md section 9): certificates of a root's
+ * second key (certs.cakey 2) are revoked through the root like any other,
+ * but go on the CRL series "r1#2" only, numbered from 1, and the first
+ * key's series "r1" never lists them; crlstore_key_certs counts what each
+ * key still has valid.
+ */
+static void
+test_key_series(void **state)
+{
+	const struct cfg_root *r = config_root(&T.cfg, "r1", 2);
+	uint8_t s1[16], s2[16], id[AIRLOCK_REQID_LEN], der[3] = { 0x30, 0x01, 0x00 };
+	struct crlstore_crl c1, c2, got;
+	struct castore_cert c;
+	struct cfg_root series;
+	struct buf d1, d2;
+	int64_t live, last, before, n2;
+	char why[512];
+
+	(void)state;
+	buf_init(&d1);
+	buf_init(&d2);
+	new_serial(s1);
+	new_serial(s2);
+	add_cert("r1", s1, time(NULL) + 90 * DAY);
+	new_reqid(id);
+	c = (struct castore_cert){ "r1", s2, 16, id, time(NULL) - DAY,
+	    time(NULL) + 30 * DAY, "CN=gen2", der, sizeof(der), 2 };
+	assert_int_equal(castore_record(T.s.db, id, MSG_SIGN, "r1", 0, der,
+	    sizeof(der), &c), 0);
+	assert_int_equal(t_revoke("r1", s1, 16, 1, 0), 0);
+	assert_int_equal(t_revoke("r1", s2, 16, 1, 0), 0);
+	assert_int_equal(crlstore_pending(T.s.db, "r1#2"), 1);
+	before = crlstore_next_number(T.s.db, "r1");
+	series = *r;
+	snprintf(series.name, sizeof(series.name), "r1#2");
+	n2 = crlstore_next_number(T.s.db, "r1#2");
+	assert_int_equal(crlsign_issue(T.s.db, T.s.ca[0], &series, time(NULL), &c2,
+	    why, sizeof(why)), AL_OK);
+	assert_int_equal(c2.number, n2);
+	assert_int_equal(crlsign_issue(T.s.db, T.s.ca[0], r, time(NULL), &c1, why,
+	    sizeof(why)), AL_OK);
+	assert_int_equal(c1.number, before);
+	assert_int_equal(crlstore_get(T.s.db, "r1", c1.number, &got, &d1, NULL), 1);
+	assert_int_equal(crlstore_get(T.s.db, "r1#2", c2.number, &got, &d2, NULL), 1);
+	assert_true(crl_lists(&d1, s1) && !crl_lists(&d1, s2));
+	assert_true(crl_lists(&d2, s2) && !crl_lists(&d2, s1));
+	assert_int_equal(crlstore_key_certs(T.s.db, "r1", 2, time(NULL), &live, &last), 0);
+	assert_int_equal(live, 1);
+	assert_int_equal(crlstore_key_certs(T.s.db, "r1", 2, time(NULL) + 31 * DAY,
+	    &live, &last), 0);
+	assert_int_equal(live, 0);
+	assert_true(last > time(NULL));
+	buf_free(&d1);
+	buf_free(&d2);
 }
 
 /* The CRL settings of docs/configuration.md, and the mistakes refused. */
@@ -1055,6 +1138,7 @@ main(void)
 		cmocka_unit_test(test_random_rounds),
 		cmocka_unit_test(test_spool),
 		cmocka_unit_test(test_query_plans),
+		cmocka_unit_test(test_key_series),
 		cmocka_unit_test(test_config),
 	};
 

@@ -83,7 +83,7 @@ static const struct {
 	{ MSG_REVOKE, "REVOKE", 1, BIT(T_ROOT) | BIT(T_SERIAL),
 	    BIT(T_REASON) | BIT(T_INVALIDITY) },
 	{ MSG_CRL_FETCH, "CRL_FETCH", 1, BIT(T_ROOT),
-	    BIT(T_CRL_NUMBER) | BIT(T_CRL_KIND) },
+	    BIT(T_CRL_NUMBER) | BIT(T_CRL_KIND) | BIT(T_KEY_GEN) },
 	{ MSG_TIME, "TIME", 1, BIT(T_TIME_NS),
 	    BIT(T_SYNC) | BIT(T_TIME_PREV) | BIT(T_RTT_NS) },
 	{ MSG_STATUS, "STATUS", 1, 0, 0 },
@@ -101,7 +101,8 @@ static const struct {
 	    BIT(T_SERIAL) | BIT(T_CHAIN) | BIT(T_ROOT) },
 	{ MSG_CRL, "CRL", 0,
 	    BIT(T_ROOT) | BIT(T_CRL_NUMBER) | BIT(T_CRL_KIND),
-	    BIT(T_CRL) | BIT(T_CRL_SIG) | BIT(T_DELTA_CRL) },
+	    BIT(T_CRL) | BIT(T_CRL_SIG) | BIT(T_DELTA_CRL) | BIT(T_KEY_GEN) |
+	    BIT(T_KEY_NEWEST) | BIT(T_CERT) | BIT(T_CHAIN) },
 	{ MSG_ERROR, "ERROR", 0, BIT(T_CODE) | BIT(T_TEXT), 0 },
 	{ MSG_TIME_ACK, "TIME_ACK", 0, BIT(T_TIME_NS) | BIT(T_TIME2_NS), 0 },
 	{ MSG_STATUS_REPLY, "STATUS_REPLY", 0, BIT(T_TEXT), 0 },
@@ -207,6 +208,8 @@ t_set(struct msg *m, int tag)
 	case T_CATCHUP_ITEMS:	t_bytes(&m->catchup_items, t_crl, sizeof(t_crl)); break;
 	case T_CATCHUP_END:	m->catchup_end = 1; break;
 	case T_CATCHUP_PHASE:	m->catchup_phase = MSG_CATCHUP_FINISHED; break;
+	case T_KEY_GEN:		m->key_gen = 2; break;
+	case T_KEY_NEWEST:	m->key_newest = 3; break;
 	default:		fail();
 	}
 	MSG_SET(m, tag);
@@ -262,6 +265,8 @@ t_msg_equal(const struct msg *a, const struct msg *b)
 	t_bytes_equal(&a->catchup_items, &b->catchup_items);
 	assert_int_equal(a->catchup_end, b->catchup_end);
 	assert_int_equal(a->catchup_phase, b->catchup_phase);
+	assert_int_equal(a->key_gen, b->key_gen);
+	assert_int_equal(a->key_newest, b->key_newest);
 	assert_int_equal(a->days, b->days);
 	assert_int_equal(a->csr_format, b->csr_format);
 	assert_int_equal(a->reason, b->reason);
@@ -378,8 +383,9 @@ test_round_trip_each_optional(void **state)
 			n++;
 		}
 	}
-	assert_int_equal(n, 28);	/* 18, PGP_CERTIFY's DAYS, SIGN's SUBJECT and SAN, AUDIT_FETCH's 3,
-					 * AUDIT_LOG's 1, CATCHUP's 2, CATCHUP_STATE's 1 */
+	assert_int_equal(n, 33);	/* 18, PGP_CERTIFY's DAYS, SIGN's SUBJECT and SAN, AUDIT_FETCH's 3,
+					 * AUDIT_LOG's 1, CATCHUP's 2, CATCHUP_STATE's 1, CRL_FETCH's
+					 * KEY_GEN, CRL's KEY_GEN, KEY_NEWEST, CERT, CHAIN */
 }
 
 /* Offsets at which a field starts (or the message ends). */
@@ -504,6 +510,14 @@ static const struct {
 	{ "tag 31 (kept free)", FETCH_OK " 001f 00000001 00", AL_E_MSG_FIELD },
 	{ "tag 38 in a status", STATUS_OK " 0026 00000000", AL_E_MSG_FIELD },
 	{ "tag 41", STATUS_OK " 0029 00000000", AL_E_MSG_FIELD },
+	{ "tag 43 (kept free)", FETCH_OK " 002b 00000004 00000001", AL_E_MSG_FIELD },
+	{ "tag 46", FETCH_OK " 002e 00000004 00000001", AL_E_MSG_FIELD },
+	{ "key_gen 1 in a fetch", FETCH_OK " 002c 00000004 00000001", AL_OK },
+	{ "key_gen 0", FETCH_OK " 002c 00000004 00000000", AL_E_MSG_VALUE },
+	{ "key_gen 1000001", FETCH_OK " 002c 00000004 000f4241", AL_E_MSG_VALUE },
+	{ "key_gen of 2 bytes", FETCH_OK " 002c 00000002 0001", AL_E_MSG_VALUE },
+	{ "key_newest in a fetch", FETCH_OK " 002d 00000004 00000001", AL_E_MSG_FIELD },
+	{ "key_gen in a sign", HDR("01") F_ROOT F_PROFILE F_CSR " 002c 00000004 00000002", AL_E_MSG_FIELD },
 	{ "audit seq 0 to check", HDR("07") " 0020 00000008 0000000000000000 0025 00000008 0000000000000000", AL_E_MSG_VALUE },
 	{ "audit head of 47 bytes", HDR("07") " 0020 00000008 0000000000000000 0021 0000002f 0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000", AL_E_MSG_VALUE },
 	{ "rtt in a status", STATUS_OK " 0016 00000008 0000000000000001", AL_E_MSG_FIELD },

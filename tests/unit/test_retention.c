@@ -520,7 +520,7 @@ test_castore_rows(void **state)
 		bytes_of(&ans, (unsigned)i, rows[i].type == MSG_CRL_FETCH ? 70000 : 800);
 		memset(serial, (int)i + 1, sizeof(serial));
 		c = (struct castore_cert){ "r1", serial, sizeof(serial), id, 1,
-		    2000000000, "CN=x", ans.p, 100 };
+		    2000000000, "CN=x", ans.p, 100, 1 };
 		assert_int_equal(castore_record(d, id, rows[i].type, "r1", rows[i].code,
 		    ans.p, ans.len, rows[i].type == MSG_SIGN && rows[i].code == 0 ?
 		    &c : NULL), 0);
