@@ -558,8 +558,9 @@ client_on_message(void *arg, const uint8_t *p, size_t n)
 		if (outbox_get(cl->db, m.reqid, &it, NULL) == 1 && it.code != AL_E_HELD)
 			log_info("req=%s held for approval on the signer host: %.*s",
 			    id, (int)m.text.len, m.text.p);
-		if (outbox_answer(cl->db, m.reqid, O_NEW, AL_E_HELD, p, n) == 1)
-			cl->resend_at = mono_ms() + CLIENT_RESEND_MS;
+		/* no resend: linkd keeps asking the signer and passes on the
+		 * final answer (protocol.md 9.1, dual control) */
+		(void)outbox_answer(cl->db, m.reqid, O_NEW, AL_E_HELD, p, n);
 		return;
 	}
 	if (m.type == MSG_ERROR && (m.code == AL_E_STORAGE || m.code == AL_E_BUSY)) {

@@ -36,6 +36,8 @@
 #define LINKD_RETRY_MS	1000	/* reopen a vanished device */
 #define LINKD_SIGNER_MS	100	/* look for the signer's FIFO end (an open(2)) */
 #define LINKD_REHAND_MS	5000	/* after a retryable failure */
+#define LINKD_HELD_MAX	256	/* held requests asked about one by one */
+#define LINKD_HELD_POLL_MS 10000	/* how often the signer is asked about them */
 /* bytes waiting for the signer's FIFO at most (one request of any size is
  * always let through, so a large one cannot wait for ever) */
 #define LINKD_PIPE_MAX	(LINKD_INFLIGHT * 65536)
@@ -51,6 +53,7 @@ struct linkd_stats {
 	uint64_t	 requests, duplicates, answered, undecodable, rejected;
 	uint64_t	 storage_errors, signer_restarts;
 	uint64_t	 busy;		/* hand-offs refused: signer full or away */
+	uint64_t	 held_overflow;	/* held requests past LINKD_HELD_MAX */
 	uint64_t	 audit_answers;	/* AUDIT_LOG passed on to webdb */
 	uint64_t	 warn_window_ms;	/* this minute's warnings to the chain */
 	int		 warn_in_window;
@@ -81,6 +84,12 @@ struct linkd {
 	uint64_t	 retry_at;
 	uint64_t	 signer_at;	/* next look for the signer */
 	uint64_t	 rehand_at;		/* hand unanswered requests again */
+	/* held for approval (dual control): handed again alone, every
+	 * LINKD_HELD_POLL_MS, until the signer answers otherwise */
+	uint8_t		 held[LINKD_HELD_MAX][AIRLOCK_REQID_LEN];
+	uint32_t	 held_text[LINKD_HELD_MAX];	/* hash of the last 503's sentence */
+	int		 nheld;
+	uint64_t	 held_at;
 	struct linkd_stats st;
 	struct buf	 tmp;
 	struct linkd_time time;
@@ -327,13 +336,15 @@ linkd_status(struct linkd *d, const struct msg *req)
 	snprintf(text, sizeof(text), "airlock-linkd %s\nsigner=%s\nreceived=%lld\n"
 	    "handed=%lld\nanswered=%lld\ndelivered=%lld\nfailed=%lld\n"
 	    "undecodable=%llu\npruned=%llu\nin_flight=%d\nfifo_bytes=%zu\n"
-	    "busy=%llu\naudit_answers=%llu\n", AIRLOCK_VERSION,
+	    "busy=%llu\naudit_answers=%llu\nheld=%d\nheld_overflow=%llu\n",
+	    AIRLOCK_VERSION,
 	    d->signer_up ? "up" : "down",
 	    (long long)n[Q_RECEIVED], (long long)n[Q_HANDED], (long long)n[Q_ANSWERED],
 	    (long long)n[Q_DELIVERED], (long long)n[Q_FAILED],
 	    (unsigned long long)d->st.undecodable, (unsigned long long)d->ret.pruned,
 	    d->handed, d->req.out.len, (unsigned long long)d->st.busy,
-	    (unsigned long long)d->st.audit_answers);
+	    (unsigned long long)d->st.audit_answers, d->nheld,
+	    (unsigned long long)d->st.held_overflow);
 	len = strlen(text);
 	linkd_time_status(d, text + len, sizeof(text) - len);
 	memset(&a, 0, sizeof(a));
@@ -439,6 +450,91 @@ linkd_on_down(void *arg)
 	log_info("link down");
 }
 
+/*
+ * Held requests (dual control). The signer keeps them in ca.db and answers
+ * 503 each time one is handed; linkd asks about each one alone every
+ * LINKD_HELD_POLL_MS rather than sweeping the queue, and passes a 503 on to
+ * webdb only when its sentence changed (an operator approved meanwhile).
+ * linkd_held_add returns 1 when the 503 is to be passed on, else 0. When
+ * the set is full the queue is swept again after LINKD_HELD_POLL_MS and the
+ * 503 passed on each time: slower, never lost. After a restart the first
+ * sweep finds them again.
+ */
+static int
+linkd_held_find(const struct linkd *d, const uint8_t *reqid)
+{
+	int i;
+
+	for (i = 0; i < d->nheld; i++)
+		if (memcmp(d->held[i], reqid, AIRLOCK_REQID_LEN) == 0)
+			return i;
+	return -1;
+}
+
+static int
+linkd_held_add(struct linkd *d, const uint8_t *reqid, const struct msg_bytes *text)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a: a change detector, not a MAC */
+	size_t k;
+	int i;
+
+	for (k = 0; k < text->len; k++)
+		h = (h ^ text->p[k]) * 16777619u;
+	if (d->held_at == 0)
+		d->held_at = mono_ms() + LINKD_HELD_POLL_MS;
+	if ((i = linkd_held_find(d, reqid)) != -1) {
+		if (d->held_text[i] == h)
+			return 0;
+		d->held_text[i] = h;
+		return 1;
+	}
+	if (d->nheld == LINKD_HELD_MAX) {
+		d->st.held_overflow++;
+		d->rehand_at = mono_ms() + LINKD_HELD_POLL_MS;
+		return 1;
+	}
+	d->held_text[d->nheld] = h;
+	memcpy(d->held[d->nheld++], reqid, AIRLOCK_REQID_LEN);
+	return 1;
+}
+
+static void
+linkd_held_del(struct linkd *d, const uint8_t *reqid)
+{
+	int i = linkd_held_find(d, reqid);
+
+	if (i == -1)
+		return;
+	memmove(d->held[i], d->held[i + 1],
+	    (size_t)(d->nheld - i - 1) * AIRLOCK_REQID_LEN);
+	memmove(&d->held_text[i], &d->held_text[i + 1],
+	    (size_t)(d->nheld - i - 1) * sizeof(d->held_text[0]));
+	d->nheld--;
+}
+
+/* Hands every held request again, as far as the in-flight limit allows
+ * (those that find no room go at the next poll). */
+static void
+linkd_held_poll(struct linkd *d, uint64_t now)
+{
+	struct queue_item it;
+	int i;
+
+	if (d->held_at == 0 || now < d->held_at || !d->signer_up)
+		return;
+	d->held_at = d->nheld > 0 ? now + LINKD_HELD_POLL_MS : 0;
+	for (i = 0; i < d->nheld; i++) {
+		buf_reset(&d->tmp);
+		if (queue_get(d->q, d->held[i], &it, &d->tmp, NULL) != 1 ||
+		    it.state >= Q_ANSWERED) {	/* answered or rejected meanwhile */
+			linkd_held_del(d, d->held[i--]);
+			continue;
+		}
+		if (signer_submit(d, d->tmp.p, d->tmp.len) == -1)
+			break;
+	}
+}
+
 /* An answer from the signer: commit it, then send it. */
 static void
 linkd_answer(struct linkd *d, const uint8_t *p, size_t n)
@@ -470,15 +566,20 @@ linkd_answer(struct linkd *d, const uint8_t *p, size_t n)
 		linkd_send(d, p, n, -1);
 		return;
 	}
-	if (m.type == MSG_ERROR && (m.code == AL_E_STORAGE || m.code == AL_E_BUSY ||
-	    m.code == AL_E_HELD)) {
-		/* retryable: the request stays queued and goes again later; a
-		 * held one (dual control) as long as it waits for operators */
-		if (m.code == AL_E_HELD)
-			log_debug("req=%s signer: %.*s", id, (int)m.text.len, m.text.p);
-		else
-			log_warnx("req=%s signer: %.*s; will retry", id, (int)m.text.len,
+	if (m.type == MSG_ERROR && m.code == AL_E_HELD) {
+		/* dual control: stays queued; webdb hears it once */
+		if (linkd_held_add(d, m.reqid, &m.text) == 1) {
+			log_info("req=%s %.*s", id, (int)m.text.len,
 			    m.text.p);
+			linkd_send(d, p, n, -1);
+		}
+		return;
+	}
+	linkd_held_del(d, m.reqid);
+	if (m.type == MSG_ERROR && (m.code == AL_E_STORAGE || m.code == AL_E_BUSY)) {
+		/* retryable: the request stays queued and goes again later */
+		log_warnx("req=%s signer: %.*s; will retry", id, (int)m.text.len,
+		    m.text.p);
 		d->rehand_at = mono_ms() + LINKD_REHAND_MS;
 		linkd_send(d, p, n, -1);
 		return;
@@ -553,6 +654,7 @@ linkd_reopen(struct linkd *d, uint64_t now)
 	transport_reopen(&d->t, now);
 	if (d->signer_up)
 		linkd_hand(d, 1);	/* rows airlockctl retry or reject queued again */
+	linkd_held_poll(d, now);
 	if (d->signer_up && d->rehand_at && now >= d->rehand_at) {
 		d->rehand_at = 0;
 		d->handed = 0;		/* the signer answers repeats from its store */

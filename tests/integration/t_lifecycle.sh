@@ -264,7 +264,9 @@ dual "alice approves" '"$AL_BIN/airlockctl" -c "$C" approve ${hid[approve]} --op
 dual "alice's second approval does not count" \
 	'! "$AL_BIN/airlockctl" -c "$C" approve ${hid[approve]} --operator alice --secret-file "$D/alice.secret" 2>/dev/null'
 dual "one approval is not enough" \
-	'sleep 7; al_client "$D" result ${hid[approve]} | grep -q "^held (503): held for approval: 1 of 2 operators have approved (alice)"'
+	'waitfor 30 "al_client \"\$D\" result ${hid[approve]} | grep -q \"^held (503): held for approval: 1 of 2 operators have approved (alice)\""'
+dual "webdb does not send a held request again (linkd asks the signer)" \
+	'! grep -q "req=${hid[approve]} repeated" "$D/log/linkd.log"'
 dual "bob approves" '"$AL_BIN/airlockctl" -c "$C" approve ${hid[approve]} --operator bob --secret-file "$D/bob.secret" >/dev/null'
 dual "carol denies another" '"$AL_BIN/airlockctl" -c "$C" deny ${hid[deny]} --operator carol --secret-file "$D/carol.secret" >/dev/null'
 al_client "$D" wait --timeout 60 ${hid[approve]} ${hid[deny]} >/dev/null
