@@ -34,8 +34,6 @@
 #include <time.h>
 
 #include <openssl/asn1.h>
-#include <openssl/err.h>
-#include <openssl/x509.h>
 
 #include "ca.h"
 #include "caindex.h"
@@ -300,17 +298,15 @@ static int
 caindex_export_row(void *arg, const struct castore_row *r)
 {
 	struct caindex_export *x = arg;
-	const unsigned char *p = r->der;
-	const ASN1_TIME *na;
 	struct caindex_entry e;
-	X509 *cert;
+	struct ca_certinfo ci;
+	char why[256];
 	size_t i;
 	int rc = -1;
 
-	if ((cert = d2i_X509(NULL, &p, (long)r->der_len)) == NULL) {
+	if (ca_cert_scan(r->der, r->der_len, NULL, &ci, why, sizeof(why)) == -1) {
 		say(x->why, x->whysz, "a certificate in the CA database does "
-		    "not decode");
-		ERR_clear_error();
+		    "not decode: %s", why);
 		return -1;
 	}
 	memset(&e, 0, sizeof(e));
@@ -318,25 +314,18 @@ caindex_export_row(void *arg, const struct castore_row *r)
 	e.revoked = r->revoked;
 	e.reason = r->reason;
 	e.invalidity = r->invalidity;
-	na = X509_get0_notAfter(cert);
-	if ((size_t)ASN1_STRING_length(na) >= sizeof(e.expiry) ||
-	    X509_NAME_oneline(X509_get_subject_name(cert), e.subject,
-	    sizeof(e.subject)) == NULL) {
-		say(x->why, x->whysz, "a certificate's expiry or subject is "
-		    "too long for index.txt");
-		goto done;
-	}
-	memcpy(e.expiry, ASN1_STRING_get0_data(na), (size_t)ASN1_STRING_length(na));
+	snprintf(e.expiry, sizeof(e.expiry), "%s", ci.not_after_text);
 	for (i = 0; i < r->serial_len && i < 20; i++)
 		snprintf(e.serial_hex + 2 * i, 3, "%02X", r->serial[i]);
 	snprintf(e.file, sizeof(e.file), "unknown");
+	snprintf(e.subject, sizeof(e.subject), "%s", ci.subject_oneline);
 	if (caindex_format(&e, &x->out) == -1) {
 		say(x->why, x->whysz, "an index.txt line is too long");
 		goto done;
 	}
 	rc = x->out.len >= CAINDEX_FLUSH ? caindex_export_flush(x) : 0;
 done:
-	X509_free(cert);
+	ca_certinfo_free(&ci);
 	return rc;
 }
 
@@ -448,7 +437,7 @@ caindex_take(struct caindex_import *im, size_t i)
 		    e->serial_hex, path, strerror(errno));
 		goto done;
 	}
-	if (ca_cert_info(b.p, b.len, im->ca, ci, why, sizeof(why)) == -1) {
+	if (ca_cert_scan(b.p, b.len, im->ca, ci, why, sizeof(why)) == -1) {
 		say(s->why, sizeof(s->why), "%s: %s", path, why);
 		goto done;
 	}
