@@ -352,11 +352,13 @@ caindex_export(struct db *d, const char *root, time_t now, int fd,
 /* --- import --- */
 
 /*
- * Lines are taken in chunks: the main thread parses a chunk's lines, then
+ * Lines are taken in chunks. The main thread parses a chunk's lines, then
  * it and CAINDEX_THREADS - 1 helpers read and check the chunk's
  * certificates (the signature check is most of the work), each a share of
- * the slots, and the main thread commits the chunk. Only whole chunks are
- * committed, in order; the first line that fails stops the import there.
+ * the slots; then a committer thread writes the chunk to ca.db while the
+ * next chunk is parsed and checked: two chunks take turns. Only whole
+ * chunks are committed, in order; the first line that fails stops the
+ * import there (the chunks before it are committed, none after).
  * index.txt is read line by line, never held whole.
  */
 #define CAINDEX_THREADS		2
@@ -368,21 +370,33 @@ struct caindex_slot {
 	char		 why[384];
 };
 
+struct caindex_import;
+
+struct caindex_chunk {
+	struct caindex_import *im;
+	struct caindex_slot slot[CAINDEX_CHUNK];
+	struct ca_certinfo ci[CAINDEX_CHUNK];
+	struct castore_row rows[CAINDEX_CHUNK];
+	size_t		 n;
+	int		 rc;		/* castore_import_chunk's */
+	size_t		 conflict;
+};
+
 struct caindex_import {
 	struct db	*db;
 	const struct ca	*ca;
 	const char	*root;
 	const char	*dir;
-	struct caindex_slot slot[CAINDEX_CHUNK];
-	struct ca_certinfo ci[CAINDEX_CHUNK];
-	struct castore_row rows[CAINDEX_CHUNK];
-	size_t		 n;
+	struct caindex_chunk chunk[2];
+	struct caindex_chunk *committing;	/* its committer thread runs */
+	pthread_t	 committer;
+	int		 joinable;	/* committer is a thread of its own */
 	char		*why;
 	size_t		 whysz;
 };
 
 struct caindex_share {
-	struct caindex_import *im;
+	struct caindex_chunk *c;
 	size_t		 first;
 };
 
@@ -421,23 +435,23 @@ caindex_read_cert(const struct caindex_import *im, const struct caindex_entry *e
 
 /* Reads and checks slot i's certificate; on any thread. */
 static void
-caindex_take(struct caindex_import *im, size_t i)
+caindex_take(struct caindex_chunk *c, size_t i)
 {
-	struct caindex_slot *s = &im->slot[i];
+	struct caindex_slot *s = &c->slot[i];
 	const struct caindex_entry *e = &s->e;
-	struct ca_certinfo *ci = &im->ci[i];
+	struct ca_certinfo *ci = &c->ci[i];
 	char path[PATH_MAX], why[256];
 	struct buf b;
 
 	s->rc = -1;
 	buf_init(&b);
-	if (caindex_read_cert(im, e, &b, path) == -1) {
+	if (caindex_read_cert(c->im, e, &b, path) == -1) {
 		say(s->why, sizeof(s->why), "index.txt line %lld: no certificate "
 		    "for serial %s (%s: %s)", (long long)s->lineno,
 		    e->serial_hex, path, strerror(errno));
 		goto done;
 	}
-	if (ca_cert_scan(b.p, b.len, im->ca, ci, why, sizeof(why)) == -1) {
+	if (ca_cert_scan(b.p, b.len, c->im->ca, ci, why, sizeof(why)) == -1) {
 		say(s->why, sizeof(s->why), "%s: %s", path, why);
 		goto done;
 	}
@@ -449,7 +463,7 @@ caindex_take(struct caindex_import *im, size_t i)
 		ca_certinfo_free(ci);
 		goto done;
 	}
-	im->rows[i] = (struct castore_row){ ci->serial, ci->serial_len,
+	c->rows[i] = (struct castore_row){ ci->serial, ci->serial_len,
 	    ci->der.p, ci->der.len, ci->not_before, ci->not_after, ci->subject,
 	    e->status == 'R' ? e->revoked : 0, e->reason, e->invalidity };
 	s->rc = 0;
@@ -463,15 +477,15 @@ caindex_share_run(void *arg)
 	struct caindex_share *sh = arg;
 	size_t i;
 
-	for (i = sh->first; i < sh->im->n; i += CAINDEX_THREADS)
-		caindex_take(sh->im, i);
+	for (i = sh->first; i < sh->c->n; i += CAINDEX_THREADS)
+		caindex_take(sh->c, i);
 	return NULL;
 }
 
 /* Every slot's certificate, on CAINDEX_THREADS threads; the main thread
  * does a share itself (and all of them if a thread cannot be started). */
 static void
-caindex_take_all(struct caindex_import *im)
+caindex_take_all(struct caindex_chunk *c)
 {
 	struct caindex_share sh[CAINDEX_THREADS];
 	pthread_t th[CAINDEX_THREADS];
@@ -479,8 +493,8 @@ caindex_take_all(struct caindex_import *im)
 	size_t t;
 
 	for (t = 0; t < CAINDEX_THREADS; t++) {
-		sh[t] = (struct caindex_share){ im, t };
-		started[t] = t > 0 && im->n > t &&
+		sh[t] = (struct caindex_share){ c, t };
+		started[t] = t > 0 && c->n > t &&
 		    pthread_create(&th[t], NULL, caindex_share_run, &sh[t]) == 0;
 	}
 	for (t = 0; t < CAINDEX_THREADS; t++)
@@ -492,48 +506,83 @@ caindex_take_all(struct caindex_import *im)
 }
 
 static void
-caindex_free_chunk(struct caindex_import *im)
+caindex_free_chunk(struct caindex_chunk *c)
 {
 	size_t i;
 
-	for (i = 0; i < im->n; i++)
-		if (im->slot[i].rc == 0)
-			ca_certinfo_free(&im->ci[i]);
-	im->n = 0;
+	for (i = 0; i < c->n; i++)
+		if (c->slot[i].rc == 0)
+			ca_certinfo_free(&c->ci[i]);
+	c->n = 0;
 }
 
-/* Checks and commits the chunk, with lines_done = its last line. */
+static void *
+caindex_commit_run(void *arg)
+{
+	struct caindex_chunk *c = arg;
+	struct caindex_import *im = c->im;
+
+	c->rc = castore_import_chunk(im->db, im->root, im->dir, c->rows, c->n,
+	    c->slot[c->n - 1].lineno, &c->conflict);
+	return NULL;
+}
+
+/* Waits for the chunk being committed, if any: its result, and progress. */
 static int
-caindex_flush(struct caindex_import *im, struct caindex_result *res,
+caindex_commit_wait(struct caindex_import *im, struct caindex_result *res,
     void (*progress)(void *, int64_t, int64_t), void *arg)
 {
-	int64_t lines_done = im->slot[im->n - 1].lineno;
-	size_t i, conflict;
-	int rc;
+	struct caindex_chunk *c = im->committing;
+	int64_t lines_done;
 
-	caindex_take_all(im);
-	for (i = 0; i < im->n; i++)
-		if (im->slot[i].rc == -1) {
-			say(im->why, im->whysz, "%s", im->slot[i].why);
-			caindex_free_chunk(im);
-			return -1;
-		}
-	rc = castore_import_chunk(im->db, im->root, im->dir, im->rows, im->n,
-	    lines_done, &conflict);
-	if (rc == -2)
+	if (c == NULL)
+		return 0;
+	if (im->joinable)
+		pthread_join(im->committer, NULL);
+	im->committing = NULL;
+	lines_done = c->slot[c->n - 1].lineno;
+	if (c->rc == -2)
 		say(im->why, im->whysz, "index.txt line %lld (%s): its serial "
 		    "is in the CA database already, with another certificate",
-		    (long long)im->slot[conflict].lineno, im->ci[conflict].subject);
-	else if (rc == -1)
+		    (long long)c->slot[c->conflict].lineno, c->ci[c->conflict].subject);
+	else if (c->rc == -1)
 		say(im->why, im->whysz, "cannot write the CA database");
-	if (rc == 0)
-		res->added += (int64_t)im->n;
-	caindex_free_chunk(im);
-	if (rc != 0)
+	if (c->rc == 0)
+		res->added += (int64_t)c->n;
+	caindex_free_chunk(c);
+	if (c->rc != 0)
 		return -1;
 	res->done = lines_done;
 	if (progress != NULL)
 		progress(arg, lines_done, res->lines);
+	return 0;
+}
+
+/* Checks the chunk, then has it committed (on the committer thread, once
+ * the chunk before it is in). */
+static int
+caindex_flush(struct caindex_import *im, struct caindex_chunk *c,
+    struct caindex_result *res,
+    void (*progress)(void *, int64_t, int64_t), void *arg)
+{
+	size_t i;
+
+	caindex_take_all(c);
+	if (caindex_commit_wait(im, res, progress, arg) == -1) {
+		caindex_free_chunk(c);
+		return -1;
+	}
+	for (i = 0; i < c->n; i++)
+		if (c->slot[i].rc == -1) {
+			say(im->why, im->whysz, "%s", c->slot[i].why);
+			caindex_free_chunk(c);
+			return -1;
+		}
+	im->committing = c;
+	im->joinable = pthread_create(&im->committer, NULL, caindex_commit_run,
+	    c) == 0;
+	if (!im->joinable)		/* committed here, then */
+		caindex_commit_run(c);
 	return 0;
 }
 
@@ -592,6 +641,7 @@ caindex_walk(struct caindex_import *im, FILE *f, int64_t from, int64_t to,
     struct caindex_result *res,
     void (*progress)(void *, int64_t, int64_t), void *arg)
 {
+	struct caindex_chunk *c = &im->chunk[0];
 	struct caindex_slot *s;
 	char *line = NULL, why[256];
 	size_t cap = 0;
@@ -604,7 +654,7 @@ caindex_walk(struct caindex_import *im, FILE *f, int64_t from, int64_t to,
 			continue;
 		if (len > 0 && line[len - 1] == '\n')
 			line[len - 1] = '\0';
-		s = &im->slot[im->n];
+		s = &c->slot[c->n];
 		if (caindex_parse(line, &s->e, why, sizeof(why)) == -1) {
 			say(im->why, im->whysz, "%s/index.txt line %lld: %s",
 			    im->dir, (long long)lineno, why);
@@ -612,17 +662,25 @@ caindex_walk(struct caindex_import *im, FILE *f, int64_t from, int64_t to,
 		}
 		s->lineno = lineno;
 		s->rc = -1;
-		if (++im->n == CAINDEX_CHUNK &&
-		    caindex_flush(im, res, progress, arg) == -1)
-			goto done;
+		if (++c->n == CAINDEX_CHUNK) {
+			if (caindex_flush(im, c, res, progress, arg) == -1)
+				goto done;
+			c = c == &im->chunk[0] ? &im->chunk[1] : &im->chunk[0];
+		}
 	}
 	if (ferror(f)) {
 		say(im->why, im->whysz, "%s/index.txt: %s", im->dir,
 		    strerror(errno));
 		goto done;
 	}
-	rc = im->n > 0 ? caindex_flush(im, res, progress, arg) : 0;
+	if (c->n > 0 && caindex_flush(im, c, res, progress, arg) == -1)
+		goto done;
+	rc = 0;
 done:
+	/* what is being committed was checked whole: it stays */
+	if (caindex_commit_wait(im, res, progress, arg) == -1)
+		rc = -1;
+	caindex_free_chunk(c);
 	free(line);
 	return rc;
 }
@@ -674,6 +732,7 @@ caindex_import(struct db *d, const struct ca *ca, const char *root,
 	}
 	*im = (struct caindex_import){ .db = d, .ca = ca, .root = root,
 	    .dir = dir, .why = why, .whysz = whysz };
+	im->chunk[0].im = im->chunk[1].im = im;
 	errno = 0;
 	if (caindex_path(path, dir, "", "index.txt") == -1 ||
 	    (f = fopen(path, "re")) == NULL) {
@@ -712,7 +771,6 @@ caindex_import(struct db *d, const struct ca *ca, const char *root,
 	}
 	rc = 0;
 done:
-	caindex_free_chunk(im);
 	free(im);
 	if (f != NULL)
 		fclose(f);
