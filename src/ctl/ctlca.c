@@ -32,6 +32,7 @@
 #include "audit.h"
 #include "ca.h"
 #include "caindex.h"
+#include "crlsign.h"
 #include "crypto.h"
 #include "ctlca.h"
 #include "store.h"
@@ -465,7 +466,11 @@ ctlca_import(const struct cfg *c, int argc, char **argv)
 		err(1, "%s", argv[optind + 1]);
 	if (ca_load_public(r->dir, &ca, why, sizeof(why)) == -1)
 		errx(1, "%s", why);
-	if (castore_open(c->ca_db, 0, &d) == -1 || audit_init(d) == -1)
+	/* the CRL columns and indexes first, as the signer makes them: kept
+	 * row by row while importing, not built over the whole table at the
+	 * signer's next start */
+	if (castore_open(c->ca_db, 0, &d) == -1 || audit_init(d) == -1 ||
+	    crlstore_prepare(d) == -1)
 		errx(1, "%s: cannot open the CA database", c->ca_db);
 	if (caindex_import(d, ca, r->name, dir, limit, ctlca_progress, NULL,
 	    &res, why, sizeof(why)) == -1) {
