@@ -54,6 +54,13 @@ static const char castore_schema[] =
 	/* what castore_prune looks for: CRL answers by age */
 	"CREATE INDEX IF NOT EXISTS answers_crl ON answers(answered) WHERE type = 3;";
 
+/*
+ * Pages of 8 KiB for a new ca.db (an older one keeps its 4 KiB): a row
+ * holds a whole certificate, and a page wastes on average half a row at
+ * its end, 9% of a 4 KiB page for a 700-byte certificate, 4% of 8 KiB.
+ */
+#define CASTORE_PAGE	8192
+
 static const char castore_counts_step[] =
 	"CREATE TABLE cert_counts ("
 	" root TEXT PRIMARY KEY,"
@@ -125,7 +132,7 @@ castore_open(const char *path, int mode, struct db **d)
 		    "remove it if this signer has never issued anything)", path);
 		return -1;
 	}
-	if (db_open(path, mode, castore_schema, d) == -1)
+	if (db_open_paged(path, mode, castore_schema, CASTORE_PAGE, d) == -1)
 		return -1;
 	/* the writers check it whole at open; readers that report on it
 	 * (status, audit verify) call castore_check, others need not (top

@@ -139,9 +139,10 @@ castore_each_recent(struct db *d, const char *root, int64_t since,
 	int rc;
 
 	/* newest first: a walk back from the end of the table that stops at
-	 * max rows, however many the root has */
+	 * max rows, however many the root has ("+root": not through the
+	 * (root, serial) index, which would sort all of the root's rows) */
 	if (db_prepare(d, &st, "SELECT serial, der, not_before, not_after,"
-	    " subject, revoked, reason, invalidity FROM certs WHERE root = ?1"
+	    " subject, revoked, reason, invalidity FROM certs WHERE +root = ?1"
 	    " AND not_before >= ?2 ORDER BY rowid DESC LIMIT ?3") == -1)
 		return -1;
 	sqlite3_bind_text(st, 1, root, -1, SQLITE_STATIC);
