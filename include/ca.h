@@ -81,6 +81,8 @@ struct ca_dirinfo {
  * PKCS#11). Checks key and certificate match. */
 int	 ca_load(const struct cfg_root *, struct ca **, char *why, size_t whysz);
 void	 ca_free(struct ca *);
+/* 1 if the CA's key is on a PKCS#11 token (key.uri), 0 if in memory. */
+int	 ca_key_on_token(const struct ca *);
 /* Lets ca_load and ca_root_init ask on the console (no echo) for the
  * passphrase of an encrypted key, or a token PIN, when none is configured
  * and standard input and standard error are a terminal. Off by default. */
