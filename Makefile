@@ -76,7 +76,7 @@ DEB_PKGS := build-essential pkg-config libssl-dev libsqlite3-dev libconfig-dev \
 	    libncurses-dev tmux sqlite3 publicsuffix gnupg sq xdelta libmicrohttpd-dev
 
 .PHONY: all deps check walls unit integration fuzz fuzz-smoke demo clean asan \
-	install install-signer install-webdb install-dirs install-systemd-now deploy-test chaos drill bench-link bench-sign bench-usb bench-crl bench-pgp bench-v1 bench-ocsp test-crl-long test-lifecycle
+	install install-signer install-webdb install-dirs install-systemd-now deploy-test chaos drill bench-link bench-sign bench-usb bench-crl bench-pgp bench-v1 bench-ocsp bench-scale test-crl-long test-lifecycle
 
 # The emulated PL2501 cable of the USB tests, when umockdev is there.
 USBPAIR	:= $(if $(shell pkg-config --exists umockdev-1.0 && echo y),$(B)/bin/usbpair)
@@ -225,6 +225,10 @@ bench-v1: all
 	@scripts/bench-v1.sh
 bench-ocsp: all
 	@scripts/bench-ocsp.sh
+
+# a million certificates on one signer (the state is cached in /var/tmp)
+bench-scale: all
+	@scripts/bench-scale.sh
 
 asan:
 	$(MAKE) B=build-asan CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" check

@@ -54,8 +54,9 @@ int	 caindex_import(struct db *, const struct ca *, const char *root,
 	    const char *dir, int64_t limit,
 	    void (*progress)(void *, int64_t done, int64_t total), void *arg,
 	    struct caindex_result *, char *why, size_t whysz);
-/* index.txt of root's certificates, in the order of issue or import. */
-int	 caindex_export(struct db *, const char *root, time_t now, struct buf *out,
+/* index.txt of root's certificates, in the order of issue or import,
+ * written to fd as it goes (in pieces of 256 KiB). */
+int	 caindex_export(struct db *, const char *root, time_t now, int fd,
 	    char *why, size_t whysz);
 
 #endif

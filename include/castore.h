@@ -32,6 +32,12 @@ struct castore_cert {
 int	 castore_open(const char *path, int mode, struct db **);
 /* quick_check of an open ca.db: 0, or -1 with a log line saying so */
 int	 castore_check(struct db *, const char *path);
+/* castore_check for the console's status: 1 sound, -1 damaged, 0 not
+ * checked because the file (*size bytes) is larger than CASTORE_CHECK_MAX
+ * (the check reads all of it; airlock-signerd makes it at every start and
+ * airlockctl audit verify on demand). */
+#define CASTORE_CHECK_MAX	(64LL << 20)
+int	 castore_check_bounded(struct db *, const char *path, int64_t *size);
 /* 1 and the stored answer bytes if this request id was answered, 0 if not */
 int	 castore_answer(struct db *, const uint8_t *reqid, struct buf *answer);
 int	 castore_serial_used(struct db *, const char *root, const uint8_t *serial, size_t len);
@@ -41,6 +47,8 @@ int	 castore_record(struct db *, const uint8_t *reqid, int type, const char *roo
 int	 castore_time_sample(struct db *, uint64_t webdb_ns, uint64_t local_ns,
 	    uint64_t mono_ns, int sync);
 int64_t	 castore_cert_count(struct db *, const char *root);
+/* Has ca.db had the schema step "counts" (castore.c)? 1, 0, -1 error. */
+int	 castore_has_counts(struct db *);
 /* Deletes at most max stored answers to CRL_FETCH given before the Unix
  * time before (never any other answer); *n: how many. */
 int	 castore_prune(struct db *, int64_t before, int max, int64_t *n);
@@ -74,6 +82,13 @@ struct castore_row {
  * import); fn returning -1 stops the walk and makes this return -1. */
 int	 castore_each_cert(struct db *, const char *root,
 	    int (*fn)(void *, const struct castore_row *), void *arg);
+/* The newest max certificates of root issued at or after since (Unix
+ * seconds; 0 all), newest first. */
+int	 castore_each_recent(struct db *, const char *root, int64_t since,
+	    size_t max, int (*fn)(void *, const struct castore_row *), void *arg);
+/* How many certificates root issued at or after since; since 0: all, from
+ * the counts (a walk through the root's rows otherwise). -1 on error. */
+int64_t	 castore_count_since(struct db *, const char *root, int64_t since);
 struct castore_import {
 	int64_t		 total;		/* lines of index.txt */
 	int64_t		 lines_done;	/* committed so far */

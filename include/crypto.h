@@ -19,6 +19,8 @@ int	 crypto_random(void *, size_t);
 void	 crypto_hmac(const uint8_t *key, size_t keylen, const void *a, size_t alen,
 	    const void *b, size_t blen, uint8_t out[HMAC_LEN]);
 void	 crypto_sha256(const void *, size_t, uint8_t out[32]);
+/* SHA-256 of a file from its start, read in pieces; -1 if over max bytes. */
+int	 crypto_sha256_fd(int fd, uint64_t max, uint8_t out[32]);
 /* SHA-1 and MD5 for the old v1 protocol's CRL names and patches: 0, -1. */
 int	 crypto_sha1(const void *, size_t, uint8_t out[20]);
 int	 crypto_md5(const void *, size_t, uint8_t out[16]);

@@ -46,6 +46,7 @@ struct signer {
 	int64_t		 audit_mirrored;	/* what webdb last said it holds */
 	int		 audit_disagree_logged;
 	struct signer_record *record;		/* signer_record.c */
+	struct signer_pool *pool;		/* signer_pool.c, or NULL */
 	struct buf	 outcomes;		/* the batch's log lines, until its commit */
 	int		 restoring;		/* ca.db.restored: waits for webdb */
 	struct {
@@ -72,6 +73,11 @@ int	 signer_handle(struct signer *, const uint8_t *req, size_t len, struct buf *
 int	 signer_key_gen(const struct signer *, int i);
 
 #define SIGNER_BATCH_MAX	64	/* requests per group commit in airlock-signerd */
+#define SIGNER_SERIAL_LEN	16	/* 126 random bits: positive, fixed length */
+
+/* A fresh serial for root: random, not in ca.db. 0 or -1. */
+int	 signer_serial(struct signer *, const char *root,
+	    uint8_t serial[SIGNER_SERIAL_LEN]);
 
 struct signer_req {
 	const uint8_t	*p;		/* one request message */
@@ -142,5 +148,19 @@ int	 signer_catchup(struct signer *, const struct msg *req, struct msg *ans,
 	    struct signer_audit_out *o, char *why, size_t whysz);
 /* After the batch's commit (ok 1) or its failure (0). */
 void	 signer_restore_committed(struct signer *, int ok);
+
+struct ca_issued;
+
+/* signer_pool.c: signing threads (airlock-signerd). start: before the
+ * sandbox; 0 or -1 (no memory: the signer signs on one thread). */
+int	 signer_pool_start(struct signer *);
+void	 signer_pool_stop(struct signer *);
+/* Signs the batch's SIGN requests ahead, on every thread. */
+void	 signer_pre_issue(struct signer *, const struct signer_req *, size_t n);
+/* The result signed ahead for m, taken once: 1 (serial, issued, code and
+ * why filled), or 0: none, sign now. */
+int	 signer_pre_take(struct signer *, const struct msg *m, uint8_t *serial,
+	    struct ca_issued *, int *code, char *why, size_t whysz);
+void	 signer_pre_clear(struct signer *);
 
 #endif

@@ -11,10 +11,20 @@
 #       BENCH_OPENSSL_N of them (default 400) are run and the rate scaled;
 #   (c) the CA key's bare signature rate in the same process as (a), in
 #       alternating rounds with it;
-# and (a) again with a P-256 CA. The rates are wall-clock; the table also
-# shows them per CPU second, to tell a busy machine from a slow path.
+# and (a) again with a P-256 CA; then
+#   (e) end to end: BENCH_E2E_N (400) of the CSRs submitted to airlock-
+#       client, through the cable simulator at the fastest line rate the
+#       serial transport takes (4,000,000 baud, both ends; the link paces
+#       its frames to it),
+#       airlock-linkd and airlock-signerd (its signing threads on every
+#       core) to the RSA-4096 subroot of scripts/harness.sh, timed from the
+#       client's start until every answer is back; over (c), the single-
+#       core raw rate of the same run, that is rsa4096_2core_ratio.
+# The rates are wall-clock; the table also shows them per CPU second, to
+# tell a busy machine from a slow path.
 # A benchmark, not a test. Ends with
-#   BENCH sign rsa4096_per_s=A ratio_vs_raw=A/c ratio_vs_openssl_ca=A/b p256_per_s=D
+#   BENCH sign rsa4096_per_s=A ratio_vs_raw=A/c ratio_vs_openssl_ca=A/b
+#       p256_per_s=D rsa4096_e2e_per_s=E rsa4096_2core_ratio=E/c
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=${AL_BIN:-$top/build/bin}
@@ -92,6 +102,36 @@ D=$(awk '$1 == "sign" { print $4 }' <<<"$out")
 D_CPU=$(awk -v n="$N" '$1 == "sign" { printf "%.1f", n / $6 }' <<<"$out")
 RAW256=$(awk '$1 == "raw" { print $4 }' <<<"$out")
 
+# (e) end to end, over the unthrottled cable
+. "$top/scripts/harness.sh"
+NE=${BENCH_E2E_N:-400}
+[ "$NE" -gt "$N" ] && NE=$N
+export AL_PAYLOAD=8192 AL_WINDOW=32 AL_TIME_INTERVAL=3600 AL_BAUD=4000000
+E2E=$W/e2e
+mkdir -p "$E2E"
+trap 'al_stop "$E2E"; [ "${BENCH_KEEP:-}" ] && echo "kept $W" >&2 || rm -rf "$W"' EXIT
+al_setup "$E2E"
+for ((i = 0; i < NE; i++)); do
+	al_client "$E2E" submit --root demo-rsa --profile server \
+		"$W/csr/$(printf '%05d' "$i").csr" >/dev/null || die "submit $i"
+done
+al_cable "$E2E" --baud 4000000
+"$bin/airlock-signerd" -d -c "$E2E/signer/airlock.conf" 2>>"$E2E/log/signerd.log" & echo $! > "$E2E/signerd.pid"
+"$bin/airlock-linkd" -d -c "$E2E/signer/airlock.conf" 2>>"$E2E/log/linkd.log" & echo $! > "$E2E/linkd.pid"
+sleep 0.5
+t0=$(date +%s.%N)
+"$bin/airlock-client" -d -c "$E2E/webdb/airlock-client.conf" run 2>>"$E2E/log/client.log" & echo $! > "$E2E/client.pid"
+while [ "$(sqlite3 -cmd ".timeout 5000" "$E2E/webdb/state/outbox.db" "select count(*) from outbox where state < 2")" != 0 ]; do
+	sleep 0.02
+done
+t1=$(date +%s.%N)
+al_stop "$E2E"
+GOT=$(sqlite3 "$E2E/signer/state/ca.db" "select count(*), count(distinct reqid) from certs where root = 'demo-rsa'")
+[ "$GOT" = "$NE|$NE" ] || die "end to end: $GOT certificates for $NE requests (see $E2E/log)"
+E=$(awk -v n="$NE" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", n / (b - a) }')
+E_RATIO=$(awk -v e="$E" -v c="$RAW" 'BEGIN { printf "%.2f", e / c }')
+THREADS=$(grep -o "signing on [0-9]* threads\{0,1\}" "$E2E/log/signerd.log" | head -n 1)
+
 B=$(awk -v a="$A" -v c="$RAW" 'BEGIN { printf "%.2f", a / c }')
 C=$(awk -v a="$A" -v b="$OCA" 'BEGIN { printf "%.2f", a / b }')
 printf '%-50s %10s %10s\n' "what" "per second" "per CPU s"
@@ -100,7 +140,8 @@ printf '%-50s %10s %10s\n' "(b) openssl ca -batch per CSR, $NO of $N CSRs" "$OCA
 printf '%-50s %10s %10s\n' "(c) raw RSA-4096 signatures, same process" "$RAW" "$RAW_CPU"
 printf '%-50s %10s %10s\n' "(a) airlock signer path, P-256 CA, $N CSRs" "$D" "$D_CPU"
 printf '%-50s %10s %10s\n' "    raw P-256 signatures, same process" "$RAW256" "-"
+printf '%-50s %10s %10s\n' "(e) end to end, RSA-4096, $NE CSRs ($THREADS)" "$E" "-"
 echo "(per second: wall clock, what the BENCH line reports; per CPU s: the same work"
 echo " divided by this process's CPU time, which other load on the machine does not change)"
 [ "$NO" -lt "$N" ] && echo "(b) ran $NO openssl ca processes; the rate is theirs, not scaled further"
-echo "BENCH sign rsa4096_per_s=$A ratio_vs_raw=$B ratio_vs_openssl_ca=$C p256_per_s=$D"
+echo "BENCH sign rsa4096_per_s=$A ratio_vs_raw=$B ratio_vs_openssl_ca=$C p256_per_s=$D rsa4096_e2e_per_s=$E rsa4096_2core_ratio=$E_RATIO"

@@ -67,6 +67,12 @@ ca_path(char *out, const char *dir, const char *name, char *why, size_t whysz)
 }
 
 int
+ca_key_on_token(const struct ca *ca)
+{
+	return ca->engine != NULL;
+}
+
+int
 ca_asn1_time(const ASN1_TIME *t, time_t *out)
 {
 	struct tm tm;

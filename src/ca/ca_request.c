@@ -2,6 +2,8 @@
  * ca_request.c: parsing certificate requests: PKCS#10 (DER or PEM) and SPKAC
  * text, in a library context without providers (see ca_int.h).
  */
+#include <pthread.h>
+
 #include "ca_int.h"
 
 /* --- parsing requests --- */
@@ -26,12 +28,22 @@ csr_free(struct csr *c)
  * once, and csr_pubkey() builds the key from the parsed fields. Without
  * that context (it could not be made) the default one is used.
  */
+/*
+ * airlock-signerd's signing threads (src/signerd/signer_pool.c) check
+ * requests at the same time: what this file keeps between requests (that
+ * context, the curve templates below, one key-import context) is made and
+ * used under csr_lock.
+ */
+static pthread_mutex_t csr_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static OSSL_LIB_CTX *
 csr_parse_ctx(void)
 {
 	static OSSL_LIB_CTX *ctx;
 	static int tried;
+	OSSL_LIB_CTX *c;
 
+	pthread_mutex_lock(&csr_lock);
 	if (!tried) {
 		tried = 1;
 		if ((ctx = OSSL_LIB_CTX_new()) != NULL &&
@@ -40,7 +52,9 @@ csr_parse_ctx(void)
 			ctx = NULL;
 		}
 	}
-	return ctx;
+	c = ctx;
+	pthread_mutex_unlock(&csr_lock);
+	return c;
 }
 
 static X509_REQ *
@@ -102,7 +116,7 @@ csr_pubkey_ec_like(int nid, const unsigned char *pk, int pklen)
 /* EC on a named curve: the point goes to the key manager as it is (it
  * checks that the point is on the curve). */
 static EVP_PKEY *
-csr_pubkey_ec(const void *curve, const unsigned char *pk, int pklen)
+csr_pubkey_ec_locked(const void *curve, const unsigned char *pk, int pklen)
 {
 	static EVP_PKEY_CTX *ctx;
 	OSSL_PARAM params[3];
@@ -128,6 +142,17 @@ csr_pubkey_ec(const void *curve, const unsigned char *pk, int pklen)
 	    EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) <= 0)
 		return NULL;
 	csr_ec_keep(nid, k);
+	return k;
+}
+
+static EVP_PKEY *
+csr_pubkey_ec(const void *curve, const unsigned char *pk, int pklen)
+{
+	EVP_PKEY *k;
+
+	pthread_mutex_lock(&csr_lock);
+	k = csr_pubkey_ec_locked(curve, pk, pklen);
+	pthread_mutex_unlock(&csr_lock);
 	return k;
 }
 

@@ -19,10 +19,14 @@
  * serial is the line's, and commits them in chunks with the count of lines
  * done (castore_import_chunk), so that a killed import resumes where it
  * stopped. holdInstruction's OID is not kept: such an entry comes back as
- * certificateHold.
+ * certificateHold. index.txt is read line by line and the export written
+ * as it goes, so memory does not grow with the number of certificates; the
+ * certificates of a chunk are checked on two threads (the signature check
+ * is most of an import's work).
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +39,7 @@
 #include "caindex.h"
 #include "castore.h"
 
-#define CAINDEX_CHUNK		256		/* certificates per transaction */
+#define CAINDEX_CHUNK		2048		/* certificates per transaction */
 #define CAINDEX_MAX		(1024L << 20)	/* index.txt bytes */
 #define CAINDEX_SMALL_MAX	4096		/* serial, crlnumber */
 
@@ -266,24 +270,45 @@ caindex_format(const struct caindex_entry *e, struct buf *b)
 
 /* --- export --- */
 
+#define CAINDEX_FLUSH		(256 << 10)	/* export: bytes per write */
+
 struct caindex_export {
-	struct buf	*out;
+	struct buf	 out;
+	int		 fd;
 	time_t		 now;
 	char		*why;
 	size_t		 whysz;
 };
 
 static int
+caindex_export_flush(struct caindex_export *x)
+{
+	if (x->out.len > 0 && write_full(x->fd, x->out.p, x->out.len) == -1) {
+		say(x->why, x->whysz, "cannot write the index: %s",
+		    strerror(errno));
+		return -1;
+	}
+	x->out.len = 0;
+	return 0;
+}
+
+/* The line's subject and expiry as the certificate encodes them: only
+ * those need the certificate decoded, the rest is in the row. */
+static int
 caindex_export_row(void *arg, const struct castore_row *r)
 {
 	struct caindex_export *x = arg;
 	struct caindex_entry e;
 	struct ca_certinfo ci;
+	char why[256];
 	size_t i;
-	int rc;
+	int rc = -1;
 
-	if (ca_cert_info(r->der, r->der_len, NULL, &ci, x->why, x->whysz) == -1)
+	if (ca_cert_scan(r->der, r->der_len, NULL, &ci, why, sizeof(why)) == -1) {
+		say(x->why, x->whysz, "a certificate in the CA database does "
+		    "not decode: %s", why);
 		return -1;
+	}
 	memset(&e, 0, sizeof(e));
 	e.status = r->revoked ? 'R' : r->not_after < x->now ? 'E' : 'V';
 	e.revoked = r->revoked;
@@ -294,35 +319,85 @@ caindex_export_row(void *arg, const struct castore_row *r)
 		snprintf(e.serial_hex + 2 * i, 3, "%02X", r->serial[i]);
 	snprintf(e.file, sizeof(e.file), "unknown");
 	snprintf(e.subject, sizeof(e.subject), "%s", ci.subject_oneline);
-	rc = caindex_format(&e, x->out);
+	if (caindex_format(&e, &x->out) == -1) {
+		say(x->why, x->whysz, "an index.txt line is too long");
+		goto done;
+	}
+	rc = x->out.len >= CAINDEX_FLUSH ? caindex_export_flush(x) : 0;
+done:
 	ca_certinfo_free(&ci);
 	return rc;
 }
 
 int
-caindex_export(struct db *d, const char *root, time_t now, struct buf *out,
+caindex_export(struct db *d, const char *root, time_t now, int fd,
     char *why, size_t whysz)
 {
-	struct caindex_export x = { out, now, why, whysz };
+	struct caindex_export x = { .fd = fd, .now = now, .why = why,
+	    .whysz = whysz };
+	int rc;
 
-	say(why, whysz, "cannot read the certificates of %s from the CA "
-	    "database", root);
-	return castore_each_cert(d, root, caindex_export_row, &x);
+	buf_init(&x.out);
+	why[0] = '\0';
+	rc = castore_each_cert(d, root, caindex_export_row, &x);
+	if (rc == 0)
+		rc = caindex_export_flush(&x);
+	else if (why[0] == '\0')
+		say(why, whysz, "cannot read the certificates of %s from the "
+		    "CA database", root);
+	buf_free(&x.out);
+	return rc;
 }
 
 /* --- import --- */
+
+/*
+ * Lines are taken in chunks. The main thread parses a chunk's lines, then
+ * it and CAINDEX_THREADS - 1 helpers read and check the chunk's
+ * certificates (the signature check is most of the work), each a share of
+ * the slots; then a committer thread writes the chunk to ca.db while the
+ * next chunk is parsed and checked: two chunks take turns. Only whole
+ * chunks are committed, in order; the first line that fails stops the
+ * import there (the chunks before it are committed, none after).
+ * index.txt is read line by line, never held whole.
+ */
+#define CAINDEX_THREADS		2
+
+struct caindex_slot {
+	struct caindex_entry e;
+	int64_t		 lineno;
+	int		 rc;
+	char		 why[384];
+};
+
+struct caindex_import;
+
+struct caindex_chunk {
+	struct caindex_import *im;
+	struct caindex_slot slot[CAINDEX_CHUNK];
+	struct ca_certinfo ci[CAINDEX_CHUNK];
+	struct castore_row rows[CAINDEX_CHUNK];
+	size_t		 n;
+	int		 rc;		/* castore_import_chunk's */
+	size_t		 conflict;
+};
 
 struct caindex_import {
 	struct db	*db;
 	const struct ca	*ca;
 	const char	*root;
 	const char	*dir;
-	struct ca_certinfo ci[CAINDEX_CHUNK];
-	struct castore_row rows[CAINDEX_CHUNK];
-	int64_t		 lineno[CAINDEX_CHUNK];
-	size_t		 n;
+	struct caindex_chunk chunk[2];
+	struct caindex_chunk *committing;	/* its committer thread runs */
+	pthread_t	 committer;
+	int		 joinable;	/* committer is a thread of its own */
 	char		*why;
 	size_t		 whysz;
+};
+
+struct caindex_share {
+	struct caindex_chunk *c;
+	size_t		 first;
 };
 
 static int
@@ -358,62 +433,157 @@ caindex_read_cert(const struct caindex_import *im, const struct caindex_entry *e
 	return -1;
 }
 
-static int
-caindex_take(struct caindex_import *im, const struct caindex_entry *e,
-    int64_t lineno)
+/* Reads and checks slot i's certificate; on any thread. */
+static void
+caindex_take(struct caindex_chunk *c, size_t i)
 {
-	struct ca_certinfo *ci = &im->ci[im->n];
-	struct castore_row *r = &im->rows[im->n];
+	struct caindex_slot *s = &c->slot[i];
+	const struct caindex_entry *e = &s->e;
+	struct ca_certinfo *ci = &c->ci[i];
 	char path[PATH_MAX], why[256];
 	struct buf b;
-	int rc = -1;
 
+	s->rc = -1;
 	buf_init(&b);
-	if (caindex_read_cert(im, e, &b, path) == -1) {
-		say(im->why, im->whysz, "index.txt line %lld: no certificate for "
-		    "serial %s (%s: %s)", (long long)lineno, e->serial_hex, path,
-		    strerror(errno));
+	if (caindex_read_cert(c->im, e, &b, path) == -1) {
+		say(s->why, sizeof(s->why), "index.txt line %lld: no certificate "
+		    "for serial %s (%s: %s)", (long long)s->lineno,
+		    e->serial_hex, path, strerror(errno));
 		goto done;
 	}
-	if (ca_cert_info(b.p, b.len, im->ca, ci, why, sizeof(why)) == -1) {
-		say(im->why, im->whysz, "%s: %s", path, why);
+	if (ca_cert_scan(b.p, b.len, c->im->ca, ci, why, sizeof(why)) == -1) {
+		say(s->why, sizeof(s->why), "%s: %s", path, why);
 		goto done;
 	}
 	if (ci->serial_len != e->serial_len ||
 	    memcmp(ci->serial, e->serial, e->serial_len) != 0) {
-		say(im->why, im->whysz, "%s: its serial is not %s as index.txt "
-		    "line %lld says", path, e->serial_hex, (long long)lineno);
+		say(s->why, sizeof(s->why), "%s: its serial is not %s as "
+		    "index.txt line %lld says", path, e->serial_hex,
+		    (long long)s->lineno);
 		ca_certinfo_free(ci);
 		goto done;
 	}
-	*r = (struct castore_row){ ci->serial, ci->serial_len, ci->der.p,
-	    ci->der.len, ci->not_before, ci->not_after, ci->subject,
+	c->rows[i] = (struct castore_row){ ci->serial, ci->serial_len,
+	    ci->der.p, ci->der.len, ci->not_before, ci->not_after, ci->subject,
 	    e->status == 'R' ? e->revoked : 0, e->reason, e->invalidity };
-	im->lineno[im->n++] = lineno;
-	rc = 0;
+	s->rc = 0;
 done:
 	buf_free(&b);
-	return rc;
 }
 
-static int
-caindex_flush(struct caindex_import *im, int64_t lines_done)
+static void *
+caindex_share_run(void *arg)
 {
-	size_t i, conflict;
-	int rc;
+	struct caindex_share *sh = arg;
+	size_t i;
 
-	rc = castore_import_chunk(im->db, im->root, im->dir, im->rows, im->n,
-	    lines_done, &conflict);
-	if (rc == -2)
+	for (i = sh->first; i < sh->c->n; i += CAINDEX_THREADS)
+		caindex_take(sh->c, i);
+	return NULL;
+}
+
+/* Every slot's certificate, on CAINDEX_THREADS threads; the main thread
+ * does a share itself (and all of them if a thread cannot be started). */
+static void
+caindex_take_all(struct caindex_chunk *c)
+{
+	struct caindex_share sh[CAINDEX_THREADS];
+	pthread_t th[CAINDEX_THREADS];
+	int started[CAINDEX_THREADS];
+	size_t t;
+
+	for (t = 0; t < CAINDEX_THREADS; t++) {
+		sh[t] = (struct caindex_share){ c, t };
+		started[t] = t > 0 && c->n > t &&
+		    pthread_create(&th[t], NULL, caindex_share_run, &sh[t]) == 0;
+	}
+	for (t = 0; t < CAINDEX_THREADS; t++)
+		if (!started[t])
+			caindex_share_run(&sh[t]);
+	for (t = 1; t < CAINDEX_THREADS; t++)
+		if (started[t])
+			pthread_join(th[t], NULL);
+}
+
+static void
+caindex_free_chunk(struct caindex_chunk *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->slot[i].rc == 0)
+			ca_certinfo_free(&c->ci[i]);
+	c->n = 0;
+}
+
+static void *
+caindex_commit_run(void *arg)
+{
+	struct caindex_chunk *c = arg;
+	struct caindex_import *im = c->im;
+
+	c->rc = castore_import_chunk(im->db, im->root, im->dir, c->rows, c->n,
+	    c->slot[c->n - 1].lineno, &c->conflict);
+	return NULL;
+}
+
+/* Waits for the chunk being committed, if any: its result, and progress. */
+static int
+caindex_commit_wait(struct caindex_import *im, struct caindex_result *res,
+    void (*progress)(void *, int64_t, int64_t), void *arg)
+{
+	struct caindex_chunk *c = im->committing;
+	int64_t lines_done;
+
+	if (c == NULL)
+		return 0;
+	if (im->joinable)
+		pthread_join(im->committer, NULL);
+	im->committing = NULL;
+	lines_done = c->slot[c->n - 1].lineno;
+	if (c->rc == -2)
 		say(im->why, im->whysz, "index.txt line %lld (%s): its serial "
 		    "is in the CA database already, with another certificate",
-		    (long long)im->lineno[conflict], im->ci[conflict].subject);
-	else if (rc == -1)
+		    (long long)c->slot[c->conflict].lineno, c->ci[c->conflict].subject);
+	else if (c->rc == -1)
 		say(im->why, im->whysz, "cannot write the CA database");
-	for (i = 0; i < im->n; i++)
-		ca_certinfo_free(&im->ci[i]);
-	im->n = 0;
-	return rc == 0 ? 0 : -1;
+	if (c->rc == 0)
+		res->added += (int64_t)c->n;
+	caindex_free_chunk(c);
+	if (c->rc != 0)
+		return -1;
+	res->done = lines_done;
+	if (progress != NULL)
+		progress(arg, lines_done, res->lines);
+	return 0;
+}
+
+/* Checks the chunk, then has it committed (on the committer thread, once
+ * the chunk before it is in). */
+static int
+caindex_flush(struct caindex_import *im, struct caindex_chunk *c,
+    struct caindex_result *res,
+    void (*progress)(void *, int64_t, int64_t), void *arg)
+{
+	size_t i;
+
+	caindex_take_all(c);
+	if (caindex_commit_wait(im, res, progress, arg) == -1) {
+		caindex_free_chunk(c);
+		return -1;
+	}
+	for (i = 0; i < c->n; i++)
+		if (c->slot[i].rc == -1) {
+			say(im->why, im->whysz, "%s", c->slot[i].why);
+			caindex_free_chunk(c);
+			return -1;
+		}
+	im->committing = c;
+	im->joinable = pthread_create(&im->committer, NULL, caindex_commit_run,
+	    c) == 0;
+	if (!im->joinable)		/* committed here, then */
+		caindex_commit_run(c);
+	return 0;
 }
 
 /* First line of a small file such as serial or crlnumber; "" if absent. */
@@ -434,63 +604,85 @@ caindex_small(const char *dir, const char *name, char *out, size_t outsz)
 	buf_free(&b);
 }
 
+/* Lines in f (a last line without a newline counts); -1 if not text. */
 static int64_t
-caindex_count_lines(const struct buf *b)
+caindex_count_lines(FILE *f, char *why, size_t whysz)
 {
-	int64_t n = 0;
-	size_t i;
+	char blk[1 << 16];
+	int64_t n = 0, bytes = 0;
+	size_t k;
+	char *p, *end;
+	int last = '\n';
 
-	for (i = 0; i < b->len; i++)
-		if (b->p[i] == '\n')
+	while ((k = fread(blk, 1, sizeof(blk), f)) > 0) {
+		if (memchr(blk, '\0', k) != NULL) {
+			say(why, whysz, "not a text file");
+			return -1;
+		}
+		for (p = blk, end = blk + k; (p = memchr(p, '\n', (size_t)(end - p)))
+		    != NULL; p++)
 			n++;
-	if (b->len > 0 && b->p[b->len - 1] != '\n')
-		n++;
-	return n;
-}
-
-/* Commits the chunk with lines_done = lineno. */
-static int
-caindex_done(struct caindex_import *im, int64_t lineno,
-    struct caindex_result *res, void (*progress)(void *, int64_t, int64_t),
-    void *arg)
-{
-	res->added += (int64_t)im->n;
-	if (caindex_flush(im, lineno) == -1)
+		last = blk[k - 1];
+		bytes += (int64_t)k;
+		if (bytes > CAINDEX_MAX) {
+			say(why, whysz, "larger than %ld bytes", CAINDEX_MAX);
+			return -1;
+		}
+	}
+	if (ferror(f) || fseek(f, 0, SEEK_SET) == -1) {
+		say(why, whysz, "%s", strerror(errno));
 		return -1;
-	res->done = lineno;
-	if (progress != NULL)
-		progress(arg, lineno, res->lines);
-	return 0;
+	}
+	return last != '\n' ? n + 1 : n;
 }
 
 static int
-caindex_walk(struct caindex_import *im, char *text, int64_t from, int64_t to,
+caindex_walk(struct caindex_import *im, FILE *f, int64_t from, int64_t to,
     struct caindex_result *res,
     void (*progress)(void *, int64_t, int64_t), void *arg)
 {
-	struct caindex_entry e;
-	char *line, *next, *end = text + strlen(text), why[256];
+	struct caindex_chunk *c = &im->chunk[0];
+	struct caindex_slot *s;
+	char *line = NULL, why[256];
+	size_t cap = 0;
+	ssize_t len;
 	int64_t lineno = 0;
+	int rc = -1;
 
-	for (line = text; line < end && lineno < to; line = next) {
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		else
-			next = end;
+	while (lineno < to && (len = getline(&line, &cap, f)) != -1) {
 		if (++lineno <= from)
 			continue;
-		if (caindex_parse(line, &e, why, sizeof(why)) == -1) {
+		if (len > 0 && line[len - 1] == '\n')
+			line[len - 1] = '\0';
+		s = &c->slot[c->n];
+		if (caindex_parse(line, &s->e, why, sizeof(why)) == -1) {
 			say(im->why, im->whysz, "%s/index.txt line %lld: %s",
 			    im->dir, (long long)lineno, why);
-			return -1;
+			goto done;
 		}
-		if (caindex_take(im, &e, lineno) == -1)
-			return -1;
-		if (im->n == CAINDEX_CHUNK &&
-		    caindex_done(im, lineno, res, progress, arg) == -1)
-			return -1;
+		s->lineno = lineno;
+		s->rc = -1;
+		if (++c->n == CAINDEX_CHUNK) {
+			if (caindex_flush(im, c, res, progress, arg) == -1)
+				goto done;
+			c = c == &im->chunk[0] ? &im->chunk[1] : &im->chunk[0];
+		}
 	}
-	return im->n > 0 ? caindex_done(im, lineno, res, progress, arg) : 0;
+	if (ferror(f)) {
+		say(im->why, im->whysz, "%s/index.txt: %s", im->dir,
+		    strerror(errno));
+		goto done;
+	}
+	if (c->n > 0 && caindex_flush(im, c, res, progress, arg) == -1)
+		goto done;
+	rc = 0;
+done:
+	/* what is being committed was checked whole: it stays */
+	if (caindex_commit_wait(im, res, progress, arg) == -1)
+		rc = -1;
+	caindex_free_chunk(c);
+	free(line);
+	return rc;
 }
 
 static int
@@ -528,30 +720,28 @@ caindex_import(struct db *d, const struct ca *ca, const char *root,
     struct caindex_result *res, char *why, size_t whysz)
 {
 	struct caindex_import *im;
-	char path[PATH_MAX], serial[80], crlnumber[80];
-	struct buf text;
+	char path[PATH_MAX], serial[80], crlnumber[80], w[256];
+	FILE *f = NULL;
 	int64_t to;
 	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
-	buf_init(&text);
 	if ((im = calloc(1, sizeof(*im))) == NULL) {
 		say(why, whysz, "out of memory");
 		return -1;
 	}
 	*im = (struct caindex_import){ .db = d, .ca = ca, .root = root,
 	    .dir = dir, .why = why, .whysz = whysz };
+	im->chunk[0].im = im->chunk[1].im = im;
 	errno = 0;
 	if (caindex_path(path, dir, "", "index.txt") == -1 ||
-	    read_file(path, &text, CAINDEX_MAX) == -1 ||
-	    memchr(text.p, '\0', text.len) != NULL) {
+	    (f = fopen(path, "re")) == NULL) {
 		say(why, whysz, "%s: %s", path, errno ? strerror(errno) :
-		    "not a text file");
+		    "name too long");
 		goto done;
 	}
-	res->lines = caindex_count_lines(&text);
-	if (buf_put_u8(&text, 0) == -1) {
-		say(why, whysz, "out of memory");
+	if ((res->lines = caindex_count_lines(f, w, sizeof(w))) == -1) {
+		say(why, whysz, "%s: %s", path, w);
 		goto done;
 	}
 	if (caindex_begin(im, res->lines, res) == -1)
@@ -565,8 +755,7 @@ caindex_import(struct db *d, const struct ca *ca, const char *root,
 	    res->lines;
 	if (progress != NULL)
 		progress(arg, res->done, res->lines);
-	if (caindex_walk(im, (char *)text.p, res->done, to, res, progress,
-	    arg) == -1)
+	if (caindex_walk(im, f, res->done, to, res, progress, arg) == -1)
 		goto done;
 	if (to == res->lines) {
 		caindex_small(dir, "serial", serial, sizeof(serial));
@@ -582,9 +771,8 @@ caindex_import(struct db *d, const struct ca *ca, const char *root,
 	}
 	rc = 0;
 done:
-	while (im->n > 0)
-		ca_certinfo_free(&im->ci[--im->n]);
 	free(im);
-	buf_free(&text);
+	if (f != NULL)
+		fclose(f);
 	return rc;
 }

@@ -8,6 +8,14 @@
  * Answers are kept for ever, except those to CRL_FETCH (large, and worth
  * nothing once a newer CRL exists), which castore_prune removes after the
  * retention period.
+ *
+ * Counts (schema step "counts", made once by the first writer that opens a
+ * ca.db without it, in one transaction): cert_counts holds per root the
+ * certificates issued and revoked, kept by triggers on certs, and the
+ * partial index certs_live orders the certificates not revoked by expiry;
+ * together they answer airlockctl status and roots without reading a
+ * million rows. A reader opening a ca.db that has not had the step yet
+ * counts the rows instead.
  */
 #include <string.h>
 #include <sys/stat.h>
@@ -46,8 +54,69 @@ static const char castore_schema[] =
 	/* what castore_prune looks for: CRL answers by age */
 	"CREATE INDEX IF NOT EXISTS answers_crl ON answers(answered) WHERE type = 3;";
 
+/*
+ * Pages of 8 KiB for a new ca.db (an older one keeps its 4 KiB): a row
+ * holds a whole certificate, and a page wastes on average half a row at
+ * its end, 9% of a 4 KiB page for a 700-byte certificate, 4% of 8 KiB.
+ */
+#define CASTORE_PAGE	8192
+
+static const char castore_counts_step[] =
+	"CREATE TABLE cert_counts ("
+	" root TEXT PRIMARY KEY,"
+	" issued INTEGER NOT NULL,"
+	" revoked INTEGER NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO cert_counts SELECT root, count(*), count(revoked)"
+	" FROM certs GROUP BY root;"
+	"CREATE TRIGGER cert_counts_insert AFTER INSERT ON certs BEGIN"
+	" INSERT INTO cert_counts VALUES (NEW.root, 1, NEW.revoked IS NOT NULL)"
+	" ON CONFLICT (root) DO UPDATE SET issued = issued + 1,"
+	" revoked = revoked + (NEW.revoked IS NOT NULL); END;"
+	"CREATE TRIGGER cert_counts_revoke AFTER UPDATE OF revoked ON certs BEGIN"
+	" UPDATE cert_counts SET revoked = revoked + (NEW.revoked IS NOT NULL)"
+	" - (OLD.revoked IS NOT NULL) WHERE root = NEW.root; END;"
+	"CREATE TRIGGER cert_counts_delete AFTER DELETE ON certs BEGIN"
+	" UPDATE cert_counts SET issued = issued - 1,"
+	" revoked = revoked - (OLD.revoked IS NOT NULL) WHERE root = OLD.root; END;"
+	"CREATE INDEX certs_live ON certs(root, not_after) WHERE revoked IS NULL;";
+
 /* the SQL says "type = 3" literally, or the partial index is not used */
 _Static_assert(MSG_CRL_FETCH == 3, "answers_crl holds the answers to CRL_FETCH");
+
+/* 1 if ca.db has had the counts step, 0 if not, -1 on error */
+int
+castore_has_counts(struct db *d)
+{
+	int64_t n;
+
+	if (db_int64(d, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+	    " AND name = 'cert_counts'", &n) == -1)
+		return -1;
+	return n > 0;
+}
+
+static int
+castore_migrate(struct db *d)
+{
+	int r;
+
+	if ((r = castore_has_counts(d)) != 0)
+		return r == 1 ? 0 : -1;
+	if (db_begin(d) == -1)
+		return -1;
+	/* again inside the transaction: another writer may have done it */
+	if ((r = castore_has_counts(d)) == -1 ||
+	    (r == 0 && db_exec(d, castore_counts_step) == -1)) {
+		db_rollback(d);
+		return -1;
+	}
+	if (db_commit(d) == -1)
+		return -1;
+	if (r == 0)
+		log_info("%s: schema step \"counts\" made (certificate counts per "
+		    "root, kept by triggers)", d->path);
+	return 0;
+}
 
 int
 castore_open(const char *path, int mode, struct db **d)
@@ -63,7 +132,7 @@ castore_open(const char *path, int mode, struct db **d)
 		    "remove it if this signer has never issued anything)", path);
 		return -1;
 	}
-	if (db_open(path, mode, castore_schema, d) == -1)
+	if (db_open_paged(path, mode, castore_schema, CASTORE_PAGE, d) == -1)
 		return -1;
 	/* the writers check it whole at open; readers that report on it
 	 * (status, audit verify) call castore_check, others need not (top
@@ -71,6 +140,13 @@ castore_open(const char *path, int mode, struct db **d)
 	if (mode != DB_RO && !db_quick_ok(*d, why, sizeof(why))) {
 		log_warnx("%s: the CA database is damaged (integrity check: %s); "
 		    "it is not used: restore it from a backup", path, why);
+		db_close(*d);
+		*d = NULL;
+		return -1;
+	}
+	if (mode != DB_RO && castore_migrate(*d) == -1) {
+		log_warnx("%s: cannot add the certificate counts to the CA "
+		    "database", path);
 		db_close(*d);
 		*d = NULL;
 		return -1;
@@ -88,6 +164,17 @@ castore_check(struct db *d, const char *path)
 	log_warnx("%s: the CA database is damaged (integrity check: %s); "
 	    "restore it from a backup", path, why);
 	return -1;
+}
+
+int
+castore_check_bounded(struct db *d, const char *path, int64_t *size)
+{
+	struct stat st;
+
+	*size = stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
+	if (*size > CASTORE_CHECK_MAX)
+		return 0;
+	return castore_check(d, path) == 0 ? 1 : -1;
 }
 
 int
@@ -196,11 +283,14 @@ castore_cert_count(struct db *d, const char *root)
 {
 	sqlite3_stmt *st;
 	int64_t n = -1;
+	int r;
 
-	if (db_prepare(d, &st, "SELECT count(*) FROM certs WHERE ? IS NULL OR root = ?") == -1)
+	if ((r = castore_has_counts(d)) == -1 || db_prepare(d, &st, r ?
+	    "SELECT coalesce(sum(issued), 0) FROM cert_counts"
+	    " WHERE ?1 IS NULL OR root = ?1" :
+	    "SELECT count(*) FROM certs WHERE ?1 IS NULL OR root = ?1") == -1)
 		return -1;
 	sqlite3_bind_text(st, 1, root, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, root, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);

@@ -58,12 +58,20 @@ castore_root_counts(struct db *d, const char *root, time_t now,
     struct castore_counts *c)
 {
 	sqlite3_stmt *st;
-	int rc;
+	int rc, r;
 
 	memset(c, 0, sizeof(*c));
-	if (db_prepare(d, &st, "SELECT count(*),"
-	    " coalesce(sum(revoked IS NOT NULL), 0),"
-	    " coalesce(sum(revoked IS NULL AND not_after < ?2), 0)"
+	if ((r = castore_has_counts(d)) == -1)
+		return -1;
+	/* with the counts step: the valid ones by certs_live, which holds
+	 * those not revoked; expired = issued - revoked - valid */
+	if (db_prepare(d, &st, r ?
+	    "SELECT coalesce((SELECT issued FROM cert_counts WHERE root = ?1), 0),"
+	    " coalesce((SELECT revoked FROM cert_counts WHERE root = ?1), 0),"
+	    " (SELECT count(*) FROM certs WHERE root = ?1 AND revoked IS NULL"
+	    "  AND not_after >= ?2)" :
+	    "SELECT count(*), coalesce(sum(revoked IS NOT NULL), 0),"
+	    " coalesce(sum(revoked IS NULL AND not_after >= ?2), 0)"
 	    " FROM certs WHERE root = ?1") == -1)
 		return -1;
 	sqlite3_bind_text(st, 1, root, -1, SQLITE_STATIC);
@@ -71,8 +79,8 @@ castore_root_counts(struct db *d, const char *root, time_t now,
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		c->issued = sqlite3_column_int64(st, 0);
 		c->revoked = sqlite3_column_int64(st, 1);
-		c->expired = sqlite3_column_int64(st, 2);
-		c->valid = c->issued - c->revoked - c->expired;
+		c->valid = sqlite3_column_int64(st, 2);
+		c->expired = c->issued - c->revoked - c->valid;
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? 0 : -1;
@@ -120,6 +128,56 @@ castore_each_cert(struct db *d, const char *root,
 		log_warnx("%s: %s", d->path, sqlite3_errmsg(d->h));
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+castore_each_recent(struct db *d, const char *root, int64_t since,
+    size_t max, int (*fn)(void *, const struct castore_row *), void *arg)
+{
+	struct castore_row r;
+	sqlite3_stmt *st;
+	int rc;
+
+	/* newest first: a walk back from the end of the table that stops at
+	 * max rows, however many the root has ("+root": not through the
+	 * (root, serial) index, which would sort all of the root's rows) */
+	if (db_prepare(d, &st, "SELECT serial, der, not_before, not_after,"
+	    " subject, revoked, reason, invalidity FROM certs WHERE +root = ?1"
+	    " AND not_before >= ?2 ORDER BY rowid DESC LIMIT ?3") == -1)
+		return -1;
+	sqlite3_bind_text(st, 1, root, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, since);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		castore_row_of(st, &r);
+		if (fn(arg, &r) == -1) {
+			rc = SQLITE_ABORT;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ABORT)
+		log_warnx("%s: %s", d->path, sqlite3_errmsg(d->h));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int64_t
+castore_count_since(struct db *d, const char *root, int64_t since)
+{
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	if (since <= 0)
+		return castore_cert_count(d, root);
+	if (db_prepare(d, &st, "SELECT count(*) FROM certs WHERE root = ?1"
+	    " AND not_before >= ?2") == -1)
+		return -1;
+	sqlite3_bind_text(st, 1, root, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, since);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
 }
 
 /* --- import --- */

@@ -61,6 +61,40 @@ crypto_sha256(const void *p, size_t n, uint8_t out[32])
 		fatalx("crypto: SHA-256 failed");
 }
 
+/*
+ * SHA-256 of what fd holds from its start (pread: the file offset stays),
+ * at most max bytes, read 64 KiB at a time: memory does not grow with the
+ * file. 0, or -1 (a read error, or more than max bytes).
+ */
+int
+crypto_sha256_fd(int fd, uint64_t max, uint8_t out[32])
+{
+	uint8_t blk[65536];
+	EVP_MD_CTX *c;
+	uint64_t total = 0;
+	ssize_t n;
+	int rc = -1;
+
+	if ((c = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(c, EVP_sha256(),
+	    NULL) != 1)
+		goto done;
+	for (;;) {
+		n = pread(fd, blk, sizeof(blk), (off_t)total);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		total += (uint64_t)n;
+		if (total > max || EVP_DigestUpdate(c, blk, (size_t)n) != 1)
+			goto done;
+	}
+	if (n == 0 && EVP_DigestFinal_ex(c, out, NULL) == 1)
+		rc = 0;
+done:
+	EVP_MD_CTX_free(c);
+	return rc;
+}
+
 /* Legacy digests, only to name and check bytes the old CommModule
  * protocol names that way (docs/legacy-v1.md): never for a signature. */
 int

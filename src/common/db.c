@@ -75,13 +75,20 @@ db_checkpoint(struct db *d)
  * cover: that is retried for up to 5 s.
  */
 static int
-db_setup(struct db *d, const char *schema)
+db_setup(struct db *d, const char *schema, int page_size)
 {
-	const char *const steps[] = { "PRAGMA journal_mode=WAL",
+	char size[40];
+	/* the page size first: it takes effect only in a new, empty file (an
+	 * existing one keeps its own), and before WAL is switched on */
+	const char *const steps[] = { size, "PRAGMA journal_mode=WAL",
 	    "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON", schema };
 	size_t i = 0;
 	int rc, tries = 0;
 
+	if (page_size > 0)
+		snprintf(size, sizeof(size), "PRAGMA page_size=%d", page_size);
+	else
+		snprintf(size, sizeof(size), "SELECT 1");
 	while (i < sizeof(steps) / sizeof(steps[0])) {
 		rc = sqlite3_exec(d->h, steps[i], NULL, NULL, NULL);
 		if (rc == SQLITE_OK) {
@@ -99,6 +106,13 @@ db_setup(struct db *d, const char *schema)
 
 int
 db_open(const char *path, int mode, const char *schema, struct db **out)
+{
+	return db_open_paged(path, mode, schema, 0, out);
+}
+
+int
+db_open_paged(const char *path, int mode, const char *schema, int page_size,
+    struct db **out)
 {
 	struct db *d;
 	int readonly = mode == DB_RO;
@@ -122,7 +136,7 @@ db_open(const char *path, int mode, const char *schema, struct db **out)
 		db_close(d);
 		return -1;
 	}
-	if (!readonly && db_setup(d, schema) == -1) {
+	if (!readonly && db_setup(d, schema, page_size) == -1) {
 		db_close(d);
 		return -1;
 	}

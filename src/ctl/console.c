@@ -364,7 +364,8 @@ console_status(const struct cfg *cfg, int argc, char **argv)
 	struct console c;
 	struct console_snap s;
 	char age[16], now[40];
-	int i;
+	int64_t size;
+	int i, checked = 0;
 
 	(void)argv;
 	if (argc != 1)
@@ -396,10 +397,15 @@ console_status(const struct cfg *cfg, int argc, char **argv)
 		console_status_mirror(c.ca, s.audit_seq, s.now);
 		console_status_restore(c.ca);
 	}
-	if (c.ca != NULL && castore_check(c.ca, cfg->ca_db) == -1) {
+	if (c.ca != NULL && (checked = castore_check_bounded(c.ca, cfg->ca_db,
+	    &size)) == -1) {
 		db_close(c.ca);
 		c.ca = NULL;
 	}
+	if (c.ca != NULL && checked == 0)
+		printf("  integrity: not checked here, %s is %lld MB (airlock-"
+		    "signerd makes it at every start, airlockctl audit verify "
+		    "on demand)\n", cfg->ca_db, (long long)(size >> 20));
 	if (c.ca == NULL && access(cfg->ca_db, F_OK) == 0) {
 		/* damaged or unreadable: castore_open logged why */
 		printf("storage\n  %s: DAMAGED or unreadable (see the line "

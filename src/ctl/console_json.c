@@ -117,10 +117,11 @@ json_status(const struct cfg *cfg)
 {
 	struct console c;
 	struct console_snap s;
+	int64_t size;
 	int f = 1;
 
 	console_open(&c, cfg);
-	if (c.ca != NULL && castore_check(c.ca, cfg->ca_db) == -1) {
+	if (c.ca != NULL && castore_check_bounded(c.ca, cfg->ca_db, &size) == -1) {
 		db_close(c.ca);
 		c.ca = NULL;
 	}

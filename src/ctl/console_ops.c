@@ -295,8 +295,9 @@ struct console_cert {
 
 struct console_certs {
 	int64_t		 since;
-	size_t		 max, total;
-	struct console_cert *ring;	/* the last max certificates */
+	size_t		 max, n;
+	int64_t		 total;
+	struct console_cert *ring;	/* the newest max, newest first */
 };
 
 static int
@@ -306,9 +307,7 @@ console_cert_add(void *arg, const struct castore_row *r)
 	struct console_cert *e;
 	size_t n;
 
-	if (r->not_before < c->since)
-		return 0;
-	e = &c->ring[c->total++ % c->max];
+	e = &c->ring[c->n++];
 	n = r->serial_len < 20 ? r->serial_len : 20;
 	hex_encode(r->serial, n, e->serial);
 	e->not_before = r->not_before;
@@ -348,20 +347,20 @@ console_certs_print(const struct console_certs *c)
 {
 	const struct console_cert *e;
 	char nb[24], na[24];
-	size_t i, n = c->total < c->max ? c->total : c->max;
 	time_t now = time(NULL);
+	size_t i;
 
 	printf("%-32s %-10s %-10s %s\n", "SERIAL", "ISSUED", "EXPIRES", "STATUS");
-	for (i = c->total - n; i < c->total; i++) {
-		e = &c->ring[i % c->max];
+	for (i = c->n; i-- > 0;) {	/* oldest first */
+		e = &c->ring[i];
 		console_date(e->not_before, nb, sizeof(nb));
 		console_date(e->not_after, na, sizeof(na));
 		printf("%-32.32s %-10.10s %-10.10s %s\n    %s\n", e->serial, nb, na,
 		    e->revoked ? "revoked" : e->not_after < now ? "expired" :
 		    "valid", e->subject);
 	}
-	printf("%zu certificates%s\n", c->total, c->total > n ?
-	    "; the most recent are listed (-n for more)" : "");
+	printf("%lld certificates%s\n", (long long)c->total,
+	    c->total > (int64_t)c->n ? "; the most recent are listed (-n for more)" : "");
 }
 
 int
@@ -372,7 +371,7 @@ console_certs(const struct cfg *cfg, int argc, char **argv)
 		{ "since", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct console_certs c = { 0, 50, 0, NULL };
+	struct console_certs c = { 0, 50, 0, 0, NULL };
 	const char *root = NULL;
 	struct db *ca;
 	char *end;
@@ -398,7 +397,8 @@ console_certs(const struct cfg *cfg, int argc, char **argv)
 	if ((c.ring = calloc(c.max, sizeof(*c.ring))) == NULL)
 		err(CONSOLE_FAIL, "calloc");
 	if (castore_open(cfg->ca_db, 1, &ca) == -1 ||
-	    castore_each_cert(ca, root, console_cert_add, &c) == -1)
+	    castore_each_recent(ca, root, c.since, c.max, console_cert_add,
+	    &c) == -1 || (c.total = castore_count_since(ca, root, c.since)) < 0)
 		errx(CONSOLE_FAIL, "%s: cannot read the certificates", cfg->ca_db);
 	console_certs_print(&c);
 	free(c.ring);

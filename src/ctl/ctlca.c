@@ -20,17 +20,20 @@
  */
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
 #include "ca.h"
 #include "caindex.h"
+#include "crlsign.h"
 #include "crypto.h"
 #include "ctlca.h"
 #include "store.h"
@@ -311,10 +314,9 @@ int
 ctlca_export_index(const struct cfg *c, int argc, char **argv)
 {
 	const char *out = NULL;
-	struct buf b;
+	char why[1024], tmp[PATH_MAX];
 	struct db *d;
-	char why[1024];
-	int rc;
+	int fd = STDOUT_FILENO, rc;
 
 	if (argc == 4 && strcmp(argv[2], "-o") == 0)
 		out = argv[3];
@@ -324,39 +326,71 @@ ctlca_export_index(const struct cfg *c, int argc, char **argv)
 		errx(1, "no root \"%s\" in %s", argv[1], c->path);
 	if (castore_open(c->ca_db, 1, &d) == -1)
 		errx(1, "%s: cannot open the CA database", c->ca_db);
-	buf_init(&b);
-	if (caindex_export(d, argv[1], time(NULL), &b, why, sizeof(why)) == -1)
-		errx(1, "%s", why);
+	/* -o: written beside FILE as it goes, then renamed into place */
+	if (out != NULL) {
+		if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", out,
+		    (long)getpid()) >= sizeof(tmp))
+			errx(1, "%s: name too long", out);
+		if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0644)) == -1)
+			err(1, "%s", tmp);
+		if (fchmod(fd, 0644) == -1)
+			err(1, "%s", tmp);
+	}
+	rc = caindex_export(d, argv[1], time(NULL), fd, why, sizeof(why));
 	db_close(d);
-	if (out != NULL)
-		rc = write_file_atomic(out, b.p, b.len, 0644);
-	else
-		rc = write_full(STDOUT_FILENO, b.p, b.len);
-	if (rc == -1)
-		err(1, "%s", out ? out : "standard output");
-	buf_free(&b);
+	if (out == NULL) {
+		if (rc == -1)
+			errx(1, "%s", why);
+		return 0;
+	}
+	if (rc == 0 && (fsync(fd) == -1 || rename(tmp, out) == -1)) {
+		snprintf(why, sizeof(why), "%s: %s", out, strerror(errno));
+		rc = -1;
+	}
+	close(fd);
+	if (rc == -1) {
+		unlink(tmp);
+		errx(1, "%s", why);
+	}
 	return 0;
 }
 
 /* --- import-openssl-ca --- */
 
-/* A bar on a terminal, redrawn at most ten times a second. */
+/*
+ * A bar on a terminal, redrawn at most ten times a second, with the time
+ * left at the rate of this run so far (shown after the first second).
+ */
 static void
 ctlca_progress(void *arg, int64_t done, int64_t total)
 {
 	static const char bar[] = "########################################";
-	static uint64_t last;
+	static uint64_t last, t0;
+	static int64_t done0;
 	uint64_t now = mono_ms();
 	int w = (int)sizeof(bar) - 1, fill;
+	char eta[32] = "";
+	int64_t left;
 
 	(void)arg;
+	if (t0 == 0) {		/* the first call: where this run starts */
+		t0 = now;
+		done0 = done;
+	}
 	if (!isatty(STDERR_FILENO) || total <= 0 ||
 	    (done < total && now - last < 100))
 		return;
 	last = now;
+	if (done > done0 && done < total && now - t0 >= 1000) {
+		left = (int64_t)((double)(total - done) * (double)(now - t0) /
+		    (double)(done - done0) / 1000.0 + 0.5);
+		snprintf(eta, sizeof(eta), "  ETA %lld:%02lld",
+		    (long long)(left / 60), (long long)(left % 60));
+	}
 	fill = (int)(done * w / total);
-	fprintf(stderr, "\r[%-*.*s] %lld/%lld %3d%%", w, fill, bar,
-	    (long long)done, (long long)total, (int)(done * 100 / total));
+	fprintf(stderr, "\r[%-*.*s] %lld/%lld %3d%%%-14s", w, fill, bar,
+	    (long long)done, (long long)total, (int)(done * 100 / total), eta);
 	if (done == total)
 		fputc('\n', stderr);
 	fflush(stderr);
@@ -435,7 +469,11 @@ ctlca_import(const struct cfg *c, int argc, char **argv)
 		err(1, "%s", argv[optind + 1]);
 	if (ca_load_public(r->dir, &ca, why, sizeof(why)) == -1)
 		errx(1, "%s", why);
-	if (castore_open(c->ca_db, 0, &d) == -1 || audit_init(d) == -1)
+	/* the CRL columns and indexes first, as the signer makes them: kept
+	 * row by row while importing, not built over the whole table at the
+	 * signer's next start */
+	if (castore_open(c->ca_db, 0, &d) == -1 || audit_init(d) == -1 ||
+	    crlstore_prepare(d) == -1)
 		errx(1, "%s: cannot open the CA database", c->ca_db);
 	if (caindex_import(d, ca, r->name, dir, limit, ctlca_progress, NULL,
 	    &res, why, sizeof(why)) == -1) {

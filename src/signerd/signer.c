@@ -27,7 +27,7 @@
 #include "crlsign.h"
 #include "holdstore.h"
 
-#define SERIAL_LEN	16	/* 126 random bits: positive, fixed length */
+#define SERIAL_LEN	SIGNER_SERIAL_LEN
 
 struct signer_job {
 	struct signer	*s;
@@ -168,22 +168,28 @@ signer_key_gen(const struct signer *s, int i)
 	return s->nkeys[i] > 0 ? s->keys[i][s->nkeys[i] - 1].gen : 1;
 }
 
-static int
-signer_new_serial(struct signer_job *j)
+int
+signer_serial(struct signer *s, const char *root, uint8_t serial[SERIAL_LEN])
 {
 	int tries, used;
 
 	for (tries = 0; tries < 8; tries++) {
-		if (crypto_random(j->serial, sizeof(j->serial)) == -1)
+		if (crypto_random(serial, SERIAL_LEN) == -1)
 			return -1;
-		j->serial[0] = (uint8_t)((j->serial[0] & 0x3f) | 0x40);
-		used = castore_serial_used(j->s->db, j->root, j->serial, sizeof(j->serial));
+		serial[0] = (uint8_t)((serial[0] & 0x3f) | 0x40);
+		used = castore_serial_used(s->db, root, serial, SERIAL_LEN);
 		if (used == 0)
 			return 0;
 		if (used == -1)
 			return -1;
 	}
 	return -1;
+}
+
+static int
+signer_new_serial(struct signer_job *j)
+{
+	return signer_serial(j->s, j->root, j->serial);
 }
 
 /* ERROR 501 to a request: not recorded, so the same request may come again. */
@@ -255,6 +261,11 @@ do_sign(struct signer_job *j)
 		msg_error(&j->ans, m->reqid, code, j->why);
 		return;
 	}
+	/* signed ahead on the signing threads (signer_pool.c)? Never a held
+	 * profile's: the pool leaves those to this ordered pass */
+	if (signer_pre_take(j->s, m, j->serial, &j->issued, &code, j->why,
+	    sizeof(j->why)))
+		goto answer;
 	if (signer_new_serial(j) == -1) {
 		j->record = 0;
 		job_error(j, AL_E_STORAGE, "cannot choose a fresh serial number");
@@ -262,6 +273,7 @@ do_sign(struct signer_job *j)
 	}
 	code = ca_issue(j->s->ca[r - c->roots], p, &cr, j->serial, sizeof(j->serial),
 	    &j->issued, j->why, sizeof(j->why));
+answer:
 	if (code != AL_OK) {
 		/* a failure of ours, not of the request: a later try may succeed */
 		if (code == AL_E_INTERNAL)
@@ -705,9 +717,11 @@ signer_handle_batch(struct signer *s, const struct signer_req *r, size_t n,
 		return (int)n;
 	}
 	buf_reset(&s->outcomes);
+	signer_pre_issue(s, r, n);	/* on every core, when there are several */
 	for (i = 0; i < n; i++)
 		if (signer_handle_one(s, r[i].p, r[i].len, &ans[i]) == -1)
 			failed++;
+	signer_pre_clear(s);		/* what nobody took was never issued */
 	if (castore_commit(s->db) == 0) {
 		signer_outcomes_flush(s);
 		signer_restore_committed(s, 1);

@@ -131,31 +131,15 @@ record_files(struct signer_record *r, const struct cfg *c, const char *config)
 	}
 }
 
-/* SHA-256 of a file read again from the start through its descriptor. */
+/* SHA-256 of a file read again from the start through its descriptor,
+ * in pieces (a program of several MB is never held whole). */
 static int
-record_hash(int fd, struct buf *b, char hex[65])
+record_hash(int fd, char hex[65])
 {
 	uint8_t h[32];
-	ssize_t n;
-	off_t off = 0;
 
-	buf_reset(b);
-	for (;;) {
-		if (buf_reserve(b, 65536) == -1)
-			return -1;
-		n = pread(fd, b->p + b->len, 65536, off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		b->len += (size_t)n;
-		off += n;
-		if (b->len > RECORD_FILE_MAX)
-			return -1;
-	}
-	if (n == -1)
+	if (crypto_sha256_fd(fd, RECORD_FILE_MAX, h) == -1)
 		return -1;
-	crypto_sha256(b->p, b->len, h);
 	hex_encode(h, sizeof(h), hex);
 	return 0;
 }
@@ -212,19 +196,18 @@ record_gone(const struct buf *prev, const struct signer_record *r,
 static void
 record_integrity(struct signer *s, struct signer_record *r, const char *why)
 {
-	struct buf prev, now, data, text;
+	struct buf prev, now, text;
 	char hex[65], line[PATH_MAX + 80], all[65];
 	uint8_t h[32];
 	int i, changed = 0;
 
 	buf_init(&prev);
 	buf_init(&now);
-	buf_init(&data);
 	buf_init(&text);
 	if (audit_state_get(s->db, "integrity", &prev) == -1)
 		buf_reset(&prev);
 	for (i = 0; i < r->nfiles; i++) {
-		if (record_hash(r->files[i].fd, &data, hex) == -1)
+		if (record_hash(r->files[i].fd, hex) == -1)
 			snprintf(hex, sizeof(hex), "unreadable");
 		snprintf(line, sizeof(line), "%s %s", r->files[i].path, hex);
 		buf_put(&now, line, strlen(line));
@@ -253,7 +236,6 @@ record_integrity(struct signer *s, struct signer_record *r, const char *why)
 	}
 	buf_free(&prev);
 	buf_free(&now);
-	buf_free(&data);
 	buf_free(&text);
 }
 

@@ -181,6 +181,9 @@ main(int argc, char **argv)
 	/* the files of the integrity report are opened before the sandbox */
 	if (signer_record_start(&d.s, o.config) == -1)
 		fatalx("signer: out of memory");
+	/* the signing threads before the filter, which allows no clone */
+	if (signer_pool_start(&d.s) == -1)
+		log_warnx("signer: no memory for signing threads; one thread signs");
 	sandbox_enter("signer", &c);
 	health_init(c.run_dir, "signer");
 	ipc_init(&d.req, d.req_path, 1);
@@ -201,6 +204,7 @@ main(int argc, char **argv)
 	    (unsigned long long)d.s.st.issued, (unsigned long long)d.s.st.rejected,
 	    (unsigned long long)d.s.st.replayed, (unsigned long long)d.ret.pruned);
 	signer_record_stop(&d.s);
+	signer_pool_stop(&d.s);
 	signer_free(&d.s);
 	return 0;
 }

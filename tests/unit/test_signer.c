@@ -1066,6 +1066,103 @@ test_batch(void **state)
 }
 
 /*
+ * The same with the signing threads (signer_pool.c): every good request
+ * signed once, a request id twice in the batch answered with the same
+ * bytes, a bad one refused, the certificates committed with the batch.
+ * Then the ahead-signing itself: with a thread, every SIGN of a batch is
+ * signed ahead and taken exactly once; what nobody takes is dropped.
+ */
+static void
+test_batch_threads(void **state)
+{
+	struct signer_req r[6];
+	struct buf req[5], ans[6], csr, serial_ans;
+	struct ca_issued issued;
+	struct msg a, m;
+	uint8_t id[5][AIRLOCK_REQID_LEN], serial[SIGNER_SERIAL_LEN];
+	int64_t n0 = castore_cert_count(T.s.db, NULL), a0 = answers_count();
+	char host[64], why[512];
+	size_t i;
+	int code, threads;
+	X509 *x;
+
+	(void)state;
+	assert_int_equal(signer_pool_start(&T.s), 0);
+	assert_non_null(T.s.pool);
+	threads = sysconf(_SC_NPROCESSORS_ONLN) > 1;
+	for (i = 0; i < 5; i++) {
+		snprintf(host, sizeof(host), "pool%zu.example.test", i);
+		if (i != 3)
+			good_request(&req[i], id[i], host);
+	}
+	new_reqid(id[3]);
+	make_csr(&csr, "pool3.example.test", "pool3.example.test");
+	csr.p[csr.len - 3] ^= 0x01;
+	make_sign(&req[3], id[3], "r1", "server", &csr, 0);
+	r[0] = (struct signer_req){ req[0].p, req[0].len };
+	r[1] = (struct signer_req){ req[1].p, req[1].len };
+	r[2] = (struct signer_req){ req[0].p, req[0].len };	/* again */
+	r[3] = (struct signer_req){ req[3].p, req[3].len };
+	r[4] = (struct signer_req){ req[2].p, req[2].len };
+	r[5] = (struct signer_req){ req[4].p, req[4].len };
+	for (i = 0; i < 6; i++)
+		buf_init(&ans[i]);
+	assert_int_equal(signer_handle_batch(&T.s, r, 6, ans), 0);
+	for (i = 0; i < 6; i++) {
+		if (i == 2 || i == 3)
+			continue;
+		assert_int_equal(msg_decode(ans[i].p, ans[i].len, &a), AL_OK);
+		assert_int_equal(a.type, MSG_CERT);
+		x = cert_of(&a);
+		verify(x);
+		X509_free(x);
+	}
+	assert_int_equal(ans[2].len, ans[0].len);
+	assert_memory_equal(ans[2].p, ans[0].p, ans[0].len);
+	assert_int_equal(msg_decode(ans[3].p, ans[3].len, &a), AL_OK);
+	expect_error(&a, AL_E_CSR_SIG);
+	assert_int_equal(castore_cert_count(T.s.db, NULL), n0 + 4);
+	assert_int_equal(answers_count(), a0 + 5);
+
+	/* signed ahead, taken once (new request ids: not answered yet) */
+	for (i = 0; i < 3; i++) {
+		buf_free(&req[i]);
+		snprintf(host, sizeof(host), "ahead%zu.example.test", i);
+		good_request(&req[i], id[i], host);
+		r[i] = (struct signer_req){ req[i].p, req[i].len };
+	}
+	assert_int_equal(castore_begin(T.s.db), 0);
+	signer_pre_issue(&T.s, r, 3);
+	buf_init(&issued.der);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(msg_decode(req[i].p, req[i].len, &m), AL_OK);
+		assert_int_equal(signer_pre_take(&T.s, &m, serial, &issued,
+		    &code, why, sizeof(why)), threads);
+		if (threads) {
+			assert_int_equal(code, AL_OK);
+			assert_true(issued.der.len > 0);
+			assert_int_equal(signer_pre_take(&T.s, &m, serial, &issued,
+			    &code, why, sizeof(why)), 0);
+		}
+	}
+	buf_free(&issued.der);
+	signer_pre_clear(&T.s);
+	castore_rollback(T.s.db);
+	/* nothing of it was recorded */
+	assert_int_equal(castore_cert_count(T.s.db, NULL), n0 + 4);
+	buf_init(&serial_ans);
+	assert_int_equal(castore_answer(T.s.db, id[0], &serial_ans), 0);
+	buf_free(&serial_ans);
+	signer_pool_stop(&T.s);
+	assert_null(T.s.pool);
+	for (i = 0; i < 6; i++)
+		buf_free(&ans[i]);
+	for (i = 0; i < 5; i++)
+		buf_free(&req[i]);
+	buf_free(&csr);
+}
+
+/*
  * The answer cannot be recorded: a retryable STORAGE error (-1), no
  * certificate kept; once the database is mended the same request is
  * signed.
@@ -1353,6 +1450,7 @@ main(void)
 		cmocka_unit_test(test_time_stop_offset),
 		cmocka_unit_test(test_fifty_serials),
 		cmocka_unit_test(test_batch),
+		cmocka_unit_test(test_batch_threads),
 		cmocka_unit_test(test_record_fails_then_retry),
 		cmocka_unit_test(test_lookup_fails),
 		cmocka_unit_test(test_serial_lookup_fails),
