@@ -9,12 +9,13 @@
 #include <stdint.h>
 
 struct catchup;
+struct cfg;
 struct db;
 struct link;
 struct msg;
 
 /* catchup.c */
-struct catchup *catchup_new(void);
+struct catchup *catchup_new(const struct cfg *);
 void	 catchup_free(struct catchup *);
 void	 catchup_link_up(struct catchup *);
 /* 1 while a restored signer is being sent what webdb holds. */

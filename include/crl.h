@@ -76,6 +76,11 @@ int	 crl_verify(const struct crl_issuer *, const uint8_t *, size_t, int kind,
 	    struct crl_info *, char *why, size_t whysz);
 /* The same without the signature and issuer checks, for listings. */
 int	 crl_inspect(const uint8_t *, size_t, struct crl_info *, char *why, size_t whysz);
+/* Its entries from index from, at most max (removeFromCRL skipped); fn may
+ * stop the walk with -1. The number passed, or -1 with a sentence. */
+int	 crl_entries(const uint8_t *, size_t, size_t from, size_t max,
+	    int (*fn)(void *, const struct crl_entry *), void *arg, char *why,
+	    size_t whysz);
 /* Full CRL B + delta CRL N (base B) + full CRL N's signature value -> full
  * CRL N, encoded the way the signer encodes it. The caller verifies it. */
 int	 crl_rebuild(const uint8_t *full, size_t fulllen, const uint8_t *delta,

@@ -43,6 +43,11 @@ void	 crlsync_on_answer(struct crlsync *, struct db *outbox,
 	    const struct outbox_item *, const struct msg *);
 int	 crlsync_queue(const struct cfg *, struct db *outbox, const char *root, int full,
 	    int64_t have, uint8_t reqid[AIRLOCK_REQID_LEN]);
+/* The CRL series webdb may hold, and one of their CRL files, checked
+ * (catch-up after a restore: 1 and the bytes, 0 none). */
+int	 crlsync_nseries(const struct cfg *);
+int	 crlsync_held(const struct cfg *, int i, int delta, char *root, size_t rootsz,
+	    struct buf *der, char *why, size_t whysz);
 void	 crlsync_list(const struct cfg *, FILE *);
 /* airlock-client revoke / crl: exit status 0, 1 or 2 (usage). */
 int	 revoke_command(const struct cfg *, struct db *outbox, int argc, char **argv);

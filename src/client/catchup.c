@@ -6,7 +6,12 @@
  * at most CATCHUP_BATCH bytes, one at a time: every CERT answer of its
  * outbox, every REVOKED answer, every CRL answer (the signer keeps the
  * highest number), then the records of its audit mirror after the
- * signer's head; the last batch carries CATCHUP_END. Everything is sent
+ * signer's head; the last batch carries CATCHUP_END. Between the CRL
+ * answers and the audit records go the entries of the CRLs webdb keeps in
+ * crl_dir (full and delta, each checked against its key's certificate), as
+ * REVOKED messages without a request id: revocations an operator made on the
+ * signer host (airlockctl revoke) after the backup are in no answer of the
+ * outbox, but they are on the CRLs that followed. Everything is sent
  * again from the start after a break: the signer skips what it knows.
  * CRL answers go without their CRLs (the number is what counts), so a
  * large CRL never makes a batch too large.
@@ -19,6 +24,9 @@
 #include "auditmirror.h"
 #include "auditrec.h"
 #include "catchup.h"
+#include "config.h"
+#include "crl.h"
+#include "crlsync.h"
 #include "crypto.h"
 #include "link.h"
 #include "msg.h"
@@ -30,11 +38,14 @@
 #define CATCHUP_TIMEOUT_MS	120000
 #define CATCHUP_BATCH		49152	/* CATCHUP_ITEMS bytes per message */
 
-enum { ST_CERTS, ST_REVOKED, ST_CRLS, ST_AUDIT, ST_END };
-enum { IT_CERT = 1, IT_REVOKED = 2, IT_CRL = 3, IT_AUDIT = 4 };
+enum { ST_CERTS, ST_REVOKED, ST_CRLS, ST_CRL_ENTRIES, ST_AUDIT, ST_END };
+enum { IT_CERT = 1, IT_REVOKED = 2, IT_CRL = 3, IT_AUDIT = 4, IT_CRL_ENTRY = 5 };
 
 struct catchup {
+	const struct cfg *cfg;
 	uint8_t		 id[AIRLOCK_REQID_LEN];
+	int		 file;		/* ST_CRL_ENTRIES: series * 2 + delta */
+	char		 root[AIRLOCK_NAME_MAX];	/* ... its root */
 	int		 inflight, active, stage, full;
 	uint64_t	 sent_ms, next_ms;
 	int64_t		 cursor;	/* outbox row id, or audit seq */
@@ -44,12 +55,13 @@ struct catchup {
 };
 
 struct catchup *
-catchup_new(void)
+catchup_new(const struct cfg *cfg)
 {
 	struct catchup *c;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
+	c->cfg = cfg;
 	buf_init(&c->batch);
 	buf_init(&c->msg);
 	return c;
@@ -131,6 +143,70 @@ cu_row(void *arg, const struct outbox_item *it, const uint8_t *ans, size_t n)
 	return 0;
 }
 
+/* One CRL entry as a REVOKED message without a request id (9.8.1, kind 5). */
+static int
+cu_entry(void *arg, const struct crl_entry *e)
+{
+	struct catchup *c = arg;
+	struct msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_REVOKED;
+	m.root.p = (const uint8_t *)c->root;
+	m.root.len = strlen(c->root);
+	m.serial.p = e->serial;
+	m.serial.len = e->serial_len;
+	m.time2_ns = (uint64_t)e->revoked * 1000000000ull;
+	MSG_SET(&m, T_ROOT);
+	MSG_SET(&m, T_SERIAL);
+	MSG_SET(&m, T_TIME2_NS);
+	if (e->reason > 0 && e->reason <= 10) {
+		m.reason = (uint8_t)e->reason;
+		MSG_SET(&m, T_REASON);
+	}
+	if (e->invalidity > 0) {
+		m.invalidity = (uint64_t)e->invalidity;
+		MSG_SET(&m, T_INVALIDITY);
+	}
+	buf_reset(&c->msg);
+	if (msg_encode(&m, &c->msg) == -1)
+		return 0;	/* an entry the link cannot carry: skipped */
+	if (c->batch.len + c->msg.len + 5 > CATCHUP_BATCH) {
+		c->full = 1;
+		return -1;
+	}
+	return cu_put(c, IT_CRL_ENTRY, c->msg.p, c->msg.len);
+}
+
+/* The entries of the CRL files, one file after the other; 1 when all went. */
+static int
+cu_crl_entries(struct catchup *c)
+{
+	struct buf der;
+	char why[512];
+	int n;
+
+	buf_init(&der);
+	while (c->cfg != NULL && c->file < crlsync_nseries(c->cfg) * 2) {
+		if (crlsync_held(c->cfg, c->file / 2, c->file % 2, c->root,
+		    sizeof(c->root), &der, why, sizeof(why)) == 1) {
+			n = crl_entries(der.p, der.len, (size_t)c->cursor, SIZE_MAX,
+			    cu_entry, c, why, sizeof(why));
+			if (n == -1)
+				log_warnx("catch-up: a CRL of %s: %s; its entries are not "
+				    "sent", c->root, why);
+			else
+				c->cursor += n;
+			if (c->full)
+				break;	/* the next batch goes on from the cursor */
+		}
+		c->file++;
+		c->cursor = 0;
+	}
+	buf_free(&der);
+	return !c->full;
+}
+
 static int
 cu_audit(struct catchup *c, struct db *mirror)
 {
@@ -165,7 +241,7 @@ cu_fill(struct catchup *c, struct db *outbox, struct db *mirror)
 
 	buf_reset(&c->batch);
 	c->full = 0;
-	while (c->stage < ST_AUDIT) {
+	while (c->stage < ST_CRL_ENTRIES) {
 		n = outbox_answers(outbox, c->cursor, types[c->stage], 256, cu_row, c);
 		if (n == -1)
 			return -1;
@@ -174,7 +250,14 @@ cu_fill(struct catchup *c, struct db *outbox, struct db *mirror)
 		if (n == 0) {
 			c->stage++;
 			c->cursor = 0;
+			c->file = 0;
 		}
+	}
+	if (c->stage == ST_CRL_ENTRIES) {
+		if (!cu_crl_entries(c))
+			return 0;
+		c->stage = ST_AUDIT;
+		c->cursor = 0;
 	}
 	if (c->stage == ST_AUDIT) {
 		if (c->cursor == 0)

@@ -725,26 +725,67 @@ crlsync_on_answer(struct crlsync *cs, struct db *outbox, const struct outbox_ite
 		crlsync_newer_keys(cs, outbox, r, m);
 }
 
+/* Series i (0 .. crlsync_nseries - 1) of the CRLs webdb follows: a root's
+ * first key's ("ROOT") or, when webdb has its certificate, a later key's
+ * ("ROOT.gN"); NULL when there is no such series here. */
+static const char *
+crlsync_series(const struct cfg *c, int i, char *key, size_t keysz)
+{
+	const char *name = c->crl_roots[i % c->ncrl_roots].name;
+	char path[PATH_MAX];
+	int g = 1 + i / c->ncrl_roots;
+
+	if (g == 1)
+		return name;
+	snprintf(key, keysz, "%s.g%d", name, g);
+	snprintf(path, sizeof(path), "%s/%s.crt", c->crl_dir, key);
+	return access(path, F_OK) == 0 ? key : NULL;
+}
+
+int
+crlsync_nseries(const struct cfg *c)
+{
+	return c->ncrl_roots * (1 + CA_KEYS_SCAN);
+}
+
+/*
+ * For the catch-up after a restore of the signer: the CRL file of series i
+ * (full when delta is 0), checked against that key's certificate as every
+ * CRL webdb keeps. 1 with its bytes and the configured root's name, 0 when
+ * there is none that verifies (why says why).
+ */
+int
+crlsync_held(const struct cfg *c, int i, int delta, char *root, size_t rootsz,
+    struct buf *der, char *why, size_t whysz)
+{
+	struct crl_info info;
+	char key[CRLSYNC_NAME_MAX];
+	const char *name;
+
+	if (i < 0 || i >= crlsync_nseries(c) ||
+	    (name = crlsync_series(c, i, key, sizeof(key))) == NULL) {
+		snprintf(why, whysz, "no such series");
+		return 0;
+	}
+	snprintf(root, rootsz, "%s", c->crl_roots[i % c->ncrl_roots].name);
+	return crlsync_read(c, name, delta ? "-delta.crl" : ".crl",
+	    delta ? MSG_CRL_DELTA : MSG_CRL_FULL, der, &info, why, whysz) == 0;
+}
+
 void
 crlsync_list(const struct cfg *c, FILE *f)
 {
 	struct crl_info fi, di;
 	struct buf der;
-	char why[512], key[CRLSYNC_NAME_MAX], path[PATH_MAX];
+	char why[512], key[CRLSYNC_NAME_MAX];
 	int i;
 
 	buf_init(&der);
-	for (i = 0; i < c->ncrl_roots * (1 + CA_KEYS_SCAN); i++) {
-		const char *name = c->crl_roots[i % c->ncrl_roots].name;
-		int g = 1 + i / c->ncrl_roots;
+	for (i = 0; i < crlsync_nseries(c); i++) {
+		const char *name;
 
-		if (g > 1) {	/* a later key's series, if webdb follows it */
-			snprintf(key, sizeof(key), "%s.g%d", name, g);
-			snprintf(path, sizeof(path), "%s/%s.crt", c->crl_dir, key);
-			if (access(path, F_OK) == -1)
-				continue;
-			name = key;
-		}
+		if ((name = crlsync_series(c, i, key, sizeof(key))) == NULL)
+			continue;
 
 		if (crlsync_read(c, name, ".crl", MSG_CRL_FULL, &der, &fi, why,
 		    sizeof(why)) == -1) {

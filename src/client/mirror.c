@@ -65,7 +65,7 @@ mirror_new(const struct cfg *c)
 		return NULL;
 	m->c = c;
 	m->recheck = 1;
-	if ((m->cu = catchup_new()) == NULL) {
+	if ((m->cu = catchup_new(c)) == NULL) {
 		free(m);
 		return NULL;
 	}

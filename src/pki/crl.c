@@ -351,6 +351,62 @@ crl_rev_reason(const X509_REVOKED *r)
 	return v;
 }
 
+/*
+ * The entries of a CRL (which the caller has checked), from index from on,
+ * at most max of them; removeFromCRL entries of a delta are skipped. fn
+ * returning -1 stops the walk before that entry. The number of entries
+ * passed (removeFromCRL ones included, the refused one not), or -1 with a
+ * sentence.
+ */
+int
+crl_entries(const uint8_t *der, size_t len, size_t from, size_t max,
+    int (*fn)(void *, const struct crl_entry *), void *arg, char *why, size_t whysz)
+{
+	STACK_OF(X509_REVOKED) *revs;
+	ASN1_GENERALIZEDTIME *inv;
+	const X509_REVOKED *r;
+	X509_CRL *crl;
+	BIGNUM *bn;
+	struct crl_entry e;
+	uint8_t serial[64];
+	size_t i, n = 0;
+	int crit, len_s, rv = 0;
+
+	if ((crl = crl_d2i(der, len, "the CRL", why, whysz)) == NULL)
+		return -1;
+	revs = X509_CRL_get_REVOKED(crl);
+	for (i = from; revs != NULL && i < (size_t)sk_X509_REVOKED_num(revs) &&
+	    n < max; i++, n++) {
+		r = sk_X509_REVOKED_value(revs, (int)i);
+		memset(&e, 0, sizeof(e));
+		if ((e.reason = crl_rev_reason(r)) == CRL_REASON_REMOVE)
+			continue;
+		bn = ASN1_INTEGER_to_BN(X509_REVOKED_get0_serialNumber(r), NULL);
+		len_s = bn != NULL && !BN_is_negative(bn) ? BN_num_bytes(bn) : -1;
+		if (len_s < 1 || len_s > (int)sizeof(serial) ||
+		    BN_bn2bin(bn, serial) != len_s ||
+		    crl_time(X509_REVOKED_get0_revocationDate(r), &e.revoked) == -1) {
+			BN_free(bn);
+			say(why, whysz, "entry %zu of the CRL is unusable", i);
+			rv = -1;
+			break;
+		}
+		BN_free(bn);
+		e.serial = serial;
+		e.serial_len = (size_t)len_s;
+		if ((inv = X509_REVOKED_get_ext_d2i(r, NID_invalidity_date, &crit,
+		    NULL)) != NULL) {
+			if (crl_time(inv, &e.invalidity) == -1)
+				e.invalidity = 0;
+			ASN1_GENERALIZEDTIME_free(inv);
+		}
+		if (fn(arg, &e) == -1)
+			break;		/* not taken: not counted */
+	}
+	X509_CRL_free(crl);
+	return rv == -1 ? -1 : (int)n;
+}
+
 /* Sorted, and no serial twice. */
 static int
 crl_sorted_unique(STACK_OF(X509_REVOKED) *s)

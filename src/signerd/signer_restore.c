@@ -31,7 +31,7 @@
 #include "signer.h"
 #include "util.h"
 
-enum { CU_CERT = 1, CU_REVOKED = 2, CU_CRL = 3, CU_AUDIT = 4 };
+enum { CU_CERT = 1, CU_REVOKED = 2, CU_CRL = 3, CU_AUDIT = 4, CU_CRL_ENTRY = 5 };
 
 void
 signer_restore_start(struct signer *s)
@@ -120,8 +120,10 @@ cu_cert(struct signer *s, const uint8_t *p, size_t n)
 	return rv;
 }
 
+/* A REVOKED answer (kind 2), or an entry of a CRL webdb holds (kind 5: no
+ * request id, nothing stored as an answer). */
 static int
-cu_revoked(struct signer *s, const uint8_t *p, size_t n)
+cu_revoked(struct signer *s, int kind, const uint8_t *p, size_t n)
 {
 	const struct cfg_root *r;
 	struct crlstore_cert c;
@@ -131,12 +133,12 @@ cu_revoked(struct signer *s, const uint8_t *p, size_t n)
 
 	if (msg_decode(p, n, &m) != AL_OK || m.type != MSG_REVOKED ||
 	    (r = config_root(s->cfg, (const char *)m.root.p, m.root.len)) == NULL) {
-		cu_refuse(s, CU_REVOKED, "not a REVOKED answer of a configured root");
+		cu_refuse(s, kind, "not a REVOKED answer of a configured root");
 		return 0;
 	}
 	if ((f = crlstore_cert(s->db, r->name, m.serial.p, m.serial.len, &c)) != 1) {
 		if (f == 0)
-			cu_refuse(s, CU_REVOKED, "a revocation of a certificate unknown here");
+			cu_refuse(s, kind, "a revocation of a certificate unknown here");
 		return f == -1 ? -1 : 0;
 	}
 	if (c.revoked)
@@ -148,6 +150,8 @@ cu_revoked(struct signer *s, const uint8_t *p, size_t n)
 		return -1;
 	else
 		s->cu.revocations++;
+	if (kind == CU_CRL_ENTRY)
+		return 0;
 	buf_init(&old);
 	f = castore_answer(s->db, m.reqid, &old);
 	buf_free(&old);
@@ -230,7 +234,8 @@ cu_items(struct signer *s, const uint8_t *p, size_t n)
 		off += 5;
 		switch (kind) {
 		case CU_CERT: rv = cu_cert(s, p + off, len); break;
-		case CU_REVOKED: rv = cu_revoked(s, p + off, len); break;
+		case CU_REVOKED:
+		case CU_CRL_ENTRY: rv = cu_revoked(s, kind, p + off, len); break;
 		case CU_CRL: rv = cu_crl(s, p + off, len); break;
 		case CU_AUDIT: rv = cu_audit(s, p + off, len); break;
 		default: cu_refuse(s, kind, "an unknown kind of item"); break;
