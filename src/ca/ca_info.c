@@ -150,15 +150,15 @@ ca_cert_parse(const uint8_t *p, size_t n, char *why, size_t whysz)
 	return x;
 }
 
-static int
-ca_info_serial(X509 *x, struct ca_certinfo *ci)
+/* A certificate's serial, positive and not zero, into ci (ca_scan.c too). */
+int
+ca_serial_bin(const ASN1_INTEGER *a, struct ca_certinfo *ci)
 {
 	BIGNUM *bn;
 	int n = -1;
 
-	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) != NULL &&
-	    !BN_is_negative(bn) && !BN_is_zero(bn) &&
-	    BN_num_bytes(bn) <= (int)sizeof(ci->serial))
+	if ((bn = ASN1_INTEGER_to_BN(a, NULL)) != NULL && !BN_is_negative(bn) &&
+	    !BN_is_zero(bn) && BN_num_bytes(bn) <= (int)sizeof(ci->serial))
 		n = BN_bn2bin(bn, ci->serial);
 	BN_free(bn);
 	if (n <= 0)
@@ -172,7 +172,7 @@ ca_info_fill(X509 *x, struct ca_certinfo *ci, char *why, size_t whysz)
 {
 	const ASN1_TIME *na = X509_get0_notAfter(x);
 
-	if (ca_info_serial(x, ci) == -1) {
+	if (ca_serial_bin(X509_get0_serialNumber(x), ci) == -1) {
 		say(why, whysz, "the serial number is not positive or longer "
 		    "than 20 octets");
 		return -1;

@@ -197,4 +197,7 @@ int ca_ext_ski(X509 *x);
 int ca_ext_ku(X509 *x, unsigned bits);
 int ca_ext_basic(X509 *x, int is_ca, int pathlen);
 
+/* ca_info.c: a certificate's serial (positive, not zero) into ci. */
+int	 ca_serial_bin(const ASN1_INTEGER *, struct ca_certinfo *);
+
 #endif

@@ -83,21 +83,6 @@ ca_scan_pem(const uint8_t *p, size_t n, struct buf *out)
 	return rc;
 }
 
-static int
-ca_scan_serial(const ASN1_INTEGER *a, struct ca_certinfo *ci)
-{
-	BIGNUM *bn;
-	int n = -1;
-
-	if ((bn = ASN1_INTEGER_to_BN(a, NULL)) != NULL && !BN_is_negative(bn) &&
-	    !BN_is_zero(bn) && BN_num_bytes(bn) <= (int)sizeof(ci->serial))
-		n = BN_bn2bin(bn, ci->serial);
-	BN_free(bn);
-	if (n <= 0)
-		return -1;
-	ci->serial_len = (size_t)n;
-	return 0;
-}
 
 static int
 ca_scan_fill(const CA_SCAN_TBS *t, struct ca_certinfo *ci, char *why,
@@ -105,7 +90,7 @@ ca_scan_fill(const CA_SCAN_TBS *t, struct ca_certinfo *ci, char *why,
 {
 	const ASN1_TIME *na = t->validity->notAfter;
 
-	if (ca_scan_serial(t->serial, ci) == -1) {
+	if (ca_serial_bin(t->serial, ci) == -1) {
 		say(why, whysz, "the serial number is not positive or longer "
 		    "than 20 octets");
 		return -1;

@@ -103,20 +103,15 @@ castore_row_of(sqlite3_stmt *st, struct castore_row *r)
 	r->invalidity = sqlite3_column_int64(st, 7);
 }
 
-int
-castore_each_cert(struct db *d, const char *root,
+/* Hands each row of st to fn (which may stop the walk with -1), then
+ * finalizes st: 0 when every row went, -1 when stopped or on error. */
+static int
+castore_rows(struct db *d, sqlite3_stmt *st,
     int (*fn)(void *, const struct castore_row *), void *arg)
 {
 	struct castore_row r;
-	sqlite3_stmt *st;
 	int rc;
 
-	/* rowid order: the order of issue, or of the imported index */
-	if (db_prepare(d, &st, "SELECT serial, der, not_before, not_after,"
-	    " subject, revoked, reason, invalidity FROM certs WHERE root = ?"
-	    " ORDER BY rowid") == -1)
-		return -1;
-	sqlite3_bind_text(st, 1, root, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		castore_row_of(st, &r);
 		if (fn(arg, &r) == -1) {
@@ -130,13 +125,27 @@ castore_each_cert(struct db *d, const char *root,
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+
+int
+castore_each_cert(struct db *d, const char *root,
+    int (*fn)(void *, const struct castore_row *), void *arg)
+{
+	sqlite3_stmt *st;
+
+	/* rowid order: the order of issue, or of the imported index */
+	if (db_prepare(d, &st, "SELECT serial, der, not_before, not_after,"
+	    " subject, revoked, reason, invalidity FROM certs WHERE root = ?"
+	    " ORDER BY rowid") == -1)
+		return -1;
+	sqlite3_bind_text(st, 1, root, -1, SQLITE_STATIC);
+	return castore_rows(d, st, fn, arg);
+}
+
 int
 castore_each_recent(struct db *d, const char *root, int64_t since,
     size_t max, int (*fn)(void *, const struct castore_row *), void *arg)
 {
-	struct castore_row r;
 	sqlite3_stmt *st;
-	int rc;
 
 	/* newest first: a walk back from the end of the table that stops at
 	 * max rows, however many the root has ("+root": not through the
@@ -148,17 +157,7 @@ castore_each_recent(struct db *d, const char *root, int64_t since,
 	sqlite3_bind_text(st, 1, root, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, since);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		castore_row_of(st, &r);
-		if (fn(arg, &r) == -1) {
-			rc = SQLITE_ABORT;
-			break;
-		}
-	}
-	if (rc != SQLITE_DONE && rc != SQLITE_ABORT)
-		log_warnx("%s: %s", d->path, sqlite3_errmsg(d->h));
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return castore_rows(d, st, fn, arg);
 }
 
 int64_t
