@@ -174,7 +174,7 @@ client_parse_spool(const char *name, const struct buf *f, struct buf *msg,
     uint8_t reqid[AIRLOCK_REQID_LEN], char *why, size_t whysz)
 {
 	char root[AIRLOCK_NAME_MAX] = "", profile[AIRLOCK_NAME_MAX] = "", line[256];
-	const char *p = (const char *)f->p, *end = p + f->len;
+	const char *p = (const char *)f->p, *end = p != NULL ? p + f->len : p;
 	long long days = 0;
 	int spkac = 0, have_id = 0, r;
 

@@ -406,7 +406,7 @@ crlsync_store_ca(struct crlsync_ctx *x, const struct msg *m, int gen)
 {
 	char path[PATH_MAX];
 	struct buf pem, one;
-	const uint8_t *p = m->chain.p, *end = m->chain.p + m->chain.len;
+	const uint8_t *p = m->chain.p, *end = p != NULL ? p + m->chain.len : p;
 	size_t len;
 	int rc = -1;
 

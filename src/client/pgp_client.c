@@ -74,7 +74,7 @@ spool_line(struct pgp_spool *s, const char *l)
 int
 pgp_spool_parse(const struct buf *f, struct pgp_spool *s, char *why, size_t whysz)
 {
-	const char *p = (const char *)f->p, *end = p + f->len, *nl;
+	const char *p = (const char *)f->p, *end = p != NULL ? p + f->len : p, *nl;
 	char line[512];
 
 	memset(s, 0, sizeof(*s));

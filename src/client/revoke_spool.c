@@ -20,7 +20,7 @@
 int
 revoke_is_spool(const struct buf *f)
 {
-	const char *p = (const char *)f->p, *end = p + f->len;
+	const char *p = (const char *)f->p, *end = p != NULL ? p + f->len : p;
 
 	const char *nl;
 
@@ -81,7 +81,7 @@ revoke_line(const char *line, struct revoke_req *rr)
 int
 revoke_parse_spool(const struct buf *f, struct revoke_req *rr, char *why, size_t whysz)
 {
-	const char *p = (const char *)f->p, *end = p + f->len;
+	const char *p = (const char *)f->p, *end = p != NULL ? p + f->len : p;
 	char line[256];
 	int r;
 

@@ -99,7 +99,7 @@ op_find(const struct buf *f, const char *name, uint8_t salt[OP_SALT],
     uint8_t hash[OP_HASH])
 {
 	char line[512], n[AIRLOCK_NAME_MAX], sh[2 * OP_SALT + 1], hh[2 * OP_HASH + 1];
-	const char *p = (const char *)f->p, *end = p + f->len, *nl;
+	const char *p = (const char *)f->p, *end = p != NULL ? p + f->len : p, *nl;
 	unsigned long cn, cr, cp;
 	size_t len;
 
