@@ -1,6 +1,7 @@
 /*
  * fuzz_crl.c: libFuzzer target for what webdb does with CRLs from the cable
- * (src/crl.c): crl_inspect on each part, and crl_rebuild of a full CRL from
+ * (src/pki/crl.c): crl_inspect on each part, crl_entries on the first (the
+ * catch-up walk), and crl_rebuild of a full CRL from
  * a "held" full CRL, a delta CRL and a signature value. Input:
  * len1 (u16) || len2 (u16) || held (len1) || delta (len2) || signature.
  * Nothing may crash or leak; a rebuilt CRL must itself parse and carry the
@@ -14,6 +15,16 @@
 #include "util.h"
 
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+/* Each entry handed on must be usable as the catch-up uses it. */
+static int
+fuzz_entry(void *arg, const struct crl_entry *e)
+{
+	(void)arg;
+	if (e->serial == NULL || e->serial_len == 0 || e->serial_len > 64)
+		abort();
+	return 0;
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
@@ -33,7 +44,9 @@ LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 	if (l1 > n || l2 > n - l1)
 		return 0;
 	buf_init(&out);
-	crl_inspect(p, l1, &a, why, sizeof(why));
+	if (crl_inspect(p, l1, &a, why, sizeof(why)) == 0 &&
+	    crl_entries(p, l1, 0, SIZE_MAX, fuzz_entry, NULL, why, sizeof(why)) > (int)a.entries)
+		abort();	/* the catch-up's walk: never past the end */
 	da = crl_inspect(p + l1, l2, &b, why, sizeof(why));
 	if (crl_rebuild(p, l1, p + l1, l2, p + l1 + l2, n - l1 - l2, &out, why,
 	    sizeof(why)) == 0) {

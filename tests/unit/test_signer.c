@@ -1396,12 +1396,16 @@ test_catchup(void **state)
 	cu_item(&items, 1, forged.p, forged.len);
 	cu_item(&items, 1, "garbage", 7);
 	cu_item(&items, 1, ans1.p, ans1.len);
+	cu_item(&items, 5, "garbage", 7);	/* a CRL entry that is no REVOKED */
+	cu_item(&items, 5, ans1.p, ans1.len);	/* ... a CERT as a CRL entry */
+	cu_item(&items, 5, ans1.p, 9);		/* ... truncated */
 	buf_put_u8(&items, 1);
 	buf_put_u32(&items, 1000);	/* runs past the end */
 	cu_send(&items, 0, &a, &ans);
 	assert_int_equal(a.catchup_phase, MSG_CATCHUP_WAITING);
 	assert_int_equal(T.s.cu.certs, 1);
-	assert_int_equal(T.s.cu.refused, 4);
+	assert_int_equal(T.s.cu.revocations, 0);
+	assert_int_equal(T.s.cu.refused, 7);
 	assert_int_equal(castore_cert_count(T.s.db, NULL), n - 1 + 1);
 	buf_free(&ans);
 	cu_send(&items, 0, &a, &ans);		/* again: known now */
