@@ -117,6 +117,7 @@ struct cfg_ocsp {
 	uint32_t	max_request;		/* bytes; larger requests are refused */
 	uint32_t	cache_entries;		/* pre-signed responses kept */
 	uint32_t	renew_days;		/* warn this long before the cert expires */
+	uint32_t	threads;		/* HTTP threads; 0: one per online CPU */
 	struct cfg_ocsp_root roots[CFG_MAX_ROOTS];
 	int		nroots;
 };

@@ -15,6 +15,7 @@
 # AL_ROOT_EC_EXTRA into the two roots, AL_CLIENT_EXTRA into webdb's client.
 # AL_PGP=1 adds an OpenPGP root "demo-pgp" (ca/pgp, key AL_PGP_KEY, default
 # ed25519) with the profile "openpgp", and its public key for the client.
+# AL_OCSP=1 adds the profile "ocsp" (as in conf/airlock.conf) to demo-ec.
 
 AL_TOP=${AL_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 AL_BIN=${AL_BIN:-$AL_TOP/build/bin}
@@ -22,7 +23,14 @@ AL_BIN=${AL_BIN:-$AL_TOP/build/bin}
 al_die() { echo "harness: $*" >&2; exit 1; }
 
 al_config() {	# DIR: the two configuration files
-	local d=$1 pgp_profile="" pgp_roots=""
+	local d=$1 pgp_profile="" pgp_roots="" ocsp_profile="" ec_profiles='"server", "client"'
+	if [ -n "${AL_OCSP:-}" ]; then
+		ocsp_profile=',
+  { name = "ocsp"; max_days = 90; default_days = 30;
+    key_usage = ["digitalSignature"]; ext_key_usage = ["OCSPSigning"];
+    ocsp_nocheck = true; san = []; subject = "CN,O,OU,C"; }'
+		ec_profiles='"server", "client", "ocsp"'
+	fi
 	if [ -n "${AL_PGP:-}" ]; then
 		pgp_profile=',
   { name = "openpgp"; max_days = 366; default_days = 366;
@@ -53,12 +61,12 @@ profiles = (
     subject = "CN,O,OU,C,L,ST"; ${AL_PROFILE_EXTRA:-} },
   { name = "client"; max_days = 730; default_days = 365;
     key_usage = ["digitalSignature"]; ext_key_usage = ["clientAuth"];
-    san = ["email"]; subject = "CN,O,OU,C,emailAddress"; }$pgp_profile
+    san = ["email"]; subject = "CN,O,OU,C,emailAddress"; }$pgp_profile$ocsp_profile
 );
 roots = (
   { name = "demo-rsa"; dir = "$d/ca/sub-rsa"; profiles = ["server", "client"];
     ${AL_ROOT_RSA_EXTRA:-} },
-  { name = "demo-ec"; dir = "$d/ca/sub-ec"; profiles = ["server", "client"];
+  { name = "demo-ec"; dir = "$d/ca/sub-ec"; profiles = [$ec_profiles];
     ${AL_ROOT_EC_EXTRA:-} }
 );$pgp_roots
 CONF

@@ -604,7 +604,7 @@ cfg_client_crl(struct cfg_ctx *x, const config_setting_t *g, struct cfg *c)
 
 static const char *const ocsp_keys[] = {
 	"listen", "port", "user", "cache_dir", "validity", "refresh", "max_request",
-	"cache_entries", "renew_days", "roots", NULL
+	"cache_entries", "renew_days", "threads", "roots", NULL
 };
 static const char *const ocsp_root_keys[] = { "name", "key", "cert", "index", NULL };
 
@@ -662,6 +662,7 @@ cfg_ocsp(struct cfg_ctx *x, const config_setting_t *g, struct cfg *c)
 	CFG_INT(x, g, "refresh", 1, 3600, o->refresh);
 	CFG_INT(x, g, "max_request", 256, 65536, o->max_request);
 	CFG_INT(x, g, "cache_entries", 16, 1 << 22, o->cache_entries);
+	CFG_INT(x, g, "threads", 0, 64, o->threads);
 	CFG_INT(x, g, "renew_days", 0, 365, o->renew_days);
 	if ((l = config_setting_get_member(g, "roots")) != NULL &&
 	    cfg_ocsp_roots(x, l, o) == -1)

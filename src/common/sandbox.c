@@ -28,6 +28,10 @@
  * transport also needs threads (libusb's event and hot-plug threads, our
  * worker), eventfd/timerfd/pipes, and a NETLINK_KOBJECT_UEVENT socket for
  * hot-plug, made again whenever the cable is reopened: that one stays.
+ * airlock-ocspd's HTTP threads are made before the filter and make none
+ * after it, but a thread may first run after it: what glibc and
+ * libmicrohttpd do first in a thread (set_robust_list, rseq, naming it
+ * with prctl PR_SET_NAME) is allowed there.
  * Under umockdev (tests only: UMOCKDEV_DIR set), whose preload library
  * talks to the emulated devices over AF_UNIX sockets, AF_UNIX stays too.
  *
@@ -150,6 +154,9 @@ static const int sandbox_http[] = {
 	SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl), SCMP_SYS(setsockopt),
 	SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(select),
 	SCMP_SYS(pselect6),
+	/* what glibc does first in a thread: libmicrohttpd's threads are
+	 * made before the filter but may first run after it */
+	SCMP_SYS(set_robust_list), SCMP_SYS(rseq),
 };
 
 /* termios requests of the serial line (glibc's tc*(3) and isatty(3)) */
@@ -271,7 +278,7 @@ sandbox_memory(scmp_filter_ctx ctx)
 	return 0;
 }
 
-/* No exec, no fork; threads only for libusb; signals only to ourselves. */
+/* No exec, no fork; new threads only for libusb; signals only to ourselves. */
 static int
 sandbox_processes(scmp_filter_ctx ctx, unsigned groups)
 {
@@ -285,12 +292,15 @@ sandbox_processes(scmp_filter_ctx ctx, unsigned groups)
 	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
 	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0)) < 0)
 		return -1;
-	if ((groups & SB_USB) && (seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+	if ((groups & SB_USB) && seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
 	    SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD,
-	    CLONE_THREAD)) < 0 ||
-	    /* libusb names its threads; no other prctl(2) */
-	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-	    SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME, 0)) < 0 ||
+	    CLONE_THREAD)) < 0)
+		return -1;
+	/* libusb's threads and libmicrohttpd's (started before the filter, but
+	 * they may run for the first time after it) name themselves; no other
+	 * prctl(2) */
+	if ((groups & (SB_USB | SB_HTTP)) && (seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+	    SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME, 0)) < 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
 	    SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME, 0)) < 0))
 		return -1;

@@ -2,8 +2,12 @@
  * http.c: airlock-ocspd's HTTP front, the only libmicrohttpd user. RFC
  * 5019 section 5: POST with Content-Type application/ocsp-request and the
  * DER request as body, or GET with the base64 of the DER request as the
- * last part of the path. One thread: the main loop calls http_run, which
- * serves until its deadline, so the responder's state needs no lock.
+ * last part of the path. libmicrohttpd's own threads (ocsp.threads, one
+ * per CPU by default) read, parse HTTP and write; each takes the
+ * responder's lock only for ocspd_answer, a cache lookup for the common
+ * request, so the threads spend their time in the system calls side by
+ * side, and the main thread's refreshes and presigning take turns with
+ * them one signature at a time.
  *
  * Refused before the responder sees them, each with an HTTP status, a
  * log line (rate-limited) and a counter: a body or path over max_request
@@ -67,8 +71,10 @@ http_refuse(struct http *h, struct MHD_Connection *conn, unsigned code, int coun
 {
 	char body[128];
 
+	pthread_mutex_lock(&h->o->lock);
 	h->o->count[counter]++;
 	ocspd_bad(h->o, time(NULL), "HTTP %u: %s", code, sentence);
+	pthread_mutex_unlock(&h->o->lock);
 	snprintf(body, sizeof(body), "%s\n", sentence);
 	return http_send(conn, code, (const uint8_t *)body, strlen(body), "text/plain", 0);
 }
@@ -81,7 +87,9 @@ http_ocsp(struct http *h, struct MHD_Connection *conn, const uint8_t *der, size_
 	enum MHD_Result rv;
 
 	buf_init(&out);
+	pthread_mutex_lock(&h->o->lock);
 	ocspd_answer(h->o, der, len, time(NULL), &out, &max_age);
+	pthread_mutex_unlock(&h->o->lock);
 	rv = http_send(conn, MHD_HTTP_OK, out.p, out.len, "application/ocsp-response",
 	    max_age);
 	buf_free(&out);
@@ -175,12 +183,14 @@ http_done(void *cls, struct MHD_Connection *conn, void **con_cls,
 }
 
 struct http *
-http_start(struct ocspd *o, const char *addr, int port, size_t max_request)
+http_start(struct ocspd *o, const char *addr, int port, size_t max_request,
+    unsigned nthreads)
 {
 	struct sockaddr_storage ss;
 	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-	unsigned flags = MHD_USE_ERROR_LOG | MHD_USE_EPOLL | MHD_USE_TURBO;
+	unsigned flags = MHD_USE_ERROR_LOG | MHD_USE_EPOLL | MHD_USE_TURBO |
+	    MHD_USE_INTERNAL_POLLING_THREAD;
 	struct http *h;
 
 	memset(&ss, 0, sizeof(ss));
@@ -206,6 +216,7 @@ http_start(struct ocspd *o, const char *addr, int port, size_t max_request)
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 512u,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_done, h,
+	    MHD_OPTION_THREAD_POOL_SIZE, nthreads > 1 ? nthreads : 0u,
 	    MHD_OPTION_END);
 	if (h->d == NULL) {
 		log_warnx("cannot listen on %s port %d", addr, port);
@@ -213,18 +224,6 @@ http_start(struct ocspd *o, const char *addr, int port, size_t max_request)
 		return NULL;
 	}
 	return h;
-}
-
-void
-http_run(struct http *h, int ms)
-{
-	uint64_t end = mono_ms() + (uint64_t)ms, now;
-
-	/* once at least, without waiting when ms is 0 */
-	do {
-		now = mono_ms();
-		(void)MHD_run_wait(h->d, now < end ? (int32_t)(end - now) : 0);
-	} while (mono_ms() < end && !proc_quit);
 }
 
 void

@@ -7,6 +7,7 @@
 #ifndef OCSPD_H
 #define OCSPD_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -83,6 +84,9 @@ struct ocspd {
 	int64_t		 ps_next;	/* the next pass; 0 one is under way */
 	int64_t		 log_second;	/* rate limit of bad-input lines */
 	int		 log_lines;
+	/* all of the above: the HTTP threads answer under it, the main
+	 * thread refreshes, presigns and writes the status under it */
+	pthread_mutex_t	 lock;
 };
 
 /* responder.c */
@@ -100,6 +104,23 @@ void	 ocspd_answer(struct ocspd *, const uint8_t *der, size_t len, int64_t now,
 /* Signs at most max responses of known and revoked serials ahead of time
  * (SHA-1 CertIDs, RFC 5019); 1 while a pass is under way. */
 int	 ocspd_presign(struct ocspd *, int64_t now, int max);
+/* The same in three steps, so that the signature needs no lock: pick the
+ * next serial to sign and its status (1, or 0 when the pass is over; under
+ * the lock), sign it (without: only the thread that refreshes changes the
+ * signers), put it in the cache (under the lock; not when the root's CRL
+ * changed in between). */
+struct ocspd_presign_job {
+	int		 root;
+	uint8_t		 serial[OCSP_SERIAL_MAX];
+	size_t		 len;
+	uint32_t	 gen;
+	struct ocsp_single a;
+};
+int	 ocspd_presign_pick(struct ocspd *, int64_t now, struct ocspd_presign_job *);
+int	 ocspd_presign_sign(const struct ocspd *, const struct ocspd_presign_job *,
+	    struct buf *der);
+void	 ocspd_presign_put(struct ocspd *, const struct ocspd_presign_job *, int signed_ok,
+	    const struct buf *der);
 void	 ocspd_presign_restart(struct ocspd *);	/* something changed */
 void	 ocspd_cache_drop(struct ocspd *, int root, const uint8_t *serial, size_t len);
 /* A rate-limited warning about bad input (the counter is the caller's). */
@@ -109,15 +130,18 @@ void	 ocspd_bad(struct ocspd *, int64_t now, const char *fmt, ...)
 /* sources.c */
 /* Looks at every source and takes in what changed. */
 void	 ocspd_refresh(struct ocspd *, int64_t now);
-/* The counters, one line, into cache_dir/ocspd.status. */
-void	 ocspd_status_write(const struct ocspd *);
+/* The counters as one line ending in a newline (under the lock); and that
+ * line into cache_dir/ocspd.status (outside it: the file is synced). */
+size_t	 ocspd_status_line(const struct ocspd *, char *line, size_t size);
+void	 ocspd_status_write(const struct cfg *, const char *line, size_t len);
 const char *ocspd_counter_name(int);
 
 /* http.c */
 struct http;
-struct http *http_start(struct ocspd *, const char *addr, int port, size_t max_request);
-/* Serves for at most ms milliseconds. */
-void	 http_run(struct http *, int ms);
+/* Listens and answers on nthreads threads of its own (each request under
+ * o->lock); the caller's signal mask is theirs. */
+struct http *http_start(struct ocspd *, const char *addr, int port, size_t max_request,
+	    unsigned nthreads);
 void	 http_stop(struct http *);
 
 #endif

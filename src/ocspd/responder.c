@@ -134,6 +134,7 @@ ocspd_init(struct ocspd *o, const struct cfg *c)
 
 	memset(o, 0, sizeof(*o));
 	o->c = c;
+	pthread_mutex_init(&o->lock, NULL);
 	o->cache_n = c->ocsp.cache_entries / OCSPD_WAYS * OCSPD_WAYS;
 	if ((o->cache = calloc(o->cache_n, sizeof(*o->cache))) == NULL ||
 	    (o->req_idx = calloc(o->cache_n, sizeof(*o->req_idx))) == NULL) {
@@ -175,6 +176,7 @@ ocspd_free(struct ocspd *o)
 		free(o->cache[k].der);
 	free(o->cache);
 	free(o->req_idx);
+	pthread_mutex_destroy(&o->lock);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -453,25 +455,21 @@ ocspd_presign_next(struct ocspd *o, int64_t now)
 }
 
 int
-ocspd_presign(struct ocspd *o, int64_t now, int max)
+ocspd_presign_pick(struct ocspd *o, int64_t now, struct ocspd_presign_job *j)
 {
 	const struct sset_entry *e;
 	struct ocspd_cache_entry *slot;
 	struct ocspd_root *r;
-	struct ocsp_single a;
-	struct buf der;
-	int done = 0;
 
 	if (now < o->ps_next)
 		return 0;
-	buf_init(&der);
-	while (done < max) {
+	for (;;) {
 		if ((e = ocspd_presign_next(o, now)) == NULL) {
 			o->ps_root = o->ps_set = 0;
 			o->ps_slot = 0;
 			o->ps_next = now + OCSPD_PRESIGN_PASS;
 			o->count[OC_PRESIGN_PASSES]++;
-			break;
+			return 0;
 		}
 		r = &o->roots[o->ps_root];
 		/* a valid response stays, ours or (a full bucket) other serials' */
@@ -480,16 +478,50 @@ ocspd_presign(struct ocspd *o, int64_t now, int max)
 		if ((o->ps_set == 0 && sset_find(&r->revoked, e->serial, e->len - 1u)) ||
 		    slot == NULL || ocspd_slot_valid(o, slot, now))
 			continue;
-		ocspd_status(o, r, e->serial, e->len - 1u, now, &a);
-		done++;
-		if (ocsp_resp_presign(r->signer, r->issuer, OCSP_SHA1, e->serial,
-		    e->len - 1u, &a, &der) == -1) {
-			o->count[OC_INTERNAL]++;
-			continue;
-		}
-		o->count[OC_PRESIGNED]++;
-		ocspd_cache_put(o, o->ps_root, OCSP_SHA1, e->serial, e->len - 1u, &a, &der);
+		j->root = o->ps_root;
+		j->len = e->len - 1u;
+		memcpy(j->serial, e->serial, j->len);
+		ocspd_status(o, r, j->serial, j->len, now, &j->a);
+		j->gen = r->gen;
+		return 1;
 	}
+}
+
+int
+ocspd_presign_sign(const struct ocspd *o, const struct ocspd_presign_job *j,
+    struct buf *der)
+{
+	const struct ocspd_root *r = &o->roots[j->root];
+
+	return ocsp_resp_presign(r->signer, r->issuer, OCSP_SHA1, j->serial, j->len,
+	    &j->a, der);
+}
+
+void
+ocspd_presign_put(struct ocspd *o, const struct ocspd_presign_job *j, int signed_ok,
+    const struct buf *der)
+{
+	if (!signed_ok) {
+		o->count[OC_INTERNAL]++;
+		return;
+	}
+	o->count[OC_PRESIGNED]++;
+	/* what the status was made from changed meanwhile: not this one */
+	if (j->gen != o->roots[j->root].gen)
+		return;
+	ocspd_cache_put(o, j->root, OCSP_SHA1, j->serial, j->len, &j->a, der);
+}
+
+int
+ocspd_presign(struct ocspd *o, int64_t now, int max)
+{
+	struct ocspd_presign_job j;
+	struct buf der;
+	int done;
+
+	buf_init(&der);
+	for (done = 0; done < max && ocspd_presign_pick(o, now, &j); done++)
+		ocspd_presign_put(o, &j, ocspd_presign_sign(o, &j, &der) == 0, &der);
 	buf_free(&der);
 	return o->ps_next == 0;	/* 1: the pass goes on */
 }

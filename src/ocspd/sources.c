@@ -280,19 +280,28 @@ ocspd_refresh(struct ocspd *o, int64_t now)
 	ocspd_refresh_outbox(o);
 }
 
-void
-ocspd_status_write(const struct ocspd *o)
+size_t
+ocspd_status_line(const struct ocspd *o, char *line, size_t size)
 {
-	char path[CFG_PATH + 32], line[1024];
 	size_t off = 0;
 	int i;
 
-	for (i = 0; i < OC_NCOUNTERS && off < sizeof(line); i++)
-		off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%s=%llu",
+	for (i = 0; i < OC_NCOUNTERS && off < size; i++)
+		off += (size_t)snprintf(line + off, size - off, "%s%s=%llu",
 		    i ? " " : "", ocspd_counter_names[i], (unsigned long long)o->count[i]);
-	if (off < sizeof(line) - 1)
-		line[off++] = '\n';
-	snprintf(path, sizeof(path), "%s/ocspd.status", o->c->ocsp.cache_dir);
-	if (write_file_atomic(path, line, off, 0644) == -1)
+	if (off > size - 2)
+		off = size - 2;
+	line[off++] = '\n';
+	line[off] = '\0';
+	return off;
+}
+
+void
+ocspd_status_write(const struct cfg *c, const char *line, size_t len)
+{
+	char path[CFG_PATH + 32];
+
+	snprintf(path, sizeof(path), "%s/ocspd.status", c->ocsp.cache_dir);
+	if (write_file_atomic(path, line, len, 0644) == -1)
 		log_warn("%s", path);
 }

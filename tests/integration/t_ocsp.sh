@@ -110,6 +110,24 @@ check "still running after all that" 'kill -0 "$PID"'
 check "bad input counted" 'waitfor 5 "[ \"\$(counter malformed)\" -ge 2 ] && [ \"\$(counter unauthorized)\" -ge 1 ] && [ \"\$(counter oversized)\" -ge 1 ] && [ \"\$(counter bad_http)\" -ge 1 ]"'
 check "bad input logged" 'grep -q "malformedRequest: not a DER OCSPRequest" "$D/ocspd.log" && grep -q "nonce of 40 bytes" "$D/ocspd.log"'
 check "answers came from pre-signed responses" '[ "$(counter presigned)" -ge 3 ] && [ "$(counter cache_hits)" -ge 1 ]'
+
+# many relying parties at once, on the HTTP threads (one per CPU, at least
+# two here) while the main thread signs the new serials ahead of time:
+# 300 more index entries (every tenth revoked, on a new CRL) and unknown
+# serials, 3,000 requests over 16 connections, every answer checked by
+# tools/ocspbench.c (status, reason; signature and delegation verified)
+conf "$D/ca/ocsp.key" "$D/ca/ocsp.crt"
+sed -i 's/refresh = 1;/refresh = 1; threads = 2;/' "$D/ocspd.conf"
+stop
+start
+ocsp_ca_fill "$D/ca" 300
+sed -i 's/^1001 good$/1001 revoked superseded/' "$D/ca/expected"	# good.crt, revoked above
+ocsp_ca_crl "$D/ca" "$D/state/crl/t.crl.new" && mv "$D/state/crl/t.crl.new" "$D/state/crl/t.crl"
+check "the new index and CRL taken in" 'waitfor 15 "grep -q \"root t: 30[0-9] serials from\" \"\$D/ocspd.log\" && grep -q \"root t: CRL 3,\" \"\$D/ocspd.log\""'
+check "two HTTP threads" 'grep -q "for 1 root(s), 2 thread(s)" "$D/ocspd.log"'
+res=$("$AL_TOP/build/bin/ocspbench" "$PORT" "$D/ca/ca.crt" "$D/ca/expected" 3000 16 2>&1)
+check "3,000 requests over 16 connections: every answer right ($res)" 'echo "$res" | grep -q "responses=3000 ok=3000 .*revoked_ok=1 unknown_ok=1 good_ok=1"'
+check "still running after that" 'kill -0 "$PID"'
 stop
 
 # a responder certificate that does not match its key, one expired: never used
