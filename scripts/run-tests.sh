@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run-tests.sh UNIT... [-- INTEGRATION...] [-- FUZZER...]
 # Runs cmocka unit test binaries, integration scripts (tests/integration/t_*.sh)
-# and a short libFuzzer run of each fuzzer. A test script that exits 77 is
+# and a short libFuzzer run of each fuzzer (two at a time). A test script that exits 77 is
 # counted as skipped (for example: needs root). Ends with one line
 #   N passed, N failed, N skipped
 # and exits non-zero if anything failed.
@@ -31,12 +31,22 @@ sanitize() {	# DIR
 	export UBSAN_OPTIONS="log_path=$d/report:halt_on_error=1:print_stacktrace=1"
 }
 
-run() {	# NAME CMD...
-	local name=$1 rc reports; shift
-	local out="$log/$name.log" t0=$SECONDS sd=$san/$name
+declare -A pid_of t0_of
+
+start() {	# NAME CMD...: runs it in the background
+	local name=$1; shift
+	local out="$log/$name.log" sd=$san/$name
 	rm -rf "$sd"
 	mkdir -p "$sd" && chmod 1777 "$sd"	# daemons that dropped to their users report too
-	( sanitize "$sd"; exec "$@" ) >"$out" 2>&1
+	t0_of[$name]=$SECONDS
+	( sanitize "$sd"; exec "$@" ) >"$out" 2>&1 &
+	pid_of[$name]=$!
+}
+
+finish() {	# NAME: waits for it and counts it
+	local name=$1 rc reports
+	local out="$log/$name.log" t0=${t0_of[$1]} sd=$san/$1
+	wait "${pid_of[$name]}"
 	rc=$?
 	reports=$(find "$sd" -type f | sort)
 	if [ -n "$reports" ]; then
@@ -59,6 +69,23 @@ run() {	# NAME CMD...
 	fi
 }
 
+run() { start "$@"; finish "$1"; }	# NAME CMD...
+
+# The fuzzers' smoke runs are fixed-time, one CPU each: two at a time.
+fuzz_pending=
+fuzz() {	# FUZZER
+	local name
+	name=$(basename "$1")
+	start "$name" "$top/scripts/fuzz.sh" "${FUZZ_SMOKE_SECONDS:-5}" "$1"
+	if [ -n "$fuzz_pending" ]; then
+		finish "$fuzz_pending"
+		finish "$name"
+		fuzz_pending=
+	else
+		fuzz_pending=$name
+	fi
+}
+
 for a in "$@"; do
 	if [ "$a" = "--" ]; then
 		case $section in unit) section=integration ;; integration) section=fuzz ;; esac
@@ -67,9 +94,10 @@ for a in "$@"; do
 	case $section in
 	unit) run "$(basename "$a")" "$a" ;;
 	integration) run "$(basename "$a" .sh)" env AL_TOP="$top" bash "$a" ;;
-	fuzz) run "$(basename "$a")" "$top/scripts/fuzz.sh" "${FUZZ_SMOKE_SECONDS:-5}" "$a" ;;
+	fuzz) fuzz "$a" ;;
 	esac
 done
+[ -n "$fuzz_pending" ] && finish "$fuzz_pending"
 [ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"
 echo "$pass passed, $fail failed, $skip skipped"
 [ $fail = 0 ]
