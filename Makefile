@@ -303,7 +303,7 @@ install-systemd-now:
 # staging roots, their users and folders from the shipped sysusers and
 # tmpfiles files, the daemons started as their units say; ends with
 # "DEPLOY checks=N failed=F" (scripts/deploy-test.sh).
-deploy-test: all
+deploy-test: all $(HELPERS)
 	@scripts/deploy-test.sh
 
 clean:

@@ -96,6 +96,9 @@ const char *ocsp_status_name(int);
 int	 ocsp_crl_each(const uint8_t *der, size_t len, int (*fn)(void *,
 	    const uint8_t *serial, size_t serial_len, int64_t revoked, int reason),
 	    void *arg);
+/* One serial as a line of the serials files ("01AB\n"; zero is "00\n"),
+ * the reverse of ocsp_serial_hex; line holds 2 * OCSP_SERIAL_MAX + 2. */
+void	 ocsp_serial_line(const uint8_t *serial, size_t len, char *line);
 /* "01AB..." (an openssl ca index serial) into bytes, minimal. 0 or -1. */
 int	 ocsp_serial_hex(const char *hex, size_t len, uint8_t serial[OCSP_SERIAL_MAX],
 	    size_t *serial_len);

@@ -71,11 +71,12 @@ unitdir() { dirname "$(find "$1" -name "$2.service" | head -n 1)"; }
 
 # the staging root's files at their real paths, in a private namespace
 SIGNER_BINDS="etc/passwd etc/group etc/airlock var/lib/airlock run/airlock"
-WEBDB_BINDS="etc/passwd etc/group etc/airlock var/lib/airlock-client var/spool/airlock"
-for p in /etc/airlock /var/lib/airlock /run/airlock /var/lib/airlock-client /var/spool/airlock; do
+WEBDB_BINDS="etc/passwd etc/group etc/airlock var/lib/airlock-client var/spool/airlock var/cache/airlock-ocsp"
+for p in /etc/airlock /var/lib/airlock /run/airlock /var/lib/airlock-client /var/spool/airlock \
+	/var/cache/airlock-ocsp; do
 	[ -e "$p" ] || { mkdir -p "$p" && made+=("$p"); }
 done
-mkdir -p "$S/run/airlock" "$W/var/lib/airlock-client" "$W/var/spool/airlock"
+mkdir -p "$S/run/airlock" "$W/var/lib/airlock-client" "$W/var/spool/airlock" "$W/var/cache/airlock-ocsp"
 in_host() {	# ROOT BINDS COMMAND...: COMMAND on that host
 	local r=$1 b=$2; shift 2
 	unshare -m --propagation private bash -c '
@@ -393,6 +394,36 @@ unknown_cmd() {
 	in_s "$ctl" frobnicate 2>&1 | head -n 1 | grep -q 'unknown command "frobnicate"'
 }
 check "airlockctl-unknown-command" unknown_cmd
+
+# airlock-ocspd as its unit says, beside airlock-client: its key made on
+# webdb, its certificate requested through the spool (profile ocsp), and
+# then it answers from what airlock-client publishes (crl_dir: the CRL and
+# ROOT.serials), which its user must be able to read as installed
+ocsp_deployed() {
+	local k=/etc/airlock/ocsp/class1.key crt=/etc/airlock/ocsp/class1.crt u
+	u=$(uid_of "$W" airlock-ocsp)
+	mkdir -p "$W/etc/airlock/ocsp" &&
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$W$k" 2>/dev/null &&
+	chown "$u" "$W$k" && chmod 0600 "$W$k" &&
+	openssl req -new -key "$W$k" -subj "/CN=airlock deploy OCSP responder/O=airlock test" \
+		-out "$T/ocsp.csr" 2>/dev/null || return 1
+	webapp_submit ocsp ocsp
+	eventually 60 answered ocsp && result ocsp > "$W$crt" && grep -q "BEGIN CERTIFICATE" "$W$crt" ||
+		{ echo "no responder certificate: $(result ocsp)"; return 1; }
+	# CacheDirectory=airlock-ocsp, CacheDirectoryMode=0700
+	install -d -m 0700 -o "$u" "$W/var/cache/airlock-ocsp"
+	start_unit "$W" airlock-ocspd
+	eventually 20 bash -c "openssl ocsp -issuer '$W/etc/airlock/ca/class1.crt' -cert '$T/web1.out' \
+		-url http://127.0.0.1:8080/ -CAfile '$W/etc/airlock/ca/class1.crt' 2>&1 |
+		grep -q 'web1.out: good'" ||
+		{ openssl ocsp -issuer "$W/etc/airlock/ca/class1.crt" -cert "$T/web1.out" \
+			-url http://127.0.0.1:8080/ -CAfile "$W/etc/airlock/ca/class1.crt" 2>&1;
+		  tail -5 "$L/airlock-ocspd.log"; return 1; }
+	openssl ocsp -issuer "$W/etc/airlock/ca/class1.crt" -cert "$T/web1.out" \
+		-url http://127.0.0.1:8080/ -CAfile "$W/etc/airlock/ca/class1.crt" 2>&1 |
+		grep -q "Response verify OK" && alive airlock-ocspd
+}
+check "ocspd-answers-as-deployed" ocsp_deployed
 
 # journald: stderr is the journal when $JOURNAL_STREAM names it
 journal_prefix() {

@@ -518,6 +518,8 @@ client_write_result(struct client *cl, const struct outbox_item *it, const struc
 	if (m->type == MSG_CERT) {
 		if (pem_encode("CERTIFICATE", m->cert.p, m->cert.len, &pem) == 0)
 			client_put(cl, rid, "out", name, ".crt", pem.p, pem.len);
+		if (cl->crl != NULL)	/* for airlock-ocspd */
+			crlsync_publish_cert(cl->crl, m->cert.p, m->cert.len);
 		buf_reset(&pem);
 		if (MSG_HAS(m, T_CHAIN) && chain_pem(m->chain.p, m->chain.len, &pem) == 0)
 			client_put(cl, rid, "out", name, ".chain.pem", pem.p, pem.len);
@@ -695,6 +697,7 @@ client_run(struct client *cl)
 	    (cl->mirror = mirror_new(&cl->c)) == NULL)
 		fatalx("out of memory");
 	crypto_cleanse(key, sizeof(key));
+	crlsync_serials_backfill(cl->crl, cl->db);
 	proc_signals();
 	sandbox_enter("client", &cl->c);
 	retention_init(&cl->ret, cl->db, outbox_prune, "outbox.db",

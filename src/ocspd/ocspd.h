@@ -45,6 +45,8 @@ struct ocspd_root {
 	off_t		 crl_size;
 	struct timespec	 index_mtime;
 	off_t		 index_size;
+	struct timespec	 serials_mtime;	/* crl_dir/ROOT.serials (airlock-client) */
+	off_t		 serials_size;
 	uint32_t	 gen;		/* bumped when the CRL changes */
 };
 

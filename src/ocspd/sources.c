@@ -194,10 +194,7 @@ ocspd_known_append(const struct ocspd *o, const struct ocspd_root *r,
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s.known", o->c->ocsp.cache_dir, r->cfg->name);
-	hex_encode(serial, len, line);
-	if (len == 0)
-		strcpy(line, "00");
-	strcat(line, "\n");
+	ocsp_serial_line(serial, len, line);
 	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
 	    0640)) == -1 || write_full(fd, line, strlen(line)) == -1)
 		log_warn("%s", path);
@@ -276,6 +273,11 @@ ocspd_refresh(struct ocspd *o, int64_t now)
 		if (r->cfg->index[0] && ocspd_changed(r->cfg->index, &r->index_mtime,
 		    &r->index_size) == 1)
 			ocspd_read_serials(o, i, r->cfg->index, 1);
+		/* what airlock-client publishes of the certificates that came
+		 * back: readable as deployed, where outbox.db is not */
+		snprintf(path, sizeof(path), "%s/%s.serials", o->c->crl_dir, r->cfg->name);
+		if (ocspd_changed(path, &r->serials_mtime, &r->serials_size) == 1)
+			ocspd_read_serials(o, i, path, 0);
 	}
 	ocspd_refresh_outbox(o);
 }

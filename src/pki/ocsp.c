@@ -27,6 +27,7 @@
 
 #include "crl_x509.h"
 #include "ocsp.h"
+#include "util.h"
 
 struct ocsp_issuer {
 	X509		*cert;
@@ -567,6 +568,16 @@ ocsp_crl_each(const uint8_t *der, size_t len, int (*fn)(void *, const uint8_t *,
 	X509_CRL_free(crl);
 	ERR_clear_error();
 	return rv;
+}
+
+void
+ocsp_serial_line(const uint8_t *serial, size_t len, char *line)
+{
+	if (len == 0)
+		strcpy(line, "00");
+	else
+		hex_encode(serial, len, line);
+	strcat(line, "\n");
 }
 
 int

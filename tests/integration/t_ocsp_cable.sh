@@ -2,8 +2,8 @@
 # t_ocsp_cable.sh: airlock-ocspd fed by the cable, as deployed on webdb.
 # The responder's key is made on webdb and its certificate issued by
 # airlock-signerd through the normal request path (profile "ocsp");
-# certificates come back over the cable into outbox.db, the CRL arrives
-# with a CRL_FETCH. Independent clients (openssl ocsp, GnuTLS ocsptool)
+# certificates come back over the cable into outbox.db (and their serials
+# into crl_dir/ROOT.serials), the CRL arrives with a CRL_FETCH. Independent clients (openssl ocsp, GnuTLS ocsptool)
 # see good for a certificate that crossed the cable, unknown for a serial
 # never issued, and revoked (with its reason) once a revocation has
 # crossed the cable and webdb holds the CRL that carries it; both verify
@@ -101,5 +101,21 @@ check "ocsptool: revoked, verified" 'echo "$out" | grep -q "Certificate Status: 
 out=$(ossl -cert "$OUT/good.crt")
 check "the other certificate still good" 'echo "$out" | grep -q "Response verify OK" && echo "$out" | grep -q ": good"'
 check "airlock-ocspd still running" 'kill -0 "$OPID"'
+
+# ROOT.serials: what airlock-ocspd reads as deployed, where outbox.db is not
+# readable to it (t_deploy's ocspd-answers-as-deployed); rebuilt whole from
+# the outbox at start when missing (an upgrade, a lost file)
+want=$(for n in ocsp good gone; do serial_of "$OUT/$n.crt"; done | tr A-F a-f | sort)
+have() { tr A-F a-f < "$CRL/demo-ec.serials" | sort; }
+check "demo-ec.serials lists the three certificates that came back" '[ "$(have)" = "$want" ]'
+check "... 0644 in a 0750 crl_dir" \
+	'[ "$(stat -c %a "$CRL/demo-ec.serials")" = 644 ] && [ "$(stat -c %a "$CRL")" = 750 ]'
+al_stop_one "$D" client
+rm -f "$CRL/demo-ec.serials"
+"$AL_BIN/airlock-client" -d -c "$D/webdb/airlock-client.conf" run 2>>"$D/log/client.log" &
+echo $! > "$D/client.pid"
+check "a restarted client writes demo-ec.serials again from outbox.db" \
+	'waitfor 10 "[ -s \"$CRL/demo-ec.serials\" ]" && [ "$(have)" = "$want" ]'
+check "... and says so in its log" 'grep -q "3 serials of earlier certificates published" "$D/log/client.log"'
 
 [ "$fails" = 0 ] || { [ "${KEEP:-}" ] || tail -20 "$D/log/ocspd.log"; exit 1; }
