@@ -126,6 +126,7 @@ struct cfg_link {
 	char		device[CFG_PATH];	/* serial device path */
 	int		baud;			/* 115200; 0 for usb-pl2501 (unpaced) */
 	int		rtscts;			/* hardware flow control */
+	int		pace;			/* 1; 0 unpaced, a pty only (bench) */
 	char		key_file[CFG_PATH];	/* pre-shared link key, 0600 */
 	char		usb_id[16];		/* "067b:2501" */
 	char		usb_path[32];		/* "bus-port.port", "" any */

@@ -13,9 +13,9 @@
 #       alternating rounds with it;
 # and (a) again with a P-256 CA; then
 #   (e) end to end: BENCH_E2E_N (400) of the CSRs submitted to airlock-
-#       client, through the cable simulator at the fastest line rate the
-#       serial transport takes (4,000,000 baud, both ends; the link paces
-#       its frames to it),
+#       client, through the cable simulator unthrottled (linksim --baud 0)
+#       and both ends with pace = 0 (a pty only: the link does not pace its
+#       frames to a line rate),
 #       airlock-linkd and airlock-signerd (its signing threads on every
 #       core) to the RSA-4096 subroot of scripts/harness.sh, timed from the
 #       client's start until every answer is back; over (c), the single-
@@ -106,7 +106,7 @@ RAW256=$(awk '$1 == "raw" { print $4 }' <<<"$out")
 . "$top/scripts/harness.sh"
 NE=${BENCH_E2E_N:-400}
 [ "$NE" -gt "$N" ] && NE=$N
-export AL_PAYLOAD=8192 AL_WINDOW=32 AL_TIME_INTERVAL=3600 AL_BAUD=4000000
+export AL_PAYLOAD=8192 AL_WINDOW=32 AL_TIME_INTERVAL=3600 AL_BAUD=4000000 AL_PACE=0
 E2E=$W/e2e
 mkdir -p "$E2E"
 trap 'al_stop "$E2E"; [ "${BENCH_KEEP:-}" ] && echo "kept $W" >&2 || rm -rf "$W"' EXIT
@@ -115,7 +115,7 @@ for ((i = 0; i < NE; i++)); do
 	al_client "$E2E" submit --root demo-rsa --profile server \
 		"$W/csr/$(printf '%05d' "$i").csr" >/dev/null || die "submit $i"
 done
-al_cable "$E2E" --baud 4000000
+al_cable "$E2E" --baud 0 --buffer 1048576
 "$bin/airlock-signerd" -d -c "$E2E/signer/airlock.conf" 2>>"$E2E/log/signerd.log" & echo $! > "$E2E/signerd.pid"
 "$bin/airlock-linkd" -d -c "$E2E/signer/airlock.conf" 2>>"$E2E/log/linkd.log" & echo $! > "$E2E/linkd.pid"
 sleep 0.5

@@ -262,7 +262,7 @@ opts_set(struct ls_opts *o, int ch, const char *arg)
 		o->path[ch - O_A] = arg;
 		break;
 	case O_BAUD:
-		o->baud = parse_ulong(name, arg, 50, 20000000);
+		o->baud = strcmp(arg, "0") == 0 ? 0 : parse_ulong(name, arg, 50, 20000000);
 		break;
 	case O_BUFFER:
 		o->buffer = parse_ulong(name, arg, 1, 1UL << 24);
@@ -574,6 +574,8 @@ dir_init(struct ls_sim *s, int i)
 static uint64_t
 char_ns(const struct ls_sim *s, uint64_t k)
 {
+	if (s->o->baud == 0)	/* unpaced: every byte is there at once */
+		return 0;
 	return (k * LS_CHAR_BITS * LS_NSEC + s->o->baud - 1) / s->o->baud;
 }
 
@@ -892,7 +894,8 @@ sim_open(struct ls_sim *s, const struct ls_opts *o)
 
 	memset(s, 0, sizeof *s);
 	s->o = o;
-	s->low_water = o->baud / LS_CHAR_BITS * LS_LOW_WATER_MS / 1000 + 1;
+	s->low_water = o->baud == 0 ? o->buffer :
+	    o->baud / LS_CHAR_BITS * LS_LOW_WATER_MS / 1000 + 1;
 	rng_seed(&s->rng, o->seed, 0);
 	if ((s->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
 		warn("inotify_init1 (ports will never count as closed)");

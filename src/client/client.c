@@ -686,7 +686,7 @@ client_run(struct client *cl)
 		fatalx("%s", why);
 	if (transport_init(&cl->t, &cl->c.link, why, sizeof(why)) == -1)
 		fatalx("%s", why);
-	link_params_default(&lp, cl->c.link.baud);
+	link_params_default(&lp, cl->c.link.pace ? cl->c.link.baud : 0);
 	lp.max_payload = cl->c.link.max_payload;
 	lp.window = cl->c.link.window;
 	lp.revision = cl->c.link.revision;

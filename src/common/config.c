@@ -460,7 +460,7 @@ cfg_root(struct cfg_ctx *x, const struct cfg *c, const config_setting_t *g,
 }
 
 static const char *const link_keys[] = {
-	"transport", "device", "baud", "rtscts", "key_file", "usb_id",
+	"transport", "device", "baud", "pace", "rtscts", "key_file", "usb_id",
 	"usb_path", "max_payload", "window", "protocol", "revision", NULL
 };
 
@@ -524,6 +524,7 @@ cfg_link(struct cfg_ctx *x, const config_setting_t *g, struct cfg_link *l)
 		    "transport must be \"serial\" or \"usb-pl2501\"");
 	CFG_INT(x, g, "baud", 1200, 4000000, l->baud);
 	CFG_INT(x, g, "rtscts", 0, 1, l->rtscts);
+	CFG_INT(x, g, "pace", 0, 1, l->pace);
 	CFG_INT(x, g, "max_payload", 64, FRAME_MAX_PAYLOAD, l->max_payload);
 	CFG_INT(x, g, "window", 1, 32, l->window);
 	CFG_INT(x, g, "revision", 1, 2, l->revision);
@@ -686,6 +687,7 @@ cfg_defaults(struct cfg *c)
 	strcpy(c->link.key_file, "/etc/airlock/link.key");
 	strcpy(c->link.usb_id, "067b:2501");
 	c->link.baud = 115200;
+	c->link.pace = 1;
 	c->link.max_payload = 8192;
 	c->link.window = 32;
 	c->link.revision = 2;

@@ -829,7 +829,7 @@ main(int argc, char **argv)
 		fatalx("%s: cannot open the queue database", d.c.queue_db);
 	retention_init(&d.ret, d.q, queue_prune, "queue.db",
 	    "delivered or failed requests", d.c.signer_retention_days, mono_ms());
-	link_params_default(&lp, d.c.link.baud);
+	link_params_default(&lp, d.c.link.pace ? d.c.link.baud : 0);
 	lp.max_payload = d.c.link.max_payload;
 	lp.window = d.c.link.window;
 	lp.revision = d.c.link.revision;
