@@ -328,6 +328,10 @@ opts_parse(struct ls_opts *o, int argc, char **argv)
 		    "(see --help)");
 	if (strcmp(o->path[0], o->path[1]) == 0)
 		errx(LS_EXIT_USAGE, "--a and --b must differ");
+	if (o->baud == 0 && (o->ber > 0 || o->drop > 0 || o->dup > 0 ||
+	    o->burst_every > 0 || o->disc_every > 0))
+		errx(LS_EXIT_USAGE, "--baud 0 is an unpaced, faultless cable: "
+		    "no --ber, --drop, --dup, --burst-every or --disconnect-every");
 }
 
 static uint64_t
@@ -723,6 +727,38 @@ dir_impair(struct ls_sim *s, struct ls_dir *d, uint64_t t, uint8_t b,
 	return 2;
 }
 
+/*
+ * --baud 0: no line, so no overrun either. The queue goes to the receiving
+ * pty as fast as it takes it, and what it cannot take yet stays queued
+ * (back-pressure to the sender, as a plain pty pair gives). No impairments.
+ */
+static void
+dir_deliver_unpaced(struct ls_dir *d)
+{
+	size_t len;
+	ssize_t n;
+
+	if (d->dst->clients == 0) {
+		d->c[C_CLOSED_LOST] += d->qlen;
+		d->qlen = 0;
+		d->qhead = 0;
+		return;
+	}
+	while (d->qlen > 0) {
+		len = d->qcap - d->qhead < d->qlen ? d->qcap - d->qhead : d->qlen;
+		do {
+			n = write(d->dst->master, d->q + d->qhead, len);
+		} while (n == -1 && errno == EINTR);
+		if (n == -1 && errno != EAGAIN && errno != EIO)
+			err(1, "write %s", d->dst->name);
+		if (n <= 0)
+			return;
+		d->qhead = (d->qhead + (size_t)n) % d->qcap;
+		d->qlen -= (size_t)n;
+		d->c[C_OUT] += (uint64_t)n;
+	}
+}
+
 /* Deliver every byte whose time has come by `until`. */
 static void
 dir_deliver(struct ls_sim *s, struct ls_dir *d, uint64_t until)
@@ -731,6 +767,10 @@ dir_deliver(struct ls_sim *s, struct ls_dir *d, uint64_t until)
 	size_t n = 0;
 	uint64_t t;
 
+	if (s->o->baud == 0) {
+		dir_deliver_unpaced(d);
+		return;
+	}
 	while (d->qlen > 0 && (t = dir_due(s, d)) <= until) {
 		n += dir_impair(s, d, t, dir_pop(d), out + n);
 		dir_tick(s, d);
@@ -1011,7 +1051,7 @@ static void
 sim_pollfds(const struct ls_sim *s, struct pollfd *p)
 {
 	const struct ls_dir *d;
-	int i;
+	int i, j;
 
 	p[P_SIG].fd = sig_pipe[0];
 	p[P_INO].fd = s->ino;
@@ -1025,6 +1065,18 @@ sim_pollfds(const struct ls_sim *s, struct pollfd *p)
 	for (i = 0; i < P_NUM; i++) {
 		p[i].events = POLLIN;
 		p[i].revents = 0;
+	}
+	/* --baud 0: wake when a receiving pty has room for what waits */
+	for (i = 0; i < 2 && s->o->baud == 0; i++) {
+		d = &s->dir[i];
+		if (d->qlen == 0 || d->dst->clients == 0)
+			continue;
+		j = d->dst == &s->end[0] ? 0 : 1;
+		if (p[P_MASTER + j].fd == -1) {
+			p[P_MASTER + j].fd = s->end[j].master;
+			p[P_MASTER + j].events = POLLOUT;
+		} else
+			p[P_MASTER + j].events |= POLLOUT;
 	}
 }
 
@@ -1051,6 +1103,8 @@ sim_step(struct ls_sim *s)
 		if (p[P_SLAVE + i].revents && s->end[i].clients == 0)
 			end_drain(s, &s->end[i]);
 	}
+	for (i = 0; i < 2 && s->o->baud == 0; i++)	/* at once, not next step */
+		dir_deliver_unpaced(&s->dir[i]);
 }
 
 static void
