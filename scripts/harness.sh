@@ -42,8 +42,8 @@ link = {
   transport = "serial";
   device = "$d/cable-signer";
   baud = ${AL_BAUD:-115200};
-  pace = ${AL_PACE:-1};
-  key_file = "$d/signer/link.key";
+${AL_PACE:+  pace = $AL_PACE;
+}  key_file = "$d/signer/link.key";
   max_payload = ${AL_PAYLOAD:-1024};
   window = ${AL_WINDOW:-32};
 };
@@ -70,8 +70,8 @@ link = {
   transport = "serial";
   device = "$d/cable-webdb";
   baud = ${AL_BAUD:-115200};
-  pace = ${AL_PACE:-1};
-  key_file = "$d/webdb/link.key";
+${AL_PACE:+  pace = $AL_PACE;
+}  key_file = "$d/webdb/link.key";
   max_payload = ${AL_PAYLOAD:-1024};
   window = ${AL_WINDOW:-32};
 };
