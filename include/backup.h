@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pgp.h"
 #include "util.h"
 
 #define BK_NAME_MAX	256
@@ -71,8 +72,6 @@ void	 bk_progress(const char *what, size_t done, size_t total, uint64_t bytes);
  * when confirm); at least 8 characters. */
 int	 bk_passphrase(const char *pass_file, int ask, int confirm, char *out,
 	    size_t outsz, char *why, size_t whysz);
-int	 bk_write_out(const struct bk_archive *, const char *file, const char *pass,
-	    char *why, size_t whysz);
 int	 bk_read_in(const char *file, const char *pass_file, int ask,
 	    struct bk_archive *, char *why, size_t whysz);
 /* -1 (why) when a target of the backup exists and not force. */
@@ -86,7 +85,23 @@ struct bk_opts {
 	const char	*pass_file;		/* --pass-file */
 	int		 plain, verify, force;	/* --no-encrypt, --verify, --force */
 	int		 ask;			/* stdin is a terminal */
+	const char	*to[PGP_MAX_RECIPIENTS];	/* --to KEYFILE (OpenPGP public keys) */
+	int		 nto;
 };
+/* How a new backup is sealed: to OpenPGP keys, to a passphrase, or not. */
+struct bk_seal {
+	struct pgp_enc_key to[PGP_MAX_RECIPIENTS];
+	int		 nto;
+	char		 pass[256];		/* "" with --to and --no-encrypt */
+	char		 what[512];		/* for the summary line */
+};
+/* Before anything is collected: the keys read and checked, or the
+ * passphrase asked (twice). 0, or -1 and why. */
+int	 bk_seal_prepare(const struct bk_opts *, struct bk_seal *, char *why, size_t whysz);
+/* The archive, sealed as prepared, to file (mode 0600, atomically). */
+int	 bk_seal_write(const struct bk_archive *, const char *file, const struct bk_seal *,
+	    char *why, size_t whysz);
+void	 bk_seal_free(struct bk_seal *);
 /* The options of "backup|restore [...] FILE": FILE's index, or -1. */
 int	 bk_opts_parse(int argc, char **argv, struct bk_opts *);
 void	 bk_summary(const struct bk_archive *, const char *verb, const char *file);

@@ -30,6 +30,7 @@ enum frame_type {
 	FRAME_DATA	= 3,	/* one segment of the message stream */
 	FRAME_ACK	= 4,	/* acknowledgement only (also keepalive) */
 	FRAME_RESET	= 5,	/* peer does not know this session: start over */
+	FRAME_PIECE	= 6,	/* part of a DATA frame, re-cut (link revision 3) */
 };
 
 struct frame_hdr {

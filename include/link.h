@@ -20,7 +20,8 @@
 #define LINK_MAX_WINDOW	32		/* the SACK bitmap covers this many */
 #define LINK_NONCE_LEN	16
 #define LINK_REPORT_MS	10000		/* at most one warning about input per period */
-#define LINK_REVISION	2		/* link revision offered by default */
+#define LINK_REVISION	3		/* link revision offered by default */
+#define LINK_PIECE_HDR	4		/* PIECE payload: u16 offset, u16 total (revision 3) */
 #define LINK_RESUME_LEN	41		/* RESUME payload (an ACK's, revision 2) */
 #define LINK_RESUME_SEEN	0x01	/* RESUME flag: I hold your RESUME */
 #define LINK_RESUME_REPLY	0x02	/* RESUME flag: an answer, not to be answered */
@@ -35,7 +36,7 @@ struct link_params {
 	uint32_t	 keepalive_ms;	/* send an ACK when idle this long */
 	uint32_t	 dead_ms;	/* session is dead after this long silent */
 	uint32_t	 hello_ms;	/* initiator repeats HELLO this often */
-	int		 revision;	/* offered in the handshake: 2, or 1 (no resume) */
+	int		 revision;	/* offered in the handshake: 3, 2 (no re-cut) or 1 (no resume) */
 };
 
 struct link_cb {
@@ -58,6 +59,8 @@ struct link_stats {
 	uint64_t	 resumes;	/* sessions that continued the streams */
 	uint64_t	 fresh;		/* revision 2 sessions that started them anew */
 	uint64_t	 early_data;	/* DATA before the peer's RESUME: dropped */
+	uint64_t	 pieces_out;	/* PIECE frames sent: retransmissions re-cut */
+	uint64_t	 pieces_in;	/* PIECE frames received */
 };
 
 /* What a RESUME says (docs/protocol.md 5.5). */
@@ -77,14 +80,17 @@ struct link_seg {
 	uint8_t		 lost;		/* retransmit at the next chance */
 	uint8_t		 retx;		/* sent more than once: no RTT sample */
 	uint8_t		 outage;	/* lost to an outage, not to noise */
+	uint16_t	 rpos;		/* re-cut retransmission: next piece's offset */
 	uint64_t	 sent_ms;	/* last transmission */
 	uint64_t	 txno;		/* transmission order, for loss detection */
 	uint8_t		 data[FRAME_MAX_PAYLOAD];
 };
 
 struct link_rseg {
-	uint16_t	 len;
-	uint8_t		 have;
+	uint16_t	 len;		/* the frame's payload length (PIECE: total) */
+	uint16_t	 got;		/* bytes of it held so far */
+	uint8_t		 have;		/* all of them: the frame is received */
+	uint8_t		 map[FRAME_MAX_PAYLOAD / 8];	/* which bytes, for PIECEs */
 	uint8_t		 data[FRAME_MAX_PAYLOAD];
 };
 

@@ -6,6 +6,7 @@
  *
  *   src/pki/pgp_packet.c  armour, packet walking, key and signature parsing (pure)
  *   src/pki/pgp_crypto.c  the OpenSSL boundary: keys, hashes, verify, sign, S2K
+ *   src/pki/pgp_encrypt.c encryption to custodians' public keys (backups)
  *   src/pki/pgp_cert.c    the signer's policy and certification; the client's
  *                         verify and merge
  *   src/ca/pgp_import.c   S2K-protected secret keys (import of an existing root)
@@ -48,11 +49,12 @@ enum {
 enum { PGP_H_SHA1 = 2, PGP_H_SHA256 = 8, PGP_H_SHA384 = 9, PGP_H_SHA512 = 10,
 	PGP_H_SHA224 = 11 };
 /* signature types */
-enum { PGP_SIG_GENERIC = 0x10, PGP_SIG_POSITIVE = 0x13, PGP_SIG_DIRECT = 0x1f,
-	PGP_SIG_KEYREV = 0x20, PGP_SIG_CERTREV = 0x30 };
+enum { PGP_SIG_GENERIC = 0x10, PGP_SIG_POSITIVE = 0x13, PGP_SIG_SUBKEY = 0x18,
+	PGP_SIG_DIRECT = 0x1f, PGP_SIG_KEYREV = 0x20, PGP_SIG_SUBREV = 0x28,
+	PGP_SIG_CERTREV = 0x30 };
 /* curves */
 enum { PGP_CURVE_NONE = 0, PGP_CURVE_P256, PGP_CURVE_P384, PGP_CURVE_P521,
-	PGP_CURVE_ED25519, PGP_CURVE_OTHER };
+	PGP_CURVE_ED25519, PGP_CURVE_CV25519, PGP_CURVE_OTHER };
 
 struct pgp_pkt {
 	uint8_t		 tag;
@@ -88,6 +90,8 @@ struct pgp_sig {
 	uint32_t	 created;	/* 0: none (refused) */
 	uint32_t	 sig_expires;	/* seconds after created; 0 never */
 	uint32_t	 key_expires;	/* seconds after the key's creation; 0 never */
+	int		 has_flags;
+	uint8_t		 key_flags;	/* first octet of key flags (hashed) */
 	int		 has_issuer;
 	uint8_t		 issuer[8];	/* issuer key id (hashed or not) */
 	int		 has_fpr;
@@ -151,6 +155,9 @@ void	 pgp_pub_free(struct pgp_pub *);
 int	 pgp_verify_cert(const struct pgp_pub *signer, const struct pgp_pub *key,
 	    const uint8_t *uid, size_t uidlen, const struct pgp_sig *, const uint8_t *raw,
 	    size_t rawlen);
+/* Verifies a subkey binding or subkey revocation sig of primary over sub. */
+int	 pgp_verify_binding(const struct pgp_pub *primary, const struct pgp_pub *sub,
+	    const struct pgp_sig *);
 /* Makes a v4 signature packet of type over (key, uid) with the secret key
  * sk of signer: creation time, expiry (0 none), issuer fingerprint and
  * key id; extra hashed subpackets may be NULL. Appends it to out. */
@@ -193,10 +200,37 @@ struct pgp_result {
  * sentence in why. */
 int	 pgp_certify(const struct pgp_root *, const struct cfg_profile *,
 	    const struct pgp_request *, struct pgp_result *, char *why, size_t whysz);
+/* 0 when the primary key of k is usable at now: not revoked, a user ID
+ * with a valid self-signature (SHA-256 or stronger), not expired; else -1
+ * and a sentence in why. *flags: the key flags of the newest such
+ * self-signature (-1 none). */
+int	 pgp_key_usable(const struct pgp_key *k, time_t now, int *flags, char *why,
+	    size_t whysz);
 /* The client's side: checks that every packet of sigs is a certification by
  * rootpub (a binary transferable key) of a user ID of key, merges them and
  * writes the ASCII-armoured result to out. 0, or -1 with why. */
 int	 pgp_merge(const uint8_t *rootpub, size_t rootlen, const uint8_t *key, size_t keylen,
 	    const uint8_t *sigs, size_t sigslen, struct buf *out, char *why, size_t whysz);
+
+/* pgp_encrypt.c: encryption to recipients' public keys (backups) */
+#define PGP_MAX_RECIPIENTS	4
+struct pgp_enc_key {
+	struct buf	 bin;		/* the key as given, binary (owned) */
+	struct pgp_pub	 sub;		/* the encryption subkey (points into bin) */
+	char		 primary_hex[41], sub_hex[41];
+	int		 found;
+};
+/* The encryption subkey of a transferable public key (binary or armour),
+ * valid at now; 0, or -1 and a sentence in why. */
+int	 pgp_enc_key(const uint8_t *, size_t, time_t now, struct pgp_enc_key *,
+	    char *why, size_t whysz);
+void	 pgp_enc_key_free(struct pgp_enc_key *);
+/* An OpenPGP message (binary) of msg as a literal file name, date,
+ * encrypted to every key of to[0..nto), appended to out. */
+int	 pgp_encrypt(const struct pgp_enc_key *to, int nto, const char *name, uint32_t date,
+	    const uint8_t *msg, size_t n, struct buf *out, char *why, size_t whysz);
+/* The number of recipients when p starts an OpenPGP message encrypted to
+ * public keys (their key IDs, hex, blank-separated, in out), else 0. */
+int	 pgp_recipients(const uint8_t *p, size_t n, char *out, size_t outsz);
 
 #endif

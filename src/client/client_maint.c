@@ -70,26 +70,26 @@ client_backup_cmd(const struct cfg *c, int argc, char **argv)
 {
 	struct bk_archive a;
 	struct bk_opts o;
-	char why[1024], pass[256] = "";
+	struct bk_seal seal;
+	char why[1024];
 	int i, rv = 1;
 
 	if ((i = bk_opts_parse(argc, argv, &o)) == -1 || o.force)
-		errx(2, "usage: airlock-client backup [--pass-file F | --no-encrypt] "
+		errx(2, "usage: airlock-client backup [--pass-file F | --no-encrypt | --to KEYFILE ...] "
 		    "FILE | backup --verify [--pass-file F] FILE");
 	if (o.verify)
 		return bk_verify_file(argv[i], &o);
-	if (!o.plain && bk_passphrase(o.pass_file, o.ask, 1, pass, sizeof(pass),
-	    why, sizeof(why)) == -1)
+	if (bk_seal_prepare(&o, &seal, why, sizeof(why)) == -1)
 		errx(1, "%s", why);
 	bk_init(&a);
 	if (client_collect(c, &a, why, sizeof(why)) == -1 ||
-	    bk_write_out(&a, argv[i], o.plain ? NULL : pass, why, sizeof(why)) == -1)
+	    bk_seal_write(&a, argv[i], &seal, why, sizeof(why)) == -1)
 		warnx("backup: %s", why);
 	else {
-		bk_summary(&a, o.plain ? "wrote (not encrypted)" : "wrote", argv[i]);
+		bk_summary(&a, seal.what, argv[i]);
 		rv = 0;
 	}
-	explicit_bzero(pass, sizeof(pass));
+	bk_seal_free(&seal);
 	bk_free(&a);
 	return rv;
 }

@@ -527,7 +527,7 @@ cfg_link(struct cfg_ctx *x, const config_setting_t *g, struct cfg_link *l)
 	CFG_INT(x, g, "pace", 0, 1, l->pace);
 	CFG_INT(x, g, "max_payload", 64, FRAME_MAX_PAYLOAD, l->max_payload);
 	CFG_INT(x, g, "window", 1, 32, l->window);
-	CFG_INT(x, g, "revision", 1, 2, l->revision);
+	CFG_INT(x, g, "revision", 1, 3, l->revision);
 	return cfg_link_usb(x, g, l);
 }
 
@@ -690,7 +690,7 @@ cfg_defaults(struct cfg *c)
 	c->link.pace = 1;
 	c->link.max_payload = 8192;
 	c->link.window = 32;
-	c->link.revision = 2;
+	c->link.revision = 3;
 	c->time_interval = 60;
 	c->sandbox = 1;
 	c->time_max_age = 300;

@@ -79,9 +79,10 @@ static const char usage[] =
 	"  revoke ROOT SERIAL [--reason N] [--invalidity UNIXTIME]\n"
 	"                            revoke a certificate (operator action)\n"
 	"  crl [ROOT]                each root's newest CRL, revocations pending\n"
-	"  backup FILE [--pass-file F | --no-encrypt] | backup --verify FILE\n"
-	"                            a consistent backup of the running signer host\n"
-	"  restore FILE [--pass-file F] [--force]\n"
+	"  backup FILE [--pass-file F | --no-encrypt | --to KEYFILE ...] | backup --verify FILE\n"
+	"                            a consistent backup of the running signer host,\n"
+	"                            sealed to a passphrase or to OpenPGP public keys\n"
+	"  restore FILE|- [--pass-file F] [--force]\n"
 	"                            write a backup back (refuses live state)\n";
 
 static struct cfg cfg;

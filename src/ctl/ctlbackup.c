@@ -4,7 +4,8 @@
  * ca.db and queue.db through SQLite's online backup API (the daemons keep
  * running), the CA directories as they are (keys stay encrypted, a token
  * key stays a URI), the configuration, the link key, the audit key and
- * the audit head, in one file sealed to a passphrase.
+ * the audit head and the operators of dual control, in one file sealed to
+ * a passphrase or to OpenPGP public keys (pgp_encrypt.c).
  *
  * A restore writes the files back to the paths they came from and leaves
  * ca.db.restored beside ca.db: the signer then signs nothing, makes no CRL
@@ -80,7 +81,8 @@ bk_collect_roots(struct bk_archive *a, const struct cfg_root *r, int n, char *wh
 static int
 bk_collect(const struct cfg *c, struct bk_archive *a, char *why, size_t whysz)
 {
-	size_t total = 6 + (size_t)c->nroots + (size_t)c->npgp_roots;
+	size_t total = 7 + (size_t)c->nroots + (size_t)c->npgp_roots;
+	char ops[CFG_PATH + 16];
 
 	if (bk_add_db(a, "db/ca.db", c->ca_db, why, whysz) == -1 ||
 	    bk_add_head(a, why, whysz) == -1)
@@ -90,9 +92,11 @@ bk_collect(const struct cfg *c, struct bk_archive *a, char *why, size_t whysz)
 	    bk_add_db(a, "db/queue.db", c->queue_db, why, whysz) == -1)
 		return -1;
 	bk_progress("backup", a->n, total, a->data.len);
+	snprintf(ops, sizeof(ops), "%s/operators", c->state_dir);
 	if (bk_add_file(a, "conf/airlock.conf", c->path, why, whysz) == -1 ||
 	    bk_add_file(a, "key/link.key", c->link.key_file, why, whysz) == -1 ||
-	    (c->audit_key[0] && bk_add_file(a, "key/audit.key", c->audit_key, why, whysz) == -1))
+	    (c->audit_key[0] && bk_add_file(a, "key/audit.key", c->audit_key, why, whysz) == -1) ||
+	    (access(ops, F_OK) == 0 && bk_add_file(a, "key/operators", ops, why, whysz) == -1))
 		return -1;
 	bk_progress("backup", a->n, total, a->data.len);
 	if (bk_collect_roots(a, c->roots, c->nroots, why, whysz) == -1 ||
@@ -107,7 +111,8 @@ ctlbackup_backup(const struct cfg *c, int argc, char **argv)
 {
 	struct bk_archive a;
 	struct bk_opts o;
-	char why[1024], pass[256] = "";
+	struct bk_seal seal;
+	char why[1024];
 	time_t t0 = time(NULL);
 	int i, rv = 1;
 
@@ -115,20 +120,19 @@ ctlbackup_backup(const struct cfg *c, int argc, char **argv)
 		return CONSOLE_USAGE;
 	if (o.verify)
 		return bk_verify_file(argv[i], &o);
-	if (!o.plain && bk_passphrase(o.pass_file, o.ask, 1, pass, sizeof(pass),
-	    why, sizeof(why)) == -1)
+	if (bk_seal_prepare(&o, &seal, why, sizeof(why)) == -1)
 		errx(1, "%s", why);
 	bk_init(&a);
 	if (bk_collect(c, &a, why, sizeof(why)) == -1 ||
-	    bk_write_out(&a, argv[i], o.plain ? NULL : pass, why, sizeof(why)) == -1) {
+	    bk_seal_write(&a, argv[i], &seal, why, sizeof(why)) == -1) {
 		warnx("backup: %s", why);
 		goto done;
 	}
-	bk_summary(&a, o.plain ? "wrote (not encrypted)" : "wrote", argv[i]);
+	bk_summary(&a, seal.what, argv[i]);
 	printf("backup took %lld s\n", (long long)(time(NULL) - t0));
 	rv = 0;
 done:
-	explicit_bzero(pass, sizeof(pass));
+	bk_seal_free(&seal);
 	bk_free(&a);
 	return rv;
 }

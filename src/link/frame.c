@@ -207,7 +207,7 @@ static int
 frame_hdr_ok(const struct frame_hdr *h)
 {
 	return h->version == FRAME_VERSION && h->type >= FRAME_HELLO &&
-	    h->type <= FRAME_RESET && h->len <= FRAME_MAX_PAYLOAD;
+	    h->type <= FRAME_PIECE && h->len <= FRAME_MAX_PAYLOAD;
 }
 
 size_t

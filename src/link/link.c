@@ -470,6 +470,7 @@ link_on_ack(struct link *l, uint32_t ack, uint32_t sack, uint64_t now)
 		}
 		g->sacked = 1;
 		g->lost = 0;
+		g->rpos = 0;
 		if (g->txno > newest)
 			newest = g->txno;
 	}
@@ -519,10 +520,17 @@ link_protocol_error(struct link *l, uint64_t now)
 	link_clear(l, 0);	/* the stream itself is out of step: not kept */
 }
 
+/*
+ * DATA, or (revision 3) a PIECE of one: stored by sequence number, the
+ * frames received in order go to the stream.
+ */
 static void
 link_on_data(struct link *l, const struct frame *f, uint64_t now)
 {
 	struct link_rseg *r;
+	const uint8_t *p = f->payload;
+	uint16_t off = 0, n = f->h.len, total = f->h.len;
+	int fresh;
 
 	if (l->resuming) {
 		/* the peer has our RESUME, we lack its: ask again, now */
@@ -532,7 +540,22 @@ link_on_data(struct link *l, const struct frame *f, uint64_t now)
 	}
 	l->res_seen = 1;	/* it sends DATA only after it had our RESUME */
 	l->ack_pending = 1;
-	if (f->h.len == 0)
+	if (f->h.type == FRAME_PIECE) {
+		/* u16 offset in the frame, u16 the frame's length, bytes */
+		l->st.pieces_in++;
+		if (f->h.len > LINK_PIECE_HDR) {
+			off = get_be16(p);
+			total = get_be16(p + 2);
+			n = (uint16_t)(f->h.len - LINK_PIECE_HDR);
+		}
+		if (f->h.len <= LINK_PIECE_HDR || total > FRAME_MAX_PAYLOAD ||
+		    off >= total || n > total - off) {
+			l->st.protocol_errors++;	/* no honest peer: drop it */
+			return;
+		}
+		p += LINK_PIECE_HDR;
+	}
+	if (n == 0)
 		return;
 	if (!link_seq_in(f->h.seq, l->rcv_nxt, l->rcv_nxt + LINK_MAX_WINDOW)) {
 		if (link_seq_in(f->h.seq, l->rcv_nxt - LINK_MAX_WINDOW * 4, l->rcv_nxt))
@@ -542,13 +565,14 @@ link_on_data(struct link *l, const struct frame *f, uint64_t now)
 		return;
 	}
 	r = &l->rseg[f->h.seq % LINK_MAX_WINDOW];
-	if (r->have) {
+	if (r->have || (fresh = link_rseg_fill(r, off, n, total, p)) == 0) {
 		l->st.dup++;
 		return;
 	}
-	memcpy(r->data, f->payload, f->h.len);
-	r->len = f->h.len;
-	r->have = 1;
+	if (fresh == -1) {
+		l->st.protocol_errors++;
+		return;
+	}
 	while ((r = &l->rseg[l->rcv_nxt % LINK_MAX_WINDOW])->have) {
 		l->st.bytes_in += r->len;
 		/* whole messages leave at once, so this bounds one partial message */
@@ -558,6 +582,7 @@ link_on_data(struct link *l, const struct frame *f, uint64_t now)
 			return;
 		}
 		r->have = 0;
+		r->got = 0;
 		l->rcv_nxt++;
 		l->rcv_off += r->len;
 		if (link_extract(l) == -1) {
@@ -603,7 +628,8 @@ link_frame(struct link *l, const struct frame *f, uint64_t now)
 	}
 	l->last_rx = now;
 	link_on_ack(l, f->h.ack, f->h.sack, now);
-	if (l->state == LINK_UP && f->h.type == FRAME_DATA)
+	if (l->state == LINK_UP && (f->h.type == FRAME_DATA ||
+	    (f->h.type == FRAME_PIECE && l->rev >= 3)))
 		link_on_data(l, f, now);
 	else if (f->h.type == FRAME_ACK && f->h.len == LINK_RESUME_LEN && l->rev >= 2)
 		link_on_resume(l, f->payload, now);
@@ -739,41 +765,6 @@ link_backlog(const struct link *l)
 	return l->txq.len + (size_t)(l->seg_off - l->acked_off);
 }
 
-static void
-link_transmit(struct link *l, struct link_seg *g, uint64_t now)
-{
-	if (g->txno != 0)
-		g->retx = 1;
-	g->txno = ++l->txno;
-	g->sent_ms = now;
-	g->lost = 0;
-	link_emit(l, FRAME_DATA, g->seq, g->data, g->len, now);
-	l->st.data_out++;
-	if (l->rto_at == 0)
-		l->rto_at = now + link_rto(l);
-}
-
-static int
-link_send_lost(struct link *l, uint64_t now)
-{
-	uint32_t s;
-
-	for (s = l->snd_una; s != l->snd_nxt; s++) {
-		struct link_seg *g = &l->seg[s % LINK_MAX_WINDOW];
-
-		if (g->lost && !g->sacked) {
-			l->st.retransmits++;
-			if (g->outage)
-				l->st.outage_retx++;
-			else
-				l->est_lost += 1;	/* noise: frames get smaller */
-			link_transmit(l, g, now);
-			return 1;
-		}
-	}
-	return 0;
-}
-
 static int
 link_send_new(struct link *l, uint64_t now)
 {
@@ -796,13 +787,15 @@ link_send_new(struct link *l, uint64_t now)
 	g->retx = 0;
 	g->outage = 0;
 	g->txno = 0;
+	g->rpos = 0;
+	g->lost = 0;
 	memcpy(g->data, l->txq.p, n);
 	buf_consume(&l->txq, n);
 	l->seg_off += n;
 	if (l->seg_off > l->tx_hw)
 		l->tx_hw = l->seg_off;
 	l->st.bytes_out += n;
-	link_transmit(l, g, now);
+	link_transmit(l, g, 0, (uint16_t)n, now);
 	l->per_sent++;
 	l->est_bytes += (double)(n + LINK_FRAME_OVERHEAD);
 	link_adapt(l);

@@ -29,6 +29,14 @@ uint64_t link_quiet_since(const struct link *);
 int	 link_in_quiet(const struct link *, const struct link_seg *);
 int	 link_rtt_ok(const struct link *, const struct link_seg *);
 
+/* link_piece.c */
+void	 link_transmit(struct link *, struct link_seg *, uint16_t off, uint16_t n,
+	    uint64_t now);
+int	 link_send_lost(struct link *, uint64_t now);
+int	 link_piece_size(const struct link *);
+int	 link_rseg_fill(struct link_rseg *, uint16_t off, uint16_t n, uint16_t total,
+	    const uint8_t *);
+
 /* link_stream.c */
 void	 link_stream_clear(struct link *);
 void	 link_stream_fold(struct link *);

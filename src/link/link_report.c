@@ -62,7 +62,7 @@ link_stats_line(const struct link *l, char *out, size_t outsz)
 	    "dup=%llu out_of_window=%llu stale_acks=%llu resets_sent=%llu "
 	    "resets_rcvd=%llu protocol_errors=%llu msgs_in=%llu msgs_out=%llu "
 	    "frame_size=%d resizes=%llu srtt_ms=%d outages=%llu outage_retx=%llu "
-	    "revision=%d resumes=%llu fresh=%llu early_data=%llu",
+	    "revision=%d resumes=%llu fresh=%llu early_data=%llu pieces_out=%llu pieces_in=%llu",
 	    link_state_name(l->state), (unsigned long long)t->sessions,
 	    (unsigned long long)t->frames_in, (unsigned long long)t->frames_out,
 	    (unsigned long long)t->data_out, (unsigned long long)t->retransmits,
@@ -78,5 +78,6 @@ link_stats_line(const struct link *l, char *out, size_t outsz)
 	    l->seg_size, (unsigned long long)t->resizes, (int)l->srtt_ms,
 	    (unsigned long long)t->outages, (unsigned long long)t->outage_retx,
 	    l->rev, (unsigned long long)t->resumes, (unsigned long long)t->fresh,
-	    (unsigned long long)t->early_data);
+	    (unsigned long long)t->early_data, (unsigned long long)t->pieces_out,
+	    (unsigned long long)t->pieces_in);
 }

@@ -131,34 +131,22 @@ bk_passphrase(const char *pass_file, int ask, int confirm, char *out, size_t out
 }
 
 int
-bk_write_out(const struct bk_archive *a, const char *file, const char *pass,
-    char *why, size_t whysz)
-{
-	struct buf out;
-	int rv = -1;
-
-	buf_init(&out);
-	if (bk_encode(a, pass, &out, why, whysz) == 0) {
-		if (write_file_atomic(file, out.p, out.len, 0600) == -1)
-			say(why, whysz, "%s: %s", file, strerror(errno));
-		else
-			rv = 0;
-	}
-	buf_free(&out);
-	return rv;
-}
-
-int
 bk_read_in(const char *file, const char *pass_file, int ask, struct bk_archive *a,
     char *why, size_t whysz)
 {
 	struct buf in;
-	char pass[256] = "";
+	char pass[256] = "", keys[128];
 	int rv = -1, sealed;
 
 	buf_init(&in);
-	if (read_file(file, &in, 1ull << 32) == -1) {
+	if (read_file(strcmp(file, "-") == 0 ? "/dev/stdin" : file, &in, 1ull << 32) == -1) {
 		say(why, whysz, "%s: cannot read: %s", file, strerror(errno));
+		goto done;
+	}
+	if (pgp_recipients(in.p, in.len, keys, sizeof(keys)) > 0) {
+		say(why, whysz, "the backup is encrypted to OpenPGP key(s) %s: decrypt it where "
+		    "the secret key is (gpg --decrypt %s > PLAIN) and give PLAIN, or \"-\" to "
+		    "read it from a pipe", keys, strcmp(file, "-") == 0 ? "FILE" : file);
 		goto done;
 	}
 	if ((sealed = bk_sealed(in.p, in.len)) == 1 &&

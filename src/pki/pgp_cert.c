@@ -103,6 +103,7 @@ struct selfsig {
 	int		 weak;		/* ... of which with a weak hash only */
 	uint32_t	 cert_time;	/* newest valid strong one */
 	uint32_t	 sig_expires, key_expires;
+	int		 flags;		/* its key flags; -1 none */
 	int		 revoked;	/* a valid revocation after it */
 	uint32_t	 rev_time;
 };
@@ -146,6 +147,7 @@ self_sigs(const struct pgp_key *k, int i, const uint8_t *uid, size_t uidlen,
 			ss->cert_time = s.created;
 			ss->sig_expires = s.sig_expires;
 			ss->key_expires = s.key_expires;
+			ss->flags = s.has_flags ? s.key_flags : -1;
 		}
 	}
 	return AL_OK;
@@ -243,6 +245,42 @@ key_checks(const uint8_t *bin, size_t len, time_t now, const struct cfg_profile 
 	if (ks.revoked)
 		return refuse(why, whysz, AL_E_PGP_REVOKED, "the key is revoked");
 	return AL_OK;
+}
+
+int
+pgp_key_usable(const struct pgp_key *k, time_t now, int *flags, char *why, size_t whysz)
+{
+	struct selfsig ks, us;
+	uint32_t newest = 0, kexp = 0;
+	int i, uids = 0;
+
+	*flags = -1;
+
+	if (self_sigs(k, 0, NULL, 0, now, &ks, why, whysz) != AL_OK)
+		return -1;
+	if (ks.revoked)
+		return pgp_fail(why, whysz, "the key is revoked");
+	for (i = 1; i < k->npkt; i++) {
+		if (k->pkt[i].tag != PGP_TAG_UID)
+			continue;
+		if (self_sigs(k, i, k->pkt[i].body, k->pkt[i].len, now, &us, why, whysz) != AL_OK)
+			return -1;
+		if (us.cert_time == 0 || (us.revoked && us.rev_time >= us.cert_time) ||
+		    (us.sig_expires != 0 && (time_t)us.cert_time + (time_t)us.sig_expires <= now))
+			continue;
+		uids++;
+		if (us.cert_time >= newest) {
+			newest = us.cert_time;
+			kexp = us.key_expires;
+			*flags = us.flags;
+		}
+	}
+	if (uids == 0)
+		return pgp_fail(why, whysz, "the key has no user ID with a valid self-signature "
+		    "(SHA-256 or stronger)");
+	if (kexp != 0 && (time_t)k->pub.created + (time_t)kexp <= now)
+		return pgp_fail(why, whysz, "the key has expired");
+	return 0;
 }
 
 static int

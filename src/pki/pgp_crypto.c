@@ -1,6 +1,6 @@
 /*
- * pgp_crypto.c: the OpenSSL side of the OpenPGP module, and the only
- * OpenPGP file that includes OpenSSL headers. It turns OpenPGP key material
+ * pgp_crypto.c: the OpenSSL side of the OpenPGP module (with
+ * pgp_encrypt.c, the only OpenPGP files that include OpenSSL headers). It turns OpenPGP key material
  * into EVP keys, computes v4 fingerprints and certification hashes
  * (RFC 4880 5.2.4: the key packet as 0x99 || u16 length || body, the user ID
  * as 0xB4 || u32 length || bytes, the signature's hashed part and the v4
@@ -169,11 +169,13 @@ pgp_md(int h)
 
 /* The digest a certification signs (RFC 4880 5.2.4). */
 static int
-cert_hash(const struct pgp_pub *key, const uint8_t *uid, size_t uidlen,
-    int hashalg, const uint8_t *hashed, size_t hashedlen, uint8_t *out, unsigned *outlen)
+cert_hash2(const struct pgp_pub *key, const struct pgp_pub *sub, const uint8_t *uid,
+    size_t uidlen, int hashalg, const uint8_t *hashed, size_t hashedlen, uint8_t *out,
+    unsigned *outlen)
 {
 	const EVP_MD *md = pgp_md(hashalg);
 	uint8_t kh[3] = { 0x99, (uint8_t)(key->len >> 8), (uint8_t)key->len };
+	uint8_t sh[3] = { 0x99, (uint8_t)(sub ? sub->len >> 8 : 0), (uint8_t)(sub ? sub->len : 0) };
 	uint8_t uh[5] = { 0xb4, (uint8_t)(uidlen >> 24), (uint8_t)(uidlen >> 16),
 	    (uint8_t)(uidlen >> 8), (uint8_t)uidlen };
 	uint8_t tr[6] = { 0x04, 0xff, (uint8_t)(hashedlen >> 24), (uint8_t)(hashedlen >> 16),
@@ -186,10 +188,18 @@ cert_hash(const struct pgp_pub *key, const uint8_t *uid, size_t uidlen,
 	ok = EVP_DigestInit_ex(c, md, NULL) && EVP_DigestUpdate(c, kh, 3) &&
 	    EVP_DigestUpdate(c, key->body, key->len) &&
 	    (uid == NULL || (EVP_DigestUpdate(c, uh, 5) && EVP_DigestUpdate(c, uid, uidlen))) &&
+	    (sub == NULL || (EVP_DigestUpdate(c, sh, 3) && EVP_DigestUpdate(c, sub->body, sub->len))) &&
 	    EVP_DigestUpdate(c, hashed, hashedlen) && EVP_DigestUpdate(c, tr, 6) &&
 	    EVP_DigestFinal_ex(c, out, outlen);
 	EVP_MD_CTX_free(c);
 	return ok ? 0 : -1;
+}
+
+static int
+cert_hash(const struct pgp_pub *key, const uint8_t *uid, size_t uidlen,
+    int hashalg, const uint8_t *hashed, size_t hashedlen, uint8_t *out, unsigned *outlen)
+{
+	return cert_hash2(key, NULL, uid, uidlen, hashalg, hashed, hashedlen, out, outlen);
 }
 
 /* r || s as a DER SEQUENCE (DSA and ECDSA signatures look alike). */
@@ -287,6 +297,19 @@ pgp_verify_cert(const struct pgp_pub *signer, const struct pgp_pub *key,
 	    s->hashedlen, dg, &dl) == -1 || memcmp(dg, s->left16, 2) != 0)
 		return 0;
 	return verify_digest(signer, s->hashalg, dg, dl, s->mpis, s->mpilen);
+}
+
+int
+pgp_verify_binding(const struct pgp_pub *primary, const struct pgp_pub *sub,
+    const struct pgp_sig *s)
+{
+	uint8_t dg[EVP_MAX_MD_SIZE];
+	unsigned dl;
+
+	if (s->pkalg != primary->alg || sub->len > 0xffff || cert_hash2(primary, sub, NULL, 0,
+	    s->hashalg, s->hashed, s->hashedlen, dg, &dl) == -1 || memcmp(dg, s->left16, 2) != 0)
+		return 0;
+	return verify_digest(primary, s->hashalg, dg, dl, s->mpis, s->mpilen);
 }
 
 static int

@@ -336,6 +336,7 @@ static const struct {
 	{ 5, { 0x2b, 0x81, 0x04, 0x00, 0x22 }, PGP_CURVE_P384, 384 },
 	{ 5, { 0x2b, 0x81, 0x04, 0x00, 0x23 }, PGP_CURVE_P521, 521 },
 	{ 9, { 0x2b, 0x06, 0x01, 0x04, 0x01, 0xda, 0x47, 0x0f, 0x01 }, PGP_CURVE_ED25519, 255 },
+	{ 10, { 0x2b, 0x06, 0x01, 0x04, 0x01, 0x97, 0x55, 0x01, 0x05, 0x01 }, PGP_CURVE_CV25519, 255 },
 };
 
 static int
@@ -464,6 +465,10 @@ sig_subpackets(const uint8_t *p, size_t n, int hashed, struct pgp_sig *s)
 			s->sig_expires = get32(d);
 		else if (hashed && t == 9 && dl == 4)
 			s->key_expires = get32(d);
+		else if (hashed && t == 27 && dl >= 1) {
+			s->key_flags = d[0];
+			s->has_flags = 1;
+		}
 		else if (t == 16 && dl == 8) {
 			memcpy(s->issuer, d, 8);
 			s->has_issuer = 1;

@@ -7,6 +7,8 @@
  * once in a temporary directory with pgp_root_init() and loaded as the
  * signer loads it. The first input byte chooses the profile (bit 0: one
  * allowing RSA-1024) and whether the rest is wrapped in armour (bit 1).
+ * The same bytes as a backup custodian's key (pgp_enc_key, pgp_encrypt)
+ * and as an encrypted backup (pgp_recipients).
  * Checks: AL_OK or a request error code with a sentence, never a crash,
  * never AL_E_INTERNAL.
  */
@@ -81,6 +83,21 @@ LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 		    res.sigs.p, res.sigs.len, &merged, why, sizeof(why)) == -1)
 			abort();
 		buf_free(&res.sigs);
+	}
+	/* as a backup custodian's key: refused with a sentence, or it encrypts */
+	{
+		struct pgp_enc_key ek;
+		char ids[64];
+
+		if (pgp_enc_key(in.p, in.len, 2000000000, &ek, why, sizeof(why)) == 0) {
+			buf_reset(&merged);
+			if (pgp_encrypt(&ek, 1, "f", 0, p, n, &merged, why, sizeof(why)) == -1 ||
+			    pgp_recipients(merged.p, merged.len, ids, sizeof(ids)) != 1)
+				abort();
+			pgp_enc_key_free(&ek);
+		} else if (why[0] == '\0')
+			abort();
+		pgp_recipients(p, n, ids, sizeof(ids));
 	}
 	/* and the input as a hostile answer: refused or merged, never a crash */
 	if (in.len > 0)

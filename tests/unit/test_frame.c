@@ -549,7 +549,7 @@ test_frame_encode_rejects(void **state)
 		{ "version 0", 0, FRAME_DATA, 10, 0 },
 		{ "version 2", 2, FRAME_DATA, 10, 0 },
 		{ "type 0", 1, 0, 10, 0 },
-		{ "type 6", 1, 6, 10, 0 },
+		{ "type 7", 1, 7, 10, 0 },
 		{ "type 255", 1, 255, 10, 0 },
 	};
 	static uint8_t	 payload[65535], wire[FRAME_MAX_WIRE];
@@ -864,7 +864,7 @@ test_bad_frames(void **state)
 		{ "version 0", EDIT_SET, 0, 0, STAT(bad_header) },
 		{ "version 2", EDIT_SET, 0, 2, STAT(bad_header) },
 		{ "type 0", EDIT_SET, 1, 0, STAT(bad_header) },
-		{ "type 6", EDIT_SET, 1, 6, STAT(bad_header) },
+		{ "type 7", EDIT_SET, 1, 7, STAT(bad_header) },
 		{ "length one more", EDIT_LEN, 0, 1, STAT(bad_header) },
 		{ "length one less", EDIT_LEN, 0, -1, STAT(bad_header) },
 		{ "length 0xff64", EDIT_SET, 2, 0xff, STAT(bad_header) },

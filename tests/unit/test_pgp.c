@@ -7,6 +7,7 @@
  * flipped bit in the answer is refused; an address not in the list, an
  * expired user ID, a revoked user ID, a bad self-signature, a truncated key
  * and too many days are each refused with their code and a sentence.
+ * Keys a backup cannot be encrypted to are refused with a sentence.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -220,6 +221,69 @@ test_refusals(void **state)
 	buf_free(&key);
 }
 
+/* Keys a backup may not be encrypted to (pgp_encrypt.c; the good cases,
+ * RSA and Curve25519 keys made by gpg, are in t_backup.sh). */
+static void
+test_enc_key_refusals(void **state)
+{
+	static const char *const uids[] = { "Custodian <c@x.org>" };
+	static const uint8_t cv_oid[] = { 0x2b, 0x06, 0x01, 0x04, 0x01, 0x97, 0x55, 0x01, 0x05, 0x01 };
+	struct pgp_enc_key ek;
+	struct buf key, sub;
+	uint8_t pt[33];
+	char why[512], ids[64];
+	time_t now = NOW;
+
+	(void)state;
+	buf_init(&key);
+	buf_init(&sub);
+	user_key(uids, 1, 0, 0, &key);
+	assert_int_equal(pgp_enc_key(key.p, key.len, now, &ek, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "no valid encryption subkey"));
+	/* an ECDH Curve25519 subkey without a binding signature */
+	buf_put_u8(&sub, 4);
+	buf_put_u32(&sub, NOW - 100);
+	buf_put_u8(&sub, PGP_PK_ECDH);
+	buf_put_u8(&sub, sizeof(cv_oid));
+	buf_put(&sub, cv_oid, sizeof(cv_oid));
+	memset(pt, 0x11, sizeof(pt));
+	pt[0] = 0x40;
+	pgp_put_mpi(&sub, pt, sizeof(pt));
+	buf_put(&sub, "\x03\x01\x08\x09", 4);
+	pgp_put_hdr(&key, PGP_TAG_PUBSUB, sub.len);
+	buf_put(&key, sub.p, sub.len);
+	assert_int_equal(pgp_enc_key(key.p, key.len, now, &ek, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "among its 1 subkey(s)"));
+	/* ... followed by a signature that is no binding (a copy of the UID's) */
+	{
+		size_t off = 0;
+		struct pgp_pkt pk;
+
+		while (pgp_next(key.p, key.len, &off, &pk, NULL, 0) == 1 && pk.tag != PGP_TAG_SIG)
+			;
+		buf_reset(&sub);
+		buf_put(&sub, pk.raw, pk.rawlen);	/* key.p may move */
+		buf_put(&key, sub.p, sub.len);
+	}
+	assert_int_equal(pgp_enc_key(key.p, key.len, now, &ek, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "no valid encryption subkey"));
+	/* an expired, a truncated and a garbage key: a sentence each */
+	assert_int_equal(pgp_enc_key(key.p, key.len - 7, now, &ek, why, sizeof(why)), -1);
+	assert_true(why[0] != '\0');
+	assert_int_equal(pgp_enc_key((const uint8_t *)"garbage", 7, now, &ek, why, sizeof(why)), -1);
+	assert_true(why[0] != '\0');
+	buf_reset(&key);
+	user_key(uids, 1, 50, 0, &key);
+	assert_int_equal(pgp_enc_key(key.p, key.len, now, &ek, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "no user ID with a valid self-signature"));
+	/* nothing to encrypt to; and no OpenPGP message is seen in a key */
+	assert_int_equal(pgp_encrypt(NULL, 0, "x", 0, (const uint8_t *)"x", 1, &sub, why,
+	    sizeof(why)), -1);
+	assert_int_equal(pgp_recipients(key.p, key.len, ids, sizeof(ids)), 0);
+	buf_free(&key);
+	buf_free(&sub);
+}
+
 int
 main(void)
 {
@@ -229,6 +293,7 @@ main(void)
 		cmocka_unit_test(test_uid_email),
 		cmocka_unit_test(test_certify_and_merge),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_enc_key_refusals),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
