@@ -93,8 +93,6 @@ for ((i = 0; i < NO; i++)); do
 		die "openssl ca failed on $f.csr (see $W/openssl-ca.log)"
 done
 t1=$(date +%s.%N)
-exec {SQ[1]}>&- {tick}>&-
-wait "$sq_pid" 2>/dev/null
 OCA=$(awk -v n="$NO" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", n / (b - a) }')
 
 # (a) with a P-256 CA
@@ -136,6 +134,8 @@ while :; do
 	read -r -t 0.02 -u "$tick"
 done
 t1=$(date +%s.%N)
+exec {SQ[1]}>&- {tick}>&-
+wait "$sq_pid" 2>/dev/null
 al_stop "$E2E"
 GOT=$(sqlite3 "$E2E/signer/state/ca.db" "select count(*), count(distinct reqid) from certs where root = 'demo-rsa'")
 [ "$GOT" = "$NE|$NE" ] || die "end to end: $GOT certificates for $NE requests (see $E2E/log)"
