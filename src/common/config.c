@@ -537,7 +537,8 @@ static const char *const top_keys[] = {
 	"ocsp", NULL
 };
 static const char *const signer_keys[] = {
-	"queue_db", "ca_db", "retention_days", "psl_file", "audit_key", NULL
+	"queue_db", "ca_db", "retention_days", "psl_file", "audit_key", "in_flight",
+	NULL
 };
 static const char *const time_keys[] = {
 	"max_sample_age", "warn_offset", "stop_offset", "max_step", NULL
@@ -698,6 +699,7 @@ cfg_defaults(struct cfg *c)
 	c->time_max_step = 86400;
 	c->crl_refresh = 3600;
 	c->signer_retention_days = CFG_RETENTION_DAYS;
+	c->signer_in_flight = CFG_IN_FLIGHT;
 	strcpy(c->psl_file, PSL_DEFAULT_FILE);
 	c->client_retention_days = CFG_RETENTION_DAYS;
 	c->audit_interval = 10;
@@ -827,6 +829,7 @@ cfg_groups(struct cfg_ctx *x, config_t *cf, struct cfg *c)
 			return -1;
 		CFG_INT(x, g, "retention_days", 0, CFG_RETENTION_MAX,
 		    c->signer_retention_days);
+		CFG_INT(x, g, "in_flight", 1, CFG_IN_FLIGHT_MAX, c->signer_in_flight);
 	}
 	if ((g = config_setting_get_member(top, "client")) != NULL) {
 		if (cfg_known(x, g, client_keys) == -1 ||

@@ -32,7 +32,6 @@
 #include "queue.h"
 #include "v1.h"
 
-#define LINKD_INFLIGHT	256	/* requests handed to the signer at once */
 #define LINKD_TURN_MAX	256	/* new requests per queue.db commit */
 #define LINKD_RETRY_MS	1000	/* reopen a vanished device */
 #define LINKD_SIGNER_MS	100	/* look for the signer's FIFO end (an open(2)) */
@@ -41,7 +40,8 @@
 #define LINKD_HELD_POLL_MS 10000	/* how often the signer is asked about them */
 /* bytes waiting for the signer's FIFO at most (one request of any size is
  * always let through, so a large one cannot wait for ever) */
-#define LINKD_PIPE_MAX	(LINKD_INFLIGHT * 65536)
+/* the FIFO's buffer cap: signer.in_flight requests of up to 64 KiB */
+#define LINKD_PIPE_MAX(d)	((size_t)(d)->c.signer_in_flight * 65536)
 
 static const char usage[] =
 	"usage: airlock-linkd [-dvn] [-c config] | --version\n"
@@ -310,7 +310,7 @@ linkd_log_hook(int pri, const char *line)
 		d->st.warn_in_window = 0;
 	}
 	if (!d->signer_up || d->st.warn_in_window >= LINKD_WARN_PER_MIN ||
-	    d->req.out.len > LINKD_PIPE_MAX / 2) {
+	    d->req.out.len > LINKD_PIPE_MAX(d) / 2) {
 		d->st.warn_unsent++;
 		return;
 	}
@@ -336,8 +336,8 @@ linkd_log_hook(int pri, const char *line)
 static int
 signer_submit(struct linkd *d, const uint8_t *req, size_t len)
 {
-	if (!d->signer_up || d->handed >= LINKD_INFLIGHT ||
-	    (d->req.out.len > 0 && d->req.out.len + len > LINKD_PIPE_MAX) ||
+	if (!d->signer_up || d->handed >= (int)d->c.signer_in_flight ||
+	    (d->req.out.len > 0 && d->req.out.len + len > LINKD_PIPE_MAX(d)) ||
 	    ipc_queue(&d->req, IPC_REQUEST, req, len) == -1) {
 		d->st.busy++;
 		return -1;
@@ -385,9 +385,9 @@ linkd_hand(struct linkd *d, int only_received)
 {
 	int max, n;
 
-	if (!d->signer_up || d->handed >= LINKD_INFLIGHT)
+	if (!d->signer_up || d->handed >= (int)d->c.signer_in_flight)
 		return;
-	max = LINKD_INFLIGHT - d->handed;
+	max = (int)d->c.signer_in_flight - d->handed;
 	if (!d->sweeping) {
 		queue_pending(d->q, only_received, 0, max, linkd_hand_one, d);
 		return;
