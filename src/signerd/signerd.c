@@ -121,7 +121,9 @@ signerd_more(struct signerd *d)
 {
 	struct signerd_batch *b;
 
-	if (d->nsets == SIGNERD_SETS || !signer_ahead_room(&d->s))
+	/* stopping: the batches taken are finished, no new one is started
+	 * (under a steady stream the pipeline would never run dry) */
+	if (proc_quit || d->nsets == SIGNERD_SETS || !signer_ahead_room(&d->s))
 		return;
 	b = &d->set[(d->head + d->nsets) % SIGNERD_SETS];
 	if (signerd_take(d, b) == 0)
