@@ -16,6 +16,8 @@
 #define CFG_PATH		PATH_MAX
 #define CFG_RETENTION_DAYS	90	/* default of signer/client.retention_days */
 #define CFG_RETENTION_MAX	36500	/* 0 keeps everything for ever */
+#define CFG_IN_FLIGHT		256	/* default of signer.in_flight */
+#define CFG_IN_FLIGHT_MAX	4096	/* its highest value */
 
 /* key usage bits (as in X.509 KeyUsage, bit 0 = digitalSignature) */
 enum {
@@ -127,6 +129,7 @@ struct cfg_link {
 	char		device[CFG_PATH];	/* serial device path */
 	int		baud;			/* 115200; 0 for usb-pl2501 (unpaced) */
 	int		rtscts;			/* hardware flow control */
+	int		pace;			/* 1; 0 unpaced, a pty only (bench) */
 	char		key_file[CFG_PATH];	/* pre-shared link key, 0600 */
 	char		usb_id[16];		/* "067b:2501" */
 	char		usb_path[32];		/* "bus-port.port", "" any */
@@ -166,6 +169,7 @@ struct cfg {
 	char		psl_file[CFG_PATH];	/* public suffix list; "" none (psl.h) */
 	char		audit_key[CFG_PATH];	/* Ed25519 key signing the audit head; "" none */
 	uint32_t	signer_retention_days;	/* queue.db, ca.db CRL answers; 0 forever */
+	uint32_t	signer_in_flight;	/* requests linkd hands to the signer at once */
 	/* webdb host */
 	char		outbox_db[CFG_PATH];	/* client outbox; default state_dir/outbox.db */
 	char		spool_dir[CFG_PATH];	/* in/ out/ err/ below it */

@@ -12,6 +12,7 @@ struct db {
 	sqlite3		*h;
 	char		 path[4096];
 	int		 depth;		/* open db_begin levels; above 1 they are savepoints */
+	int64_t		 begin_changes;	/* sqlite3_total_changes64 at the outer BEGIN */
 	struct {
 		const char	*sql;	/* a string literal: its address is the key */
 		sqlite3_stmt	*st;

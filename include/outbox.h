@@ -45,6 +45,10 @@ int	 outbox_answers(struct db *, int64_t after, int type, int max, int (*fn)(voi
 int	 outbox_set_state(struct db *, const uint8_t *reqid, int state);
 int	 outbox_set_sent(struct db *, int64_t id);	/* new -> sent */
 /* 1 stored, 0 unknown or already answered (a duplicate answer), -1 error */
+/* The client's group commit: what is written between begin and commit is
+ * made durable by the commit alone (rolled back when it fails); 0 or -1. */
+int	 outbox_begin(struct db *);
+int	 outbox_commit(struct db *);
 int	 outbox_answer(struct db *, const uint8_t *reqid, int state, int code,
 	    const uint8_t *ans, size_t len);
 int	 outbox_get(struct db *, const uint8_t *reqid, struct outbox_item *,

@@ -35,7 +35,11 @@ struct queue_item {
 };
 const char *queue_state_name(int);
 int	 queue_open(const char *path, int mode, struct db **);	/* DB_RW, DB_RO, DB_RW_EXISTING */
-/* 1: new row committed; 0: already known (answer, if any, in *answer); -1 error */
+/* linkd's group commit: what is written between begin and commit is made
+ * durable by the commit alone (rolled back when it fails); 0 or -1. */
+int	 queue_begin(struct db *);
+int	 queue_commit(struct db *);
+/* 1: new row committed (or written in the open transaction); 0: already known (answer, if any, in *answer); -1 error */
 int	 queue_put(struct db *, const uint8_t *reqid, int type, const char *root,
 	    const uint8_t *req, size_t reqlen, struct buf *answer);
 int	 queue_set_state(struct db *, const uint8_t *reqid, int state);

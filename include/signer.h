@@ -50,6 +50,11 @@ struct signer {
 	struct buf	 outcomes;		/* the batch's log lines, until its commit */
 	int		 restoring;		/* ca.db.restored: waits for webdb */
 	struct {
+		struct signer_stats before;	/* to undo a failed commit */
+		int	 failed;		/* retryable answers so far */
+		int	 open;			/* recorded, not yet committed */
+	}		 batch;			/* signer_batch_record */
+	struct {
 		uint64_t certs, revocations, audit, known, refused, batches;
 		int64_t	 crl_max;		/* highest CRL number webdb sent */
 		int	 finishing;		/* END applied, not yet committed */
@@ -72,7 +77,7 @@ int	 signer_handle(struct signer *, const uint8_t *req, size_t len, struct buf *
 /* The generation of root i's issuing key (1 before any rollover). */
 int	 signer_key_gen(const struct signer *, int i);
 
-#define SIGNER_BATCH_MAX	64	/* requests per group commit in airlock-signerd */
+#define SIGNER_BATCH_MAX	128	/* requests per group commit in airlock-signerd */
 #define SIGNER_SERIAL_LEN	16	/* 126 random bits: positive, fixed length */
 
 /* A fresh serial for root: random, not in ca.db. 0 or -1. */
@@ -85,8 +90,28 @@ struct signer_req {
 };
 /* Answers n requests (ans[i] for r[i]) with one durable commit for all of
  * them: the answers exist only once everything they record is committed.
- * Returns how many answers are retryable storage errors (0: all final). */
+ * Returns how many answers are retryable storage errors (0: all final).
+ * The same as signer_batch_ahead, signer_batch_record, signer_batch_commit. */
 int	 signer_handle_batch(struct signer *, const struct signer_req *r, size_t n,
+	    struct buf *ans);
+
+/*
+ * The pipeline, in three steps per batch (airlock-signerd, bench-sign):
+ * signer_batch_ahead starts signing a batch on the pool's threads (up to
+ * SIGNER_AHEAD batches, signer_ahead_room; the requests' bytes must stay
+ * where they are until the batch is committed); signer_batch_record opens
+ * the transaction of the oldest of them and handles its requests in order,
+ * filling ans, which are not final yet; signer_batch_commit makes them
+ * durable (or turns them all into retryable errors) and returns what
+ * signer_handle_batch returns. Only then may the answers leave. Between
+ * record and commit of batch k, batch k+2 may be given to
+ * signer_batch_ahead: so the threads sign while batch k is committed.
+ */
+#define SIGNER_AHEAD	2	/* batches signing ahead of the one recorded */
+void	 signer_batch_ahead(struct signer *, const struct signer_req *r, size_t n);
+void	 signer_batch_record(struct signer *, const struct signer_req *r, size_t n,
+	    struct buf *ans);
+int	 signer_batch_commit(struct signer *, const struct signer_req *r, size_t n,
 	    struct buf *ans);
 
 struct msg;
@@ -151,16 +176,22 @@ void	 signer_restore_committed(struct signer *, int ok);
 
 struct ca_issued;
 
-/* signer_pool.c: signing threads (airlock-signerd). start: before the
- * sandbox; 0 or -1 (no memory: the signer signs on one thread). */
+/* signer_pool.c: signing threads and the pipeline (airlock-signerd).
+ * start: before the sandbox; 0 or -1 (no memory: the main thread signs). */
 int	 signer_pool_start(struct signer *);
 void	 signer_pool_stop(struct signer *);
-/* Signs the batch's SIGN requests ahead, on every thread. */
-void	 signer_pre_issue(struct signer *, const struct signer_req *, size_t n);
+/* Can one more batch be given to signer_batch_ahead? */
+int	 signer_ahead_room(const struct signer *);
+/* Is the oldest batch given to signer_batch_ahead signed (or none)? */
+int	 signer_ahead_ready(struct signer *);
+/* Before signer_pre_take: waits until the batch r (the oldest given to
+ * signer_batch_ahead; none: nothing) is signed, signing what waits. */
+void	 signer_pre_wait(struct signer *, const struct signer_req *, size_t n);
 /* The result signed ahead for m, taken once: 1 (serial, issued, code and
  * why filled), or 0: none, sign now. */
 int	 signer_pre_take(struct signer *, const struct msg *m, uint8_t *serial,
 	    struct ca_issued *, int *code, char *why, size_t whysz);
+/* After the ordered pass: what nobody took is dropped. */
 void	 signer_pre_clear(struct signer *);
 
 #endif

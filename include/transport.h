@@ -43,7 +43,11 @@ struct transport {
 struct link;
 
 /* transport.c */
+/* Reads the cable into the link (messages reach the callbacks), then lets
+ * the link write (acknowledgements, frames); _io is both. -1: device lost. */
 int	 transport_link_io(struct transport *, struct link *, short revents, uint64_t now_ms);
+int	 transport_link_read(struct transport *, struct link *, short revents, uint64_t now_ms);
+int	 transport_link_write(struct transport *, struct link *, uint64_t now_ms);
 int	 transport_init(struct transport *, const struct cfg_link *, char *why, size_t whysz);
 /* Closes the cable and frees the transport's private state; init may follow. */
 void	 transport_free(struct transport *);

@@ -50,7 +50,8 @@ link = {
   transport = "serial";
   device = "$d/cable-signer";
   baud = ${AL_BAUD:-115200};
-  key_file = "$d/signer/link.key";
+${AL_PACE:+  pace = $AL_PACE;
+}  key_file = "$d/signer/link.key";
   max_payload = ${AL_PAYLOAD:-1024};
   window = ${AL_WINDOW:-32};
 };
@@ -77,7 +78,8 @@ link = {
   transport = "serial";
   device = "$d/cable-webdb";
   baud = ${AL_BAUD:-115200};
-  key_file = "$d/webdb/link.key";
+${AL_PACE:+  pace = $AL_PACE;
+}  key_file = "$d/webdb/link.key";
   max_payload = ${AL_PAYLOAD:-1024};
   window = ${AL_WINDOW:-32};
 };

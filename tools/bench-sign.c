@@ -180,11 +180,12 @@ bench_check(const struct buf *ans, size_t n)
 	return 0;
 }
 
-#define ROUND	SIGNER_BATCH_MAX	/* requests, then signatures, per round */
+#define ROUND	1024	/* requests, then signatures, per round */
 
 struct bench {
 	struct signer	 s;
 	struct buf	*req;
+	struct signer_req *r;		/* the same, as the signer takes them */
 	struct buf	 ans[SIGNER_BATCH_MAX];
 	EVP_PKEY_CTX	*raw;
 	double		 t_sign, t_raw;		/* wall clock */
@@ -192,21 +193,52 @@ struct bench {
 	int		 bad;
 };
 
+static int
+batch_len(int i, int to)
+{
+	return to - i < SIGNER_BATCH_MAX ? to - i : SIGNER_BATCH_MAX;
+}
+
+/* The next batch starts signing on the pool's threads, if there is room. */
+static void
+bench_more(struct bench *b, int *i, int to)
+{
+	int k;
+
+	if (*i >= to || !signer_ahead_room(&b->s))
+		return;
+	k = batch_len(*i, to);
+	signer_batch_ahead(&b->s, &b->r[*i], (size_t)k);
+	*i += k;
+}
+
+/* airlock-signerd's pipeline (signerd_serve): batch k is recorded and
+ * committed while k+1 and k+2 are signed; its answers are checked after
+ * its commit. */
 static void
 bench_sign_round(struct bench *b, int from, int to)
 {
-	struct signer_req r[SIGNER_BATCH_MAX];
 	double t0 = now_s(), c0 = cpu_s();
-	int i, k;
+	int head = from, i = from, recorded = 0, k;
 
-	for (i = from; i < to; i += k) {
-		for (k = 0; k < SIGNER_BATCH_MAX && i + k < to; k++)
-			r[k] = (struct signer_req){ b->req[i + k].p,
-			    b->req[i + k].len };
-		if (signer_handle_batch(&b->s, r, (size_t)k, b->ans) != 0 ||
-		    bench_check(b->ans, (size_t)k) == -1)
-			b->bad = 1;
+	bench_more(b, &i, to);
+	while (head < to) {
+		bench_more(b, &i, to);
+		if (recorded) {
+			k = batch_len(head, to);
+			if (signer_batch_commit(&b->s, &b->r[head], (size_t)k,
+			    b->ans) != 0 || bench_check(b->ans, (size_t)k) == -1)
+				b->bad = 1;
+			head += k;
+			recorded = 0;
+		}
+		if (head >= to)
+			break;
+		signer_batch_record(&b->s, &b->r[head], (size_t)batch_len(head,
+		    to), b->ans);
+		recorded = 1;
 	}
+
 	b->t_sign += now_s() - t0;
 	b->c_sign += cpu_s() - c0;
 }
@@ -272,7 +304,13 @@ cmd_run(const char *cadir, const char *csrdir, int n, const char *db)
 	bench_cfg(&c, cadir, db);
 	if (signer_init(&b.s, &c, why, sizeof(why)) == -1)
 		errx(1, "%s", why);
+	if (signer_pool_start(&b.s) == -1)	/* every core, as airlock-signerd */
+		errx(1, "no memory for the signing threads");
 	b.req = bench_requests(csrdir, n);
+	if ((b.r = calloc((size_t)n, sizeof(*b.r))) == NULL)
+		err(1, NULL);
+	for (i = 0; i < n; i++)
+		b.r[i] = (struct signer_req){ b.req[i].p, b.req[i].len };
 	b.raw = bench_raw_ctx(cadir);
 	for (i = 0; i < n; i = to) {
 		to = i + ROUND < n ? i + ROUND : n;
@@ -289,7 +327,9 @@ cmd_run(const char *cadir, const char *csrdir, int n, const char *db)
 	for (i = 0; i < SIGNER_BATCH_MAX; i++)
 		buf_free(&b.ans[i]);
 	free(b.req);
+	free(b.r);
 	EVP_PKEY_CTX_free(b.raw);
+	signer_pool_stop(&b.s);
 	signer_free(&b.s);
 	return 0;
 }

@@ -262,7 +262,7 @@ opts_set(struct ls_opts *o, int ch, const char *arg)
 		o->path[ch - O_A] = arg;
 		break;
 	case O_BAUD:
-		o->baud = parse_ulong(name, arg, 50, 20000000);
+		o->baud = strcmp(arg, "0") == 0 ? 0 : parse_ulong(name, arg, 50, 20000000);
 		break;
 	case O_BUFFER:
 		o->buffer = parse_ulong(name, arg, 1, 1UL << 24);
@@ -328,6 +328,10 @@ opts_parse(struct ls_opts *o, int argc, char **argv)
 		    "(see --help)");
 	if (strcmp(o->path[0], o->path[1]) == 0)
 		errx(LS_EXIT_USAGE, "--a and --b must differ");
+	if (o->baud == 0 && (o->ber > 0 || o->drop > 0 || o->dup > 0 ||
+	    o->burst_every > 0 || o->disc_every > 0))
+		errx(LS_EXIT_USAGE, "--baud 0 is an unpaced, faultless cable: "
+		    "no --ber, --drop, --dup, --burst-every or --disconnect-every");
 }
 
 static uint64_t
@@ -574,6 +578,8 @@ dir_init(struct ls_sim *s, int i)
 static uint64_t
 char_ns(const struct ls_sim *s, uint64_t k)
 {
+	if (s->o->baud == 0)	/* unpaced: every byte is there at once */
+		return 0;
 	return (k * LS_CHAR_BITS * LS_NSEC + s->o->baud - 1) / s->o->baud;
 }
 
@@ -721,6 +727,38 @@ dir_impair(struct ls_sim *s, struct ls_dir *d, uint64_t t, uint8_t b,
 	return 2;
 }
 
+/*
+ * --baud 0: no line, so no overrun either. The queue goes to the receiving
+ * pty as fast as it takes it, and what it cannot take yet stays queued
+ * (back-pressure to the sender, as a plain pty pair gives). No impairments.
+ */
+static void
+dir_deliver_unpaced(struct ls_dir *d)
+{
+	size_t len;
+	ssize_t n;
+
+	if (d->dst->clients == 0) {
+		d->c[C_CLOSED_LOST] += d->qlen;
+		d->qlen = 0;
+		d->qhead = 0;
+		return;
+	}
+	while (d->qlen > 0) {
+		len = d->qcap - d->qhead < d->qlen ? d->qcap - d->qhead : d->qlen;
+		do {
+			n = write(d->dst->master, d->q + d->qhead, len);
+		} while (n == -1 && errno == EINTR);
+		if (n == -1 && errno != EAGAIN && errno != EIO)
+			err(1, "write %s", d->dst->name);
+		if (n <= 0)
+			return;
+		d->qhead = (d->qhead + (size_t)n) % d->qcap;
+		d->qlen -= (size_t)n;
+		d->c[C_OUT] += (uint64_t)n;
+	}
+}
+
 /* Deliver every byte whose time has come by `until`. */
 static void
 dir_deliver(struct ls_sim *s, struct ls_dir *d, uint64_t until)
@@ -729,6 +767,10 @@ dir_deliver(struct ls_sim *s, struct ls_dir *d, uint64_t until)
 	size_t n = 0;
 	uint64_t t;
 
+	if (s->o->baud == 0) {
+		dir_deliver_unpaced(d);
+		return;
+	}
 	while (d->qlen > 0 && (t = dir_due(s, d)) <= until) {
 		n += dir_impair(s, d, t, dir_pop(d), out + n);
 		dir_tick(s, d);
@@ -892,7 +934,8 @@ sim_open(struct ls_sim *s, const struct ls_opts *o)
 
 	memset(s, 0, sizeof *s);
 	s->o = o;
-	s->low_water = o->baud / LS_CHAR_BITS * LS_LOW_WATER_MS / 1000 + 1;
+	s->low_water = o->baud == 0 ? o->buffer :
+	    o->baud / LS_CHAR_BITS * LS_LOW_WATER_MS / 1000 + 1;
 	rng_seed(&s->rng, o->seed, 0);
 	if ((s->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
 		warn("inotify_init1 (ports will never count as closed)");
@@ -1008,7 +1051,7 @@ static void
 sim_pollfds(const struct ls_sim *s, struct pollfd *p)
 {
 	const struct ls_dir *d;
-	int i;
+	int i, j;
 
 	p[P_SIG].fd = sig_pipe[0];
 	p[P_INO].fd = s->ino;
@@ -1022,6 +1065,18 @@ sim_pollfds(const struct ls_sim *s, struct pollfd *p)
 	for (i = 0; i < P_NUM; i++) {
 		p[i].events = POLLIN;
 		p[i].revents = 0;
+	}
+	/* --baud 0: wake when a receiving pty has room for what waits */
+	for (i = 0; i < 2 && s->o->baud == 0; i++) {
+		d = &s->dir[i];
+		if (d->qlen == 0 || d->dst->clients == 0)
+			continue;
+		j = d->dst == &s->end[0] ? 0 : 1;
+		if (p[P_MASTER + j].fd == -1) {
+			p[P_MASTER + j].fd = s->end[j].master;
+			p[P_MASTER + j].events = POLLOUT;
+		} else
+			p[P_MASTER + j].events |= POLLOUT;
 	}
 }
 
@@ -1048,6 +1103,8 @@ sim_step(struct ls_sim *s)
 		if (p[P_SLAVE + i].revents && s->end[i].clients == 0)
 			end_drain(s, &s->end[i]);
 	}
+	for (i = 0; i < 2 && s->o->baud == 0; i++)	/* at once, not next step */
+		dir_deliver_unpaced(&s->dir[i]);
 }
 
 static void

@@ -31,8 +31,8 @@ csr_free(struct csr *c)
 /*
  * airlock-signerd's signing threads (src/signerd/signer_pool.c) check
  * requests at the same time: what this file keeps between requests (that
- * context, the curve templates below, one key-import context) is made and
- * used under csr_lock.
+ * context, the curve templates below, one key-import context) is made
+ * under csr_lock; a template, once made, is only copied, outside it.
  */
 static pthread_mutex_t csr_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -91,19 +91,29 @@ csr_ec_keep(int nid, EVP_PKEY *k)
 		}
 }
 
+/* The template for a curve, or NULL; under csr_lock. A template, once
+ * kept, is never changed or freed: it is only read (copied) afterwards. */
 static EVP_PKEY *
-csr_pubkey_ec_like(int nid, const unsigned char *pk, int pklen)
+csr_ec_template(int nid)
 {
-	EVP_PKEY *k = NULL;
 	size_t i;
 
 	for (i = 0; i < sizeof(csr_ec_templates) / sizeof(csr_ec_templates[0]);
 	    i++)
 		if (csr_ec_templates[i].key != NULL &&
 		    csr_ec_templates[i].nid == nid)
-			break;
-	if (i == sizeof(csr_ec_templates) / sizeof(csr_ec_templates[0]) ||
-	    (k = EVP_PKEY_dup(csr_ec_templates[i].key)) == NULL)
+			return csr_ec_templates[i].key;
+	return NULL;
+}
+
+/* A copy of the template with the request's point, outside the lock: the
+ * signing threads check requests of one curve at the same time. */
+static EVP_PKEY *
+csr_pubkey_ec_like(EVP_PKEY *tmpl, const unsigned char *pk, int pklen)
+{
+	EVP_PKEY *k;
+
+	if ((k = EVP_PKEY_dup(tmpl)) == NULL)
 		return NULL;
 	/* the key manager checks that the point is on the curve */
 	if (EVP_PKEY_set1_encoded_public_key(k, pk, (size_t)pklen) != 1) {
@@ -126,8 +136,6 @@ csr_pubkey_ec_locked(const void *curve, const unsigned char *pk, int pklen)
 
 	if (nid == NID_undef || (name = OBJ_nid2sn(nid)) == NULL)
 		return NULL;
-	if ((k = csr_pubkey_ec_like(nid, pk, pklen)) != NULL)
-		return k;
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
 	    (char *)(uintptr_t)name, 0);
 	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
@@ -148,8 +156,13 @@ csr_pubkey_ec_locked(const void *curve, const unsigned char *pk, int pklen)
 static EVP_PKEY *
 csr_pubkey_ec(const void *curve, const unsigned char *pk, int pklen)
 {
-	EVP_PKEY *k;
+	EVP_PKEY *k, *tmpl;
 
+	pthread_mutex_lock(&csr_lock);
+	tmpl = csr_ec_template(OBJ_obj2nid(curve));
+	pthread_mutex_unlock(&csr_lock);
+	if (tmpl != NULL)
+		return csr_pubkey_ec_like(tmpl, pk, pklen);
 	pthread_mutex_lock(&csr_lock);
 	k = csr_pubkey_ec_locked(curve, pk, pklen);
 	pthread_mutex_unlock(&csr_lock);

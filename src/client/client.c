@@ -631,10 +631,28 @@ client_on_down(void *arg)
 	log_info("link down");
 }
 
+/*
+ * Group commit: the answers (and delivery notes) one read of the cable
+ * brings are stored in one outbox.db transaction, committed before the
+ * link acknowledges them (transport_link_write). A turn that cannot be
+ * committed loses its answers' rows, not the result files already
+ * written: the requests stay unanswered and are asked for again, as an
+ * answer that cannot be stored always was.
+ */
 static void
 client_cable_io(struct client *cl, short revents, uint64_t now)
 {
-	if (transport_link_io(&cl->t, cl->l, revents, now) == -1) {
+	int r, turn = 0;
+
+	if (revents & (POLLIN | POLLHUP | POLLERR))
+		turn = outbox_begin(cl->db) == 0;
+	r = transport_link_read(&cl->t, cl->l, revents, now);
+	if (turn && outbox_commit(cl->db) == -1) {
+		log_warnx("outbox: cannot commit the answers of this read; they "
+		    "will be asked for again");
+		cl->resend_at = mono_ms() + CLIENT_RESEND_MS;
+	}
+	if (r == -1 || transport_link_write(&cl->t, cl->l, now) == -1) {
 		log_warnx("cable: device lost; reopening");
 		cl->t.ops->close(&cl->t);
 		link_reset(cl->l);
@@ -688,7 +706,7 @@ client_run(struct client *cl)
 		fatalx("%s", why);
 	if (transport_init(&cl->t, &cl->c.link, why, sizeof(why)) == -1)
 		fatalx("%s", why);
-	link_params_default(&lp, cl->c.link.baud);
+	link_params_default(&lp, cl->c.link.pace ? cl->c.link.baud : 0);
 	lp.max_payload = cl->c.link.max_payload;
 	lp.window = cl->c.link.window;
 	lp.revision = cl->c.link.revision;

@@ -460,7 +460,7 @@ cfg_root(struct cfg_ctx *x, const struct cfg *c, const config_setting_t *g,
 }
 
 static const char *const link_keys[] = {
-	"transport", "device", "baud", "rtscts", "key_file", "usb_id",
+	"transport", "device", "baud", "pace", "rtscts", "key_file", "usb_id",
 	"usb_path", "max_payload", "window", "protocol", "revision", NULL
 };
 
@@ -524,6 +524,7 @@ cfg_link(struct cfg_ctx *x, const config_setting_t *g, struct cfg_link *l)
 		    "transport must be \"serial\" or \"usb-pl2501\"");
 	CFG_INT(x, g, "baud", 1200, 4000000, l->baud);
 	CFG_INT(x, g, "rtscts", 0, 1, l->rtscts);
+	CFG_INT(x, g, "pace", 0, 1, l->pace);
 	CFG_INT(x, g, "max_payload", 64, FRAME_MAX_PAYLOAD, l->max_payload);
 	CFG_INT(x, g, "window", 1, 32, l->window);
 	CFG_INT(x, g, "revision", 1, 3, l->revision);
@@ -536,7 +537,8 @@ static const char *const top_keys[] = {
 	"ocsp", NULL
 };
 static const char *const signer_keys[] = {
-	"queue_db", "ca_db", "retention_days", "psl_file", "audit_key", NULL
+	"queue_db", "ca_db", "retention_days", "psl_file", "audit_key", "in_flight",
+	NULL
 };
 static const char *const time_keys[] = {
 	"max_sample_age", "warn_offset", "stop_offset", "max_step", NULL
@@ -687,6 +689,7 @@ cfg_defaults(struct cfg *c)
 	strcpy(c->link.key_file, "/etc/airlock/link.key");
 	strcpy(c->link.usb_id, "067b:2501");
 	c->link.baud = 115200;
+	c->link.pace = 1;
 	c->link.max_payload = 8192;
 	c->link.window = 32;
 	c->link.revision = 3;
@@ -697,6 +700,7 @@ cfg_defaults(struct cfg *c)
 	c->time_max_step = 86400;
 	c->crl_refresh = 3600;
 	c->signer_retention_days = CFG_RETENTION_DAYS;
+	c->signer_in_flight = CFG_IN_FLIGHT;
 	strcpy(c->psl_file, PSL_DEFAULT_FILE);
 	c->client_retention_days = CFG_RETENTION_DAYS;
 	c->audit_interval = 10;
@@ -826,6 +830,7 @@ cfg_groups(struct cfg_ctx *x, config_t *cf, struct cfg *c)
 			return -1;
 		CFG_INT(x, g, "retention_days", 0, CFG_RETENTION_MAX,
 		    c->signer_retention_days);
+		CFG_INT(x, g, "in_flight", 1, CFG_IN_FLIGHT_MAX, c->signer_in_flight);
 	}
 	if ((g = config_setting_get_member(top, "client")) != NULL) {
 		if (cfg_known(x, g, client_keys) == -1 ||

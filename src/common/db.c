@@ -16,9 +16,9 @@
 /*
  * A storage error (disk full, I/O error, a file that cannot be opened or
  * written, a lock held too long) goes to the daemon's health file, which
- * airlockctl status shows; the next write that is durable (a COMMIT, or a
- * write outside a transaction) clears it. Constraint errors are not
- * storage errors.
+ * airlockctl status shows; the next write that is durable (a COMMIT of a
+ * transaction that changed something, or a write outside a transaction)
+ * clears it. Constraint errors are not storage errors.
  */
 static void
 db_health(struct db *d, sqlite3_stmt *st, int rc)
@@ -28,8 +28,10 @@ db_health(struct db *d, sqlite3_stmt *st, int rc)
 
 	switch (rc & 0xff) {
 	case SQLITE_DONE:
+		/* a COMMIT that wrote nothing says nothing about the disk */
 		if (sql != NULL && sqlite3_get_autocommit(d->h) &&
-		    (!sqlite3_stmt_readonly(st) || strncmp(sql, "COMMIT", 6) == 0))
+		    (!sqlite3_stmt_readonly(st) || (strncmp(sql, "COMMIT", 6) == 0 &&
+		    sqlite3_total_changes64(d->h) != d->begin_changes)))
 			health_ok();
 		break;
 	case SQLITE_FULL: case SQLITE_IOERR: case SQLITE_CANTOPEN:
@@ -258,6 +260,8 @@ db_begin(struct db *d)
 	if ((d->depth == 0) != (sqlite3_get_autocommit(d->h) != 0) ||
 	    d->depth == DB_DEPTH_MAX)
 		return -1;
+	if (d->depth == 0)
+		d->begin_changes = sqlite3_total_changes64(d->h);
 	if (db_tx(d, db_sp_begin, d->depth) == -1)
 		return -1;
 	d->depth++;

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -56,6 +58,17 @@ serial_lock(struct transport *t, char *why, size_t whysz)
 	return 0;
 }
 
+/* A Unix98 pty's slave end (majors 136..143): the only device pace = 0 may drive. */
+static int
+serial_is_pty(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1 || !S_ISCHR(st.st_mode))
+		return 0;
+	return major(st.st_rdev) >= 136 && major(st.st_rdev) <= 143;
+}
+
 static int
 serial_open(struct transport *t, char *why, size_t whysz)
 {
@@ -73,6 +86,11 @@ serial_open(struct transport *t, char *why, size_t whysz)
 	}
 	if (serial_lock(t, why, whysz) == -1)
 		goto fail;
+	if (!t->cfg->pace && !serial_is_pty(t->fd)) {
+		snprintf(why, whysz, "%s: pace = 0 is for a pty (benchmarks, tests), "
+		    "and this is not one: a real line must be paced", t->cfg->device);
+		goto fail;
+	}
 	/* one set by an older version or another program: cleared */
 	if (ioctl(t->fd, TIOCNXCL) == -1 && errno != ENOTTY)
 		log_warn("%s: TIOCNXCL", t->cfg->device);

@@ -89,11 +89,11 @@ transport_reopen(struct transport *t, uint64_t now)
  * Returns -1 when the device has gone: the caller closes and reopens it.
  */
 int
-transport_link_io(struct transport *t, struct link *l, short revents, uint64_t now)
+transport_link_read(struct transport *t, struct link *l, short revents,
+    uint64_t now)
 {
 	uint8_t tmp[8192];
 	ssize_t r = 0;
-	size_t n;
 
 	if (revents & (POLLIN | POLLHUP | POLLERR)) {
 		while ((r = t->ops->read(t, tmp, sizeof(tmp))) > 0)
@@ -101,6 +101,15 @@ transport_link_io(struct transport *t, struct link *l, short revents, uint64_t n
 		if (r == -1)
 			return -1;
 	}
+	return 0;
+}
+
+int
+transport_link_write(struct transport *t, struct link *l, uint64_t now)
+{
+	ssize_t r = 0;
+	size_t n;
+
 	link_pump(l, now);
 	while (l->out.len > 0 && (n = link_write_allowance(l, now)) > 0) {
 		if ((r = t->ops->write(t, l->out.p, n < l->out.len ? n : l->out.len)) <= 0)
@@ -110,6 +119,14 @@ transport_link_io(struct transport *t, struct link *l, short revents, uint64_t n
 		link_pump(l, now);
 	}
 	return r == -1 ? -1 : 0;
+}
+
+int
+transport_link_io(struct transport *t, struct link *l, short revents, uint64_t now)
+{
+	if (transport_link_read(t, l, revents, now) == -1)
+		return -1;
+	return transport_link_write(t, l, now);
 }
 
 #define TRANSPORT_SHOW_COLS	79	/* `usb` output: within an 80-column console */

@@ -32,7 +32,7 @@
 #include "queue.h"
 #include "v1.h"
 
-#define LINKD_INFLIGHT	32	/* requests handed to the signer at once */
+#define LINKD_TURN_MAX	256	/* new requests per queue.db commit */
 #define LINKD_RETRY_MS	1000	/* reopen a vanished device */
 #define LINKD_SIGNER_MS	100	/* look for the signer's FIFO end (an open(2)) */
 #define LINKD_REHAND_MS	5000	/* after a retryable failure */
@@ -40,7 +40,8 @@
 #define LINKD_HELD_POLL_MS 10000	/* how often the signer is asked about them */
 /* bytes waiting for the signer's FIFO at most (one request of any size is
  * always let through, so a large one cannot wait for ever) */
-#define LINKD_PIPE_MAX	(LINKD_INFLIGHT * 65536)
+/* the FIFO's buffer cap: signer.in_flight requests of up to 64 KiB */
+#define LINKD_PIPE_MAX(d)	((size_t)(d)->c.signer_in_flight * 65536)
 
 static const char usage[] =
 	"usage: airlock-linkd [-dvn] [-c config] | --version\n"
@@ -93,6 +94,16 @@ struct linkd {
 	struct linkd_stats st;
 	struct buf	 tmp;
 	struct linkd_time time;
+	/* group commit (linkd_turn_begin): one queue.db transaction for what
+	 * one read of the cable or of signer.ans brings */
+	int		 turn;			/* a turn's transaction is open */
+	int		 turn_new;		/* new requests stored in it */
+	struct {
+		uint8_t	 reqid[AIRLOCK_REQID_LEN];
+		int	 type;
+		char	 root[AIRLOCK_NAME_MAX];
+	}		 turn_req[LINKD_TURN_MAX];
+	struct buf	 turn_ans;		/* answers to send once committed */
 	struct retention ret;		/* pruning of queue.db */
 	struct v1	*v1;		/* link.protocol "commmodule-v1", else NULL */
 };
@@ -110,6 +121,112 @@ linkd_send(struct linkd *d, const uint8_t *ans, size_t len, int64_t tag)
 		reqid_hex(ans + 2, id);		/* version, type, request id */
 		log_debug("req=%s link down: the answer waits in the queue", id);
 	}
+}
+
+/*
+ * Group commit. What one read brings (requests from the cable, answers
+ * from the signer, delivery notes) is stored in one queue.db transaction,
+ * committed before anything that depends on it leaves linkd: the link's
+ * acknowledgements go out in transport_link_write, after the commit; a
+ * stored answer waits in turn_ans until the commit, new requests are
+ * handed to the signer after it. A turn that cannot be committed answers
+ * its new requests 501 (webdb sends them again), as a request that cannot
+ * be stored always was, and sends none of its stored answers (the signer
+ * is asked again later). Without a transaction (queue_begin failed) every
+ * statement commits alone, as before.
+ */
+static void
+linkd_turn_begin(struct linkd *d)
+{
+	d->turn = queue_begin(d->q) == 0;
+	d->turn_new = 0;
+	buf_reset(&d->turn_ans);
+}
+
+/* A stored answer: sent now, or once the turn is committed ("answered"
+ * logged then, when fresh). */
+#define LINKD_TURN_HDR	13	/* tag, length, fresh */
+static void
+linkd_send_stored(struct linkd *d, const uint8_t *p, size_t n, int64_t tag,
+    int fresh)
+{
+	uint8_t h[LINKD_TURN_HDR];
+	char id[33];
+
+	if (!d->turn) {
+		if (fresh) {
+			reqid_hex(p + 2, id);	/* version, type, request id */
+			log_info("req=%s answered: %s", id, msg_type_name(p[1]));
+		}
+		linkd_send(d, p, n, tag);
+		return;
+	}
+	put_be64(h, (uint64_t)tag);
+	put_be32(h + 8, (uint32_t)n);
+	h[12] = (uint8_t)fresh;
+	if (buf_put(&d->turn_ans, h, sizeof(h)) == -1 ||
+	    buf_put(&d->turn_ans, p, n) == -1)
+		fatalx("linkd: out of memory");
+}
+
+static void linkd_error(struct linkd *, const struct msg *, int, const char *);
+static void linkd_hand(struct linkd *, int);
+
+static void
+linkd_turn_failed(struct linkd *d)
+{
+	struct msg m;
+	int i;
+
+	/* the failed COMMIT is logged (rate-limited) where it failed, each
+	 * new request's 501 by linkd_error */
+	d->st.storage_errors++;
+	for (i = 0; i < d->turn_new; i++) {
+		memset(&m, 0, sizeof(m));
+		memcpy(m.reqid, d->turn_req[i].reqid, AIRLOCK_REQID_LEN);
+		m.type = d->turn_req[i].type;
+		linkd_error(d, &m, AL_E_STORAGE,
+		    "the signer host cannot store the request now");
+	}
+	if (d->turn_ans.len > 0)
+		d->rehand_at = mono_ms() + LINKD_REHAND_MS;
+}
+
+static void
+linkd_turn_end(struct linkd *d)
+{
+	const uint8_t *p;
+	size_t off, n;
+	char id[33];
+	int i;
+
+	if (!d->turn)
+		return;
+	d->turn = 0;
+	if (queue_commit(d->q) == -1) {
+		linkd_turn_failed(d);
+		buf_reset(&d->turn_ans);
+		return;
+	}
+	for (i = 0; i < d->turn_new; i++) {
+		reqid_hex(d->turn_req[i].reqid, id);
+		log_info("req=%s %s received root=%s", id,
+		    msg_type_name(d->turn_req[i].type), d->turn_req[i].root);
+	}
+	for (off = 0; off + LINKD_TURN_HDR <= d->turn_ans.len;
+	    off += LINKD_TURN_HDR + n) {
+		p = d->turn_ans.p + off;
+		n = get_be32(p + 8);
+		if (p[12]) {
+			reqid_hex(p + LINKD_TURN_HDR + 2, id);
+			log_info("req=%s answered: %s", id,
+			    msg_type_name(p[LINKD_TURN_HDR + 1]));
+		}
+		linkd_send(d, p + LINKD_TURN_HDR, n, (int64_t)get_be64(p));
+	}
+	buf_reset(&d->turn_ans);
+	if (d->turn_new > 0)
+		linkd_hand(d, 1);
 }
 
 /* While queue.db's disk is full every request fails alike: their lines are
@@ -193,7 +310,7 @@ linkd_log_hook(int pri, const char *line)
 		d->st.warn_in_window = 0;
 	}
 	if (!d->signer_up || d->st.warn_in_window >= LINKD_WARN_PER_MIN ||
-	    d->req.out.len > LINKD_PIPE_MAX / 2) {
+	    d->req.out.len > LINKD_PIPE_MAX(d) / 2) {
 		d->st.warn_unsent++;
 		return;
 	}
@@ -219,8 +336,8 @@ linkd_log_hook(int pri, const char *line)
 static int
 signer_submit(struct linkd *d, const uint8_t *req, size_t len)
 {
-	if (!d->signer_up || d->handed >= LINKD_INFLIGHT ||
-	    (d->req.out.len > 0 && d->req.out.len + len > LINKD_PIPE_MAX) ||
+	if (!d->signer_up || d->handed >= (int)d->c.signer_in_flight ||
+	    (d->req.out.len > 0 && d->req.out.len + len > LINKD_PIPE_MAX(d)) ||
 	    ipc_queue(&d->req, IPC_REQUEST, req, len) == -1) {
 		d->st.busy++;
 		return -1;
@@ -268,9 +385,9 @@ linkd_hand(struct linkd *d, int only_received)
 {
 	int max, n;
 
-	if (!d->signer_up || d->handed >= LINKD_INFLIGHT)
+	if (!d->signer_up || d->handed >= (int)d->c.signer_in_flight)
 		return;
-	max = LINKD_INFLIGHT - d->handed;
+	max = (int)d->c.signer_in_flight - d->handed;
 	if (!d->sweeping) {
 		queue_pending(d->q, only_received, 0, max, linkd_hand_one, d);
 		return;
@@ -374,15 +491,26 @@ linkd_request(struct linkd *d, const struct msg *m, const uint8_t *p, size_t n)
 		return;
 	}
 	reqid_hex(m->reqid, id);
-	if (r == 1) {
+	if (r == 1 && !d->turn) {
 		log_info("req=%s %s received root=%s", id, msg_type_name(m->type), root);
 		linkd_hand(d, 1);
+		return;
+	}
+	if (r == 1) {		/* "received" is logged once committed */
+		memcpy(d->turn_req[d->turn_new].reqid, m->reqid, AIRLOCK_REQID_LEN);
+		d->turn_req[d->turn_new].type = m->type;
+		snprintf(d->turn_req[d->turn_new].root,
+		    sizeof(d->turn_req[d->turn_new].root), "%s", root);
+		if (++d->turn_new == LINKD_TURN_MAX) {	/* commit what there is */
+			linkd_turn_end(d);
+			linkd_turn_begin(d);
+		}
 		return;
 	}
 	d->st.duplicates++;
 	if (d->tmp.len > 0 && queue_get(d->q, m->reqid, &it, NULL, NULL) == 1) {
 		log_info("req=%s repeated: answered again from the queue", id);
-		linkd_send(d, d->tmp.p, d->tmp.len, it.id);
+		linkd_send_stored(d, d->tmp.p, d->tmp.len, it.id, 0);
 	} else
 		log_info("req=%s repeated: still in progress", id);
 }
@@ -595,8 +723,8 @@ linkd_answer(struct linkd *d, const uint8_t *p, size_t n)
 		return;
 	}
 	d->st.answered++;
-	log_info("req=%s answered: %s", id, msg_type_name(m.type));
-	linkd_send(d, p, n, queue_get(d->q, m.reqid, &it, NULL, NULL) == 1 ? it.id : -1);
+	linkd_send_stored(d, p, n, queue_get(d->q, m.reqid, &it, NULL, NULL) == 1 ?
+	    it.id : -1, 1);
 }
 
 static void
@@ -622,6 +750,7 @@ linkd_signer_io(struct linkd *d, short ans_revents)
 			linkd_signer_gone(d);
 			return;
 		}
+		linkd_turn_begin(d);
 		while (ipc_next(&d->ans, &type, &p, &n) == 1) {
 			if (type != IPC_ANSWER)
 				fatalx("%s: record of type %u where an answer belongs",
@@ -630,6 +759,7 @@ linkd_signer_io(struct linkd *d, short ans_revents)
 			ipc_consume(&d->ans);
 		}
 		linkd_hand(d, 1);
+		linkd_turn_end(d);
 	}
 	if (d->req.out.len && ipc_flush(&d->req) == -1)
 		linkd_signer_gone(d);
@@ -685,6 +815,8 @@ linkd_v1_io(struct linkd *d, short revents, uint64_t now)
 static void
 linkd_cable_io(struct linkd *d, short revents, uint64_t now)
 {
+	int r;
+
 	if (d->v1 != NULL) {
 		if (linkd_v1_io(d, revents, now) == -1) {
 			log_warnx("cable: device lost; reopening");
@@ -693,7 +825,11 @@ linkd_cable_io(struct linkd *d, short revents, uint64_t now)
 		}
 		return;
 	}
-	if (transport_link_io(&d->t, d->l, revents, now) == -1) {
+	if (revents & (POLLIN | POLLHUP | POLLERR))
+		linkd_turn_begin(d);
+	r = transport_link_read(&d->t, d->l, revents, now);
+	linkd_turn_end(d);	/* before the acknowledgements are written */
+	if (r == -1 || transport_link_write(&d->t, d->l, now) == -1) {
 		log_warnx("cable: device lost; reopening");
 		d->t.ops->close(&d->t);
 		link_reset(d->l);
@@ -829,7 +965,7 @@ main(int argc, char **argv)
 		fatalx("%s: cannot open the queue database", d.c.queue_db);
 	retention_init(&d.ret, d.q, queue_prune, "queue.db",
 	    "delivered or failed requests", d.c.signer_retention_days, mono_ms());
-	link_params_default(&lp, d.c.link.baud);
+	link_params_default(&lp, d.c.link.pace ? d.c.link.baud : 0);
 	lp.max_payload = d.c.link.max_payload;
 	lp.window = d.c.link.window;
 	lp.revision = d.c.link.revision;
@@ -839,6 +975,7 @@ main(int argc, char **argv)
 	ipc_init(&d.req, d.req_path, 0);
 	ipc_init(&d.ans, d.ans_path, 1);
 	buf_init(&d.tmp);
+	buf_init(&d.turn_ans);
 	if (strcmp(d.c.link.protocol, "commmodule-v1") == 0 &&
 	    (d.v1 = v1_new(&d.c, &v1h)) == NULL)
 		fatalx("out of memory");

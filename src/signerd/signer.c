@@ -696,46 +696,72 @@ signer_handle_one(struct signer *s, const uint8_t *req, size_t len,
  * returned only after that transaction is durable. Inside, each request
  * has a savepoint, so a storage error undoes that request alone; a request
  * id seen twice in one batch finds the first one's answer (uncommitted,
- * on the same connection) and is not processed again.
+ * on the same connection) and is not processed again. Its SIGN requests
+ * were signed ahead on the pool's threads (signer_pool.c), when there are.
  */
-int
-signer_handle_batch(struct signer *s, const struct signer_req *r, size_t n,
+void
+signer_batch_record(struct signer *s, const struct signer_req *r, size_t n,
     struct buf *ans)
 {
-	struct signer_stats before = s->st;
 	size_t i;
-	int failed = 0;
 
+	s->batch.before = s->st;
+	s->batch.failed = 0;
+	s->batch.open = 0;
 	/* AUDIT_FETCH answers with committed records only */
 	if (audit_last_seq(s->db, &s->audit_committed) == -1)
 		s->audit_committed = -1;	/* AUDIT_FETCH: a storage error */
 	if (castore_begin(s->db) == -1) {
 		log_warnx("cannot start a transaction: %s", db_last_error(s->db));
+		signer_pre_wait(s, r, n);
+		signer_pre_clear(s);
 		s->st.requests += n;
 		for (i = 0; i < n; i++)
 			signer_retry_later(s, r[i].p, r[i].len, &ans[i]);
-		return (int)n;
+		s->batch.failed = (int)n;
+		return;
 	}
+	s->batch.open = 1;
 	buf_reset(&s->outcomes);
-	signer_pre_issue(s, r, n);	/* on every core, when there are several */
+	signer_pre_wait(s, r, n);	/* signed ahead, on every core */
 	for (i = 0; i < n; i++)
 		if (signer_handle_one(s, r[i].p, r[i].len, &ans[i]) == -1)
-			failed++;
+			s->batch.failed++;
 	signer_pre_clear(s);		/* what nobody took was never issued */
+}
+
+int
+signer_batch_commit(struct signer *s, const struct signer_req *r, size_t n,
+    struct buf *ans)
+{
+	size_t i;
+
+	if (!s->batch.open)
+		return s->batch.failed;
+	s->batch.open = 0;
 	if (castore_commit(s->db) == 0) {
 		signer_outcomes_flush(s);
 		signer_restore_committed(s, 1);
-		return failed;
+		return s->batch.failed;
 	}
 	buf_reset(&s->outcomes);	/* none of them happened */
 	signer_restore_committed(s, 0);
 	log_warnx("cannot commit %zu answers: %s; every one is withdrawn and "
 	    "will be asked for again", n, db_last_error(s->db));
-	s->st = before;
+	s->st = s->batch.before;
 	s->st.requests += n;
 	for (i = 0; i < n; i++)
 		signer_retry_later(s, r[i].p, r[i].len, &ans[i]);
 	return (int)n;
+}
+
+int
+signer_handle_batch(struct signer *s, const struct signer_req *r, size_t n,
+    struct buf *ans)
+{
+	signer_batch_ahead(s, r, n);
+	signer_batch_record(s, r, n, ans);
+	return signer_batch_commit(s, r, n, ans);
 }
 
 int

@@ -1,31 +1,41 @@
 /*
- * signer_pool.c: airlock-signerd's signing threads, so that an RSA-4096
- * root signs on every core. The keys stay in this process; the threads
- * only compute.
+ * signer_pool.c: airlock-signerd's signing threads and its pipeline, so
+ * that a key signs on every core and no core waits for a commit. The keys
+ * stay in this process; the threads only compute.
  *
- * A batch (signer_handle_batch) is handled in order, one request after
- * the other in one transaction, as before. Ahead of that, signer_pre_issue
- * goes through the batch's SIGN requests once: for each that decodes, has
- * no stored answer yet, names a root and a profile the root issues, it
- * draws the serial (a read of ca.db, on the main thread) and then the
- * checks and the signature (ca_issue, which reads no database) run on the
- * pool's threads and the main thread together. In the ordered pass do_sign
- * takes the result waiting for its request id (signer_pre_take) instead
- * of signing again; nothing else changes: the answer is recorded, audited
- * and committed where and when it was, so exactly-once and the group
- * commit are as before. A result nobody takes (a request id twice in the
- * batch, a root paused by the clock check meanwhile, a batch that fails)
- * is dropped unrecorded: a certificate exists only once committed.
+ * A batch (signer_handle_batch, or signer_batch_ahead, _record and
+ * _commit in turn) is recorded in order, one request after the other in
+ * one transaction, as before. Ahead of that, signer_batch_ahead goes
+ * through the batch's SIGN requests once: for each that decodes, has no
+ * stored answer yet, names a root and a profile the root issues, it draws
+ * the serial (a read of ca.db, on the main thread) and puts the request in
+ * the pool's ring of slots; the checks (the CSR's signature included) and
+ * the signature (ca_issue, which reads no database) run on the pool's
+ * threads. airlock-signerd keeps up to SIGNER_AHEAD batches signing there
+ * while the main thread records the batch before them and commits it
+ * (fsync): the threads sign batch k+1 while batch k is committed and
+ * answered. When the ordered pass comes to a batch it waits for the
+ * batch's slots (signing those not yet started itself), and do_sign takes
+ * the result waiting for its request (signer_pre_take) instead of signing
+ * again; nothing else changes: the answer is recorded, audited and
+ * committed where and when it was, and the commit alone releases answers,
+ * so exactly-once and the group commit are as before. A result nobody
+ * takes (a request id twice in the batch or answered by an earlier batch
+ * meanwhile, a root paused by the clock check, a batch that fails) is
+ * dropped unrecorded: a certificate exists only once committed. A serial
+ * drawn ahead is checked against ca.db, which may not hold yet the serials
+ * of the batches in front of it; two equal ones (2^-126) would meet the
+ * unique key (root, serial) when the second is recorded: a 501, retried.
  *
- * Threads: one fewer than the online CPUs (at most SIGNER_POOL_MAX), none
- * on one CPU or when a root's key is on a PKCS#11 token (the engine is
- * not known to sign from several threads at once). They are started
- * before the sandbox, and it waits until each has run (a thread makes its
- * first system calls, set_robust_list and rseq, when it first runs), so the
- * seccomp filter (docs/hardening.md) allows none of clone, set_robust_list
- * and rseq to the signer; they wait on a condition variable (futex)
- * between batches, block the signals the main thread handles, and exit at
- * the stop.
+ * Threads: one per online CPU (at most SIGNER_POOL_MAX: the main thread
+ * mostly waits for fsync and SQLite meanwhile), none on one CPU or when a
+ * root's key is on a PKCS#11 token (the engine is not known to sign from
+ * several threads at once). They are started before the sandbox, and it
+ * waits until each has run (a thread makes its first system calls,
+ * set_robust_list and rseq, when it first runs), so the seccomp filter
+ * (docs/hardening.md) allows none of clone, set_robust_list and rseq to
+ * the signer; they wait on a condition variable (futex) while no slot
+ * waits, block the signals the main thread handles, and exit at the stop.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -40,17 +50,27 @@
 #include "msg.h"
 #include "signer.h"
 
-#define SIGNER_POOL_MAX		7	/* threads besides the main one */
+#define SIGNER_POOL_MAX		8	/* threads besides the main one */
+/* slots: the batch being recorded and the batches signed ahead */
+#define SIGNER_SLOTS		((SIGNER_AHEAD + 1) * SIGNER_BATCH_MAX)
+
+enum { PRE_WAITS, PRE_SIGNED, PRE_TAKEN };	/* a slot's state */
 
 struct signer_pre {
 	struct msg	 m;		/* the decoded request */
 	int		 root;		/* index in cfg->roots */
 	const struct cfg_profile *profile;
 	uint8_t		 serial[SIGNER_SERIAL_LEN];
-	int		 ready;		/* signed (or refused): waits to be taken */
+	int		 state;		/* PRE_* */
 	int		 code;
 	struct ca_issued issued;
 	char		 why[512];
+};
+
+struct signer_ahead {
+	const uint8_t	*first;		/* the batch's first request, to check */
+	size_t		 n;		/* the order it is recorded in */
+	uint64_t	 from, to;	/* its slots */
 };
 
 struct signer_pool {
@@ -59,14 +79,22 @@ struct signer_pool {
 	pthread_t	 th[SIGNER_POOL_MAX];
 	int		 nthreads;
 	int		 stop;
-	uint64_t	 round;		/* a new batch of work */
-	struct signer	*s;
-	struct signer_pre *pre;		/* the batch's, SIGNER_BATCH_MAX */
-	size_t		 n;		/* slots in use */
-	size_t		 next;		/* the next slot to sign */
-	size_t		 finished;
 	int		 running;	/* threads that have started */
+	struct signer	*s;
+	struct signer_pre *pre;		/* a ring of SIGNER_SLOTS; slot i is
+					 * pre[i % SIGNER_SLOTS] */
+	uint64_t	 filled;	/* slots given to the threads */
+	uint64_t	 next;		/* the next slot to sign */
+	struct signer_ahead ahead[SIGNER_AHEAD];	/* oldest first */
+	int		 nahead;
+	uint64_t	 cur_from, cur_to;	/* the batch being recorded */
 };
+
+static struct signer_pre *
+slot(struct signer_pool *pl, uint64_t i)
+{
+	return &pl->pre[i % SIGNER_SLOTS];
+}
 
 static void
 pre_sign(struct signer *s, struct signer_pre *p)
@@ -92,30 +120,23 @@ pre_sign(struct signer *s, struct signer_pre *p)
 	    sizeof(p->serial), &p->issued, p->why, sizeof(p->why));
 }
 
-/* Takes slots until none is left; on the pool's threads and the main one. */
+/* Signs slot pl->next, then returns with the lock held again. */
 static void
-pool_work(struct signer_pool *pl)
+pool_sign_next(struct signer_pool *pl)
 {
-	size_t i;
+	uint64_t i = pl->next++;
 
-	pthread_mutex_lock(&pl->mu);
-	while (pl->next < pl->n) {
-		i = pl->next++;
-		pthread_mutex_unlock(&pl->mu);
-		pre_sign(pl->s, &pl->pre[i]);
-		pthread_mutex_lock(&pl->mu);
-		pl->pre[i].ready = 1;
-		if (++pl->finished == pl->n)
-			pthread_cond_broadcast(&pl->done);
-	}
 	pthread_mutex_unlock(&pl->mu);
+	pre_sign(pl->s, slot(pl, i));
+	pthread_mutex_lock(&pl->mu);
+	slot(pl, i)->state = PRE_SIGNED;
+	pthread_cond_broadcast(&pl->done);
 }
 
 static void *
 pool_thread(void *arg)
 {
 	struct signer_pool *pl = arg;
-	uint64_t seen = 0;
 	sigset_t set;
 
 	/* SIGTERM and the like go to the main thread (its poll wakes); the
@@ -132,14 +153,11 @@ pool_thread(void *arg)
 	pl->running++;			/* glibc's start-up calls are behind us */
 	pthread_cond_broadcast(&pl->done);
 	for (;;) {
-		while (!pl->stop && pl->round == seen)
+		while (!pl->stop && pl->next == pl->filled)
 			pthread_cond_wait(&pl->go, &pl->mu);
 		if (pl->stop)
 			break;
-		seen = pl->round;
-		pthread_mutex_unlock(&pl->mu);
-		pool_work(pl);
-		pthread_mutex_lock(&pl->mu);
+		pool_sign_next(pl);
 	}
 	pthread_mutex_unlock(&pl->mu);
 	return NULL;
@@ -152,14 +170,14 @@ signer_pool_start(struct signer *s)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	int i, want;
 
-	want = cpus > 1 ? (int)(cpus - 1) : 0;
+	want = cpus > 1 ? (int)cpus : 0;
 	if (want > SIGNER_POOL_MAX)
 		want = SIGNER_POOL_MAX;
 	for (i = 0; i < s->cfg->nroots; i++)
 		if (s->ca[i] != NULL && ca_key_on_token(s->ca[i]))
 			want = 0;
 	if ((pl = calloc(1, sizeof(*pl))) == NULL ||
-	    (pl->pre = calloc(SIGNER_BATCH_MAX, sizeof(*pl->pre))) == NULL) {
+	    (pl->pre = calloc(SIGNER_SLOTS, sizeof(*pl->pre))) == NULL) {
 		free(pl);
 		return -1;
 	}
@@ -180,9 +198,9 @@ signer_pool_start(struct signer *s)
 		pthread_cond_wait(&pl->done, &pl->mu);
 	pthread_mutex_unlock(&pl->mu);
 	s->pool = pl;
-	log_info("signing on %d thread%s (%ld CPUs%s)", pl->nthreads + 1,
-	    pl->nthreads ? "s" : "", cpus, want == 0 && cpus > 1 ?
-	    ", a key on a token: one" : "");
+	log_info("signing on %d thread%s (%ld CPUs%s)", pl->nthreads,
+	    pl->nthreads == 1 ? "" : "s", cpus, want == 0 && cpus > 1 ?
+	    ", a key on a token: the main thread signs" : "");
 	return 0;
 }
 
@@ -200,7 +218,8 @@ signer_pool_stop(struct signer *s)
 	pthread_mutex_unlock(&pl->mu);
 	for (i = 0; i < pl->nthreads; i++)
 		pthread_join(pl->th[i], NULL);
-	signer_pre_clear(s);
+	for (i = 0; i < SIGNER_SLOTS; i++)
+		buf_free(&pl->pre[i].issued.der);
 	pthread_mutex_destroy(&pl->mu);
 	pthread_cond_destroy(&pl->go);
 	pthread_cond_destroy(&pl->done);
@@ -219,7 +238,7 @@ pre_take_request(struct signer *s, const struct signer_req *r,
 	struct buf ans;
 	int found;
 
-	memset(p, 0, sizeof(*p));
+	memset(p, 0, sizeof(*p));	/* a free slot holds no certificate */
 	buf_init(&p->issued.der);
 	if (msg_decode(r->p, r->len, &p->m) != AL_OK || p->m.type != MSG_SIGN)
 		return 0;
@@ -239,39 +258,84 @@ pre_take_request(struct signer *s, const struct signer_req *r,
 	return signer_serial(s, root->name, p->serial) == 0;
 }
 
+int
+signer_ahead_room(const struct signer *s)
+{
+	const struct signer_pool *pl = s->pool;
+
+	return pl == NULL ? 1 : pl->nahead < SIGNER_AHEAD;
+}
+
 void
-signer_pre_issue(struct signer *s, const struct signer_req *r, size_t n)
+signer_batch_ahead(struct signer *s, const struct signer_req *r, size_t n)
 {
 	struct signer_pool *pl = s->pool;
+	struct signer_ahead a;
 	char why[256];
-	size_t i, count = 0;
+	size_t i;
 
-	if (pl == NULL || pl->nthreads == 0 || s->restoring ||
-	    signer_time_paused(s, why, sizeof(why)))
+	if (pl == NULL || n == 0)
 		return;
-	signer_pre_clear(s);
-	/* filled while pl->n is 0: a thread still in the last round sees
-	 * nothing to take until the round is published below */
-	for (i = 0; i < n && count < SIGNER_BATCH_MAX; i++)
-		if (pre_take_request(s, &r[i], &pl->pre[count]))
-			count++;
-		else
-			buf_free(&pl->pre[count].issued.der);
-	if (count < 2) {		/* nothing to share: signed in order */
-		for (i = 0; i < count; i++)
-			buf_free(&pl->pre[i].issued.der);
-		return;
-	}
+	if (pl->nahead == SIGNER_AHEAD)
+		fatalx("signer: more than %d batches ahead", SIGNER_AHEAD);
+	a.first = r[0].p;
+	a.n = n;
+	a.from = a.to = pl->filled;
+	/* the slots after pl->filled are the main thread's until published;
+	 * none of them is still the batch being recorded (SIGNER_SLOTS) */
+	if (pl->nthreads > 0 && !s->restoring &&
+	    !signer_time_paused(s, why, sizeof(why)))
+		for (i = 0; i < n && i < SIGNER_BATCH_MAX; i++)
+			if (pre_take_request(s, &r[i], slot(pl, a.to)))
+				a.to++;
 	pthread_mutex_lock(&pl->mu);
-	pl->n = count;
-	pl->next = pl->finished = 0;
-	pl->round++;
+	pl->ahead[pl->nahead++] = a;
+	pl->filled = a.to;
 	pthread_cond_broadcast(&pl->go);
 	pthread_mutex_unlock(&pl->mu);
-	pool_work(pl);
+}
+
+int
+signer_ahead_ready(struct signer *s)
+{
+	struct signer_pool *pl = s->pool;
+	uint64_t i;
+	int ready = 1;
+
+	if (pl == NULL)
+		return 1;
 	pthread_mutex_lock(&pl->mu);
-	while (pl->finished < pl->n)
-		pthread_cond_wait(&pl->done, &pl->mu);
+	if (pl->nahead > 0)
+		for (i = pl->ahead[0].from; i < pl->ahead[0].to && ready; i++)
+			ready = slot(pl, i)->state == PRE_SIGNED;
+	pthread_mutex_unlock(&pl->mu);
+	return ready;
+}
+
+void
+signer_pre_wait(struct signer *s, const struct signer_req *r, size_t n)
+{
+	struct signer_pool *pl = s->pool;
+	struct signer_ahead a;
+	uint64_t i;
+
+	if (pl == NULL || n == 0)
+		return;
+	pthread_mutex_lock(&pl->mu);
+	if (pl->nahead == 0 || pl->ahead[0].first != r[0].p ||
+	    pl->ahead[0].n != n)
+		fatalx("signer: a batch recorded out of the order it was "
+		    "signed in");
+	a = pl->ahead[0];
+	memmove(&pl->ahead[0], &pl->ahead[1], --pl->nahead * sizeof(a));
+	pl->cur_from = a.from;
+	pl->cur_to = a.to;
+	/* what no thread has started yet, this one signs */
+	while (pl->next < a.to)
+		pool_sign_next(pl);
+	for (i = a.from; i < a.to; i++)
+		while (slot(pl, i)->state != PRE_SIGNED)
+			pthread_cond_wait(&pl->done, &pl->mu);
 	pthread_mutex_unlock(&pl->mu);
 }
 
@@ -281,18 +345,19 @@ signer_pre_take(struct signer *s, const struct msg *m, uint8_t *serial,
 {
 	struct signer_pool *pl = s->pool;
 	struct signer_pre *p;
-	size_t i;
+	uint64_t i;
 
 	if (pl == NULL)
 		return 0;
-	for (i = 0; i < pl->n; i++) {
-		p = &pl->pre[i];
+	for (i = pl->cur_from; i < pl->cur_to; i++) {
+		p = slot(pl, i);
 		/* the same request, not only the same id: its CSR is at the
 		 * same place in the same batch buffer */
-		if (!p->ready || memcmp(p->m.reqid, m->reqid, AIRLOCK_REQID_LEN) != 0 ||
-		    p->m.csr.p != m->csr.p || p->m.csr.len != m->csr.len)
+		if (p->state != PRE_SIGNED || memcmp(p->m.reqid, m->reqid,
+		    AIRLOCK_REQID_LEN) != 0 || p->m.csr.p != m->csr.p ||
+		    p->m.csr.len != m->csr.len)
 			continue;
-		p->ready = 0;		/* taken once */
+		p->state = PRE_TAKEN;	/* taken once */
 		memcpy(serial, p->serial, sizeof(p->serial));
 		buf_free(&issued->der);
 		*issued = p->issued;	/* the certificate's bytes move */
@@ -308,14 +373,14 @@ void
 signer_pre_clear(struct signer *s)
 {
 	struct signer_pool *pl = s->pool;
-	size_t i, n;
+	uint64_t i;
 
 	if (pl == NULL)
 		return;
-	pthread_mutex_lock(&pl->mu);
-	n = pl->n;
-	pl->n = pl->next = pl->finished = 0;
-	pthread_mutex_unlock(&pl->mu);
-	for (i = 0; i < n; i++)
-		buf_free(&pl->pre[i].issued.der);
+	/* what nobody took was never issued */
+	for (i = pl->cur_from; i < pl->cur_to; i++) {
+		buf_free(&slot(pl, i)->issued.der);
+		slot(pl, i)->state = PRE_WAITS;
+	}
+	pl->cur_from = pl->cur_to;
 }

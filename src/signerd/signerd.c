@@ -32,12 +32,25 @@ static const char usage[] =
 	"  -n        check the configuration and exit\n";
 
 #define SIGNERD_MAX_PENDING	(16u << 20)	/* answers waiting for linkd */
+#define SIGNERD_SETS		(SIGNER_AHEAD + 1)	/* batches in the pipeline */
+#define SIGNERD_WAIT_MS		2	/* looks at the FIFO while threads sign */
+
+/* One batch in the pipeline: its requests' bytes stay here until it is
+ * committed (the signing threads read them meanwhile). */
+struct signerd_batch {
+	struct buf	 req[SIGNER_BATCH_MAX];	/* copies of the requests */
+	struct signer_req r[SIGNER_BATCH_MAX];
+	size_t		 n;
+};
 
 struct signerd {
 	struct signer	 s;
 	struct ipc_chan	 req, ans;
 	char		 req_path[PATH_MAX], ans_path[PATH_MAX];
-	struct buf	 batch[SIGNER_BATCH_MAX];	/* copies of the requests */
+	struct signerd_batch set[SIGNERD_SETS];	/* a ring */
+	unsigned	 head;		/* the oldest batch not yet committed */
+	unsigned	 nsets;		/* batches in the ring */
+	int		 recorded;	/* the oldest is recorded, not committed */
 	struct buf	 answer[SIGNER_BATCH_MAX];
 	struct retention ret;		/* pruning of CRL answers in ca.db */
 };
@@ -60,7 +73,7 @@ signerd_answer(struct signerd *d, const struct buf *answer)
 
 /* Takes every whole request record there is, up to a batch. */
 static size_t
-signerd_take(struct signerd *d, struct signer_req *r)
+signerd_take(struct signerd *d, struct signerd_batch *b)
 {
 	const uint8_t *p;
 	uint32_t type;
@@ -79,28 +92,108 @@ signerd_take(struct signerd *d, struct signer_req *r)
 		}
 		if (type != IPC_REQUEST)
 			fatalx("%s: record of type %u where a request belongs", d->req_path, type);
-		buf_reset(&d->batch[k]);
-		if (buf_put(&d->batch[k], p, n) == -1)
+		buf_reset(&b->req[k]);
+		if (buf_put(&b->req[k], p, n) == -1)
 			fatalx("signer: out of memory");
 		ipc_consume(&d->req);
-		r[k].p = d->batch[k].p;
-		r[k].len = n;
+		b->r[k].p = b->req[k].p;
+		b->r[k].len = n;
 		k++;
 	}
+	b->n = k;
 	return k;
 }
 
-/* Group commit: one durable transaction per batch, then all its answers. */
+/* Reads what linkd has written; linkd gone: its partial record with it. */
+static void
+signerd_read(struct signerd *d)
+{
+	if (ipc_fill(&d->req) == -1) {
+		ipc_close(&d->req);
+		if (ipc_open(&d->req) == -1)
+			fatal("%s", d->req_path);
+	}
+}
+
+/* A new batch from the FIFO, if there is room; it starts signing. */
+static void
+signerd_more(struct signerd *d)
+{
+	struct signerd_batch *b;
+
+	/* stopping: the batches taken are finished, no new one is started
+	 * (under a steady stream the pipeline would never run dry) */
+	if (proc_quit || d->nsets == SIGNERD_SETS || !signer_ahead_room(&d->s))
+		return;
+	b = &d->set[(d->head + d->nsets) % SIGNERD_SETS];
+	if (signerd_take(d, b) == 0)
+		return;
+	signer_batch_ahead(&d->s, b->r, b->n);
+	d->nsets++;
+}
+
+/* The oldest batch is durable: its answers go. */
+static void
+signerd_commit(struct signerd *d)
+{
+	struct signerd_batch *b = &d->set[d->head];
+	size_t i;
+
+	signer_batch_commit(&d->s, b->r, b->n, d->answer);
+	for (i = 0; i < b->n; i++)
+		signerd_answer(d, &d->answer[i]);
+	if (d->ans.fd != -1 && d->ans.out.len > 0 && ipc_flush(&d->ans) == -1) {
+		log_warnx("linkd has gone; %zu bytes of answers wait in the "
+		    "database", d->ans.out.len);
+		ipc_close(&d->ans);
+	}
+	d->head = (d->head + 1) % SIGNERD_SETS;
+	d->nsets--;
+	d->recorded = 0;
+}
+
+/*
+ * Until the threads have signed the oldest batch, the main thread reads
+ * the FIFO and starts the batches behind it: the FIFO holds 64 KiB, and
+ * linkd's next requests would otherwise wait until this batch is done.
+ */
+static void
+signerd_wait(struct signerd *d)
+{
+	struct pollfd pfd;
+
+	signerd_read(d);
+	signerd_more(d);
+	while (!signer_ahead_ready(&d->s)) {
+		pfd.fd = d->req.fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, SIGNERD_WAIT_MS) > 0)
+			signerd_read(d);
+		signerd_more(d);
+	}
+}
+
+/*
+ * Group commit, pipelined: one durable transaction per batch, then all its
+ * answers. While batch k is recorded and committed, batches k+1 and k+2 are
+ * being signed on the pool's threads (signer_pool.c); new requests are
+ * read between the steps. Returns with every batch committed: no
+ * transaction stays open across the poll.
+ */
 static void
 signerd_serve(struct signerd *d)
 {
-	struct signer_req r[SIGNER_BATCH_MAX];
-	size_t i, n;
-
-	while ((n = signerd_take(d, r)) > 0) {
-		signer_handle_batch(&d->s, r, n, d->answer);
-		for (i = 0; i < n; i++)
-			signerd_answer(d, &d->answer[i]);
+	signerd_more(d);
+	while (d->nsets > 0) {
+		signerd_more(d);		/* signs during the commit below */
+		if (d->recorded)
+			signerd_commit(d);
+		if (d->nsets == 0)
+			break;
+		signerd_wait(d);
+		signer_batch_record(&d->s, d->set[d->head].r, d->set[d->head].n,
+		    d->answer);
+		d->recorded = 1;
 	}
 }
 
@@ -123,12 +216,7 @@ signerd_loop(struct signerd *d)
 			fatal("poll");
 		}
 		if (pfd[0].revents & (POLLIN | POLLHUP)) {
-			if (ipc_fill(&d->req) == -1) {
-				/* linkd has gone; a partial record dies with it */
-				ipc_close(&d->req);
-				if (ipc_open(&d->req) == -1)
-					fatal("%s", d->req_path);
-			}
+			signerd_read(d);
 			signerd_serve(d);
 		}
 		/* between batches: no transaction of the signer is open */

@@ -154,6 +154,18 @@ outbox_set_state(struct db *d, const uint8_t *reqid, int state)
 }
 
 int
+outbox_begin(struct db *d)
+{
+	return db_begin(d);
+}
+
+int
+outbox_commit(struct db *d)
+{
+	return db_commit(d);	/* rolls back when it fails */
+}
+
+int
 outbox_answer(struct db *d, const uint8_t *reqid, int state, int code,
     const uint8_t *ans, size_t len)
 {

@@ -69,6 +69,18 @@ queue_lookup_answer(struct db *d, const uint8_t *reqid, struct buf *answer)
 }
 
 int
+queue_begin(struct db *d)
+{
+	return db_begin(d);
+}
+
+int
+queue_commit(struct db *d)
+{
+	return db_commit(d);	/* rolls back when it fails */
+}
+
+int
 queue_put(struct db *d, const uint8_t *reqid, int type, const char *root,
     const uint8_t *req, size_t reqlen, struct buf *answer)
 {

@@ -10,9 +10,10 @@
 #      client's outbox, linkd's error shows in `airlockctl status`; when
 #      space returns it is accepted and answered.
 #   3. ca.db full with more requests waiting than linkd's in-flight limit
-#      (32), the signer restarted while full, then space again: every
-#      waiting request moves on, not only the first 32; the signer never
-#      logs "issued" for a certificate its failed commit withdrew.
+#      (signer.in_flight, 32 here), the signer restarted while full, then
+#      space again: every waiting request moves on, not only the first 32;
+#      the signer never logs "issued" for a certificate its failed commit
+#      withdrew.
 #   4. queue.db full with requests streaming in: linkd's lines about it
 #      are rate-limited; when space returns its WAL is checkpointed.
 # Then: one certificate per request, every database intact, daemons alive.
@@ -32,7 +33,8 @@ eventually() {	# SECONDS COMMAND [ARGS]: true once COMMAND is, polling
 	return 1
 }
 
-al_setup "$D"
+# linkd's in-flight limit as small as the tests below need to go past it
+AL_SIGNER_EXTRA="in_flight = 32;" al_setup "$D"
 S=$D/signer
 al_cable "$D" --baud 921600
 # the harness's al_start, with the shim under the two signer-host daemons

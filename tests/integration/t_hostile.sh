@@ -19,6 +19,9 @@ ok() { echo "ok - $*"; }
 bad() { echo "not ok - $*"; fails=$((fails + 1)); }
 check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 
+# linkd's in-flight limit (signer.in_flight) as small as section 4 needs
+# to go past it
+export AL_SIGNER_EXTRA="in_flight = 32;"
 AL_TIME_INTERVAL=1 al_setup "$D"
 al_cable "$D" --baud 115200
 AL_TIME_INTERVAL=1 al_config "$D"

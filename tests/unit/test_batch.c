@@ -307,6 +307,183 @@ test_single_handle(void **state)
 	buf_free(&req);
 }
 
+/* --- the pipeline (signer_pool.c) --- */
+
+static void
+make_batch(struct buf *req, struct signer_req *r, uint8_t (*id)[AIRLOCK_REQID_LEN],
+    size_t n, const char *tag)
+{
+	char cn[64];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		new_reqid(id[i]);
+		snprintf(cn, sizeof(cn), "%s%zu.example.test", tag, i);
+		make_sign(&req[i], id[i], cn);
+		r[i] = (struct signer_req){ req[i].p, req[i].len };
+	}
+}
+
+static void
+all_certs(struct buf *ans, size_t n)
+{
+	size_t i;
+	int code;
+
+	for (i = 0; i < n; i++)
+		assert_int_equal(answer_type(&ans[i], &code), MSG_CERT);
+}
+
+static void
+test_pipeline_order(void **state)
+{
+	struct buf ra[3], rb[2], rc[2], ans[NB], a1[1];
+	struct signer_req a[3], b[2], c[2];
+	uint8_t ida[3][AIRLOCK_REQID_LEN], idb[2][AIRLOCK_REQID_LEN],
+	    idc[2][AIRLOCK_REQID_LEN];
+	int64_t certs = count("certs"), answers = count("answers");
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < NB; i++)
+		buf_init(&ans[i]);
+	assert_int_equal(signer_pool_start(&T.s), 0);
+	make_batch(ra, a, ida, 3, "pa");
+	make_batch(rb, b, idb, 2, "pb");
+	make_batch(rc, c, idc, 2, "pc");
+	b[1] = a[1];			/* a request of batch a, again in b */
+	signer_batch_ahead(&T.s, a, 3);
+	signer_batch_ahead(&T.s, b, 2);
+	assert_false(signer_ahead_room(&T.s));
+	signer_batch_record(&T.s, a, 3, ans);
+	assert_true(signer_ahead_room(&T.s));
+	signer_batch_ahead(&T.s, c, 2);	/* signed while a is committed */
+	/* recorded, not committed: nothing of it is there for anyone else */
+	assert_int_equal(count("answers"), answers);
+	assert_int_equal(count("certs"), certs);
+	assert_int_equal(signer_batch_commit(&T.s, a, 3, ans), 0);
+	all_certs(ans, 3);
+	assert_int_equal(count("answers"), answers + 3);
+	buf_init(&a1[0]);
+	assert_int_equal(buf_put(&a1[0], ans[1].p, ans[1].len), 0);
+	free_all(ans, 3);
+
+	signer_batch_record(&T.s, b, 2, ans);
+	assert_int_equal(signer_batch_commit(&T.s, b, 2, ans), 0);
+	all_certs(ans, 2);
+	/* signed once: the answer of a, byte for byte */
+	assert_int_equal(ans[1].len, a1[0].len);
+	assert_memory_equal(ans[1].p, a1[0].p, a1[0].len);
+	assert_int_equal(count("certs"), certs + 4);
+	free_all(ans, 2);
+
+	signer_batch_record(&T.s, c, 2, ans);
+	assert_int_equal(signer_batch_commit(&T.s, c, 2, ans), 0);
+	all_certs(ans, 2);
+	assert_int_equal(count("certs"), certs + 6);
+	assert_int_equal(count("answers"), answers + 6);
+	assert_true(signer_ahead_ready(&T.s));	/* nothing ahead */
+	free_all(ans, 2);
+	free_all(a1, 1);
+	free_all(ra, 3);
+	free_all(rb, 2);
+	free_all(rc, 2);
+	signer_pool_stop(&T.s);
+}
+
+static void
+test_pipeline_lost_batch(void **state)
+{
+	struct buf ra[3], rb[3], ans[NB];
+	struct signer_req a[3], b[3];
+	uint8_t ida[3][AIRLOCK_REQID_LEN], idb[3][AIRLOCK_REQID_LEN];
+	int64_t certs = count("certs"), answers = count("answers");
+	size_t i;
+	int code;
+
+	(void)state;
+	for (i = 0; i < NB; i++)
+		buf_init(&ans[i]);
+	assert_int_equal(signer_pool_start(&T.s), 0);
+	on_db("CREATE TRIGGER lose2 BEFORE INSERT ON certs "
+	    "WHEN NEW.subject LIKE '%plost2%' BEGIN SELECT RAISE(ROLLBACK, "
+	    "'gone'); END");
+	make_batch(ra, a, ida, 3, "plost");	/* plost2 takes the batch with it */
+	make_batch(rb, b, idb, 3, "pkept");
+	signer_batch_ahead(&T.s, a, 3);
+	signer_batch_ahead(&T.s, b, 3);
+	signer_batch_record(&T.s, a, 3, ans);
+	assert_int_equal(signer_batch_commit(&T.s, a, 3, ans), 3);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(answer_type(&ans[i], &code), MSG_ERROR);
+		assert_int_equal(code, AL_E_STORAGE);
+	}
+	free_all(ans, 3);
+	assert_int_equal(count("certs"), certs);
+	/* the batch signed behind it is not touched by the loss */
+	signer_batch_record(&T.s, b, 3, ans);
+	assert_int_equal(signer_batch_commit(&T.s, b, 3, ans), 0);
+	all_certs(ans, 3);
+	free_all(ans, 3);
+	assert_int_equal(count("certs"), certs + 3);
+	/* repaired: the lost batch again, signed once each */
+	on_db("DROP TRIGGER lose2");
+	assert_int_equal(signer_handle_batch(&T.s, a, 3, ans), 0);
+	all_certs(ans, 3);
+	assert_int_equal(count("certs"), certs + 6);
+	assert_int_equal(count("answers"), answers + 6);
+	free_all(ans, 3);
+	free_all(ra, 3);
+	free_all(rb, 3);
+	signer_pool_stop(&T.s);
+}
+
+#define PB	48		/* requests per batch */
+#define PN	10		/* batches: more than the ring's slots */
+
+/* Round the ring of slots: the pipeline as airlock-signerd runs it. */
+static void
+test_pipeline_ring(void **state)
+{
+	static struct buf req[PN][PB], ans[PB];
+	static struct signer_req r[PN][PB];
+	static uint8_t id[PN][PB][AIRLOCK_REQID_LEN];
+	int64_t certs = count("certs");
+	uint64_t replayed = T.s.st.replayed;
+	char tag[16];
+	int head = 0, next = 0, recorded = 0, i;
+
+	(void)state;
+	assert_true(PN * PB > (SIGNER_AHEAD + 1) * SIGNER_BATCH_MAX);
+	assert_int_equal(signer_pool_start(&T.s), 0);
+	for (i = 0; i < PN; i++) {
+		snprintf(tag, sizeof(tag), "ring%d-", i);
+		make_batch(req[i], r[i], id[i], PB, tag);
+	}
+	for (i = 0; i < PB; i++)
+		buf_init(&ans[i]);
+	while (head < PN) {
+		while (next < PN && signer_ahead_room(&T.s))
+			signer_batch_ahead(&T.s, r[next++], PB);
+		if (recorded) {
+			assert_int_equal(signer_batch_commit(&T.s, r[head], PB,
+			    ans), 0);
+			all_certs(ans, PB);
+			head++;
+			recorded = 0;
+			continue;
+		}
+		signer_batch_record(&T.s, r[head], PB, ans);
+		recorded = 1;
+	}
+	assert_int_equal(count("certs"), certs + PN * PB);
+	assert_int_equal(T.s.st.replayed, replayed);
+	free_all(ans, PB);
+	for (i = 0; i < PN; i++)
+		free_all(req[i], PB);
+	signer_pool_stop(&T.s);
+}
+
 /* --- fixtures --- */
 
 static int
@@ -372,6 +549,9 @@ main(void)
 		cmocka_unit_test(test_batch_one_fails),
 		cmocka_unit_test(test_batch_all_lost),
 		cmocka_unit_test(test_single_handle),
+		cmocka_unit_test(test_pipeline_order),
+		cmocka_unit_test(test_pipeline_lost_batch),
+		cmocka_unit_test(test_pipeline_ring),
 	};
 
 	log_init("test_batch", LOG_TO_STDERR, 0);

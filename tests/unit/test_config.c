@@ -856,6 +856,24 @@ test_retention(void **state)
 	expect_error("retention_days = 90;\n", 1, "unknown setting \"retention_days\"");
 }
 
+/* signer.in_flight: linkd's limit of requests at the signer. */
+static void
+test_in_flight(void **state)
+{
+	(void)state;
+	if (load("signer = { retention_days = 30; };\n") != 0)
+		fail_msg("%s", why);
+	assert_int_equal(C.signer_in_flight, CFG_IN_FLIGHT);
+	if (load("signer = { in_flight = 32; };\n") != 0)
+		fail_msg("%s", why);
+	assert_int_equal(C.signer_in_flight, 32);
+	expect_error("signer = { in_flight = 0; };\n", 1,
+	    "\"in_flight\" = 0 is out of range 1..4096");
+	expect_error("signer = { in_flight = 4097; };\n", 1, "out of range");
+	expect_error("client = { in_flight = 32; };\n", 1,
+	    "unknown setting \"in_flight\"");
+}
+
 /* The profile settings for the old system's set and X-Road. */
 static void
 test_profile_extras(void **state)
@@ -977,6 +995,7 @@ main(void)
 		cmocka_unit_test(test_profile_extras),
 		cmocka_unit_test(test_domains_and_psl),
 		cmocka_unit_test(test_retention),
+		cmocka_unit_test(test_in_flight),
 		cmocka_unit_test(test_v1),
 	};
 

@@ -1132,7 +1132,8 @@ test_batch_threads(void **state)
 		r[i] = (struct signer_req){ req[i].p, req[i].len };
 	}
 	assert_int_equal(castore_begin(T.s.db), 0);
-	signer_pre_issue(&T.s, r, 3);
+	signer_batch_ahead(&T.s, r, 3);
+	signer_pre_wait(&T.s, r, 3);
 	buf_init(&issued.der);
 	for (i = 0; i < 3; i++) {
 		assert_int_equal(msg_decode(req[i].p, req[i].len, &m), AL_OK);

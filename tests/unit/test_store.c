@@ -208,6 +208,50 @@ test_queue_put_idempotent(void **state)
 	buf_free(&got_ans);
 }
 
+/*
+ * linkd's and the client's group commit: rows written in a queue_begin /
+ * outbox_begin transaction are seen by nobody else until the commit, and a
+ * request id written twice in it is known the second time.
+ */
+static void
+test_queue_turn(void **state)
+{
+	char path[PATH_MAX];
+	struct db *d;
+	struct buf req, ans;
+	uint8_t id[AIRLOCK_REQID_LEN];
+	sqlite3 *h;
+	int i;
+
+	(void)state;
+	fresh(path, "qturn.db");
+	assert_int_equal(queue_open(path, 0, &d), 0);
+	bytes_of(&req, 3, 900);
+	buf_init(&ans);
+	assert_int_equal(queue_begin(d), 0);
+	for (i = 1; i <= 3; i++) {
+		reqid_of(id, i);
+		assert_int_equal(queue_put(d, id, MSG_SIGN, "r", req.p, req.len,
+		    &ans), 1);
+	}
+	assert_int_equal(queue_put(d, id, MSG_SIGN, "r", req.p, req.len, &ans), 0);
+	h = peek_open(path);
+	assert_int_equal(peek_int(h, "SELECT count(*) FROM queue"), 0);
+	assert_int_equal(queue_commit(d), 0);
+	assert_int_equal(peek_int(h, "SELECT count(*) FROM queue"), 3);
+	/* a commit without a transaction fails, and nothing changes */
+	assert_int_equal(queue_commit(d), -1);
+	assert_int_equal(outbox_begin(d), 0);	/* the same nesting rules */
+	reqid_of(id, 4);
+	assert_int_equal(queue_put(d, id, MSG_SIGN, "r", req.p, req.len, &ans), 1);
+	assert_int_equal(outbox_commit(d), 0);
+	assert_int_equal(peek_int(h, "SELECT count(*) FROM queue"), 4);
+	sqlite3_close(h);
+	db_close(d);
+	buf_free(&req);
+	buf_free(&ans);
+}
+
 static void
 test_queue_answer_replayed(void **state)
 {
@@ -1048,6 +1092,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_queue_put_idempotent),
+		cmocka_unit_test(test_queue_turn),
 		cmocka_unit_test(test_queue_answer_replayed),
 		cmocka_unit_test(test_queue_states_forward),
 		cmocka_unit_test(test_queue_pending),

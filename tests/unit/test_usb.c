@@ -3,7 +3,8 @@
  * transport plumbing (src/link/transport.c) that need no device: the usb_id
  * parser, the mapping of libusb codes to outcomes, the USB settings of the
  * configuration, an open that finds nothing (a clear sentence, said once,
- * no fd), and the status file the "usb" commands read. The transfers
+ * no fd), the status file the "usb" commands read, and the serial
+ * transport's pace = 0 (a pty only). The transfers
  * themselves are tested against the emulated cable in
  * tests/integration/t_usb.sh.
  */
@@ -13,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +161,45 @@ test_open_nothing(void **state)
 	transport_free(&t);	/* twice is harmless */
 }
 
+/* pace = 0: off by default; a pty opens unpaced, any other device is refused. */
+static void
+test_pace(void **state)
+{
+	struct transport t;
+	char why[512], conf[600];
+	int m;
+
+	(void)state;
+	if (load("link = { transport = \"serial\"; };\n", why, sizeof(why)) != 0)
+		fail_msg("%s", why);
+	assert_int_equal(C.link.pace, 1);
+	assert_int_equal(load("link = { pace = 2; };\n", why, sizeof(why)), -1);
+	/* a pty's slave end */
+	if ((m = posix_openpt(O_RDWR | O_NOCTTY)) == -1 || grantpt(m) == -1 || unlockpt(m) == -1)
+		fail_msg("no pty here");
+	snprintf(conf, sizeof(conf), "link = { device = \"%s\"; baud = 4000000; pace = 0; };\n",
+	    ptsname(m));
+	if (load(conf, why, sizeof(why)) != 0)
+		fail_msg("%s", why);
+	assert_int_equal(C.link.pace, 0);
+	assert_int_equal(transport_init(&t, &C.link, why, sizeof(why)), 0);
+	assert_ptr_equal(t.ops, &serial_ops);
+	if (t.ops->open(&t, why, sizeof(why)) != 0)
+		fail_msg("%s", why);
+	assert_true(t.fd >= 0);
+	transport_free(&t);
+	close(m);
+	/* a character device that is no pty: refused with a sentence */
+	if (load("link = { device = \"/dev/null\"; baud = 4000000; pace = 0; };\n", why,
+	    sizeof(why)) != 0)
+		fail_msg("%s", why);
+	assert_int_equal(transport_init(&t, &C.link, why, sizeof(why)), 0);
+	assert_int_equal(t.ops->open(&t, why, sizeof(why)), -1);
+	assert_int_equal(t.fd, -1);
+	assert_non_null(strstr(why, "pace = 0 is for a pty"));
+	transport_free(&t);
+}
+
 static void
 test_publish(void **state)
 {
@@ -214,6 +255,7 @@ main(void)
 		cmocka_unit_test(test_map),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_open_nothing),
+		cmocka_unit_test(test_pace),
 		cmocka_unit_test(test_publish),
 	};
 
