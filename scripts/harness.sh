@@ -19,6 +19,7 @@
 
 AL_TOP=${AL_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 AL_BIN=${AL_BIN:-$AL_TOP/build/bin}
+. "$AL_TOP/scripts/tap.sh"	# ok, bad, check, waitfor
 
 al_die() { echo "harness: $*" >&2; exit 1; }
 

@@ -17,9 +17,6 @@ set -u
 D=$(mktemp -d /tmp/airlock-audit.XXXXXX)
 trap 'al_stop "$D"; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
 fails=0
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 
 AL_AUDIT_INTERVAL=1 al_setup "$D"
 al_cable "$D" --baud 115200

@@ -21,9 +21,6 @@ set -u
 D=$(mktemp -d /tmp/airlock-backup.XXXXXX)
 trap 'al_stop "$D"; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
 fails=0
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 CTL=$AL_BIN/airlockctl SCONF=$D/signer/airlock.conf SDB=$D/signer/state/ca.db
 OUT=$D/webdb/state/spool/out
 

@@ -14,9 +14,6 @@ set -u
 D=$(mktemp -d /tmp/airlock-cadir.XXXXXX)
 trap 'for p in $(cat "$D"/*.pid 2>/dev/null); do kill "$p" 2>/dev/null; done; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
 fails=0
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 ctl() { "$AL_BIN/airlockctl" "$@"; }
 
 printf 'right horse battery\n' > "$D/root.pass"

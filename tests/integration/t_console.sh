@@ -14,9 +14,6 @@ D=$(mktemp -d /tmp/airlock-console.XXXXXX)
 DEMO=
 trap 'al_stop "$D"; tmux kill-session -t "al$$" 2>/dev/null; [ -n "$DEMO" ] && rm -rf "$DEMO"; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
 fails=0
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 # rc NAME WANT CMD...: runs CMD, keeps its output in $out, checks the exit code
 rc() {
 	local name=$1 want=$2; shift 2

@@ -20,14 +20,6 @@ N=${CRL_N:-300}
 D=$(mktemp -d /tmp/airlock-crl.XXXXXX)
 trap 'al_stop "$D"; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
 fails=0
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
-waitfor() {	# SECONDS CONDITION
-	local i
-	for i in $(seq $(($1 * 10))); do eval "$2" && return 0; sleep 0.1; done
-	return 1
-}
 
 export AL_PROFILE_EXTRA='freshest_crl_url = "http://crl.example.test/demo-rsa-delta.crl";'
 export AL_ROOT_RSA_EXTRA='crl_days = 7; freshest_crl_url = "http://crl.example.test/demo-rsa-delta.crl";'

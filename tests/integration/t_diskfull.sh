@@ -25,7 +25,6 @@ SHIM=$AL_BIN/../lib/enospc.so
 D=$(mktemp -d /tmp/airlock-diskfull.XXXXXX)
 trap 'al_stop "$D"; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
 fails=0
-check() { if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; fails=$((fails + 1)); fi; }
 q() { sqlite3 -cmd ".timeout 5000" "$@"; }
 eventually() {	# SECONDS COMMAND [ARGS]: true once COMMAND is, polling
 	local n=$(($1 * 10)); shift

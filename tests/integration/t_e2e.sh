@@ -13,9 +13,6 @@ set -u
 D=$(mktemp -d /tmp/airlock-e2e.XXXXXX)
 trap 'al_stop "$D"; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
 fails=0
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 
 al_setup "$D"
 # noise bursts on the line: the link must resynchronise and retransmit

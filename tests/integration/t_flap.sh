@@ -16,7 +16,6 @@ set -u
 D=$(mktemp -d /tmp/airlock-flap.XXXXXX)
 trap 'al_stop "$D"; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
 fails=0
-check() { if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; fails=$((fails + 1)); fi; }
 stat_of() {	# HOST KEY: a counter from that host's link.status
 	sed -n "s/.* $2=\([0-9]*\).*/\1/p" "$D/$1/state/link.status" 2>/dev/null
 }

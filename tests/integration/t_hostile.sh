@@ -15,9 +15,6 @@ D=$(mktemp -d /tmp/airlock-hostile.XXXXXX)
 trap 'kill $swapper 2>/dev/null; al_stop "$D"; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
 swapper=
 fails=0
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 
 # linkd's in-flight limit (signer.in_flight) as small as section 4 needs
 # to go past it

@@ -19,9 +19,6 @@ set -u
 D=$(mktemp -d /tmp/airlock-import.XXXXXX)
 trap '[ "${KEEP:-}" ] || rm -rf "$D"' EXIT
 fails=0
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 N=${IMPORT_N:-60}
 O=$D/oldca
 

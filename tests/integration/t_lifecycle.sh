@@ -32,16 +32,8 @@ done
 D=$(mktemp -d /tmp/airlock-life.XXXXXX)
 trap 'al_stop "$D"; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
 fails=0 rollover_ok=1 old_ok=1
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 roll() { if eval "$2"; then ok "$1"; else bad "$1"; rollover_ok=0; fi; }
 oldk() { if eval "$2"; then ok "$1"; else bad "$1"; old_ok=0; fi; }
-waitfor() {	# SECONDS CONDITION
-	local i
-	for i in $(seq $(($1 * 10))); do eval "$2" && return 0; sleep 0.1; done
-	return 1
-}
 
 # the token: the subroot's key and the one it rolls over to
 mkdir -p "$D/tokens"

@@ -17,10 +17,7 @@ D=$(mktemp -d /tmp/airlock-ocsp.XXXXXX)
 PID=
 trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
 fails=0
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
-waitfor() { local i; for i in $(seq $(($1 * 10))); do eval "$2" && return 0; sleep 0.1; done; return 1; }
+. "$AL_TOP/scripts/tap.sh"
 command -v ocsptool >/dev/null || { echo "SKIP: ocsptool (gnutls-bin) not installed"; exit 77; }
 
 ocsp_ca "$D/ca" || { echo "not ok - the test CA"; exit 1; }

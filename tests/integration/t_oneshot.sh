@@ -28,7 +28,6 @@ cleanup() {
 }
 trap cleanup EXIT
 fails=0
-check() { if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; fails=$((fails + 1)); fi; }
 
 al_setup "$D"
 # nobody reads the configurations and writes only webdb's state (the outbox)

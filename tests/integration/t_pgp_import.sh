@@ -7,12 +7,12 @@
 # `gpg --check-sigs`.
 set -u
 AL_BIN=${AL_BIN:-$AL_TOP/build/bin}
-command -v gpg >/dev/null || { echo "ok - SKIP: gpg not installed"; exit 0; }
+command -v gpg >/dev/null || { echo "SKIP: gpg not installed"; exit 77; }
 D=$(mktemp -d /tmp/airlock-pgpimport.XXXXXX)
 export GNUPGHOME=$D/g
 trap 'gpgconf --kill gpg-agent 2>/dev/null; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
 fails=0
-check() { if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; fails=$((fails + 1)); fi; }
+. "$AL_TOP/scripts/tap.sh"
 mkdir -m 0700 "$GNUPGHOME" "$D/keys"
 G="gpg --batch --quiet --no-tty --pinentry-mode loopback"
 $G --passphrase oldpass --quick-gen-key "Old DSA CA <old@ca.example>" dsa1024 cert,sign never 2>/dev/null

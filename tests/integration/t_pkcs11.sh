@@ -22,9 +22,6 @@ done
 D=$(mktemp -d /tmp/airlock-pkcs11.XXXXXX)
 trap 'al_stop "$D"; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
 fails=0
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 
 # the token
 mkdir -p "$D/tokens"

@@ -49,7 +49,6 @@ cleanup() {
 }
 trap cleanup EXIT
 fails=0
-check() { if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; fails=$((fails + 1)); fi; }
 
 groupadd -r "$G" && groupadd -r "$CG" &&
 useradd -r -M -N -d /nonexistent -s /usr/sbin/nologin -g "$G" -G "$CG" "$LU" &&

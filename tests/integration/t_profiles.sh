@@ -20,9 +20,6 @@ done
 D=$(mktemp -d /tmp/airlock-profiles.XXXXXX)
 trap 'al_stop "$D"; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
 fails=0
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 
 al_setup "$D"
 all='"client", "client-org", "client-codesign", "client-machine", "client-ads",

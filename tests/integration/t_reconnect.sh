@@ -10,7 +10,6 @@ set -u
 D=$(mktemp -d /tmp/airlock-reconnect.XXXXXX)
 trap 'al_stop "$D"; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
 fails=0
-check() { if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; fails=$((fails + 1)); fi; }
 
 al_setup "$D"
 al_cable "$D" --baud 115200

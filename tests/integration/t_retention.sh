@@ -18,7 +18,6 @@ set -u
 D=$(mktemp -d /tmp/airlock-retention.XXXXXX)
 trap 'al_stop "$D"; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
 fails=0
-check() { if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; fails=$((fails + 1)); fi; }
 q() { sqlite3 -cmd ".timeout 5000" "$@"; }
 eventually() {	# SECONDS CONDITION
 	local i

@@ -9,7 +9,6 @@ N=${STRESS_N:-500}
 D=$(mktemp -d /tmp/airlock-stress.XXXXXX)
 trap 'al_stop "$D"; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
 fails=0
-check() { if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; fails=$((fails + 1)); fi; }
 q() { sqlite3 -cmd ".timeout 5000" "$@"; }
 
 export AL_BAUD=460800

@@ -14,7 +14,7 @@ set -u
 top=${AL_TOP:?}
 command -v systemd-analyze >/dev/null || { echo "needs systemd-analyze (systemd)"; exit 77; }
 fails=0
-check() { if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; fails=$((fails + 1)); fi; }
+. "$AL_TOP/scripts/tap.sh"
 
 expand() {	# GROUP-or-NAME...: the system call names, one a line
 	local t

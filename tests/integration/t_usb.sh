@@ -18,9 +18,6 @@ al_usb_ok || { echo "umockdev (libumockdev-dev, umockdev) is not installed"; exi
 D=$(mktemp -d /tmp/airlock-usb.XXXXXX)
 trap 'al_usb_stop "$D"; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
 fails=0
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 
 al_setup "$D"
 al_usb_config "$D"

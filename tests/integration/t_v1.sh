@@ -11,9 +11,6 @@ set -u
 D=$(mktemp -d /tmp/airlock-v1.XXXXXX)
 trap 'al_stop "$D"; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
 fails=0
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 PEER="python3 $AL_TOP/tests/integration/v1peer.py $D/cable-webdb"
 
 AL_PGP=1 al_setup "$D"

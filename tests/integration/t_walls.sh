@@ -13,9 +13,7 @@ W=$AL_TOP/scripts/walls.sh
 T=$(mktemp -d /tmp/airlock-walls.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 fails=0
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+. "$AL_TOP/scripts/tap.sh"
 CFLAGS="-std=gnu11 -I$AL_TOP/include -D_GNU_SOURCE $(pkg-config --cflags libusb-1.0)"
 # the compiler and sanitizer flags of the archives (make asan: clang, ASan)
 LINK=${AL_LINK:-cc}

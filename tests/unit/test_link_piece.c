@@ -27,6 +27,7 @@
 
 #define BAUD		115200
 #define BIG_LEN		7996	/* with its length prefix: one 8000-byte frame */
+#define MSG_LEN		BIG_LEN
 
 struct end {
 	struct link	*l;
@@ -38,20 +39,7 @@ struct end {
 	uint32_t	 pieces, piece_max;	/* PIECE frames and their largest payload */
 };
 
-static struct end A, B;
-static uint8_t key[LINK_KEY_LEN];
-static uint64_t now;
-static int cut;
-static double ber;
 static uint32_t big_from = FRAME_MAX_PAYLOAD;	/* count DATA longer than this */
-static uint64_t rng = 777;
-
-static uint32_t
-rnd(void)
-{
-	rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-	return (uint32_t)(rng >> 33);
-}
 
 static size_t
 gen(uint32_t i, uint8_t *m)
@@ -64,27 +52,9 @@ gen(uint32_t i, uint8_t *m)
 	return BIG_LEN;
 }
 
-static void
-cb_message(void *arg, const uint8_t *m, size_t n)
-{
-	struct end *e = arg;
-	uint8_t want[BIG_LEN];
-
-	assert_int_equal(n, BIG_LEN);
-	gen(e->rx, want);
-	if (memcmp(m, want, n) != 0)
-		fail_msg("message %u: got %u (lost, repeated or damaged)", e->rx, get_be32(m));
-	e->rx++;
-}
-
-static void
-cb_delivered(void *arg, uint64_t tag)
-{
-	struct end *e = arg;
-
-	assert_int_equal(tag, e->delivered + 1);
-	e->delivered++;
-}
+static void sniff(struct end *, const uint8_t *, size_t);
+#define LINKLINE_SEED	777ull
+#include "linkline.h"
 
 static const struct link_cb cbs = { NULL, NULL, cb_message, cb_delivered };
 
@@ -141,65 +111,6 @@ sniff(struct end *e, const uint8_t *p, size_t n)
 	}
 }
 
-static void
-line(struct end *from, struct end *to)
-{
-	uint8_t buf[64];
-	size_t n, i;
-
-	link_pump(from->l, now);
-	from->credit += BAUD / 10000.0;
-	if (from->credit > sizeof(buf))
-		from->credit = sizeof(buf);
-	n = from->l->out.len < (size_t)from->credit ? from->l->out.len : (size_t)from->credit;
-	if (n == 0)
-		return;
-	memcpy(buf, from->l->out.p, n);
-	buf_consume(&from->l->out, n);
-	link_wrote(from->l, n, now);
-	from->credit -= (double)n;
-	sniff(from, buf, n);
-	if (cut)
-		return;
-	for (i = 0; ber > 0 && i < n * 8; i++)
-		if (rnd() < ber * 4294967296.0 / 2)
-			buf[i / 8] ^= (uint8_t)(1u << (i % 8));
-	link_input(to->l, buf, n, now);
-}
-
-static void
-run_ms(uint64_t ms)
-{
-	uint64_t end = now + ms;
-
-	for (; now < end; now++) {
-		line(&A, &B);
-		line(&B, &A);
-	}
-}
-
-static void
-run_until_ready(void)
-{
-	uint64_t end = now + 3000;
-
-	while (now < end && !(link_ready(A.l) && link_ready(B.l)))
-		run_ms(1);
-	assert_true(link_ready(A.l) && link_ready(B.l));
-}
-
-static void
-send_msgs(struct end *e, uint32_t k)
-{
-	uint8_t m[BIG_LEN];
-
-	while (k-- > 0) {
-		gen(e->sent, m);
-		assert_int_equal(link_send(e->l, m, BIG_LEN, e->sent + 1), 0);
-		e->sent++;
-	}
-}
-
 /*
  * One 8000-byte frame is lost to a short pull; meanwhile the frame size
  * has come down to 1024 (a line that turned noisy). Revision 3 sends it
@@ -210,7 +121,7 @@ static void
 recut(int rev_a, int rev_b, int want_pieces)
 {
 	world(rev_a, rev_b);
-	run_until_ready();
+	run_until_ready(3000);
 	assert_int_equal(A.l->rev, rev_a < rev_b ? rev_a : rev_b);
 	A.l->seg_size = FRAME_MAX_PAYLOAD;
 	big_from = 1024 + LINK_PIECE_HDR;
@@ -321,7 +232,7 @@ test_reassembly(void **state)
 
 	(void)state;
 	world(3, 3);
-	run_until_ready();
+	run_until_ready(3000);
 	for (s = 0; s < 2; s++)
 		total[s] = frame_of(s, fr[s]);
 	/* frame 1's pieces first: it must wait for frame 0 */
@@ -381,7 +292,7 @@ test_bad_pieces(void **state)
 
 	(void)state;
 	world(3, 3);
-	run_until_ready();
+	run_until_ready(3000);
 	total = frame_of(0, fr);
 	emit_piece(&w, 0, fr, total, 0, 1000);
 	link_input(B.l, w.b, w.n, now);
@@ -420,7 +331,7 @@ test_piece_in_rev2(void **state)
 
 	(void)state;
 	world(2, 3);
-	run_until_ready();
+	run_until_ready(3000);
 	assert_int_equal(B.l->rev, 2);
 	total = frame_of(0, fr);
 	emit_piece(&w, 0, fr, total, 0, total);
@@ -439,7 +350,7 @@ test_noise_recut(void **state)
 {
 	(void)state;
 	world(3, 3);
-	run_until_ready();
+	run_until_ready(3000);
 	A.l->seg_size = FRAME_MAX_PAYLOAD;
 	ber = 3e-5;
 	send_msgs(&A, 30);

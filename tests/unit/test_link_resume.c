@@ -43,19 +43,6 @@ struct end {
 	int		 count_after;		/* count DATA frames from now on */
 };
 
-static struct end A, B;
-static uint8_t key[LINK_KEY_LEN];
-static uint64_t now;
-static int cut;
-static double ber;
-static uint64_t rng = 12345;
-
-static uint32_t
-rnd(void)
-{
-	rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-	return (uint32_t)(rng >> 33);
-}
 
 static size_t
 gen(uint32_t i, uint8_t *m)
@@ -67,6 +54,10 @@ gen(uint32_t i, uint8_t *m)
 		m[k] = (uint8_t)(i * 7 + k);
 	return MSG_LEN;
 }
+
+static void sniff(struct end *, const uint8_t *, size_t);
+#define LINKLINE_SEED	12345ull
+#include "linkline.h"
 
 static void
 cb_up(void *arg)
@@ -81,28 +72,6 @@ static void
 cb_down(void *arg)
 {
 	((struct end *)arg)->downs++;
-}
-
-static void
-cb_message(void *arg, const uint8_t *m, size_t n)
-{
-	struct end *e = arg;
-	uint8_t want[MSG_LEN];
-
-	assert_int_equal(n, MSG_LEN);
-	gen(e->rx, want);
-	if (memcmp(m, want, n) != 0)
-		fail_msg("message %u: got %u (a loss or a repeat)", e->rx, get_be32(m));
-	e->rx++;
-}
-
-static void
-cb_delivered(void *arg, uint64_t tag)
-{
-	struct end *e = arg;
-
-	assert_int_equal(tag, e->delivered + 1);
-	e->delivered++;
 }
 
 static const struct link_cb cbs = { cb_up, cb_down, cb_message, cb_delivered };
@@ -158,66 +127,6 @@ sniff(struct end *e, const uint8_t *p, size_t n)
 			e->resumes_sent++;
 		p += used;
 		n -= used;
-	}
-}
-
-/* One millisecond of one direction. */
-static void
-line(struct end *from, struct end *to)
-{
-	uint8_t buf[64];
-	size_t n, i;
-
-	link_pump(from->l, now);
-	from->credit += BAUD / 10000.0;
-	if (from->credit > sizeof(buf))
-		from->credit = sizeof(buf);
-	n = from->l->out.len < (size_t)from->credit ? from->l->out.len : (size_t)from->credit;
-	if (n == 0)
-		return;
-	memcpy(buf, from->l->out.p, n);
-	buf_consume(&from->l->out, n);
-	link_wrote(from->l, n, now);
-	from->credit -= (double)n;
-	sniff(from, buf, n);
-	if (cut)
-		return;
-	for (i = 0; ber > 0 && i < n * 8; i++)
-		if (rnd() < ber * 4294967296.0 / 2)
-			buf[i / 8] ^= (uint8_t)(1u << (i % 8));
-	link_input(to->l, buf, n, now);
-}
-
-static void
-run_ms(uint64_t ms)
-{
-	uint64_t end = now + ms;
-
-	for (; now < end; now++) {
-		line(&A, &B);
-		line(&B, &A);
-	}
-}
-
-static void
-run_until_ready(uint64_t ms)
-{
-	uint64_t end = now + ms;
-
-	while (now < end && !(link_ready(A.l) && link_ready(B.l)))
-		run_ms(1);
-	assert_true(link_ready(A.l) && link_ready(B.l));
-}
-
-static void
-send_msgs(struct end *e, uint32_t k)
-{
-	uint8_t m[MSG_LEN];
-
-	while (k-- > 0) {
-		gen(e->sent, m);
-		assert_int_equal(link_send(e->l, m, MSG_LEN, e->sent + 1), 0);
-		e->sent++;
 	}
 }
 
