@@ -8,7 +8,9 @@
 # flight) to each and checks every answer. OpenSSL's responder runs with
 # -multi OCSP_PROCS (default OCSP_CONN: a process serves one kept-alive
 # connection at a time, and with fewer processes than connections the run
-# stalls); airlock-ocspd is one thread.
+# stalls); airlock-ocspd answers on its default ocsp.threads (one per CPU).
+# ocspbench shares the machine with the responder it measures: about half
+# the CPU of a run is its own, mostly the kernel's loopback TCP.
 # The two take turns, OCSP_ROUNDS rounds of OCSP_N requests each (ours,
 # theirs, ours, ...), so that both see the same machine; per_s is each
 # one's median round, responses and ok count every round of ours. 64

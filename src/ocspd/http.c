@@ -29,7 +29,6 @@
 
 #define HTTP_CONN_LIMIT		1024
 #define HTTP_CONN_TIMEOUT	10	/* seconds without traffic */
-#define HTTP_CONN_MEMORY	(32u << 10)	/* headers and buffers per connection */
 
 struct http {
 	struct MHD_Daemon *d;
@@ -192,6 +191,7 @@ http_start(struct ocspd *o, const char *addr, int port, size_t max_request,
 	unsigned flags = MHD_USE_ERROR_LOG | MHD_USE_EPOLL | MHD_USE_TURBO |
 	    MHD_USE_INTERNAL_POLLING_THREAD;
 	struct http *h;
+	size_t mem;
 
 	memset(&ss, 0, sizeof(ss));
 	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
@@ -209,11 +209,18 @@ http_start(struct ocspd *o, const char *addr, int port, size_t max_request,
 		return NULL;
 	h->o = o;
 	h->max_request = max_request;
+	/* each connection's pool (headers, the GET path, buffers): a path up
+	 * to twice max_request still reaches http_get and its 413, longer ones
+	 * get libmicrohttpd's 414. No bigger: the pool is cleared for every
+	 * request, and at 32 KiB that clearing was a tenth of the answering */
+	mem = max_request * 2 + 4096;
+	if (mem < 8192)
+		mem = 8192;
 	h->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, http_handler, h,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONN_TIMEOUT,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 512u,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_done, h,
 	    MHD_OPTION_THREAD_POOL_SIZE, nthreads > 1 ? nthreads : 0u,

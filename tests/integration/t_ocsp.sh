@@ -101,6 +101,10 @@ curl -s --data-binary @"$D/nonce40.der" -H 'Content-Type: application/ocsp-reque
 check "a nonce of 40 bytes: malformedRequest (RFC 8954)" '[ "$(xxd -p "$D/n.der")" = "30030a0101" ]'
 code=$(head -c 5000 /dev/zero | curl -s --data-binary @- -H 'Content-Type: application/ocsp-request' "$URL" -o /dev/null -w '%{http_code}')
 check "a request over max_request: HTTP 413" '[ "$code" = 413 ]'
+code=$(curl -s "$URL$(head -c 3000 /dev/zero | tr '\0' A)" -o /dev/null -w '%{http_code}')
+check "a GET path over max_request: HTTP 413 (from the responder, not 414)" '[ "$code" = 413 ]'
+code=$(curl -s "$URL$(head -c 20000 /dev/zero | tr '\0' A)" -o /dev/null -w '%{http_code}')
+check "a GET path far over it: refused (414) before it is read" '[ "$code" = 414 ]'
 code=$(curl -s -X PUT "$URL" -o /dev/null -w '%{http_code}')
 check "PUT: HTTP 405" '[ "$code" = 405 ]'
 check "still running after all that" 'kill -0 "$PID"'
