@@ -638,27 +638,54 @@ crlsync_serials_path(const struct cfg *c, int i, const char *suffix, char *path,
 	snprintf(path, pathsz, "%s/%s.serials%s", c->crl_dir, c->crl_roots[i].name, suffix);
 }
 
-void
-crlsync_publish_cert(struct crlsync *cs, const uint8_t *der, size_t len)
+int
+crlsync_serials_append(const struct cfg *c, int i, const void *lines, size_t len,
+    int sync)
 {
-	uint8_t serial[OCSP_SERIAL_MAX];
-	char path[PATH_MAX], line[2 * OCSP_SERIAL_MAX + 2];
-	size_t slen;
-	int i, fd;
+	char path[PATH_MAX];
+	int fd, e, rc = -1;
 
-	if ((i = crlsync_cert_root(cs, der, len, serial, &slen)) == -1)
-		return;
-	ocsp_serial_line(serial, slen, line);
-	crlsync_serials_path(cs->c, i, "", path, sizeof(path));
-	if (crlsync_mkdir(cs->c) == -1 || (fd = open(path, O_WRONLY | O_APPEND | O_CREAT |
-	    O_NOFOLLOW | O_CLOEXEC, 0644)) == -1) {
-		log_warn("%s", path);
-		return;
-	}
+	crlsync_serials_path(c, i, "", path, sizeof(path));
+	if (crlsync_mkdir(c) == -1 || (fd = open(path, O_WRONLY | O_APPEND | O_CREAT |
+	    O_NOFOLLOW | O_CLOEXEC, 0644)) == -1)
+		return -1;
 	/* O_CREAT's mode went through the umask */
-	if (fchmod(fd, 0644) == -1 || write_full(fd, line, strlen(line)) == -1)
-		log_warn("%s", path);
+	if (fchmod(fd, 0644) == 0 && write_full(fd, lines, len) == 0 &&
+	    (!sync || fdatasync(fd) == 0))
+		rc = 0;
+	e = errno;
 	close(fd);
+	errno = e;
+	return rc;
+}
+
+int
+crlsync_serials_exist(const struct cfg *c, int i)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	crlsync_serials_path(c, i, "", path, sizeof(path));
+	if (lstat(path, &st) == 0)
+		return 1;
+	return errno == ENOENT ? 0 : -1;
+}
+
+int
+crlsync_publish_cert(struct crlsync *cs, const uint8_t *der, size_t len,
+    uint8_t serial[OCSP_SERIAL_MAX], size_t *slen)
+{
+	char path[PATH_MAX], line[2 * OCSP_SERIAL_MAX + 2];
+	int i;
+
+	if ((i = crlsync_cert_root(cs, der, len, serial, slen)) == -1)
+		return -1;
+	ocsp_serial_line(serial, *slen, line);
+	if (crlsync_serials_append(cs->c, i, line, strlen(line), 0) == -1) {
+		crlsync_serials_path(cs->c, i, "", path, sizeof(path));
+		log_warn("%s", path);
+	}
+	return i;
 }
 
 struct crlsync_backfill {
