@@ -498,19 +498,6 @@ client_pgp_result(struct client *cl, const struct msg *m, const char *name,
 	buf_free(&asc);
 }
 
-/* Its serial for airlock-ocspd, and not again from a SERIALS answer. */
-static void
-client_publish_cert(struct client *cl, const struct msg *m)
-{
-	uint8_t serial[OCSP_SERIAL_MAX];
-	size_t slen;
-	int i;
-
-	if (cl->crl != NULL &&
-	    (i = crlsync_publish_cert(cl->crl, m->cert.p, m->cert.len, serial, &slen)) != -1)
-		serialsync_note(cl->serials, i, serial, slen);
-}
-
 static void
 client_write_result(struct client *cl, const struct outbox_item *it, const struct msg *m)
 {
@@ -533,7 +520,8 @@ client_write_result(struct client *cl, const struct outbox_item *it, const struc
 	if (m->type == MSG_CERT) {
 		if (pem_encode("CERTIFICATE", m->cert.p, m->cert.len, &pem) == 0)
 			client_put(cl, rid, "out", name, ".crt", pem.p, pem.len);
-		client_publish_cert(cl, m);
+		if (cl->serials != NULL)	/* for airlock-ocspd */
+			serialsync_publish_cert(cl->serials, m->cert.p, m->cert.len);
 		buf_reset(&pem);
 		if (MSG_HAS(m, T_CHAIN) && chain_pem(m->chain.p, m->chain.len, &pem) == 0)
 			client_put(cl, rid, "out", name, ".chain.pem", pem.p, pem.len);
@@ -725,9 +713,6 @@ client_run(struct client *cl)
 	    (cl->serials = serialsync_new(&cl->c, cl->db, client_link_send, cl)) == NULL)
 		fatalx("out of memory");
 	crypto_cleanse(key, sizeof(key));
-	/* after serialsync_new: a ROOT.serials written whole here has none of
-	 * the serials its cursor says were appended */
-	crlsync_serials_backfill(cl->crl, cl->db);
 	proc_signals();
 	sandbox_enter("client", &cl->c);
 	retention_init(&cl->ret, cl->db, outbox_prune, "outbox.db",

@@ -1,19 +1,24 @@
 /*
- * serialsync.c: the serial of every certificate the signer host holds for
- * each client.crl_roots entry, brought to crl_dir/ROOT.serials for
- * airlock-ocspd (docs/protocol.md section 9.9, docs/ocsp.md).
- * Certificates that came back over the cable are appended as they arrive
- * (crlsync_publish_cert); this brings the others: those imported on the
- * signer host with airlockctl import-openssl-ca, those whose answer webdb
- * lost, those of a root's later keys.
+ * serialsync.c: crl_dir/ROOT.serials, the serial of every certificate the
+ * signer host holds for each client.crl_roots entry, one hex serial a
+ * line, for airlock-ocspd (docs/ocsp.md). The file is only ever appended
+ * to, 0644 in the 0750 crl_dir. Three sources:
+ *  - a certificate that comes back in a CERT answer, signed by the root's
+ *    ca_cert, as it arrives (serialsync_publish_cert);
+ *  - at start, when the file is missing (an upgrade, a lost file), the
+ *    certificates of the answers outbox.db holds: the file is written
+ *    whole (serialsync_new);
+ *  - SERIALS_FETCH (docs/protocol.md section 9.9): the others, those
+ *    imported on the signer host with airlockctl import-openssl-ca, those
+ *    whose answer webdb lost, those of a root's later keys.
  *
  * Per root a cursor, the signer's position of the last serial appended,
  * is kept in outbox.db (table cursors). A SERIALS answer is appended to
  * the file and put on the disk before the cursor moves: a crash between
  * the two sends the batch again, and its serials are only repeated in the
- * file (airlock-ocspd keeps each once). The file is only ever appended to.
- * The cursor starts again at 0 when the file is missing (it was lost, or
- * crlsync_serials_backfill writes it whole from the outbox), when the
+ * file (airlock-ocspd keeps each once). The cursor starts again at 0 when
+ * the file is missing (it was lost; at start it is then written whole from
+ * the outbox, without what the signer alone sent), when the
  * signer's newest position is below it (its ca.db is older than what was
  * read: restored), and when the signer waits for a catch-up after a
  * restore.
@@ -26,13 +31,19 @@
  * (ERROR 101, an older airlock) is not asked again in that session, nor a
  * root it does not have (ERROR 200); each is logged once and counted.
  *
- * Serials that crlsync_publish_cert appended in this run are remembered
+ * Serials that serialsync_publish_cert appended in this run are remembered
  * (a small table, emptied when full) and not appended again when a SERIALS
  * answer brings them; after a restart they may be, once.
  */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "crlsync.h"
@@ -47,6 +58,7 @@
 #define SERIALSYNC_IDLE_MAX	MSG_SERIALS_MAX	/* SERIALS_LIST bytes asked for when idle */
 #define SERIALSYNC_BUSY_MAX	2048	/* ... and while requests wait */
 #define SERIALSYNC_RECENT	4096	/* slots of the table of published serials */
+#define SERIALSYNC_BACKFILL	512	/* outbox answers read at a time */
 
 struct serialsync_root {
 	char		 name[AIRLOCK_NAME_MAX];
@@ -76,6 +88,8 @@ struct serialsync {
 	int		 unsupported;	/* ERROR 101 in this session */
 	int		 told_unsupported;
 	int		 restored;	/* cursors started again for a catch-up */
+	struct ocsp_issuer *issuer[CFG_MAX_ROOTS];	/* of crl_roots[i], loaded once */
+	int		 issuer_tried[CFG_MAX_ROOTS];
 	struct serialsync_recent recent[SERIALSYNC_RECENT];
 	int		 nrecent;
 	struct buf	 msg, lines;
@@ -130,6 +144,164 @@ serialsync_note(struct serialsync *ss, int i, const uint8_t *serial, size_t len)
 	ss->nrecent++;
 }
 
+/* --- the file --- */
+
+static void
+serialsync_path(const struct cfg *c, int i, char *path, size_t pathsz)
+{
+	snprintf(path, pathsz, "%s/%s.serials", c->crl_dir, c->crl_roots[i].name);
+}
+
+/* Appends lines to crl_roots[i]'s file (made 0644, crl_dir 0750 when
+ * missing); with sync on the disk before it returns. 0, or -1 with errno. */
+static int
+serialsync_append(const struct cfg *c, int i, const void *lines, size_t len, int sync)
+{
+	char path[PATH_MAX];
+	int fd, e, rc = -1;
+
+	serialsync_path(c, i, path, sizeof(path));
+	if (crlsync_mkdir(c) == -1 || (fd = open(path, O_WRONLY | O_APPEND | O_CREAT |
+	    O_NOFOLLOW | O_CLOEXEC, 0644)) == -1)
+		return -1;
+	/* O_CREAT's mode went through the umask */
+	if (fchmod(fd, 0644) == 0 && write_full(fd, lines, len) == 0 &&
+	    (!sync || fdatasync(fd) == 0))
+		rc = 0;
+	e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
+/* 1 when crl_roots[i]'s file exists, 0 not, -1 error. */
+static int
+serialsync_exists(const struct cfg *c, int i)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	serialsync_path(c, i, path, sizeof(path));
+	if (lstat(path, &st) == 0)
+		return 1;
+	return errno == ENOENT ? 0 : -1;
+}
+
+/* The crl_roots entry whose ca_cert signed der (-1 none), its serial in
+ * serial and *slen; each issuer is loaded once. */
+static int
+serialsync_cert_root(struct serialsync *ss, const uint8_t *der, size_t len,
+    uint8_t serial[OCSP_SERIAL_MAX], size_t *slen)
+{
+	const struct cfg *c = ss->c;
+	char why[256];
+	int i;
+
+	for (i = 0; i < ss->n; i++) {
+		if (!ss->issuer_tried[i]) {
+			ss->issuer_tried[i] = 1;
+			why[0] = '\0';
+			if (ocsp_issuer_load(c->crl_roots[i].ca_cert, &ss->issuer[i], why,
+			    sizeof(why)) == -1)
+				log_warnx("crl_roots %s: %s: the serials of the certificates "
+				    "that come back are not published", c->crl_roots[i].name, why);
+		}
+		if (ss->issuer[i] != NULL &&
+		    ocsp_cert_serial(ss->issuer[i], der, len, serial, slen))
+			return i;
+	}
+	return -1;
+}
+
+void
+serialsync_publish_cert(struct serialsync *ss, const uint8_t *der, size_t len)
+{
+	uint8_t serial[OCSP_SERIAL_MAX];
+	char path[PATH_MAX], line[2 * OCSP_SERIAL_MAX + 2];
+	size_t slen;
+	int i;
+
+	if ((i = serialsync_cert_root(ss, der, len, serial, &slen)) == -1)
+		return;
+	ocsp_serial_line(serial, slen, line);
+	if (serialsync_append(ss->c, i, line, strlen(line), 0) == -1) {
+		serialsync_path(ss->c, i, path, sizeof(path));
+		log_warn("%s", path);
+		return;
+	}
+	serialsync_note(ss, i, serial, slen);
+}
+
+struct serialsync_backfill {
+	struct serialsync *ss;
+	struct buf	 lines[CFG_MAX_ROOTS];
+	int		 missing[CFG_MAX_ROOTS];
+	int64_t		 after;
+	size_t		 n;
+};
+
+static int
+serialsync_backfill_one(void *arg, const struct outbox_item *it, const uint8_t *ans,
+    size_t len)
+{
+	struct serialsync_backfill *bf = arg;
+	uint8_t serial[OCSP_SERIAL_MAX];
+	char line[2 * OCSP_SERIAL_MAX + 2];
+	size_t slen;
+	struct msg m;
+	int i;
+
+	bf->after = it->id;
+	if (msg_decode(ans, len, &m) != AL_OK || m.type != MSG_CERT || !MSG_HAS(&m, T_CERT))
+		return 0;
+	i = serialsync_cert_root(bf->ss, m.cert.p, m.cert.len, serial, &slen);
+	if (i == -1 || !bf->missing[i])
+		return 0;
+	ocsp_serial_line(serial, slen, line);
+	if (buf_put(&bf->lines[i], line, strlen(line)) == -1)
+		return -1;
+	bf->n++;
+	return 0;
+}
+
+/* Each missing file written whole from the certificates of outbox.db. */
+static void
+serialsync_backfill(struct serialsync *ss, const int missing[CFG_MAX_ROOTS])
+{
+	const struct cfg *c = ss->c;
+	struct serialsync_backfill bf;
+	char path[PATH_MAX];
+	int i, n;
+
+	memset(&bf, 0, sizeof(bf));
+	bf.ss = ss;
+	memcpy(bf.missing, missing, sizeof(bf.missing));
+	for (i = 0; i < ss->n; i++)
+		buf_init(&bf.lines[i]);
+	do {
+		n = outbox_answers(ss->outbox, bf.after, MSG_SIGN, SERIALSYNC_BACKFILL,
+		    serialsync_backfill_one, &bf);
+	} while (n == SERIALSYNC_BACKFILL);
+	for (i = 0; i < ss->n; i++) {
+		if (!bf.missing[i])
+			continue;
+		serialsync_path(c, i, path, sizeof(path));
+		/* a whole file or none: an interrupted start backfills again */
+		if (n == -1 || crlsync_mkdir(c) == -1 ||
+		    write_file_atomic(path, bf.lines[i].p ? bf.lines[i].p : (uint8_t *)"",
+		    bf.lines[i].len, 0644) == -1)
+			log_warnx("%s: not written whole (%s); serials are appended to it "
+			    "as they come", path, n == -1 ? "outbox.db could not be read" :
+			    strerror(errno));
+		buf_free(&bf.lines[i]);
+	}
+	if (n != -1 && bf.n)
+		log_info("%zu serials of earlier certificates published in %s", bf.n,
+		    c->crl_dir);
+}
+
+/* --- SERIALS_FETCH --- */
+
 /* Root i's cursor, in memory and in outbox.db (logged when it cannot be
  * kept: then a restart asks for some serials again). */
 static void
@@ -163,7 +335,7 @@ serialsync_new(const struct cfg *c, struct db *outbox,
 {
 	struct serialsync *ss;
 	struct serialsync_root *r;
-	int i;
+	int i, missing[CFG_MAX_ROOTS], any = 0;
 
 	if ((ss = calloc(1, sizeof(*ss))) == NULL)
 		return NULL;
@@ -180,15 +352,21 @@ serialsync_new(const struct cfg *c, struct db *outbox,
 		snprintf(r->key, sizeof(r->key), "serials:%s", c->crl_roots[i].name);
 		if (outbox_cursor_get(outbox, r->key, &r->after) == -1)
 			r->after = 0;	/* logged; asked again from the start */
-		if (r->after > 0 && crlsync_serials_exist(c, i) == 0)
+		any |= missing[i] = serialsync_exists(c, i) == 0;
+		/* the file written below has none of what the cursor says */
+		if (missing[i] && r->after > 0)
 			serialsync_restart(ss, i, "crl_dir has no ROOT.serials");
 	}
+	if (any)
+		serialsync_backfill(ss, missing);
 	return ss;
 }
 
 void
 serialsync_free(struct serialsync *ss)
 {
+	int i;
+
 	if (ss == NULL)
 		return;
 	log_info("serials: %llu fetches, %llu answers, %llu serials appended "
@@ -199,6 +377,8 @@ serialsync_free(struct serialsync *ss)
 	    (unsigned long long)ss->st.restarts, (unsigned long long)ss->st.unsupported,
 	    (unsigned long long)ss->st.refused, (unsigned long long)ss->st.bad,
 	    (unsigned long long)ss->st.timeouts, (unsigned long long)ss->st.storage_errors);
+	for (i = 0; i < ss->n; i++)
+		ocsp_issuer_free(ss->issuer[i]);
 	buf_free(&ss->msg);
 	buf_free(&ss->lines);
 	free(ss);
@@ -239,7 +419,7 @@ serialsync_ask(struct serialsync *ss, int i, uint64_t now, int busy)
 	struct msg q;
 
 	/* a lost file: the cursor says what it held, not what it holds */
-	if (r->after > 0 && crlsync_serials_exist(ss->c, i) == 0)
+	if (r->after > 0 && serialsync_exists(ss->c, i) == 0)
 		serialsync_restart(ss, i, "its ROOT.serials has gone");
 	memset(&q, 0, sizeof(q));
 	q.type = MSG_SERIALS_FETCH;
@@ -393,12 +573,12 @@ serialsync_batch(struct serialsync *ss, int i, const struct msg *a, uint64_t now
 		serialsync_bad(ss, i, now, "positions out of order");
 		return;
 	}
-	if (ss->asked_after > 0 && crlsync_serials_exist(ss->c, i) == 0) {
+	if (ss->asked_after > 0 && serialsync_exists(ss->c, i) == 0) {
 		serialsync_restart(ss, i, "its ROOT.serials has gone");
 		return;
 	}
 	if (serialsync_lines(ss, i, a, &n) == -1 || (n > 0 &&
-	    crlsync_serials_append(ss->c, i, ss->lines.p, ss->lines.len, 1) == -1)) {
+	    serialsync_append(ss->c, i, ss->lines.p, ss->lines.len, 1) == -1)) {
 		ss->st.storage_errors++;
 		log_warn("serials: root %s: %s/%s.serials not written; asked again",
 		    r->name, ss->c->crl_dir, r->name);

@@ -642,7 +642,7 @@ test_write_fails(void **state)
 	buf_free(&ans);
 }
 
-/* What crlsync_publish_cert appended is not appended again. */
+/* What serialsync_publish_cert appended is not appended again. */
 static void
 test_note(void **state)
 {
