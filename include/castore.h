@@ -89,6 +89,13 @@ int	 castore_each_recent(struct db *, const char *root, int64_t since,
 /* How many certificates root issued at or after since; since 0: all, from
  * the counts (a walk through the root's rows otherwise). -1 on error. */
 int64_t	 castore_count_since(struct db *, const char *root, int64_t since);
+/* SERIALS_FETCH: fn(arg, row id, serial, length) for each certificate of
+ * root stored after the row id after, in the order stored (issued or
+ * imported), until fn returns -1 (then that row is not taken). 0 or -1. */
+int	 castore_each_serial(struct db *, const char *root, int64_t after,
+	    int (*fn)(void *, int64_t, const uint8_t *, size_t), void *arg);
+/* The row id of root's newest certificate; 0 none. 0 or -1. */
+int	 castore_serial_end(struct db *, const char *root, int64_t *end);
 struct castore_import {
 	int64_t		 total;		/* lines of index.txt */
 	int64_t		 lines_done;	/* committed so far */

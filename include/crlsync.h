@@ -37,12 +37,8 @@ int	 crlsync_answer(const struct cfg *, const char *root, const struct msg *ans,
  * soon after a CRL's half-life; follow-ups after answers. */
 struct crlsync *crlsync_new(const struct cfg *);
 void	 crlsync_free(struct crlsync *);
-/* A certificate that came back: its serial appended to crl_dir/ROOT.serials
- * of the crl_roots entry whose CA certificate signed it (none: nothing). */
-void	 crlsync_publish_cert(struct crlsync *, const uint8_t *der, size_t len);
-/* At start: each crl_roots entry without ROOT.serials gets one, written
- * whole, from the certificates outbox.db holds (an upgrade, a lost file). */
-void	 crlsync_serials_backfill(struct crlsync *, struct db *outbox);
+/* crl_dir, made 0750 when missing: 0, or -1 with errno. */
+int	 crlsync_mkdir(const struct cfg *);
 void	 crlsync_tick(struct crlsync *, struct db *outbox, time_t now);
 /* An answer (CRL or ERROR) to a CRL_FETCH of the outbox. */
 void	 crlsync_on_answer(struct crlsync *, struct db *outbox,

@@ -24,6 +24,8 @@ void	 mirror_tick(struct mirror *, struct link *, uint64_t now, struct db *outbo
 /* 1 when m is the answer to the mirror's fetch (then it is handled). */
 int	 mirror_answer(struct mirror *, const struct msg *m, uint64_t now);
 void	 mirror_link_up(struct mirror *);
+/* 1 while a restored signer is sent what webdb holds (catchup.c). */
+int	 mirror_catchup_active(const struct mirror *);
 /* airlock-client audit verify | tail [-n N] | export --json */
 int	 mirror_command(const struct cfg *, int argc, char **argv);
 

@@ -21,6 +21,8 @@
 #define MSG_HDR_LEN	(2 + AIRLOCK_REQID_LEN)
 #define MSG_MAX_LEN	(16u << 20)	/* hard limit on one message (CRLs) */
 #define MSG_KEY_GEN_MAX	1000000		/* KEY_GEN, KEY_NEWEST: highest generation */
+#define MSG_SERIAL_MAX	20		/* bytes of a serial number (RFC 5280) */
+#define MSG_SERIALS_MAX	(64u << 10)	/* SERIALS_LIST, SERIALS_MAX: bytes at most */
 
 enum msg_type {
 	MSG_SIGN	= 0x01,	/* webdb -> signer */
@@ -31,6 +33,7 @@ enum msg_type {
 	MSG_PGP_CERTIFY	= 0x06,	/* certify an OpenPGP key's user IDs */
 	MSG_AUDIT_FETCH	= 0x07,	/* the signer's audit records after a seq */
 	MSG_CATCHUP	= 0x08,	/* after a restore: what the signer no longer knows */
+	MSG_SERIALS_FETCH = 0x09,	/* the serials of a root's certificates after a position */
 	MSG_CERT	= 0x81,	/* signer -> webdb */
 	MSG_CRL		= 0x82,
 	MSG_ERROR	= 0x83,
@@ -40,6 +43,7 @@ enum msg_type {
 	MSG_PGP_CERTIFIED = 0x87,	/* the new certification signatures */
 	MSG_AUDIT_LOG	= 0x88,	/* audit records and the signed chain head */
 	MSG_CATCHUP_STATE = 0x89,	/* whether the signer waits for a catch-up */
+	MSG_SERIALS	= 0x8a,	/* a batch of serials and where it ends */
 };
 
 enum msg_tag {
@@ -83,7 +87,12 @@ enum msg_tag {
 	/* 41..43 are kept free */
 	T_KEY_GEN	= 44,	/* u32, a root's CA key generation (1: the first) */
 	T_KEY_NEWEST	= 45,	/* u32, the generation of the root's issuing key */
-	T_MAX_TAG	= 45,
+	T_SERIALS_AFTER	= 46,	/* u64, the last position whose serial webdb holds */
+	T_SERIALS_MAX	= 47,	/* u32, most SERIALS_LIST bytes wanted */
+	T_SERIALS_LIST	= 48,	/* bytes, serials: u8 length || big-endian, each */
+	T_SERIALS_LAST	= 49,	/* u64, the position the answer covers up to */
+	T_SERIALS_END	= 50,	/* u64, the position of the root's newest certificate */
+	T_MAX_TAG	= 50,
 };
 
 enum msg_catchup_phase {
@@ -106,12 +115,14 @@ struct msg {
 	struct msg_bytes root, profile, csr, serial, crl_number, cert, chain,
 			 crl, text, crl_sig, delta_crl, time_prev,
 			 pgp_key, emails, pgp_sigs, subject, san,
-			 audit_head, audit_recs, audit_sig, catchup_items;
-	uint32_t	 days, audit_max, key_gen, key_newest;
+			 audit_head, audit_recs, audit_sig, catchup_items,
+			 serials_list;
+	uint32_t	 days, audit_max, key_gen, key_newest, serials_max;
 	uint8_t		 csr_format, reason, sync, crl_kind, catchup_end, catchup_phase;
 	uint16_t	 code;
 	uint64_t	 invalidity, time_ns, time2_ns, rtt_ns;
 	uint64_t	 audit_after, audit_check;
+	uint64_t	 serials_after, serials_last, serials_end;
 };
 
 #define MSG_HAS(m, tag)	(((m)->present >> (tag)) & 1)
@@ -132,5 +143,12 @@ const char *msg_type_name(int);
 int	 msg_is_request(int);
 /* Fill an ERROR answer to req. text may be NULL for al_strerror(code). */
 void	 msg_error(struct msg *, const uint8_t reqid[AIRLOCK_REQID_LEN], int code, const char *text);
+/* SERIALS_LIST (docs/protocol.md 9.9): appends one serial (1..MSG_SERIAL_MAX
+ * bytes, no leading zero byte); 0 or -1. */
+int	 msg_serials_put(struct buf *, const uint8_t *serial, size_t len);
+/* The serial at *off of a SERIALS_LIST that decoded: 1 and the serial
+ * (pointing into it), *off moved past it; 0 at the end. */
+int	 msg_serials_next(const struct msg_bytes *, size_t *off, const uint8_t **serial,
+	    size_t *len);
 
 #endif

@@ -61,5 +61,9 @@ int	 outbox_unanswered(struct db *);
 /* Deletes at most max answered rows (done, failed) last changed before the
  * Unix time before (never the row with the highest id); *n: how many. */
 int	 outbox_prune(struct db *, int64_t before, int max, int64_t *n);
+/* A named cursor (serialsync.c: "serials:ROOT"): 1 and its value, 0 none
+ * (*value 0), -1 error. */
+int	 outbox_cursor_get(struct db *, const char *name, int64_t *value);
+int	 outbox_cursor_set(struct db *, const char *name, int64_t value);	/* durable */
 
 #endif

@@ -163,6 +163,12 @@ int	 signer_audit_load(struct signer *, char *why, size_t whysz);
 int	 signer_audit_fetch(struct signer *, const struct msg *req, struct msg *ans,
 	    struct signer_audit_out *o, char *why, size_t whysz);
 
+/* signer_serials.c */
+/* SERIALS_FETCH: fills ans (SERIALS pointing into list and req) and root;
+ * returns the code. */
+int	 signer_serials_fetch(struct signer *, const struct msg *req, struct msg *ans,
+	    struct buf *list, char *root, size_t rootsz, char *why, size_t whysz);
+
 /* signer_restore.c: after airlockctl restore (docs/protocol.md 9.8) */
 void	 signer_restore_start(struct signer *);
 /* 1 and a sentence when a request of this type must wait for the catch-up. */

@@ -28,7 +28,7 @@ declare -A owner=(
 	[ca.h]=ca [caindex.h]=ca [audit.h]=ca [auditrec.h]=pki [backup.h]=pki [castore.h]=ca [crlsign.h]=ca [holdstore.h]=ca
 	[queue.h]=store [outbox.h]=store [auditmirror.h]=store
 	[signer.h]=signerd
-	[spool.h]=client [crlsync.h]=client [mirror.h]=client [catchup.h]=client [client_maint.h]=client
+	[spool.h]=client [crlsync.h]=client [mirror.h]=client [catchup.h]=client [client_maint.h]=client [serialsync.h]=client
 	[console.h]=ctl [ctlca.h]=ctl [ctlbackup.h]=ctl [ctlcrl.h]=ctl
 	[ocsp.h]=pki
 )

@@ -16,6 +16,12 @@
  * together they answer airlockctl status and roots without reading a
  * million rows. A reader opening a ca.db that has not had the step yet
  * counts the rows instead.
+ *
+ * Schema step "order" (made the same way): the index certs_by_root on
+ * certs(root), whose entries SQLite orders by root and then rowid, so the
+ * certificates of one root in the order they were stored (issued or
+ * imported) are an index range from any row id on: SERIALS_FETCH
+ * (castore_each_serial) reads a batch of them without touching the rest.
  */
 #include <string.h>
 #include <sys/stat.h>
@@ -80,41 +86,81 @@ static const char castore_counts_step[] =
 	" revoked = revoked - (OLD.revoked IS NOT NULL) WHERE root = OLD.root; END;"
 	"CREATE INDEX certs_live ON certs(root, not_after) WHERE revoked IS NULL;";
 
+static const char castore_order_step[] =
+	"CREATE INDEX certs_by_root ON certs(root);";
+
 /* the SQL says "type = 3" literally, or the partial index is not used */
 _Static_assert(MSG_CRL_FETCH == 3, "answers_crl holds the answers to CRL_FETCH");
 
-/* 1 if ca.db has had the counts step, 0 if not, -1 on error */
+/* 1 if ca.db has the table or index name (a schema step was made), 0 if
+ * not, -1 on error */
+static int
+castore_has(struct db *d, const char *type, const char *name)
+{
+	sqlite3_stmt *st;
+	int rc, found = 0;
+
+	if (db_prepare(d, &st, "SELECT 1 FROM sqlite_master WHERE type = ?"
+	    " AND name = ?") == -1)
+		return -1;
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		found = 1;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -1;
+}
+
 int
 castore_has_counts(struct db *d)
 {
-	int64_t n;
-
-	if (db_int64(d, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-	    " AND name = 'cert_counts'", &n) == -1)
-		return -1;
-	return n > 0;
+	return castore_has(d, "table", "cert_counts");
 }
 
+static const struct {
+	const char	*step;
+	const char	*type, *name;	/* what the step makes */
+	const char	*sql;
+	const char	*what;		/* for the log */
+} castore_steps[] = {
+	{ "counts", "table", "cert_counts", castore_counts_step,
+	    "certificate counts per root, kept by triggers" },
+	{ "order", "index", "certs_by_root", castore_order_step,
+	    "each root's certificates in the order stored, for SERIALS_FETCH" },
+};
+
+/* Step i, once: 0 (made now or before), -1 on error. */
 static int
-castore_migrate(struct db *d)
+castore_step(struct db *d, size_t i)
 {
 	int r;
 
-	if ((r = castore_has_counts(d)) != 0)
+	if ((r = castore_has(d, castore_steps[i].type, castore_steps[i].name)) != 0)
 		return r == 1 ? 0 : -1;
 	if (db_begin(d) == -1)
 		return -1;
 	/* again inside the transaction: another writer may have done it */
-	if ((r = castore_has_counts(d)) == -1 ||
-	    (r == 0 && db_exec(d, castore_counts_step) == -1)) {
+	if ((r = castore_has(d, castore_steps[i].type, castore_steps[i].name)) == -1 ||
+	    (r == 0 && db_exec(d, castore_steps[i].sql) == -1)) {
 		db_rollback(d);
 		return -1;
 	}
 	if (db_commit(d) == -1)
 		return -1;
 	if (r == 0)
-		log_info("%s: schema step \"counts\" made (certificate counts per "
-		    "root, kept by triggers)", d->path);
+		log_info("%s: schema step \"%s\" made (%s)", d->path,
+		    castore_steps[i].step, castore_steps[i].what);
+	return 0;
+}
+
+static int
+castore_migrate(struct db *d)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(castore_steps) / sizeof(castore_steps[0]); i++)
+		if (castore_step(d, i) == -1)
+			return -1;
 	return 0;
 }
 
@@ -145,8 +191,8 @@ castore_open(const char *path, int mode, struct db **d)
 		return -1;
 	}
 	if (mode != DB_RO && castore_migrate(*d) == -1) {
-		log_warnx("%s: cannot add the certificate counts to the CA "
-		    "database", path);
+		log_warnx("%s: cannot add the certificate counts or the index of "
+		    "certificates by root to the CA database", path);
 		db_close(*d);
 		*d = NULL;
 		return -1;

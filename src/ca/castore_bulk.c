@@ -1,8 +1,9 @@
 /*
  * castore_bulk.c: the parts of ca.db (castore.c) that handle many rows at
  * once: the transaction around the signer's group commit, per-root counts
- * for airlockctl roots, the walk behind airlockctl export-index, and the
- * import of an `openssl ca` directory.
+ * for airlockctl roots, the walk behind airlockctl export-index, the
+ * serials behind SERIALS_FETCH, and the import of an `openssl ca`
+ * directory.
  *
  * An import is resumable: the imports table remembers, per root and source
  * directory, how many lines of its index.txt are done, and each chunk of
@@ -177,6 +178,56 @@ castore_count_since(struct db *d, const char *root, int64_t since)
 		n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return n;
+}
+
+/*
+ * SERIALS_FETCH (docs/protocol.md 9.9): a root's certificates after a row
+ * id, in row id order, through the index certs_by_root (castore.c), so a
+ * batch costs its own rows whatever the table holds. Not cached
+ * statements: the signer's connection keeps few (DB_CACHE), and preparing
+ * costs little beside a batch.
+ */
+int
+castore_each_serial(struct db *d, const char *root, int64_t after,
+    int (*fn)(void *, int64_t, const uint8_t *, size_t), void *arg)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (db_prepare(d, &st, "SELECT rowid, serial FROM certs WHERE root = ?1"
+	    " AND rowid > ?2 ORDER BY rowid") == -1)
+		return -1;
+	sqlite3_bind_text(st, 1, root, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, after);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (fn(arg, sqlite3_column_int64(st, 0), sqlite3_column_blob(st, 1),
+		    (size_t)sqlite3_column_bytes(st, 1)) == -1) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	if (rc != SQLITE_DONE)
+		log_warnx("%s: %s", d->path, sqlite3_errmsg(d->h));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+castore_serial_end(struct db *d, const char *root, int64_t *end)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*end = 0;
+	if (db_prepare(d, &st, "SELECT coalesce(max(rowid), 0) FROM certs"
+	    " WHERE root = ?") == -1)
+		return -1;
+	sqlite3_bind_text(st, 1, root, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*end = sqlite3_column_int64(st, 0);
+	else
+		log_warnx("%s: %s", d->path, sqlite3_errmsg(d->h));
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
 }
 
 /* --- import --- */

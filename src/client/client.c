@@ -39,6 +39,7 @@
 #include "crlsync.h"
 #include "mirror.h"
 #include "revoke.h"
+#include "serialsync.h"
 
 #define CLIENT_BACKLOG	(64 * 1024)	/* bytes queued on the link at most */
 #define CLIENT_SCAN_MS	250		/* spool and outbox scan period */
@@ -98,6 +99,7 @@ struct client {
 	uint64_t	 spool_rejected;	/* files refused from spool/in */
 	struct crlsync	*crl;		/* CRL refresh of client.crl_roots */
 	struct mirror	*mirror;	/* the signer's audit chain (mirror.c) */
+	struct serialsync *serials;	/* every certificate's serial (serialsync.c) */
 	uint8_t		 time_id[AIRLOCK_REQID_LEN];	/* the last TIME sent */
 	uint64_t	 time_sent_ms;	/* when; 0 when it is answered */
 	uint8_t		 rtt_id[AIRLOCK_REQID_LEN];	/* a TIME whose round trip */
@@ -518,8 +520,8 @@ client_write_result(struct client *cl, const struct outbox_item *it, const struc
 	if (m->type == MSG_CERT) {
 		if (pem_encode("CERTIFICATE", m->cert.p, m->cert.len, &pem) == 0)
 			client_put(cl, rid, "out", name, ".crt", pem.p, pem.len);
-		if (cl->crl != NULL)	/* for airlock-ocspd */
-			crlsync_publish_cert(cl->crl, m->cert.p, m->cert.len);
+		if (cl->serials != NULL)	/* for airlock-ocspd */
+			serialsync_publish_cert(cl->serials, m->cert.p, m->cert.len);
 		buf_reset(&pem);
 		if (MSG_HAS(m, T_CHAIN) && chain_pem(m->chain.p, m->chain.len, &pem) == 0)
 			client_put(cl, rid, "out", name, ".chain.pem", pem.p, pem.len);
@@ -553,7 +555,8 @@ client_on_message(void *arg, const uint8_t *p, size_t n)
 		return;
 	}
 	reqid_hex(m.reqid, id);
-	if (client_time_answer(cl, &m, id) || mirror_answer(cl->mirror, &m, mono_ms()))
+	if (client_time_answer(cl, &m, id) || mirror_answer(cl->mirror, &m, mono_ms()) ||
+	    serialsync_answer(cl->serials, &m, mono_ms()))
 		return;
 	if (m.type == MSG_ERROR && m.code == AL_E_HELD) {
 		/* dual control: kept as the request's state, asked again */
@@ -622,6 +625,7 @@ client_on_up(void *arg)
 	cl->next_time = 0;
 	cl->send_now = 1;
 	mirror_link_up(cl->mirror);
+	serialsync_link_up(cl->serials);
 }
 
 static void
@@ -686,7 +690,18 @@ client_tick(struct client *cl, uint64_t now)
 		client_send_time(cl);
 	}
 	mirror_tick(cl->mirror, cl->l, now, cl->db);
+	if (link_ready(cl->l))
+		serialsync_tick(cl->serials, now, mirror_catchup_active(cl->mirror));
 	retention_tick(&cl->ret, now);
+}
+
+/* serialsync's way onto the link */
+static int
+client_link_send(void *arg, const uint8_t *p, size_t n)
+{
+	struct client *cl = arg;
+
+	return link_send(cl->l, p, n, 0);
 }
 
 static int
@@ -712,10 +727,10 @@ client_run(struct client *cl)
 	lp.revision = cl->c.link.revision;
 	if ((cl->l = link_new(LINK_INITIATOR, key, &lp, &cb, cl)) == NULL ||
 	    (cl->crl = crlsync_new(&cl->c)) == NULL ||
-	    (cl->mirror = mirror_new(&cl->c)) == NULL)
+	    (cl->mirror = mirror_new(&cl->c)) == NULL ||
+	    (cl->serials = serialsync_new(&cl->c, cl->db, client_link_send, cl)) == NULL)
 		fatalx("out of memory");
 	crypto_cleanse(key, sizeof(key));
-	crlsync_serials_backfill(cl->crl, cl->db);
 	proc_signals();
 	sandbox_enter("client", &cl->c);
 	retention_init(&cl->ret, cl->db, outbox_prune, "outbox.db",
@@ -747,6 +762,7 @@ client_run(struct client *cl)
 	link_free(cl->l);
 	crlsync_free(cl->crl);
 	mirror_free(cl->mirror);
+	serialsync_free(cl->serials);
 	return 0;
 }
 

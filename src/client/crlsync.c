@@ -8,10 +8,9 @@
  *   ROOT.crl, ROOT.crl.pem              the newest full CRL, DER and PEM;
  *   ROOT-delta.crl, ROOT-delta.crl.pem  the newest delta CRL (its base is
  *                                       the full CRL webdb held before);
- *   ROOT.serials                        the serial (hex, one a line) of each
- *                                       certificate that came back signed
- *                                       by the root's ca_cert, appended as
- *                                       it arrives (airlock-ocspd's "good").
+ *   ROOT.serials                        the serial of every certificate of
+ *                                       the root, for airlock-ocspd
+ *                                       (serialsync.c).
  * crl_dir is made 0750 (and the files 0644): the group of airlock-client,
  * which airlock-ocspd's user is in, reads it as deployed.
  * After a key rollover (docs/ca-layout.md section 9) each of the root's keys
@@ -55,7 +54,6 @@
 
 #include "crl.h"
 #include "crypto.h"
-#include "ocsp.h"
 #include "spool.h"
 #include "outbox.h"
 #include "crlsync.h"
@@ -84,8 +82,6 @@ struct crlsync {
 	const struct cfg *c;
 	struct crlsync_root roots[CRLSYNC_KEYS];
 	int		 n;
-	struct ocsp_issuer *issuer[CFG_MAX_ROOTS];	/* of crl_roots[i], loaded once */
-	int		 issuer_tried[CFG_MAX_ROOTS];
 };
 
 /* "ROOT.gN" -> ROOT and N; "ROOT" -> ROOT and 1. */
@@ -257,7 +253,7 @@ crlsync_write(const struct cfg *c, const char *root, const char *suffix,
 /* crl_dir, made 0750 when missing (mkdir(2) applies the umask, 0077
  * under the unit; fchmod(2) does not, and the sandbox allows it where it
  * refuses chmod(2)): 0, or -1 with errno. */
-static int
+int
 crlsync_mkdir(const struct cfg *c)
 {
 	int fd, rc, e;
@@ -596,141 +592,7 @@ crlsync_new(const struct cfg *c)
 void
 crlsync_free(struct crlsync *cs)
 {
-	int i;
-
-	if (cs == NULL)
-		return;
-	for (i = 0; i < CFG_MAX_ROOTS; i++)
-		ocsp_issuer_free(cs->issuer[i]);
 	free(cs);
-}
-
-/* The crl_roots entry whose ca_cert signed der (-1 none), its serial in
- * serial and *slen; each issuer is loaded once. */
-static int
-crlsync_cert_root(struct crlsync *cs, const uint8_t *der, size_t len,
-    uint8_t serial[OCSP_SERIAL_MAX], size_t *slen)
-{
-	const struct cfg *c = cs->c;
-	char why[256];
-	int i;
-
-	for (i = 0; i < c->ncrl_roots && i < CFG_MAX_ROOTS; i++) {
-		if (!cs->issuer_tried[i]) {
-			cs->issuer_tried[i] = 1;
-			why[0] = '\0';
-			if (ocsp_issuer_load(c->crl_roots[i].ca_cert, &cs->issuer[i], why,
-			    sizeof(why)) == -1)
-				log_warnx("crl_roots %s: %s: its serials are not published",
-				    c->crl_roots[i].name, why);
-		}
-		if (cs->issuer[i] != NULL &&
-		    ocsp_cert_serial(cs->issuer[i], der, len, serial, slen))
-			return i;
-	}
-	return -1;
-}
-
-static void
-crlsync_serials_path(const struct cfg *c, int i, const char *suffix, char *path,
-    size_t pathsz)
-{
-	snprintf(path, pathsz, "%s/%s.serials%s", c->crl_dir, c->crl_roots[i].name, suffix);
-}
-
-void
-crlsync_publish_cert(struct crlsync *cs, const uint8_t *der, size_t len)
-{
-	uint8_t serial[OCSP_SERIAL_MAX];
-	char path[PATH_MAX], line[2 * OCSP_SERIAL_MAX + 2];
-	size_t slen;
-	int i, fd;
-
-	if ((i = crlsync_cert_root(cs, der, len, serial, &slen)) == -1)
-		return;
-	ocsp_serial_line(serial, slen, line);
-	crlsync_serials_path(cs->c, i, "", path, sizeof(path));
-	if (crlsync_mkdir(cs->c) == -1 || (fd = open(path, O_WRONLY | O_APPEND | O_CREAT |
-	    O_NOFOLLOW | O_CLOEXEC, 0644)) == -1) {
-		log_warn("%s", path);
-		return;
-	}
-	/* O_CREAT's mode went through the umask */
-	if (fchmod(fd, 0644) == -1 || write_full(fd, line, strlen(line)) == -1)
-		log_warn("%s", path);
-	close(fd);
-}
-
-struct crlsync_backfill {
-	struct crlsync	*cs;
-	struct buf	 lines[CFG_MAX_ROOTS];
-	int		 missing[CFG_MAX_ROOTS];
-	int64_t		 after;
-	size_t		 n;
-};
-
-static int
-crlsync_backfill_one(void *arg, const struct outbox_item *it, const uint8_t *ans,
-    size_t len)
-{
-	struct crlsync_backfill *bf = arg;
-	uint8_t serial[OCSP_SERIAL_MAX];
-	char line[2 * OCSP_SERIAL_MAX + 2];
-	size_t slen;
-	struct msg m;
-	int i;
-
-	bf->after = it->id;
-	if (msg_decode(ans, len, &m) != AL_OK || m.type != MSG_CERT || !MSG_HAS(&m, T_CERT))
-		return 0;
-	i = crlsync_cert_root(bf->cs, m.cert.p, m.cert.len, serial, &slen);
-	if (i == -1 || !bf->missing[i])
-		return 0;
-	ocsp_serial_line(serial, slen, line);
-	if (buf_put(&bf->lines[i], line, strlen(line)) == -1)
-		return -1;
-	bf->n++;
-	return 0;
-}
-
-void
-crlsync_serials_backfill(struct crlsync *cs, struct db *outbox)
-{
-	const struct cfg *c = cs->c;
-	struct crlsync_backfill bf;
-	char path[PATH_MAX];
-	struct stat st;
-	int i, n, any = 0;
-
-	memset(&bf, 0, sizeof(bf));
-	bf.cs = cs;
-	for (i = 0; i < c->ncrl_roots && i < CFG_MAX_ROOTS; i++) {
-		buf_init(&bf.lines[i]);
-		crlsync_serials_path(c, i, "", path, sizeof(path));
-		if (lstat(path, &st) == -1 && errno == ENOENT)
-			any = bf.missing[i] = 1;
-	}
-	if (!any)
-		return;
-	do {
-		n = outbox_answers(outbox, bf.after, MSG_SIGN, 512, crlsync_backfill_one, &bf);
-	} while (n == 512);
-	for (i = 0; i < c->ncrl_roots && i < CFG_MAX_ROOTS; i++) {
-		if (!bf.missing[i])
-			continue;
-		crlsync_serials_path(c, i, "", path, sizeof(path));
-		/* a whole file or none: an interrupted start backfills again */
-		if (n == -1 || crlsync_mkdir(c) == -1 ||
-		    write_file_atomic(path, bf.lines[i].p ? bf.lines[i].p : (uint8_t *)"",
-		    bf.lines[i].len, 0644) == -1)
-			log_warnx("%s: not written (%s): airlock-ocspd knows only the "
-			    "serials of certificates that come back from now on", path,
-			    n == -1 ? "outbox.db could not be read" : strerror(errno));
-		buf_free(&bf.lines[i]);
-	}
-	if (n != -1 && bf.n)
-		log_info("%zu serials of earlier certificates published in %s", bf.n,
-		    c->crl_dir);
 }
 
 static struct crlsync_root *

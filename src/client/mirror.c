@@ -97,6 +97,12 @@ mirror_free(struct mirror *m)
 	free(m);
 }
 
+int
+mirror_catchup_active(const struct mirror *m)
+{
+	return catchup_active(m->cu);
+}
+
 void
 mirror_link_up(struct mirror *m)
 {

@@ -56,6 +56,7 @@ struct linkd_stats {
 	uint64_t	 busy;		/* hand-offs refused: signer full or away */
 	uint64_t	 held_overflow;	/* held requests past LINKD_HELD_MAX */
 	uint64_t	 audit_answers;	/* AUDIT_LOG passed on to webdb */
+	uint64_t	 serials_answers;	/* SERIALS passed on to webdb */
 	uint64_t	 warn_window_ms;	/* this minute's warnings to the chain */
 	int		 warn_in_window;
 	uint64_t	 warn_unsent;	/* not sent: over the rate, or no signer */
@@ -453,14 +454,16 @@ linkd_status(struct linkd *d, const struct msg *req)
 	snprintf(text, sizeof(text), "airlock-linkd %s\nsigner=%s\nreceived=%lld\n"
 	    "handed=%lld\nanswered=%lld\ndelivered=%lld\nfailed=%lld\n"
 	    "undecodable=%llu\npruned=%llu\nin_flight=%d\nfifo_bytes=%zu\n"
-	    "busy=%llu\naudit_answers=%llu\nheld=%d\nheld_overflow=%llu\n",
+	    "busy=%llu\naudit_answers=%llu\nserials_answers=%llu\nheld=%d\n"
+	    "held_overflow=%llu\n",
 	    AIRLOCK_VERSION,
 	    d->signer_up ? "up" : "down",
 	    (long long)n[Q_RECEIVED], (long long)n[Q_HANDED], (long long)n[Q_ANSWERED],
 	    (long long)n[Q_DELIVERED], (long long)n[Q_FAILED],
 	    (unsigned long long)d->st.undecodable, (unsigned long long)d->ret.pruned,
 	    d->handed, d->req.out.len, (unsigned long long)d->st.busy,
-	    (unsigned long long)d->st.audit_answers, d->nheld,
+	    (unsigned long long)d->st.audit_answers,
+	    (unsigned long long)d->st.serials_answers, d->nheld,
 	    (unsigned long long)d->st.held_overflow);
 	len = strlen(text);
 	linkd_time_status(d, text + len, sizeof(text) - len);
@@ -551,6 +554,10 @@ linkd_on_message(void *arg, const uint8_t *p, size_t n)
 		 * sends again until it is told it is done): never queued */
 		if (signer_submit(d, p, n) == -1)
 			linkd_error(d, &m, AL_E_BUSY, "the signer cannot send audit records now");
+	} else if (m.type == MSG_SERIALS_FETCH) {
+		/* a read of ca.db, asked again under a new id: never queued */
+		if (signer_submit(d, p, n) == -1)
+			linkd_error(d, &m, AL_E_BUSY, "the signer cannot send serials now");
 	} else
 		linkd_request(d, &m, p, n);
 }
@@ -674,12 +681,12 @@ linkd_answer(struct linkd *d, const uint8_t *p, size_t n)
 
 	if ((code = msg_decode(p, n, &m)) != AL_OK || msg_is_request(m.type))
 		fatalx("signer sent an answer that does not decode (%d)", code);
-	/* TIME and AUDIT_FETCH are not queued: their answers (TIME_ACK,
-	 * AUDIT_LOG, or an ERROR for an id the queue does not know) are passed
-	 * on and neither stored nor counted */
+	/* TIME, AUDIT_FETCH, CATCHUP and SERIALS_FETCH are not queued: their
+	 * answers (TIME_ACK, AUDIT_LOG, CATCHUP_STATE, SERIALS, or an ERROR
+	 * for an id the queue does not know) are passed on and not stored */
 	is_time = m.type == MSG_TIME_ACK || m.type == MSG_AUDIT_LOG ||
-	    m.type == MSG_CATCHUP_STATE || (m.type == MSG_ERROR &&
-	    queue_get(d->q, m.reqid, &it, NULL, NULL) == 0);
+	    m.type == MSG_CATCHUP_STATE || m.type == MSG_SERIALS ||
+	    (m.type == MSG_ERROR && queue_get(d->q, m.reqid, &it, NULL, NULL) == 0);
 	if (d->handed > 0)
 		d->handed--;
 	reqid_hex(m.reqid, id);
@@ -688,9 +695,11 @@ linkd_answer(struct linkd *d, const uint8_t *p, size_t n)
 			linkd_time_ack(d, &m, id);
 		else if (m.type == MSG_AUDIT_LOG || m.type == MSG_CATCHUP_STATE)
 			d->st.audit_answers++;
+		else if (m.type == MSG_SERIALS)
+			d->st.serials_answers++;
 		else
-			log_warnx("req=%s TIME: error %u: %.*s", id, m.code,
-			    (int)m.text.len, m.text.p);
+			log_warnx("req=%s (not queued): error %u: %.*s", id,
+			    m.code, (int)m.text.len, m.text.p);
 		linkd_send(d, p, n, -1);
 		return;
 	}

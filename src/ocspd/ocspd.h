@@ -45,8 +45,9 @@ struct ocspd_root {
 	off_t		 crl_size;
 	struct timespec	 index_mtime;
 	off_t		 index_size;
-	struct timespec	 serials_mtime;	/* crl_dir/ROOT.serials (airlock-client) */
-	off_t		 serials_size;
+	dev_t		 serials_dev;	/* crl_dir/ROOT.serials (airlock-client) */
+	ino_t		 serials_ino;
+	off_t		 serials_off;	/* read up to here (whole lines) */
 	uint32_t	 gen;		/* bumped when the CRL changes */
 };
 

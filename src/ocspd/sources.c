@@ -13,6 +13,10 @@
  *                         before airlock (every serial in it is known).
  * Each is looked at every ocsp.refresh seconds and read again only when
  * it changed; a file that does not verify leaves the old state in place.
+ * crl_dir/ROOT.serials, which airlock-client only appends to (a million
+ * lines for a root imported from an `openssl ca` directory), is read from
+ * where the last look ended; it is read whole only when it is another file
+ * (a new inode) or shorter than what was read.
  */
 #include <sys/stat.h>
 
@@ -141,24 +145,19 @@ warn:
 	}
 }
 
-/* A hex serial per line (ROOT.known), or openssl ca's index.txt, whose
- * fourth tab-separated field is the serial. */
+/* The serials of text (NUL-terminated): a hex serial per line, or openssl
+ * ca's index.txt (index set), whose fourth tab-separated field is the
+ * serial. Logs what it added, naming path. */
 static void
-ocspd_read_serials(struct ocspd *o, int ri, const char *path, int index)
+ocspd_add_serials(struct ocspd *o, int ri, char *text, int index, const char *path)
 {
 	struct ocspd_root *r = &o->roots[ri];
 	uint8_t serial[OCSP_SERIAL_MAX];
 	size_t slen, n = 0, bad = 0;
-	struct buf b;
 	char *line, *next, *f;
 	int k;
 
-	buf_init(&b);
-	if (read_file(path, &b, OCSPD_INDEX_MAX) == -1 || buf_put_u8(&b, 0) == -1) {
-		buf_free(&b);
-		return;
-	}
-	for (line = (char *)b.p; line && *line; line = next) {
+	for (line = text; line && *line; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
 		f = line;
@@ -175,10 +174,88 @@ ocspd_read_serials(struct ocspd *o, int ri, const char *path, int index)
 	}
 	if (n)
 		ocspd_presign_restart(o);
-	buf_free(&b);
 	if (n || bad)
 		log_info("root %s: %zu serials from %s%s", r->cfg->name, n, path,
 		    bad ? " (some lines not understood)" : "");
+}
+
+/* A whole file of serials (ROOT.known, an index.txt). */
+static void
+ocspd_read_serials(struct ocspd *o, int ri, const char *path, int index)
+{
+	struct buf b;
+
+	buf_init(&b);
+	if (read_file(path, &b, OCSPD_INDEX_MAX) == 0 && buf_put_u8(&b, 0) == 0)
+		ocspd_add_serials(o, ri, (char *)b.p, index, path);
+	buf_free(&b);
+}
+
+/* The bytes of fd from off to size, up to the last whole line; *used: how
+ * many. 0, or -1 (logged). */
+static int
+ocspd_read_tail(int fd, off_t off, off_t size, struct buf *b, size_t *used,
+    const char *path)
+{
+	size_t want = (size_t)(size - off);
+	const uint8_t *nl;
+	ssize_t n;
+
+	*used = 0;
+	if (want > OCSPD_INDEX_MAX)
+		want = OCSPD_INDEX_MAX;	/* the rest at the next look */
+	if (buf_reserve(b, want + 1) == -1)
+		return -1;
+	while (b->len < want) {
+		n = pread(fd, b->p + b->len, want - b->len, off + (off_t)b->len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			log_warn("%s", path);
+			return -1;
+		}
+		if (n == 0)
+			break;		/* shorter than it said */
+		b->len += (size_t)n;
+	}
+	/* a line being appended now is read with the next look */
+	for (nl = b->p + b->len; nl > b->p && nl[-1] != '\n'; nl--)
+		;
+	*used = (size_t)(nl - b->p);
+	b->len = *used;
+	return 0;
+}
+
+/* crl_dir/ROOT.serials: what was appended since the last look. */
+static void
+ocspd_refresh_serials(struct ocspd *o, int ri, const char *path)
+{
+	struct ocspd_root *r = &o->roots[ri];
+	struct stat st;
+	struct buf b;
+	size_t used;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return;
+	}
+	if (st.st_dev != r->serials_dev || st.st_ino != r->serials_ino ||
+	    st.st_size < r->serials_off) {
+		r->serials_dev = st.st_dev;	/* another file: from its start */
+		r->serials_ino = st.st_ino;
+		r->serials_off = 0;
+	}
+	buf_init(&b);
+	if (st.st_size > r->serials_off && ocspd_read_tail(fd, r->serials_off,
+	    st.st_size, &b, &used, path) == 0 && used > 0 && buf_put_u8(&b, 0) == 0) {
+		r->serials_off += (off_t)used;
+		ocspd_add_serials(o, ri, (char *)b.p, 0, path);
+	}
+	buf_free(&b);
+	close(fd);
 }
 
 struct ocspd_learn {
@@ -276,8 +353,7 @@ ocspd_refresh(struct ocspd *o, int64_t now)
 		/* what airlock-client publishes of the certificates that came
 		 * back: readable as deployed, where outbox.db is not */
 		snprintf(path, sizeof(path), "%s/%s.serials", o->c->crl_dir, r->cfg->name);
-		if (ocspd_changed(path, &r->serials_mtime, &r->serials_size) == 1)
-			ocspd_read_serials(o, i, path, 0);
+		ocspd_refresh_serials(o, i, path);
 	}
 	ocspd_refresh_outbox(o);
 }

@@ -45,6 +45,7 @@ struct signer_job {
 	struct buf	 cacert, cachain;	/* the CA certificate a CRL answer names */
 	struct pgp_result pgp;		/* an OpenPGP certification (signer_pgp.c) */
 	struct signer_audit_out audit;	/* an AUDIT_LOG (signer_audit.c) */
+	struct buf	 serials;	/* a SERIALS answer's list (signer_serials.c) */
 };
 
 static void
@@ -456,6 +457,20 @@ do_audit_fetch(struct signer_job *j)
 		msg_error(&j->ans, j->req->reqid, code, j->why);
 }
 
+/* The serials of a root's certificates for webdb's OCSP responder: a read,
+ * never recorded. */
+static void
+do_serials_fetch(struct signer_job *j)
+{
+	int code;
+
+	j->record = 0;
+	code = signer_serials_fetch(j->s, j->req, &j->ans, &j->serials, j->root,
+	    sizeof(j->root), j->why, sizeof(j->why));
+	if (code != AL_OK)
+		msg_error(&j->ans, j->req->reqid, code, j->why);
+}
+
 /* After a restore: what webdb sends back (signer_restore.c); never recorded. */
 static void
 do_catchup(struct signer_job *j)
@@ -488,6 +503,7 @@ static const struct {
 	{ MSG_PGP_CERTIFY, do_pgp_certify },
 	{ MSG_AUDIT_FETCH, do_audit_fetch },
 	{ MSG_CATCHUP, do_catchup },
+	{ MSG_SERIALS_FETCH, do_serials_fetch },
 };
 
 static void
@@ -502,9 +518,10 @@ signer_dispatch(struct signer_job *j)
 		msg_error(&j->ans, j->req->reqid, AL_E_BUSY, j->why);
 		return;
 	}
-	/* time.stop_offset: nothing that signs while the clock is known bad */
+	/* time.stop_offset: nothing that signs while the clock is known bad
+	 * (the reads go on) */
 	if (j->req->type != MSG_TIME && j->req->type != MSG_AUDIT_FETCH &&
-	    j->req->type != MSG_CATCHUP &&
+	    j->req->type != MSG_CATCHUP && j->req->type != MSG_SERIALS_FETCH &&
 	    msg_is_request(j->req->type) &&
 	    signer_time_paused(j->s, j->why, sizeof(j->why))) {
 		j->record = 0;
@@ -670,6 +687,7 @@ signer_handle_one(struct signer *s, const uint8_t *req, size_t len,
 	buf_init(&j->audit.recs);
 	buf_init(&j->cacert);
 	buf_init(&j->cachain);
+	buf_init(&j->serials);
 	if (code != AL_OK) {
 		/* no request id to file it under when the message did not decode */
 		j->record = code != AL_E_MSG;
@@ -683,6 +701,7 @@ signer_handle_one(struct signer *s, const uint8_t *req, size_t len,
 	buf_free(&j->cachain);
 	buf_free(&j->pgp.sigs);
 	buf_free(&j->audit.recs);
+	buf_free(&j->serials);
 	free(j);
 	if (rv == -1) {
 		castore_rollback(s->db);	/* whatever the handler wrote too */

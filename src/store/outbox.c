@@ -4,6 +4,10 @@
  * side every unanswered request is sent again under the same request id,
  * which the signer host answers from its stores without signing twice.
  * Answered rows go after the retention period (outbox_prune).
+ *
+ * The table cursors keeps how far the client has read something the
+ * signer host sends in batches: "serials:ROOT", the position of the last
+ * serial of ROOT appended to crl_dir/ROOT.serials (serialsync.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -26,7 +30,10 @@ static const char outbox_schema[] =
 	" code INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX IF NOT EXISTS outbox_state ON outbox(state, id);"
 	/* what outbox_prune looks for, answered rows by age */
-	"CREATE INDEX IF NOT EXISTS outbox_finished ON outbox(updated) WHERE state >= 2;";
+	"CREATE INDEX IF NOT EXISTS outbox_finished ON outbox(updated) WHERE state >= 2;"
+	"CREATE TABLE IF NOT EXISTS cursors ("
+	" name TEXT PRIMARY KEY,"
+	" value INTEGER NOT NULL) WITHOUT ROWID;";
 
 /* the SQL says "state >= 2" literally, or the partial index is not used */
 _Static_assert(O_DONE == 2 && O_FAILED == 3 && O_NSTATES == 4,
@@ -277,4 +284,35 @@ outbox_prune(struct db *d, int64_t before, int max, int64_t *n)
 	return db_prune(d, "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox "
 	    "WHERE state >= 2 AND updated < ?1 AND id < (SELECT max(id) FROM outbox) "
 	    "LIMIT ?2)", before, max, n);
+}
+
+int
+outbox_cursor_get(struct db *d, const char *name, int64_t *value)
+{
+	sqlite3_stmt *st;
+	int rc, found = 0;
+
+	*value = 0;
+	if (db_prepare(d, &st, "SELECT value FROM cursors WHERE name = ?") == -1)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*value = sqlite3_column_int64(st, 0);
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -1;
+}
+
+int
+outbox_cursor_set(struct db *d, const char *name, int64_t value)
+{
+	sqlite3_stmt *st;
+
+	if (db_prepare(d, &st, "INSERT INTO cursors (name, value) VALUES (?1, ?2)"
+	    " ON CONFLICT (name) DO UPDATE SET value = ?2") == -1)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, value);
+	return db_step_done(d, st);
 }

@@ -61,6 +61,7 @@ struct msg_kind {
 static int	 msg_name_ok(const uint8_t *, size_t);
 static int	 msg_reason_ok(const uint8_t *, size_t);
 static int	 msg_text_ok(const uint8_t *, size_t);
+static int	 msg_serials_ok(const uint8_t *, size_t);
 
 #define UINT_F(w, member, l, h, f) \
 	{ F_UINT, (w), offsetof(struct msg, member), (l), (h), (f) }
@@ -107,6 +108,11 @@ static const struct msg_field msg_fields[T_MAX_TAG + 1] = {
 	[T_CATCHUP_PHASE] = UINT_F(1, catchup_phase, 0, 2, NULL),
 	[T_KEY_GEN]	= UINT_F(4, key_gen, 1, MSG_KEY_GEN_MAX, NULL),
 	[T_KEY_NEWEST]	= UINT_F(4, key_newest, 1, MSG_KEY_GEN_MAX, NULL),
+	[T_SERIALS_AFTER] = UINT_F(8, serials_after, 0, INT64_MAX, NULL),
+	[T_SERIALS_MAX]	= UINT_F(4, serials_max, 256, MSG_SERIALS_MAX, NULL),
+	[T_SERIALS_LIST] = BYTES_F(serials_list, 0, MSG_SERIALS_MAX, msg_serials_ok),
+	[T_SERIALS_LAST] = UINT_F(8, serials_last, 0, INT64_MAX, NULL),
+	[T_SERIALS_END]	= UINT_F(8, serials_end, 0, INT64_MAX, NULL),
 };
 
 static const struct msg_kind msg_kinds[] = {
@@ -132,6 +138,9 @@ static const struct msg_kind msg_kinds[] = {
 	{ MSG_CATCHUP, "CATCHUP",
 	    0,
 	    BIT(T_CATCHUP_ITEMS) | BIT(T_CATCHUP_END) },
+	{ MSG_SERIALS_FETCH, "SERIALS_FETCH",
+	    BIT(T_ROOT) | BIT(T_SERIALS_AFTER),
+	    BIT(T_SERIALS_MAX) },
 	{ MSG_CERT, "CERT",
 	    BIT(T_CERT),
 	    BIT(T_SERIAL) | BIT(T_CHAIN) | BIT(T_ROOT) },
@@ -156,6 +165,9 @@ static const struct msg_kind msg_kinds[] = {
 	{ MSG_CATCHUP_STATE, "CATCHUP_STATE",
 	    BIT(T_CATCHUP_PHASE) | BIT(T_AUDIT_HEAD),
 	    BIT(T_TEXT) },
+	{ MSG_SERIALS, "SERIALS",
+	    BIT(T_ROOT) | BIT(T_SERIALS_LIST) | BIT(T_SERIALS_LAST) |
+	    BIT(T_SERIALS_END), 0 },
 };
 
 #define NKINDS	(sizeof(msg_kinds) / sizeof(msg_kinds[0]))
@@ -194,6 +206,22 @@ static int
 msg_text_ok(const uint8_t *p, size_t len)
 {
 	return utf8_text_ok(p, len);
+}
+
+/* SERIALS_LIST: entries u8 length (1..20) || serial, the serial's first
+ * byte not 0 (positive, no leading zero), the last one ending the field. */
+static int
+msg_serials_ok(const uint8_t *p, size_t len)
+{
+	size_t off = 0, n;
+
+	while (off < len) {
+		n = p[off++];
+		if (n == 0 || n > MSG_SERIAL_MAX || n > len - off || p[off] == 0)
+			return 0;
+		off += n;
+	}
+	return 1;
 }
 
 static uint64_t
@@ -465,4 +493,33 @@ msg_error(struct msg *m, const uint8_t reqid[AIRLOCK_REQID_LEN], int code,
 	m->text.len = strlen((const char *)m->text.p);
 	MSG_SET(m, T_TEXT);
 	MSG_SET(m, T_CODE);
+}
+
+int
+msg_serials_put(struct buf *b, const uint8_t *serial, size_t len)
+{
+	if (len == 0 || len > MSG_SERIAL_MAX || serial[0] == 0)
+		return -1;
+	if (buf_put_u8(b, (uint8_t)len) == -1 || buf_put(b, serial, len) == -1)
+		return -1;
+	return 0;
+}
+
+int
+msg_serials_next(const struct msg_bytes *list, size_t *off, const uint8_t **serial,
+    size_t *len)
+{
+	size_t n;
+
+	/* checked by msg_serials_ok when the message decoded; again here,
+	 * so that a caller's own buffer cannot lead past the end */
+	if (*off >= list->len)
+		return 0;
+	n = list->p[*off];
+	if (n == 0 || n > list->len - *off - 1)
+		return 0;
+	*serial = list->p + *off + 1;
+	*len = n;
+	*off += 1 + n;
+	return 1;
 }

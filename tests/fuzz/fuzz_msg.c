@@ -2,7 +2,9 @@
  * fuzz_msg.c: libFuzzer target for the message codec. Any input must decode
  * or be refused without a crash; whatever decodes must survive
  * encode -> decode unchanged, field by field, and encode to the same bytes
- * every time (the encoding is canonical). A mismatch aborts.
+ * every time (the encoding is canonical). A SERIALS_LIST that decodes must
+ * walk to its end in serials of 1..20 bytes without a leading zero. A
+ * mismatch aborts.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +48,10 @@ fuzz_msg_same(const struct msg *a, const struct msg *b)
 	fuzz_bytes_same(&a->audit_recs, &b->audit_recs);
 	fuzz_bytes_same(&a->audit_sig, &b->audit_sig);
 	fuzz_bytes_same(&a->catchup_items, &b->catchup_items);
+	fuzz_bytes_same(&a->serials_list, &b->serials_list);
+	if (a->serials_after != b->serials_after || a->serials_max != b->serials_max ||
+	    a->serials_last != b->serials_last || a->serials_end != b->serials_end)
+		abort();
 	if (a->audit_after != b->audit_after || a->audit_max != b->audit_max ||
 	    a->audit_check != b->audit_check || a->catchup_end != b->catchup_end ||
 	    a->catchup_phase != b->catchup_phase)
@@ -58,6 +64,21 @@ fuzz_msg_same(const struct msg *a, const struct msg *b)
 		abort();
 }
 
+static void
+fuzz_serials_walk(const struct msg *m)
+{
+	const uint8_t *p;
+	size_t off = 0, n, used = 0;
+
+	while (msg_serials_next(&m->serials_list, &off, &p, &n) == 1) {
+		if (n == 0 || n > MSG_SERIAL_MAX || p[0] == 0)
+			abort();
+		used += 1 + n;
+	}
+	if (used != m->serials_list.len || off != used)
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -66,6 +87,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (msg_decode(data, size, &m1) != AL_OK)
 		return 0;
+	fuzz_serials_walk(&m1);
 	buf_init(&b1);
 	buf_init(&b2);
 	if (msg_encode(&m1, &b1) == -1)

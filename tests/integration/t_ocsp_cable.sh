@@ -100,10 +100,13 @@ check "airlock-ocspd still running" 'kill -0 "$OPID"'
 
 # ROOT.serials: what airlock-ocspd reads as deployed, where outbox.db is not
 # readable to it (t_deploy's ocspd-answers-as-deployed); rebuilt whole from
-# the outbox at start when missing (an upgrade, a lost file)
+# the outbox at start when missing (an upgrade, a lost file), and filled
+# again by SERIALS_FETCH, which may repeat a line then (t_ocsp_import)
 want=$(for n in ocsp good gone; do serial_of "$OUT/$n.crt"; done | tr A-F a-f | sort)
-have() { tr A-F a-f < "$CRL/demo-ec.serials" | sort; }
+have() { tr A-F a-f < "$CRL/demo-ec.serials" | sort -u; }
 check "demo-ec.serials lists the three certificates that came back" '[ "$(have)" = "$want" ]'
+check "... each once (SERIALS answers do not repeat what CERT answers appended)" \
+	'[ -z "$(tr A-F a-f < "$CRL/demo-ec.serials" | sort | uniq -d)" ]'
 check "... 0644 in a 0750 crl_dir" \
 	'[ "$(stat -c %a "$CRL/demo-ec.serials")" = 644 ] && [ "$(stat -c %a "$CRL")" = 750 ]'
 al_stop_one "$D" client

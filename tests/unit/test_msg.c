@@ -38,6 +38,10 @@
 #define F_TEXT		" 0011 00000002 6f6b"			/* ok */
 #define F_TIME2		" 0012 00000008 0000000000000002"
 #define TEXT(len, hex)	" 0011 000000" len " " hex
+#define F_AFTER		" 002e 00000008 0000000000000007"
+#define F_SLIST		" 0030 00000007 02 1003 03 400102"	/* 0x1003, 0x400102 */
+#define F_SLAST		" 0031 00000008 0000000000000009"
+#define F_SEND		" 0032 00000008 000000000000000c"
 
 #define SIGN_OK		HDR("01") F_ROOT F_PROFILE F_CSR
 #define REVOKE_OK	HDR("02") F_ROOT F_SERIAL
@@ -46,6 +50,8 @@
 #define STATUS_OK	HDR("05")
 #define ERROR_OK	HDR("83") F_CODE F_TEXT
 #define REPLY(len, hex)	HDR("85") TEXT(len, hex)
+#define SFETCH_OK	HDR("09") F_ROOT F_AFTER
+#define SERIALS_OK	HDR("8a") F_ROOT F_SLIST F_SLAST F_SEND
 
 /* SIGN, reqid 00..0f, root demo-rsa, profile server, days 90, csr 3003020100 */
 static const char kat_hex[] =
@@ -70,6 +76,14 @@ static const uint8_t t_crlsig[] = { 0x00, 0x11, 0x22, 0x33 };
 static const uint8_t t_delta[] = { 0x30, 0x03, 0x02, 0x01, 0x04 };
 static const uint8_t t_head[48] = { 0, 0, 0, 0, 0, 0, 0, 9, 0xaa };
 static const uint8_t t_sig[64] = { 0x5a, 0xa5 };
+/* SERIALS_LIST: 0x1003, then 0x40 01 .. 0f (16 bytes), then 20 bytes 0x7f.. */
+static const uint8_t t_serials[] = {
+	0x02, 0x10, 0x03,
+	0x10, 0x40, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a,
+	0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+	0x14, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+};
 
 /* The spec's table, written again here so the code is checked against it. */
 static const struct {
@@ -97,6 +111,10 @@ static const struct {
 	{ MSG_CATCHUP, "CATCHUP", 1, 0, BIT(T_CATCHUP_ITEMS) | BIT(T_CATCHUP_END) },
 	{ MSG_CATCHUP_STATE, "CATCHUP_STATE", 0, BIT(T_CATCHUP_PHASE) | BIT(T_AUDIT_HEAD),
 	    BIT(T_TEXT) },
+	{ MSG_SERIALS_FETCH, "SERIALS_FETCH", 1, BIT(T_ROOT) | BIT(T_SERIALS_AFTER),
+	    BIT(T_SERIALS_MAX) },
+	{ MSG_SERIALS, "SERIALS", 0, BIT(T_ROOT) | BIT(T_SERIALS_LIST) |
+	    BIT(T_SERIALS_LAST) | BIT(T_SERIALS_END), 0 },
 	{ MSG_CERT, "CERT", 0, BIT(T_CERT),
 	    BIT(T_SERIAL) | BIT(T_CHAIN) | BIT(T_ROOT) },
 	{ MSG_CRL, "CRL", 0,
@@ -210,6 +228,11 @@ t_set(struct msg *m, int tag)
 	case T_CATCHUP_PHASE:	m->catchup_phase = MSG_CATCHUP_FINISHED; break;
 	case T_KEY_GEN:		m->key_gen = 2; break;
 	case T_KEY_NEWEST:	m->key_newest = 3; break;
+	case T_SERIALS_AFTER:	m->serials_after = 0x0000000100000002ULL; break;
+	case T_SERIALS_MAX:	m->serials_max = 65536; break;
+	case T_SERIALS_LIST:	t_bytes(&m->serials_list, t_serials, sizeof(t_serials)); break;
+	case T_SERIALS_LAST:	m->serials_last = 0x7fffffffffffffffULL; break;
+	case T_SERIALS_END:	m->serials_end = 12345; break;
 	default:		fail();
 	}
 	MSG_SET(m, tag);
@@ -267,6 +290,11 @@ t_msg_equal(const struct msg *a, const struct msg *b)
 	assert_int_equal(a->catchup_phase, b->catchup_phase);
 	assert_int_equal(a->key_gen, b->key_gen);
 	assert_int_equal(a->key_newest, b->key_newest);
+	t_bytes_equal(&a->serials_list, &b->serials_list);
+	assert_int_equal(a->serials_max, b->serials_max);
+	assert_true(a->serials_after == b->serials_after);
+	assert_true(a->serials_last == b->serials_last);
+	assert_true(a->serials_end == b->serials_end);
 	assert_int_equal(a->days, b->days);
 	assert_int_equal(a->csr_format, b->csr_format);
 	assert_int_equal(a->reason, b->reason);
@@ -383,9 +411,10 @@ test_round_trip_each_optional(void **state)
 			n++;
 		}
 	}
-	assert_int_equal(n, 33);	/* 18, PGP_CERTIFY's DAYS, SIGN's SUBJECT and SAN, AUDIT_FETCH's 3,
+	assert_int_equal(n, 34);	/* 18, PGP_CERTIFY's DAYS, SIGN's SUBJECT and SAN, AUDIT_FETCH's 3,
 					 * AUDIT_LOG's 1, CATCHUP's 2, CATCHUP_STATE's 1, CRL_FETCH's
-					 * KEY_GEN, CRL's KEY_GEN, KEY_NEWEST, CERT, CHAIN */
+					 * KEY_GEN, CRL's KEY_GEN, KEY_NEWEST, CERT, CHAIN,
+					 * SERIALS_FETCH's SERIALS_MAX */
 }
 
 /* Offsets at which a field starts (or the message ends). */
@@ -479,10 +508,10 @@ static const struct {
 
 	/* type */
 	{ "type 0x00", HDR("00"), AL_E_MSG_TYPE },
-	{ "type 0x09", HDR("09"), AL_E_MSG_TYPE },
+	{ "type 0x0a", HDR("0a"), AL_E_MSG_TYPE },
 	{ "type 0x7f", HDR("7f"), AL_E_MSG_TYPE },
 	{ "type 0x80", HDR("80"), AL_E_MSG_TYPE },
-	{ "type 0x8a", HDR("8a"), AL_E_MSG_TYPE },
+	{ "type 0x8b", HDR("8b"), AL_E_MSG_TYPE },
 	{ "catch-up end 2", HDR("08") " 0027 00000001 02", AL_E_MSG_VALUE },
 	{ "catch-up end of 2 bytes", HDR("08") " 0027 00000002 0001", AL_E_MSG_VALUE },
 	{ "catch-up phase 3", HDR("89") " 0028 00000001 03", AL_E_MSG_VALUE },
@@ -511,7 +540,9 @@ static const struct {
 	{ "tag 38 in a status", STATUS_OK " 0026 00000000", AL_E_MSG_FIELD },
 	{ "tag 41", STATUS_OK " 0029 00000000", AL_E_MSG_FIELD },
 	{ "tag 43 (kept free)", FETCH_OK " 002b 00000004 00000001", AL_E_MSG_FIELD },
-	{ "tag 46", FETCH_OK " 002e 00000004 00000001", AL_E_MSG_FIELD },
+	{ "tag 51", FETCH_OK " 0033 00000004 00000001", AL_E_MSG_FIELD },
+	{ "serials_after in a crl fetch", FETCH_OK F_AFTER, AL_E_MSG_FIELD },
+	{ "serials_after of 4 bytes in a crl fetch", FETCH_OK " 002e 00000004 00000001", AL_E_MSG_VALUE },
 	{ "key_gen 1 in a fetch", FETCH_OK " 002c 00000004 00000001", AL_OK },
 	{ "key_gen 0", FETCH_OK " 002c 00000004 00000000", AL_E_MSG_VALUE },
 	{ "key_gen 1000001", FETCH_OK " 002c 00000004 000f4241", AL_E_MSG_VALUE },
@@ -528,6 +559,37 @@ static const struct {
 	{ "extension twice", STATUS_OK " 8001 00000001 00 8001 00000001 00", AL_OK },
 	{ "extension before required", HDR("03") " 8000 00000002 0102" F_ROOT, AL_OK },
 	{ "extension holding tag-like bytes", STATUS_OK " 9000 00000006 000100000000", AL_OK },
+
+	/* SERIALS_FETCH and SERIALS (docs/protocol.md 9.9) */
+	{ "serials fetch", SFETCH_OK, AL_OK },
+	{ "serials fetch, budget 256", SFETCH_OK " 002f 00000004 00000100", AL_OK },
+	{ "serials fetch, budget 65536", SFETCH_OK " 002f 00000004 00010000", AL_OK },
+	{ "serials fetch, budget 255", SFETCH_OK " 002f 00000004 000000ff", AL_E_MSG_VALUE },
+	{ "serials fetch, budget 65537", SFETCH_OK " 002f 00000004 00010001", AL_E_MSG_VALUE },
+	{ "serials fetch, budget of 2 bytes", SFETCH_OK " 002f 00000002 0100", AL_E_MSG_VALUE },
+	{ "serials fetch, after 2^63-1", HDR("09") F_ROOT " 002e 00000008 7fffffffffffffff", AL_OK },
+	{ "serials fetch, after 2^63", HDR("09") F_ROOT " 002e 00000008 8000000000000000", AL_E_MSG_VALUE },
+	{ "serials fetch, after of 4 bytes", HDR("09") F_ROOT " 002e 00000004 00000000", AL_E_MSG_VALUE },
+	{ "serials fetch without root", HDR("09") F_AFTER, AL_E_MSG_FIELD },
+	{ "serials fetch without after", HDR("09") F_ROOT, AL_E_MSG_FIELD },
+	{ "serials fetch with a list", SFETCH_OK F_SLIST, AL_E_MSG_FIELD },
+	{ "serials fetch, root a/b", HDR("09") " 0001 00000003 612f62" F_AFTER, AL_E_MSG_VALUE },
+	{ "serials", SERIALS_OK, AL_OK },
+	{ "serials, empty list", HDR("8a") F_ROOT " 0030 00000000" F_SLAST F_SEND, AL_OK },
+	{ "serials, a 20-byte serial", HDR("8a") F_ROOT " 0030 00000015 14 0102030405060708090a0b0c0d0e0f1011121314" F_SLAST F_SEND, AL_OK },
+	{ "serials, a 21-byte serial", HDR("8a") F_ROOT " 0030 00000016 15 0102030405060708090a0b0c0d0e0f101112131415" F_SLAST F_SEND, AL_E_MSG_VALUE },
+	{ "serials, length 0 entry", HDR("8a") F_ROOT " 0030 00000004 02 1003 00" F_SLAST F_SEND, AL_E_MSG_VALUE },
+	{ "serials, a leading zero", HDR("8a") F_ROOT " 0030 00000003 02 0080" F_SLAST F_SEND, AL_E_MSG_VALUE },
+	{ "serials, zero", HDR("8a") F_ROOT " 0030 00000002 01 00" F_SLAST F_SEND, AL_E_MSG_VALUE },
+	{ "serials, last entry cut", HDR("8a") F_ROOT " 0030 00000005 02 1003 03 0102" F_SLAST F_SEND, AL_E_MSG_VALUE },
+	{ "serials, length byte alone at the end", HDR("8a") F_ROOT " 0030 00000004 02 1003 01" F_SLAST F_SEND, AL_E_MSG_VALUE },
+	{ "serials without end", HDR("8a") F_ROOT F_SLIST F_SLAST, AL_E_MSG_FIELD },
+	{ "serials without last", HDR("8a") F_ROOT F_SLIST F_SEND, AL_E_MSG_FIELD },
+	{ "serials without list", HDR("8a") F_ROOT F_SLAST F_SEND, AL_E_MSG_FIELD },
+	{ "serials without root", HDR("8a") F_SLIST F_SLAST F_SEND, AL_E_MSG_FIELD },
+	{ "serials with after", SERIALS_OK F_AFTER, AL_E_MSG_FIELD },
+	{ "serials, last 2^63", HDR("8a") F_ROOT F_SLIST " 0031 00000008 8000000000000000" F_SEND, AL_E_MSG_VALUE },
+	{ "serials, end of 7 bytes", HDR("8a") F_ROOT F_SLIST F_SLAST " 0032 00000007 00000000000009", AL_E_MSG_VALUE },
 
 	/* duplicates */
 	{ "root twice", FETCH_OK F_ROOT, AL_E_MSG_FIELD },
@@ -943,12 +1005,13 @@ test_type_names(void **state)
 		    t_types[i].request);
 	}
 	assert_string_equal(msg_type_name(0), "UNKNOWN");
-	assert_string_equal(msg_type_name(0x09), "UNKNOWN");
+	assert_string_equal(msg_type_name(0x0a), "UNKNOWN");
 	assert_string_equal(msg_type_name(0x80), "UNKNOWN");
 	assert_string_equal(msg_type_name(0x181), "UNKNOWN");
 	assert_string_equal(msg_type_name(-1), "UNKNOWN");
 	assert_int_equal(msg_is_request(0), 0);
-	assert_int_equal(msg_is_request(0x09), 0);
+	assert_int_equal(msg_is_request(0x0a), 0);
+	assert_int_equal(msg_is_request(MSG_SERIALS), 0);
 	assert_int_equal(msg_is_request(0x7f), 0);
 	assert_int_equal(msg_is_request(-1), 0);
 }
@@ -986,12 +1049,143 @@ test_msg_error(void **state)
 	assert_string_equal((const char *)m.text.p, al_strerror(999));
 }
 
+/* docs/protocol.md 12.4: a SERIALS_FETCH and its answer, byte for byte */
+static const char kat_sfetch_hex[] =
+    "01" "09" REQID
+    "0001" "00000007" "64656d6f2d6563"		/* ROOT "demo-ec" */
+    "002e" "00000008" "0000000000000000"	/* SERIALS_AFTER 0: none held */
+    "002f" "00000004" "00004000";		/* SERIALS_MAX 16384 */
+static const char kat_serials_hex[] =
+    "01" "8a" REQID
+    "0001" "00000007" "64656d6f2d6563"		/* ROOT "demo-ec" */
+    "0030" "00000007" "02" "1003" "03" "400102"	/* SERIALS_LIST 0x1003, 0x400102 */
+    "0031" "00000008" "0000000000000009"	/* SERIALS_LAST 9 */
+    "0032" "00000008" "000000000000000c";	/* SERIALS_END 12: more remain */
+
+static void
+test_kat_serials(void **state)
+{
+	static const uint8_t s1[] = { 0x10, 0x03 }, s2[] = { 0x40, 0x01, 0x02 };
+	struct buf want, got, list;
+	const uint8_t *p;
+	struct msg m, d;
+	size_t off = 0, n;
+
+	(void)state;
+	buf_init(&want);
+	buf_init(&got);
+	buf_init(&list);
+	t_hex(kat_sfetch_hex, &want);
+	assert_int_equal(want.len, 55);
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_SERIALS_FETCH;
+	memcpy(m.reqid, t_reqid, sizeof(m.reqid));
+	t_bytes(&m.root, "demo-ec", 7);
+	m.serials_max = 16384;
+	m.present = BIT(T_ROOT) | BIT(T_SERIALS_AFTER) | BIT(T_SERIALS_MAX);
+	assert_int_equal(msg_encode(&m, &got), 0);
+	assert_int_equal(got.len, want.len);
+	assert_memory_equal(got.p, want.p, want.len);
+
+	buf_reset(&want);
+	buf_reset(&got);
+	t_hex(kat_serials_hex, &want);
+	assert_int_equal(want.len, 72);
+	assert_int_equal(msg_serials_put(&list, s1, sizeof(s1)), 0);
+	assert_int_equal(msg_serials_put(&list, s2, sizeof(s2)), 0);
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_SERIALS;
+	memcpy(m.reqid, t_reqid, sizeof(m.reqid));
+	t_bytes(&m.root, "demo-ec", 7);
+	t_bytes(&m.serials_list, list.p, list.len);
+	m.serials_last = 9;
+	m.serials_end = 12;
+	m.present = BIT(T_ROOT) | BIT(T_SERIALS_LIST) | BIT(T_SERIALS_LAST) |
+	    BIT(T_SERIALS_END);
+	assert_int_equal(msg_encode(&m, &got), 0);
+	assert_int_equal(got.len, want.len);
+	assert_memory_equal(got.p, want.p, want.len);
+
+	/* and back: the serials one by one */
+	assert_int_equal(msg_decode(want.p, want.len, &d), AL_OK);
+	assert_int_equal(d.type, MSG_SERIALS);
+	assert_true(d.serials_last == 9 && d.serials_end == 12);
+	assert_int_equal(msg_serials_next(&d.serials_list, &off, &p, &n), 1);
+	assert_int_equal(n, 2);
+	assert_memory_equal(p, s1, 2);
+	assert_int_equal(msg_serials_next(&d.serials_list, &off, &p, &n), 1);
+	assert_int_equal(n, 3);
+	assert_memory_equal(p, s2, 3);
+	assert_int_equal(msg_serials_next(&d.serials_list, &off, &p, &n), 0);
+	assert_int_equal(msg_serials_next(&d.serials_list, &off, &p, &n), 0);
+	buf_free(&want);
+	buf_free(&got);
+	buf_free(&list);
+}
+
+/* msg_serials_put refuses what the decoder would; the list's byte limit. */
+static void
+test_serials_list(void **state)
+{
+	uint8_t big[21], zero[2] = { 0, 1 }, *fill;
+	struct msg m, d;
+	struct msg_bytes mb;
+	struct buf b, list;
+	const uint8_t *p;
+	size_t off = 0, n, k;
+
+	(void)state;
+	memset(big, 0x55, sizeof(big));
+	buf_init(&b);
+	buf_init(&list);
+	assert_int_equal(msg_serials_put(&list, big, 0), -1);
+	assert_int_equal(msg_serials_put(&list, big, 21), -1);
+	assert_int_equal(msg_serials_put(&list, zero, 2), -1);
+	assert_int_equal(msg_serials_put(&list, zero, 1), -1);
+	assert_int_equal(list.len, 0);
+	assert_int_equal(msg_serials_put(&list, big, 20), 0);
+	assert_int_equal(msg_serials_put(&list, zero + 1, 1), 0);
+	assert_int_equal(list.len, 23);
+	/* the walk stops at a lying length of a buffer that did not decode */
+	mb.p = list.p;
+	mb.len = 22;
+	assert_int_equal(msg_serials_next(&mb, &off, &p, &n), 1);
+	assert_int_equal(n, 20);
+	assert_int_equal(msg_serials_next(&mb, &off, &p, &n), 0);
+
+	/* 65536 bytes of serials pass (3120 of 20 bytes and one of 15),
+	 * 65537 do not */
+	fill = malloc(65537);
+	assert_non_null(fill);
+	for (k = 0; k < 3120; k++) {
+		fill[k * 21] = 20;
+		memset(fill + k * 21 + 1, 0x42, 20);
+	}
+	fill[65520] = 15;
+	memset(fill + 65521, 0x42, 15);
+	t_fill(&m, MSG_SERIALS, t_required(MSG_SERIALS));
+	t_bytes(&m.serials_list, fill, 65536);
+	assert_int_equal(msg_encode(&m, &b), 0);
+	assert_int_equal(t_decode(b.p, b.len, &d), AL_OK);
+	fill[65520] = 16;
+	fill[65536] = 0x42;
+	t_bytes(&m.serials_list, fill, 65537);
+	buf_reset(&b);
+	assert_int_equal(msg_encode(&m, &b), 0);
+	assert_int_equal(t_decode(b.p, b.len, &d), AL_E_MSG_VALUE);
+	free(fill);
+	buf_free(&b);
+	buf_free(&list);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kat_encode),
 		cmocka_unit_test(test_kat_decode),
+		cmocka_unit_test(test_kat_serials),
+		cmocka_unit_test(test_serials_list),
 		cmocka_unit_test(test_round_trip_all_types),
 		cmocka_unit_test(test_round_trip_each_optional),
 		cmocka_unit_test(test_truncated_kat),

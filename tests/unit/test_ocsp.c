@@ -4,7 +4,10 @@
  * without a network: a known request made by `openssl ocsp -reqout`
  * (SHA-1 CertID, serial 0x1001, no nonce), the same with a byte more or
  * less, base64 of both alphabets, serials from index files, a set that
- * grows, and the answers of a responder that answers for no issuer.
+ * grows, the answers of a responder that answers for no issuer, and
+ * crl_dir/ROOT.serials read as it grows (src/ocspd/sources.c, included to
+ * reach its statics): only what was appended, whole lines only, and read
+ * whole again when it is another file or shorter.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,10 +15,17 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ocsp.h"
 #include "ocspd.h"
+#include "rmtree.h"
+
+#include "../../src/ocspd/sources.c"
 
 static const uint8_t req_sha1[] = {
 	0x30, 0x43, 0x30, 0x41, 0x30, 0x3f, 0x30, 0x3d, 0x30, 0x3b, 0x30, 0x09,
@@ -161,6 +171,83 @@ test_answer_no_root(void **state)
 	ocspd_free(&o);
 }
 
+static void
+t_append(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644);
+
+	assert_true(fd != -1);
+	assert_int_equal(write_full(fd, text, strlen(text)), 0);
+	close(fd);
+}
+
+static int
+t_known(const struct ocspd *o, const char *hex)
+{
+	uint8_t s[OCSP_SERIAL_MAX];
+	size_t n;
+
+	assert_int_equal(ocsp_serial_hex(hex, strlen(hex), s, &n), 0);
+	return sset_find(&o->roots[0].known, s, n) != NULL;
+}
+
+static void
+test_serials_file(void **state)
+{
+	static struct cfg c;
+	static struct cfg_ocsp_root root = { .name = "r" };
+	static struct ocspd o;
+	char dir[] = "/tmp/test_ocsp.XXXXXX", path[64], tmp[64];
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/r.serials", dir);
+	memset(&c, 0, sizeof(c));
+	c.ocsp.cache_entries = 64;
+	assert_int_equal(ocspd_init(&o, &c), 0);
+	o.n = 1;
+	o.roots[0].cfg = &root;
+	ocspd_refresh_serials(&o, 0, path);		/* none yet */
+	assert_int_equal(o.roots[0].known.n, 0);
+	t_append(path, "00AA\n01BB\n");
+	ocspd_refresh_serials(&o, 0, path);
+	assert_int_equal(o.roots[0].known.n, 2);
+	assert_true(t_known(&o, "AA") && t_known(&o, "01BB"));
+	/* a line being written: taken when it is whole */
+	t_append(path, "02CC\n03D");
+	ocspd_refresh_serials(&o, 0, path);
+	assert_int_equal(o.roots[0].known.n, 3);
+	assert_false(t_known(&o, "03D"));
+	t_append(path, "D\n");
+	ocspd_refresh_serials(&o, 0, path);
+	assert_int_equal(o.roots[0].known.n, 4);
+	assert_true(t_known(&o, "03DD"));
+	/* only what was appended is read: a line changed in place is not */
+	assert_true((fd = open(path, O_WRONLY)) != -1);
+	assert_int_equal(pwrite(fd, "0FFF", 4, 0), 4);
+	close(fd);
+	t_append(path, "04EE\n");
+	ocspd_refresh_serials(&o, 0, path);
+	assert_int_equal(o.roots[0].known.n, 5);
+	assert_false(t_known(&o, "0FFF"));
+	/* another file (written whole, renamed over it): read from its start */
+	snprintf(tmp, sizeof(tmp), "%s/new", dir);
+	t_append(tmp, "0FFF\n05AB\n");
+	assert_int_equal(rename(tmp, path), 0);
+	ocspd_refresh_serials(&o, 0, path);
+	assert_true(t_known(&o, "0FFF") && t_known(&o, "05AB"));
+	assert_int_equal(o.roots[0].known.n, 7);
+	/* the same file, shorter: read again from its start */
+	assert_int_equal(truncate(path, 0), 0);
+	t_append(path, "06CD\n");
+	ocspd_refresh_serials(&o, 0, path);
+	assert_true(t_known(&o, "06CD"));
+	assert_int_equal(o.roots[0].known.n, 8);
+	ocspd_free(&o);
+	assert_int_equal(rmtree(dir), 0);
+}
+
 int
 main(void)
 {
@@ -171,6 +258,7 @@ main(void)
 		cmocka_unit_test(test_serial_hex),
 		cmocka_unit_test(test_sset),
 		cmocka_unit_test(test_answer_no_root),
+		cmocka_unit_test(test_serials_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
