@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -95,6 +97,7 @@ static EVP_PKEY *
 ocsp_key_like(const EVP_PKEY *like, char *kind, size_t kindsz)
 {
 	char group[64];
+	const char *nist;
 	size_t glen;
 	int id = like ? EVP_PKEY_get_base_id(like) : EVP_PKEY_NONE, bits;
 
@@ -113,7 +116,8 @@ ocsp_key_like(const EVP_PKEY *like, char *kind, size_t kindsz)
 	if (id != EVP_PKEY_EC || EVP_PKEY_get_group_name(like, group, sizeof(group),
 	    &glen) != 1)
 		snprintf(group, sizeof(group), "P-256");
-	snprintf(kind, kindsz, "ec:%s", group);
+	nist = EC_curve_nid2nist(OBJ_txt2nid(group));	/* prime256v1: P-256 */
+	snprintf(kind, kindsz, "ec:%s", nist != NULL ? nist : group);
 	return EVP_PKEY_Q_keygen(NULL, NULL, "EC", group);
 }
 
