@@ -111,9 +111,9 @@ done:
 	buf_free(&der);
 }
 
-/* Loads a pair again when one of its files changed; a pair that cannot be
- * used says why once. */
-static void
+/* Loads a pair again when one of its files changed (1; else 0); a pair
+ * that cannot be used says why once. */
+static int
 ocspd_pair_look(const struct ocspd_root *r, struct ocspd_pair *p, int which, int64_t now)
 {
 	struct ocsp_signer *s = NULL;
@@ -123,22 +123,23 @@ ocspd_pair_look(const struct ocspd_root *r, struct ocspd_pair *p, int which, int
 	int chc = ocspd_changed(p->cert, &p->cert_mtime, &p->cert_size);
 
 	if (chk == 0 && chc == 0)
-		return;
+		return 0;
 	ocsp_signer_free(p->signer);
 	p->signer = NULL;
 	if (chk == -1 && chc == -1 && which == OCSPD_RENEWED)
-		return;		/* nothing renewed yet */
+		return 1;	/* nothing renewed yet, or no longer */
 	if (ocsp_signer_load(r->issuer, p->key, p->cert, now, &s, &until, why,
 	    sizeof(why)) == -1) {
 		if (strcmp(why, p->why) != 0)
 			log_warnx("root %s: responder certificate %s refused: %s",
 			    r->cfg->name, p->cert, why);
 		snprintf(p->why, sizeof(p->why), "%s", why);
-		return;
+		return 1;
 	}
 	p->signer = s;
 	p->why[0] = '\0';
 	ocsp_signer_info(s, p->serial, &p->not_before, &p->not_after);
+	return 1;
 }
 
 /* The pair that signs: valid now, and of those the one that expires
@@ -161,12 +162,14 @@ ocspd_pair_best(const struct ocspd_root *r, int64_t now)
 static void
 ocspd_refresh_signer(struct ocspd *o, struct ocspd_root *r, int64_t now)
 {
-	int i, best;
+	int i, best, reloaded[OCSPD_NPAIRS];
 
 	for (i = 0; i < OCSPD_NPAIRS; i++)
-		ocspd_pair_look(r, &r->pair[i], i, now);
+		reloaded[i] = ocspd_pair_look(r, &r->pair[i], i, now);
 	best = ocspd_pair_best(r, now);
-	if (best == r->active && (best == -1 || r->signer == r->pair[best].signer))
+	/* the same pair, not read again (a new signer may reuse the old's
+	 * address: the pointers cannot tell) */
+	if (best == r->active && (best == -1 || !reloaded[best]))
 		return;
 	r->active = best;
 	r->signer = best == -1 ? NULL : r->pair[best].signer;
