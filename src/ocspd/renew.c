@@ -259,8 +259,11 @@ renew_begin(struct ocspd *o, struct ocspd_root *r, int64_t now)
 		w->since = now;
 	w->state = RENEW_PENDING;
 	w->submitted = 0;
-	if (renew_save(o, r) == -1)
+	if (renew_save(o, r) == -1) {	/* unrecorded, it could be sent twice */
+		o->count[OC_RENEW_FAILED]++;
+		renew_failed(o, r, now, "the renewal cannot be recorded in cache_dir");
 		return 0;
+	}
 	log_info("root %s: renewal started: a new %s key, request %s (certificate %s, "
 	    "renewal from %lld)", r->cfg->name, kind, w->name, r->active < 0 ? "none valid" :
 	    r->pair[r->active].serial, (long long)ocspd_renew_at(o, r));
@@ -303,19 +306,23 @@ renew_submit(struct ocspd *o, struct ocspd_root *r, int64_t now)
 	struct ocspd_renewal *w = &r->renewal;
 	char path[CFG_PATH + 160], dir[CFG_PATH + 8], why[400];
 	struct buf text;
+	int rc;
 
 	buf_init(&text);
 	snprintf(dir, sizeof(dir), "%s/in", o->c->spool_dir);
-	if (renew_request(o, r, &text, why, sizeof(why)) == -1 ||
-	    spool_path(o->c->spool_dir, "in", w->name, ".req", path, sizeof(path)) == -1 ||
-	    (write_file_atomic(path, text.p, text.len, 0640) == -1 &&
-	    (snprintf(why, sizeof(why), "cannot write %s: %s", path, strerror(errno)), 1))) {
-		buf_free(&text);
+	if ((rc = renew_request(o, r, &text, why, sizeof(why))) == 0 &&
+	    (spool_path(o->c->spool_dir, "in", w->name, ".req", path, sizeof(path)) == -1 ||
+	    write_file_atomic(path, text.p, text.len, 0640) == -1)) {
+		snprintf(why, sizeof(why), "cannot write %s/%s.req: %s", dir, w->name,
+		    strerror(errno));
+		rc = -1;
+	}
+	buf_free(&text);
+	if (rc == -1) {
 		o->count[OC_RENEW_FAILED]++;
 		renew_failed(o, r, now, why);
 		return;
 	}
-	buf_free(&text);
 	renew_sync_dir(dir);
 	w->submitted = 1;
 	(void)renew_save(o, r);
@@ -324,7 +331,8 @@ renew_submit(struct ocspd *o, struct ocspd_root *r, int64_t now)
 	    path, o->c->ocsp.profile, w->id);
 }
 
-/* An answer file, or 0 when there is none yet (-1: there, unreadable). */
+/* An answer file: 1, 0 when there is none yet, -1 when it (or its folder)
+ * cannot be read, with a sentence. */
 static int
 renew_answer(const struct ocspd *o, const char *sub, const char *name,
     const char *ext, struct buf *b, char *why, size_t whysz)
@@ -335,11 +343,14 @@ renew_answer(const struct ocspd *o, const char *sub, const char *name,
 
 	snprintf(dir, sizeof(dir), "%s/%s", o->c->spool_dir, sub);
 	snprintf(file, sizeof(file), "%s%s", name, ext);
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return 0;
-	if (fstatat(fd, file, &st, AT_SYMLINK_NOFOLLOW) == -1)
-		rc = 0;
-	else
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		say(why, whysz, "cannot open %s: %s", dir, strerror(errno));
+		return errno == ENOENT ? 0 : -1;	/* the client makes it */
+	}
+	if (fstatat(fd, file, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		say(why, whysz, "cannot look at it: %s", strerror(errno));
+		rc = errno == ENOENT ? 0 : -1;
+	} else
 		rc = spool_read(fd, file, b, RENEW_ANSWER_MAX, why, whysz) == 0 ? 1 : -1;
 	close(fd);
 	return rc;
@@ -445,10 +456,12 @@ renew_poll(struct ocspd *o, struct ocspd_root *r, int64_t now)
 		renew_failed(o, r, now, error);
 	} else if ((got = renew_answer(o, "err", w->name, ".err", &b, why,
 	    sizeof(why))) != 0) {
-		if (got == 1)
+		if (got == 1) {
 			renew_err_line(&b, line, sizeof(line));
-		snprintf(error, sizeof(error), "request %s answered with an error: %s",
-		    w->name, got == 1 ? line : why);
+			snprintf(error, sizeof(error), "request %s answered with an "
+			    "error: %s", w->name, line);
+		} else
+			snprintf(error, sizeof(error), "err/%s.err: %s", w->name, why);
 		o->count[OC_RENEW_FAILED]++;
 		renew_failed(o, r, now, error);
 	}
