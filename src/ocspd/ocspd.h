@@ -176,7 +176,8 @@ int	 ocspd_status_print(const struct cfg *, int64_t now);
 const char *ocspd_counter_name(int);
 
 /* renew.c */
-/* When the root's certificate should be renewed (0: now, no valid one). */
+/* When the root's certificate should be renewed: the latest renewal point
+ * of its pairs that loaded (0: now, none did). */
 int64_t	 ocspd_renew_at(const struct ocspd *, const struct ocspd_root *);
 /* One step of each root's renewal, on the main thread without the lock
  * (it makes keys and writes files; only this thread changes the roots'

@@ -55,24 +55,36 @@ ocspd_renew_state_name(int s)
 	return s >= RENEW_IDLE && s <= RENEW_WAITING ? renew_states[s] : "?";
 }
 
-int64_t
-ocspd_renew_at(const struct ocspd *o, const struct ocspd_root *r)
+/* When one pair should be renewed. */
+static int64_t
+renew_pair_at(const struct ocspd *o, const struct ocspd_pair *p, int which)
 {
-	const struct ocspd_pair *p;
-	int64_t life, win;
+	int64_t life = p->not_after - p->not_before, win = life / 3;
 
-	if (r->active < 0)
-		return 0;
-	p = &r->pair[r->active];
-	life = p->not_after - p->not_before;
-	win = life / 3;
 	if ((int64_t)o->c->ocsp.renew_days * 86400 > win)
 		win = (int64_t)o->c->ocsp.renew_days * 86400;
 	/* one it made itself is not renewed before half its life, so that a
 	 * renew_days longer than the profile's validity cannot loop */
-	if (r->active == OCSPD_RENEWED && win > life / 2)
+	if (which == OCSPD_RENEWED && win > life / 2)
 		win = life / 2;
 	return p->not_after - win;
+}
+
+/* The latest of the pairs' renewal points: a renewed certificate that is
+ * not in use (the configured one lasts longer) still counts, or a profile
+ * with a shorter validity than the first certificate's would renew over
+ * and over. */
+int64_t
+ocspd_renew_at(const struct ocspd *o, const struct ocspd_root *r)
+{
+	int64_t at = 0, t;
+	int i;
+
+	for (i = 0; i < OCSPD_NPAIRS; i++)
+		if (r->pair[i].signer != NULL &&
+		    (t = renew_pair_at(o, &r->pair[i], i)) > at)
+			at = t;
+	return at;
 }
 
 static void

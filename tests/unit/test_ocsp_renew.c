@@ -208,29 +208,36 @@ test_renew_at(void **state)
 	static struct cfg c;
 	static struct ocspd o;
 	struct ocspd_root *r = &o.roots[0];
+	struct ocspd_pair *conf = &r->pair[OCSPD_CONF], *ren = &r->pair[OCSPD_RENEWED];
 	const int64_t day = 86400, t0 = 1700000000;
 
 	(void)state;
 	memset(&c, 0, sizeof(c));
 	memset(&o, 0, sizeof(o));
 	o.c = &c;
-	r->active = -1;
 	assert_int_equal(ocspd_renew_at(&o, r), 0);	/* none valid: now */
-	r->active = OCSPD_CONF;
-	r->pair[OCSPD_CONF].not_before = t0;
-	r->pair[OCSPD_CONF].not_after = t0 + 30 * day;
+	conf->signer = (struct ocsp_signer *)1;		/* loaded: never used here */
+	conf->not_before = t0;
+	conf->not_after = t0 + 30 * day;
 	assert_int_equal(ocspd_renew_at(&o, r), t0 + 20 * day);	/* the last third */
 	c.ocsp.renew_days = 14;
 	assert_int_equal(ocspd_renew_at(&o, r), t0 + 16 * day);	/* renew_days first */
 	c.ocsp.renew_days = 2;
-	r->pair[OCSPD_CONF].not_after = t0 + day;
+	conf->not_after = t0 + day;
 	assert_int_equal(ocspd_renew_at(&o, r), t0 - day);	/* in the window at once */
 	/* one the renewal made: never before half its life */
 	c.ocsp.renew_days = 60;
-	r->active = OCSPD_RENEWED;
-	r->pair[OCSPD_RENEWED].not_before = t0;
-	r->pair[OCSPD_RENEWED].not_after = t0 + 30 * day;
+	ren->signer = (struct ocsp_signer *)1;
+	ren->not_before = t0;
+	ren->not_after = t0 + 30 * day;
 	assert_int_equal(ocspd_renew_at(&o, r), t0 + 15 * day);
+	/* a renewed one that is not in use (the first lasts longer) counts:
+	 * 90 days with renew_days 60 gives t0 + 30; the renewed one, t0 + 15 */
+	conf->not_after = t0 + 90 * day;
+	assert_int_equal(ocspd_renew_at(&o, r), t0 + 30 * day);
+	ren->not_after = t0 + 80 * day;	/* half of 80 days: t0 + 40 */
+	assert_int_equal(ocspd_renew_at(&o, r), t0 + 40 * day);
+	conf->signer = ren->signer = NULL;
 	assert_string_equal(ocspd_renew_state_name(RENEW_WAITING), "waiting");
 }
 
