@@ -58,6 +58,7 @@ struct ocspd_renewal {
 	unsigned	 failures;		/* attempts that failed */
 	char		 error[200];		/* the last failure, "" */
 	int64_t		 warned;		/* the last daily warning */
+	int		 early;			/* an answer not valid yet was logged */
 };
 
 struct ocspd_root {

@@ -46,6 +46,7 @@
 #define RENEW_MAX_WAIT		86400
 #define RENEW_ANSWER_MAX	(64 * 1024)	/* bytes of out/NAME.crt */
 #define RENEW_WARN_AFTER	86400	/* a renewal this old is warned about daily */
+#define RENEW_EARLY_MAX		3600	/* an answer valid this much later is waited for */
 
 static const char *const renew_states[] = { "idle", "pending", "waiting" };
 
@@ -417,6 +418,29 @@ renew_install(struct ocspd *o, struct ocspd_root *r, const struct buf *key,
 	return 0;
 }
 
+/* 1 when the answer fails only for its notBefore, a little ahead: the
+ * signer's clock (offline, corrected by hand) runs ahead of webdb's. It is
+ * taken once it is valid; until then the pair in use answers. */
+static int
+renew_early(struct ocspd_root *r, const struct buf *key, const struct buf *cert,
+    int64_t now)
+{
+	struct ocsp_signer *s = NULL;
+	char why[256];
+	int64_t until;
+
+	if (ocsp_signer_load_mem(r->issuer, key->p, key->len, cert->p, cert->len,
+	    now + RENEW_EARLY_MAX, &s, &until, why, sizeof(why)) == -1)
+		return 0;
+	ocsp_signer_free(s);
+	if (!r->renewal.early)
+		log_warnx("root %s: the answer to %s is not valid yet (the signer's clock "
+		    "is ahead of webdb's): it is installed once it is", r->cfg->name,
+		    r->renewal.name);
+	r->renewal.early = 1;
+	return 1;
+}
+
 /* A certificate in out/NAME.crt: checked against the new key, installed. */
 static int
 renew_take(struct ocspd *o, struct ocspd_root *r, const struct buf *cert, int64_t now)
@@ -431,12 +455,12 @@ renew_take(struct ocspd *o, struct ocspd_root *r, const struct buf *cert, int64_
 	renew_path(o, r, ".next.key", path, sizeof(path));
 	if (read_file(path, &key, 1 << 20) == -1)
 		snprintf(why, sizeof(why), "%s: %s", path, strerror(errno));
-	else if (ocsp_signer_load_mem(r->issuer, key.p, key.len, cert->p, cert->len, now,
-	    &s, &until, why, sizeof(why)) == 0 &&
-	    memmem(cert->p, cert->len, "-----BEGIN CERTIFICATE", 22) == NULL) {
+	else if (memmem(cert->p, cert->len, "-----BEGIN CERTIFICATE", 22) == NULL)
 		snprintf(why, sizeof(why), "the certificate is not PEM");
-		ocsp_signer_free(s);
-		s = NULL;
+	else if (ocsp_signer_load_mem(r->issuer, key.p, key.len, cert->p, cert->len, now,
+	    &s, &until, why, sizeof(why)) == -1 && renew_early(r, &key, cert, now)) {
+		buf_free(&key);
+		return 0;	/* looked at again at the next refresh */
 	}
 	if (s == NULL) {
 		snprintf(error, sizeof(error), "the answer to %s is refused: %s",

@@ -10,6 +10,9 @@
 # cable, the signer signs it, airlock-ocspd installs key and certificate in
 # its cache_dir and answers with the new one: `openssl ocsp -resp_text`
 # shows the new certificate's serial and verifies the response to the root.
+# Last, the renewed pair removed by hand is renewed again at once, and an
+# answer not valid for a few seconds more (a signer whose clock runs ahead)
+# is waited for and then installed.
 set -u
 . "$AL_TOP/scripts/harness.sh"
 
@@ -152,6 +155,44 @@ check "restarted: still the new certificate, no new request" \
 out=$("$AL_BIN/airlock-ocspd" -c "$D/webdb/airlock-client.conf" status 2>&1)
 check "airlock-ocspd status: the renewed certificate and when it will be renewed" \
 	'echo "$out" | grep -q "responder certificate $NEW (renewed), valid until" && echo "$out" | grep -q "renewal idle"'
+# the renewed pair removed (a responder key thought compromised,
+# docs/operations.md): renewed again at once. The answer is made by hand
+# with the CA's key, valid from a few seconds on, as from a signer whose
+# clock runs ahead: waited for, not refused, then installed
+al_stop_one "$D" client
+rm "$CACHE/demo-ec.responder.pem"
+kill -HUP "$OPID"
+check "the renewed pair removed: the first certificate answers, a new request at once" \
+	'waitfor 10 "[ \"\$(resp_serial)\" = \"$(plain "$OLD")\" ] && [ -n \"\$(pending)\" ] && [ -e \"$SP/in/\$(pending).req\" ]"'
+N4=$(pending)
+python3 - "$SP/in/$N4.req" "$D/ca/sub-ec/ca.crt" "$D/ca/sub-ec/ca.key" "$OUT/$N4.crt" <<'PY'
+import datetime, os, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import ExtendedKeyUsageOID
+req, cacrt, cakey, out = sys.argv[1:]
+text = open(req, "rb").read()
+csr = x509.load_pem_x509_csr(text[text.index(b"-----BEGIN"):])
+ca = x509.load_pem_x509_certificate(open(cacrt, "rb").read())
+key = serialization.load_pem_private_key(open(cakey, "rb").read(), None)
+now = datetime.datetime.now(datetime.timezone.utc)
+cert = (x509.CertificateBuilder().subject_name(csr.subject).issuer_name(ca.subject)
+        .public_key(csr.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now + datetime.timedelta(seconds=6))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), False)
+        .sign(key, hashes.SHA384()))
+open(out + ".tmp", "wb").write(cert.public_bytes(serialization.Encoding.PEM))
+os.rename(out + ".tmp", out)
+PY
+EARLY=$(serial_of "$OUT/$N4.crt")
+check "an answer not valid yet (the signer's clock ahead) is waited for, not refused" \
+	'waitfor 5 "grep -q \"the answer to $N4 is not valid yet\" \"$D/log/ocspd.log\"" &&
+	 [ "$(counter renew_refused)" = 0 ] && [ "$(pending)" = "$N4" ] && [ "$(resp_serial)" = "$(plain "$OLD")" ]'
+check "... and installed once it is valid; the responses are signed by it" \
+	'waitfor 20 "[ \"\$(rootval cert)\" = renewed ] && [ \"\$(resp_serial)\" = \"$(plain "$EARLY")\" ]" &&
+	 ossl | grep -q "Response verify OK"'
 check "airlock-ocspd still running" 'kill -0 "$OPID"'
 
 [ "$fails" = 0 ] || { [ "${KEEP:-}" ] || tail -30 "$D/log/ocspd.log"; exit 1; }
