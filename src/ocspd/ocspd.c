@@ -57,9 +57,11 @@ main(int argc, char **argv)
 	int busy, signed_ok, looked, i;
 
 	i = proc_options(argc, argv, &po, "usage: airlock-ocspd [-dv] [-c config] [status]");
-	if (i < argc && strcmp(argv[i], "status") != 0)
-		fatalx("unknown command \"%s\" (usage: airlock-ocspd [-dv] [-c config] "
-		    "[status])", argv[i]);
+	if (i < argc && (strcmp(argv[i], "status") != 0 || i + 1 < argc)) {
+		fprintf(stderr, "airlock-ocspd: unknown command \"%s\" (usage: "
+		    "airlock-ocspd [-dv] [-c config] [status])\n", argv[i]);
+		return 2;
+	}
 	if (i < argc)
 		po.foreground = 1;	/* a command: its errors on stderr */
 	proc_config(&po, &c, "airlock-ocspd");
