@@ -447,15 +447,16 @@ check "ocspd-answers-as-deployed" ocsp_deployed
 # the client (not rejected), signed over the cable, the answer read from
 # out/ and installed in its cache; the responses are signed by the new one
 ocsp_renewed() {
-	local st=$W/var/cache/airlock-ocsp/ocspd.status n crt u
+	local st=$W/var/cache/airlock-ocsp/ocspd.status n crt u g
 	u=$(uid_of "$W" airlock-ocsp)
 	eventually 90 grep -q "^root=class1 cert=renewed " "$st" ||
 		{ cat "$st"; tail -5 "$L/airlock-ocspd.log"; return 1; }
 	n=$(ls "$W$spool/accepted" | sed -n 's/^\(ocsp-class1-[0-9a-f]*\)\.req$/\1/p' | head -n 1)
 	crt=$W$spool/out/$n.crt
 	[ -n "$n" ] && [ -s "$crt" ] && [ ! -e "$W$spool/rejected/$n.req" ] || { echo "request $n"; return 1; }
-	[ "$(stat -c '%u %G %a' "$W$spool/accepted/$n.req")" = "$u airlock-client 640" ] ||
-		{ stat -c '%u %G %a' "$W$spool/accepted/$n.req"; return 1; }
+	g=$(awk -F: '$1 == "airlock-client" {print $3}' "$W/etc/group")
+	[ "$(stat -c '%u %g %a' "$W$spool/accepted/$n.req")" = "$u $g 640" ] ||
+		{ stat -c '%u %g %a' "$W$spool/accepted/$n.req"; return 1; }
 	[ "$(stat -c '%u %a' "$W/var/cache/airlock-ocsp/class1.responder.pem")" = "$u 600" ] || return 1
 	openssl ocsp -issuer "$W/etc/airlock/ca/class1.crt" -cert "$T/web1.out" \
 		-url http://127.0.0.1:8080/ -CAfile "$W/etc/airlock/ca/class1.crt" -resp_text 2>&1 |
