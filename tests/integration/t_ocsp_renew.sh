@@ -12,7 +12,8 @@
 # shows the new certificate's serial and verifies the response to the root.
 # Last, the renewed pair removed by hand is renewed again at once, and an
 # answer not valid for a few seconds more (a signer whose clock runs ahead)
-# is waited for and then installed.
+# is waited for and then installed. And from nothing (no key, no
+# certificate): tryLater until a key and certificate of its own arrive.
 set -u
 . "$AL_TOP/scripts/harness.sh"
 
@@ -193,6 +194,20 @@ check "an answer not valid yet (the signer's clock ahead) is waited for, not ref
 check "... and installed once it is valid; the responses are signed by it" \
 	'waitfor 20 "[ \"\$(rootval cert)\" = renewed ] && [ \"\$(resp_serial)\" = \"$(plain "$EARLY")\" ]" &&
 	 ossl | grep -q "Response verify OK"'
+# from nothing: no key, no certificate (a new webdb): tryLater, then a key
+# and a certificate of its own, the subject its default
+kill "$OPID"; wait "$OPID" 2>/dev/null
+rm -f "$CACHE/demo-ec.responder.pem" "$D/webdb/ocsp.key" "$D/webdb/ocsp.crt"
+"$AL_BIN/airlock-client" -d -c "$D/webdb/airlock-client.conf" run 2>>"$D/log/client.log" &
+echo $! > "$D/client.pid"
+start_ocspd
+check "no key and no certificate: tryLater, and a request at once" \
+	'waitfor 10 "ossl | grep -qi trylater" && waitfor 10 "[ -n \"\$(pending)\" ]"'
+N5=$(pending)
+check "... signed and installed; the responses verify, the subject is the default" \
+	'waitfor 60 "[ \"\$(rootval cert)\" = renewed ]" && ossl | grep -q "Response verify OK" &&
+	 openssl x509 -in "$CACHE/demo-ec.responder.pem" -noout -subject | grep -q "CN *= *demo-ec OCSP responder" &&
+	 [ "$(resp_serial)" = "$(plain "$(serial_of "$OUT/$N5.crt")")" ]'
 check "airlock-ocspd still running" 'kill -0 "$OPID"'
 
 [ "$fails" = 0 ] || { [ "${KEEP:-}" ] || tail -30 "$D/log/ocspd.log"; exit 1; }
