@@ -46,7 +46,7 @@ resp_serial() {
 		getline; gsub(/[ :]/, ""); print; exit }' | tr a-f A-F | sed 's/^0*//'
 }
 plain() { echo "$1" | tr a-f A-F | sed 's/^0*//'; }
-pending() { rootval request; }
+pending() { local v; v=$(rootval request); [ "$v" = - ] || echo "$v"; }	# "" when none
 start_ocspd() {
 	"$AL_BIN/airlock-ocspd" -d -c "$D/webdb/airlock-client.conf" 2>>"$D/log/ocspd.log" &
 	OPID=$!
