@@ -106,6 +106,7 @@ struct cfg_ocsp_root {
 	char		key[CFG_PATH];		/* the responder's key, PEM, 0600 */
 	char		cert[CFG_PATH];		/* its certificate (profile "ocsp") */
 	char		index[CFG_PATH];	/* an openssl ca index.txt, "" none */
+	char		subject[256];		/* of renewal requests, "" the cert's */
 };
 
 /* the ocsp group: airlock-ocspd on webdb */
@@ -118,7 +119,9 @@ struct cfg_ocsp {
 	uint32_t	refresh;		/* seconds between looks at the sources */
 	uint32_t	max_request;		/* bytes; larger requests are refused */
 	uint32_t	cache_entries;		/* pre-signed responses kept */
-	uint32_t	renew_days;		/* warn this long before the cert expires */
+	int		renew;			/* renew the certificates through the spool */
+	uint32_t	renew_days;		/* renew this long before expiry (or at 2/3) */
+	char		profile[AIRLOCK_NAME_MAX];	/* of renewal requests: "ocsp" */
 	uint32_t	threads;		/* HTTP threads; 0: one per online CPU */
 	struct cfg_ocsp_root roots[CFG_MAX_ROOTS];
 	int		nroots;

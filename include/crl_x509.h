@@ -1,8 +1,9 @@
 /*
- * crl_x509.h: the OpenSSL-level helpers of src/pki/crl.c that the CRL
- * builder (src/ca/crl_build.c) shares, so that a CRL built by the signer
- * and one rebuilt on webdb are assembled by the same code. Only OpenSSL
- * modules include it.
+ * crl_x509.h: the OpenSSL-level helpers of src/pki/ that the CA engine
+ * shares: src/pki/crl.c's with the CRL builder (src/ca/crl_build.c), so
+ * that a CRL built by the signer and one rebuilt on webdb are assembled by
+ * the same code; src/pki/ocsp_key.c's subject parser with root init and
+ * airlock-ocspd's requests. Only OpenSSL modules include it.
  */
 #ifndef CRL_X509_H
 #define CRL_X509_H
@@ -23,5 +24,8 @@ X509_CRL *crl_d2i(const uint8_t *der, size_t len, const char *what, char *why,
 /* CertificateList = SEQUENCE { tbs, algorithm, BIT STRING sig } into out. */
 int	 crl_assemble(const unsigned char *tbs, size_t tbslen, const unsigned char *alg,
 	    size_t alglen, const unsigned char *sig, size_t siglen, struct buf *out);
+/* ocsp_key.c: "/CN=x/O=y" (a backslash escapes the next character, "\/"),
+ * or NULL with a sentence. */
+X509_NAME *x509_parse_subject(const char *subject, char *why, size_t whysz);
 
 #endif

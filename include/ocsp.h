@@ -79,6 +79,15 @@ int	 ocsp_cert_serial(const struct ocsp_issuer *, const uint8_t *der, size_t len
  * now. *not_after gets its expiry. */
 int	 ocsp_signer_load(const struct ocsp_issuer *, const char *key, const char *cert,
 	    int64_t now, struct ocsp_signer **, int64_t *not_after, char *why, size_t whysz);
+/* The same from memory: the key PEM, the certificate PEM or DER (a
+ * renewal's answer, read from the spool). */
+int	 ocsp_signer_load_mem(const struct ocsp_issuer *, const uint8_t *key, size_t keylen,
+	    const uint8_t *cert, size_t certlen, int64_t now, struct ocsp_signer **,
+	    int64_t *not_after, char *why, size_t whysz);
+/* Its certificate's serial (hex, as ocsp_serial_line without the newline)
+ * and validity. */
+void	 ocsp_signer_info(const struct ocsp_signer *, char serial[2 * OCSP_SERIAL_MAX + 2],
+	    int64_t *not_before, int64_t *not_after);
 void	 ocsp_signer_free(struct ocsp_signer *);
 /* A signed successful response with n answers; the nonce of req (if any) is
  * copied. 0 or -1. */
@@ -102,5 +111,20 @@ void	 ocsp_serial_line(const uint8_t *serial, size_t len, char *line);
 /* "01AB..." (an openssl ca index serial) into bytes, minimal. 0 or -1. */
 int	 ocsp_serial_hex(const char *hex, size_t len, uint8_t serial[OCSP_SERIAL_MAX],
 	    size_t *serial_len);
+
+/* ocsp_key.c: the responder's own keys, for its renewal */
+/* A new private key of the type, size or curve of the key in the PEM file
+ * like (P-256 when like is NULL or holds no key): PEM (PKCS#8) in pem, its
+ * kind ("ec:P-256", "rsa:3072", "ed25519") in kind. 0, or -1 with a sentence. */
+int	 ocsp_key_new(const char *like, struct buf *pem, char *kind, size_t kindsz,
+	    char *why, size_t whysz);
+/* A PKCS#10 request (PEM) signed by the key in key_pem. Its subject: subject
+ * ("/CN=x/O=y") when not empty, else that of the certificate in the file
+ * cert when it can be read, else fallback ("/CN=..."). 0, or -1. */
+int	 ocsp_csr_new(const uint8_t *key_pem, size_t keylen, const char *subject,
+	    const char *cert, const char *fallback, struct buf *csr, char *why,
+	    size_t whysz);
+/* 0 if s is a subject ocsp_csr_new takes, or -1 with a sentence. */
+int	 ocsp_subject_ok(const char *s, char *why, size_t whysz);
 
 #endif

@@ -1,6 +1,9 @@
 /*
- * spool.h: the client's spool directory, the boundary with the web
- * application. The web application is not trusted: whatever it puts in
+ * spool.h: the spool directory, the boundary with the web application
+ * (src/common/spool.c). airlock-client reads spool/in and writes the
+ * results; airlock-ocspd, another writer of spool/in, reads the answers
+ * to its own requests (docs/ocsp.md). The web application is not
+ * trusted: whatever it puts in
  * spool/in is read only if it is a regular file of its own with one link
  * and a bounded size, and names are checked where they enter and again
  * where a path is built from them.
@@ -12,8 +15,6 @@
 
 #include "config.h"
 #include "util.h"
-
-struct db;
 
 #define SPOOL_NAME_MAX	100		/* a request's name, without ".req" */
 
@@ -44,11 +45,5 @@ int	 spool_line(const char **p, const char *end, char *line, size_t linesz);
 int	 spool_mkdirs(const char *spool_dir, char *why, size_t whysz);
 /* A name for a log line: printable ASCII, anything else as \xHH, cut. */
 void	 spool_name_show(const char *, char *out, size_t outsz);
-
-/* state.c: opens outbox.db for the command cmd (its argc, argv), making
- * state only for the commands that write (see state.c): 0, or -1. A query
- * with no outbox.db yet gets 0 and *db NULL. */
-int	 state_open(const struct cfg *, const char *cmd, int argc, char **argv,
-	    struct db **db);
 
 #endif

@@ -48,7 +48,7 @@ P1=$(free_port) P2=$(free_port)
 cat > "$D/ocspd.conf" <<CONF
 state_dir = "$D/state";
 client = { crl_roots = ( { name = "bench"; ca_cert = "$D/ca/ca.crt"; } ); };
-ocsp = { listen = "127.0.0.1"; port = $P1; refresh = 1; renew_days = 0;
+ocsp = { listen = "127.0.0.1"; port = $P1; refresh = 1; renew = false;
   roots = ( { name = "bench"; key = "$D/ca/ocsp.key"; cert = "$D/ca/ocsp.crt";
               index = "$D/ca/index.txt"; } ); };
 CONF

@@ -84,12 +84,23 @@ in_host() {	# ROOT BINDS COMMAND...: COMMAND on that host
 		for m in $b; do mount --bind "$r/$m" "/$m" || exit 1; done
 		exec "$@"' in_host "$r" "$b" "$@"
 }
-# in_host with exec, for a daemon started in the background: $! is its pid
+# in_host with exec, for a daemon started in the background: $! is its pid.
+# With AL_PROTECT=strict (the unit's ProtectSystem=), the staging folders
+# are read-only but those of AL_RW (its ReadWritePaths=, StateDirectory=,
+# CacheDirectory=), as systemd would mount them; the rest of / is not
+# made read-only here
 in_host_exec() {
 	local r=$1 b=$2; shift 2
 	exec unshare -m --propagation private bash -c '
 		r=$1 b=$2; shift 2
 		for m in $b; do mount --bind "$r/$m" "/$m" || exit 1; done
+		if [ "${AL_PROTECT:-}" = strict ]; then
+			for p in $AL_RW; do [ -e "$p" ] && { mount --bind "$p" "$p" || exit 1; }; done
+			for m in $b; do
+				case " $AL_RW " in *" /$m "*) continue ;; esac
+				mount -o remount,bind,ro "/$m" || exit 1
+			done
+		fi
 		exec "$@"' in_host "$r" "$b" "$@"
 }
 in_s() { in_host "$S" "$SIGNER_BINDS" "$@"; }
@@ -144,15 +155,18 @@ cp "$S/var/lib/airlock/signer/ca/class1/ca.crt" "$W/etc/airlock/ca/class1.crt"
 # --- the daemons as their units say ---
 unit_key() { sed -n "s/^$2=//p" "$1" | tail -n 1; }
 start_unit() {	# ROOT UNIT: started like systemd would; the pid in $T/UNIT.pid
-	local r=$1 u f exec user group umask rt b=$SIGNER_BINDS
+	local r=$1 u f exec user group umask rt sd cd rw b=$SIGNER_BINDS
 	f=$(unitdir "$r" "$2")/$2.service
 	[ "$r" = "$W" ] && b=$WEBDB_BINDS
 	exec=$(unit_key "$f" ExecStart) user=$(unit_key "$f" User)
 	group=$(unit_key "$f" Group) umask=$(unit_key "$f" UMask)
 	rt=$(unit_key "$f" RuntimeDirectory)
+	sd=$(unit_key "$f" StateDirectory) cd=$(unit_key "$f" CacheDirectory)
+	rw="$(unit_key "$f" ReadWritePaths)${sd:+ /var/lib/$sd}${cd:+ /var/cache/$cd}"
 	[ -n "$rt" ] && install -d -m 0755 -o "$user" "$r/run/$rt"
 	# shellcheck disable=SC2086
-	(in_host_exec "$r" "$b" bash -c 'umask "$1"; shift; exec "$@"' start \
+	(AL_PROTECT=$(unit_key "$f" ProtectSystem) AL_RW=$rw \
+		in_host_exec "$r" "$b" bash -c 'umask "$1"; shift; exec "$@"' start \
 		"${umask:-0022}" setpriv --reuid="$user" --regid="$group" \
 		--init-groups --no-new-privs $r$exec 2>>"$L/$2.log") &
 	echo $! > "$T/$2.pid"
@@ -188,8 +202,8 @@ csr() {	# NAME SUBJECT [openssl req args]: $T/NAME.csr
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 		-keyout "$T/$n.key" -subj "$s" -out "$T/$n.csr" "$@" 2>/dev/null
 }
-webapp_submit() {	# NAME PROFILE: as airlock-webapp, into spool/in
-	{ echo "root=class1"; echo "profile=$2"; cat "$T/$1.csr"; } |
+webapp_submit() {	# NAME PROFILE [DAYS]: as airlock-webapp, into spool/in
+	{ echo "root=class1"; echo "profile=$2"; echo "days=${3:-0}"; cat "$T/$1.csr"; } |
 	w_as airlock-webapp airlock-webapp bash -c 'umask 0027; cat > "$1/in/$2.req.tmp" &&
 		mv "$1/in/$2.req.tmp" "$1/in/$2.req"' w "$spool" "$1"
 }
@@ -396,9 +410,10 @@ unknown_cmd() {
 check "airlockctl-unknown-command" unknown_cmd
 
 # airlock-ocspd as its unit says, beside airlock-client: its key made on
-# webdb, its certificate requested through the spool (profile ocsp), and
-# then it answers from what airlock-client publishes (crl_dir: the CRL and
-# ROOT.serials), which its user must be able to read as installed
+# webdb, its certificate requested through the spool (profile ocsp, one
+# day: with renew_days = 2 it is renewed at once), and then it answers from
+# what airlock-client publishes (crl_dir: the CRL and ROOT.serials), which
+# its user must be able to read as installed
 ocsp_deployed() {
 	local k=/etc/airlock/ocsp/class1.key crt=/etc/airlock/ocsp/class1.crt u
 	u=$(uid_of "$W" airlock-ocsp)
@@ -407,7 +422,9 @@ ocsp_deployed() {
 	chown "$u" "$W$k" && chmod 0600 "$W$k" &&
 	openssl req -new -key "$W$k" -subj "/CN=airlock deploy OCSP responder/O=airlock test" \
 		-out "$T/ocsp.csr" 2>/dev/null || return 1
-	webapp_submit ocsp ocsp
+	sed -i 's/renew_days = 0;/renew_days = 2;/' "$W/etc/airlock/airlock-client.conf"
+	grep -q "renew_days = 2;" "$W/etc/airlock/airlock-client.conf" || return 1
+	webapp_submit ocsp ocsp 1
 	eventually 60 answered ocsp && result ocsp > "$W$crt" && grep -q "BEGIN CERTIFICATE" "$W$crt" ||
 		{ echo "no responder certificate: $(result ocsp)"; return 1; }
 	# CacheDirectory=airlock-ocsp, CacheDirectoryMode=0700
@@ -424,6 +441,33 @@ ocsp_deployed() {
 		grep -q "Response verify OK" && alive airlock-ocspd
 }
 check "ocspd-answers-as-deployed" ocsp_deployed
+
+# ... and renews its one-day certificate itself: the request written by
+# its user into spool/in (UMask=0077, the unit's ReadWritePaths=), taken by
+# the client (not rejected), signed over the cable, the answer read from
+# out/ and installed in its cache; the responses are signed by the new one
+ocsp_renewed() {
+	local st=$W/var/cache/airlock-ocsp/ocspd.status n crt u g
+	u=$(uid_of "$W" airlock-ocsp)
+	eventually 90 grep -q "^root=class1 cert=renewed " "$st" ||
+		{ cat "$st"; tail -5 "$L/airlock-ocspd.log"; return 1; }
+	n=$(ls "$W$spool/accepted" | sed -n 's/^\(ocsp-class1-[0-9a-f]*\)\.req$/\1/p' | head -n 1)
+	crt=$W$spool/out/$n.crt
+	[ -n "$n" ] && [ -s "$crt" ] && [ ! -e "$W$spool/rejected/$n.req" ] || { echo "request $n"; return 1; }
+	g=$(awk -F: '$1 == "airlock-client" {print $3}' "$W/etc/group")
+	[ "$(stat -c '%u %g %a' "$W$spool/accepted/$n.req")" = "$u $g 640" ] ||
+		{ stat -c '%u %g %a' "$W$spool/accepted/$n.req"; return 1; }
+	[ "$(stat -c '%u %a' "$W/var/cache/airlock-ocsp/class1.responder.pem")" = "$u 600" ] || return 1
+	openssl ocsp -issuer "$W/etc/airlock/ca/class1.crt" -cert "$T/web1.out" \
+		-url http://127.0.0.1:8080/ -CAfile "$W/etc/airlock/ca/class1.crt" -resp_text 2>&1 |
+		awk '/^Certificate:/ { c = 1 } c && /Serial Number:/ { getline; gsub(/[ :]/, ""); print; exit }' |
+		tr a-f A-F > "$T/ocsp-resp.serial"
+	[ "$(openssl x509 -in "$crt" -noout -serial | sed 's/serial=//')" = "$(cat "$T/ocsp-resp.serial")" ] ||
+		{ echo "responder serial $(cat "$T/ocsp-resp.serial"), renewed $(openssl x509 -in "$crt" -noout -serial)"; return 1; }
+	alive airlock-ocspd && in_w "$W/usr/sbin/airlock-ocspd" -c /etc/airlock/airlock-client.conf status |
+		grep -q "root class1: renewal idle"
+}
+check "ocspd-renews-as-deployed" ocsp_renewed
 
 # journald: stderr is the journal when $JOURNAL_STREAM names it
 journal_prefix() {

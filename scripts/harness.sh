@@ -9,6 +9,7 @@
 #   al_stop DIR              stop everything started here
 #   al_csr DIR NAME KEY CN   make DIR/csr/NAME.csr (KEY: rsa:2048, ec:P-256, ...)
 #   al_client DIR ARGS...    run airlock-client with the webdb config
+#   al_ocsp_setup DIR [SET]  al_setup for airlock-ocspd beside the client
 #
 # Extra settings, for tests that need them (empty by default):
 # AL_PROFILE_EXTRA goes into the "server" profile, AL_ROOT_RSA_EXTRA and
@@ -155,6 +156,27 @@ al_csr() {	# DIR NAME KEY CN [extra openssl req args]
 	ec:*) openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:"${k#ec:}" -nodes \
 		-keyout "$d/csr/$n.key" -subj "/CN=$cn/O=airlock demo" -out "$d/csr/$n.csr" "$@" 2>/dev/null ;;
 	esac || al_die "CSR $n"
+}
+
+# al_ocsp_setup DIR [SETTINGS]: al_setup for airlock-ocspd on webdb: the
+# profile "ocsp" on demo-ec, the responder's URL (a free port: PORT, URL)
+# in the server profile, demo-ec's CRLs kept on webdb, and an ocsp group
+# for demo-ec with the key and certificate webdb/ocsp.key, webdb/ocsp.crt
+# (made by the test) and SETTINGS
+al_ocsp_setup() {
+	local d=$1
+	PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	URL=http://127.0.0.1:$PORT/
+	export AL_OCSP=1
+	export AL_PROFILE_EXTRA="ocsp_url = \"$URL\";"
+	export AL_ROOT_EC_EXTRA='crl_days = 7;'
+	export AL_CLIENT_EXTRA="crl_refresh = 3600; crl_roots = (
+    { name = \"demo-ec\"; ca_cert = \"$d/ca/sub-ec/ca.crt\"; } );"
+	al_setup "$d"
+	cat >> "$d/webdb/airlock-client.conf" <<CONF
+ocsp = { listen = "127.0.0.1"; port = $PORT; refresh = 1; ${2:-}
+  roots = ( { name = "demo-ec"; key = "$d/webdb/ocsp.key"; cert = "$d/webdb/ocsp.crt"; } ); };
+CONF
 }
 
 al_client() {

@@ -21,14 +21,14 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 declare -A owner=(
 	[airlock.h]=common [util.h]=common [config.h]=common [crypto.h]=common
 	[health.h]=common [proc.h]=common [retention.h]=common [sandbox.h]=common
-	[store.h]=common [db.h]=common [timesync.h]=common [psl.h]=common
+	[store.h]=common [db.h]=common [spool.h]=common [timesync.h]=common [psl.h]=common
 	[msg.h]=wire [ipc.h]=wire [revoke.h]=wire
 	[frame.h]=link [link.h]=link [transport.h]=link [v1frame.h]=link
 	[crl.h]=pki [crl_x509.h]=pki [pgp.h]=pki [pgp_root.h]=ca [pgp_client.h]=client [ctlpgp.h]=ctl
 	[ca.h]=ca [caindex.h]=ca [audit.h]=ca [auditrec.h]=pki [backup.h]=pki [castore.h]=ca [crlsign.h]=ca [holdstore.h]=ca
 	[queue.h]=store [outbox.h]=store [auditmirror.h]=store
 	[signer.h]=signerd
-	[spool.h]=client [crlsync.h]=client [mirror.h]=client [catchup.h]=client [client_maint.h]=client [serialsync.h]=client
+	[crlsync.h]=client [mirror.h]=client [catchup.h]=client [client_maint.h]=client [serialsync.h]=client
 	[console.h]=ctl [ctlca.h]=ctl [ctlbackup.h]=ctl [ctlcrl.h]=ctl
 	[ocsp.h]=pki
 )

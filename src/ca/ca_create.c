@@ -3,6 +3,7 @@
  * one whose certificate came from an offline parent.
  */
 #include "ca_int.h"
+#include "crl_x509.h"
 
 /* what ca_root_init may create, removed again if it fails */
 static const char *ca_file_names[] = {
@@ -25,44 +26,6 @@ static const struct {
 };
 
 /* --- creating a CA directory --- */
-
-/* "/CN=x/O=y"; a backslash escapes the next character ("\/"). */
-static X509_NAME *
-ca_parse_subject(const char *subject, char *why, size_t whysz)
-{
-	X509_NAME *name = NULL;
-	char *copy = NULL, *p, *type, *val, *w;
-
-	if (subject == NULL || subject[0] != '/' ||
-	    (copy = strdup(subject + 1)) == NULL ||
-	    (name = X509_NAME_new()) == NULL)
-		goto fail;
-	for (p = copy; *p != '\0';) {
-		type = p;
-		if ((p = strchr(p, '=')) == NULL || p == type)
-			goto fail;
-		*p++ = '\0';
-		for (val = w = p; *p != '\0' && *p != '/'; *w++ = *p++)
-			if (*p == '\\' && p[1] != '\0')
-				p++;
-		if (*p == '/')
-			p++;
-		*w = '\0';
-		if (*val == '\0' || !X509_NAME_add_entry_by_txt(name, type,
-		    MBSTRING_UTF8, (const unsigned char *)val, -1, -1, 0))
-			goto fail;
-	}
-	if (X509_NAME_entry_count(name) == 0)
-		goto fail;
-	free(copy);
-	return name;
-fail:
-	say(why, whysz, "subject \"%s\": expected /TYPE=value/... with known "
-	    "types and valid values", subject ? subject : "");
-	free(copy);
-	X509_NAME_free(name);
-	return NULL;
-}
 
 static EVP_PKEY *
 ca_keygen(const char *type, char *why, size_t whysz)
@@ -99,7 +62,7 @@ ca_root_cert(const struct ca_root_params *rp, EVP_PKEY *key,
 	uint8_t serial[16];
 	time_t now = time(NULL), na = now + (time_t)rp->days * CA_DAY;
 
-	if ((name = ca_parse_subject(rp->subject, why, whysz)) == NULL)
+	if ((name = x509_parse_subject(rp->subject, why, whysz)) == NULL)
 		return NULL;
 	if (parent != NULL && na > parent->not_after) {
 		say(why, whysz, "%u days would outlive the parent CA "
@@ -345,7 +308,7 @@ ca_root_req(const struct ca_root_params *rp, EVP_PKEY *key, char *why,
 	X509_NAME *name;
 	X509_REQ *r = NULL;
 
-	if ((name = ca_parse_subject(rp->subject, why, whysz)) == NULL)
+	if ((name = x509_parse_subject(rp->subject, why, whysz)) == NULL)
 		return NULL;
 	if (ca_sign_md(key, &md, why, whysz) == -1)
 		goto fail;

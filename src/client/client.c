@@ -30,6 +30,7 @@
 #include "retention.h"
 #include "sandbox.h"
 #include "spool.h"
+#include "state.h"
 #include "store.h"
 #include "timesync.h"
 #include "transport.h"

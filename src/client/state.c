@@ -15,6 +15,7 @@
 #include "outbox.h"
 #include "proc.h"
 #include "spool.h"
+#include "state.h"
 #include "util.h"
 
 static int

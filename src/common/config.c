@@ -606,11 +606,14 @@ cfg_client_crl(struct cfg_ctx *x, const config_setting_t *g, struct cfg *c)
 
 static const char *const ocsp_keys[] = {
 	"listen", "port", "user", "cache_dir", "validity", "refresh", "max_request",
-	"cache_entries", "renew_days", "threads", "roots", NULL
+	"cache_entries", "renew", "renew_days", "profile", "threads", "roots", NULL
 };
-static const char *const ocsp_root_keys[] = { "name", "key", "cert", "index", NULL };
+static const char *const ocsp_root_keys[] = {
+	"name", "key", "cert", "index", "subject", NULL
+};
 
-/* ocsp.roots: ( { name; key; cert; index; }, ... ), names from client.crl_roots */
+/* ocsp.roots: ( { name; key; cert; index; subject; }, ... ), names from
+ * client.crl_roots; a subject is checked by airlock-ocspd (OpenSSL's names) */
 static int
 cfg_ocsp_roots(struct cfg_ctx *x, const config_setting_t *l, struct cfg_ocsp *o)
 {
@@ -631,8 +634,12 @@ cfg_ocsp_roots(struct cfg_ctx *x, const config_setting_t *l, struct cfg_ocsp *o)
 		    cfg_str(x, s, "name", r->name, sizeof(r->name)) == -1 ||
 		    cfg_path(x, s, "key", r->key, sizeof(r->key)) == -1 ||
 		    cfg_path(x, s, "cert", r->cert, sizeof(r->cert)) == -1 ||
-		    cfg_path(x, s, "index", r->index, sizeof(r->index)) == -1)
+		    cfg_path(x, s, "index", r->index, sizeof(r->index)) == -1 ||
+		    cfg_str(x, s, "subject", r->subject, sizeof(r->subject)) == -1)
 			return -1;
+		if (r->subject[0] != '\0' && r->subject[0] != '/')
+			return cfg_err(x, s, "ocsp root \"%s\": subject is written "
+			    "\"/CN=name/O=organisation\"", r->name);
 		if (!name_ok(r->name, strlen(r->name)) || r->key[0] == '\0' ||
 		    r->cert[0] == '\0')
 			return cfg_err(x, s, "each of ocsp.roots needs a name, a key and a cert");
@@ -657,14 +664,18 @@ cfg_ocsp(struct cfg_ctx *x, const config_setting_t *g, struct cfg *c)
 	if (cfg_known(x, g, ocsp_keys) == -1 ||
 	    cfg_str(x, g, "listen", o->listen, sizeof(o->listen)) == -1 ||
 	    cfg_str(x, g, "user", o->user, sizeof(o->user)) == -1 ||
+	    cfg_str(x, g, "profile", o->profile, sizeof(o->profile)) == -1 ||
 	    cfg_path(x, g, "cache_dir", o->cache_dir, sizeof(o->cache_dir)) == -1)
 		return -1;
+	if (!name_ok(o->profile, strlen(o->profile)))
+		return cfg_err(x, g, "ocsp.profile \"%s\" is not a profile name", o->profile);
 	CFG_INT(x, g, "port", 1, 65535, o->port);
 	CFG_INT(x, g, "validity", 60, 7 * 86400, o->validity);
 	CFG_INT(x, g, "refresh", 1, 3600, o->refresh);
 	CFG_INT(x, g, "max_request", 256, 65536, o->max_request);
 	CFG_INT(x, g, "cache_entries", 16, 1 << 22, o->cache_entries);
 	CFG_INT(x, g, "threads", 0, 64, o->threads);
+	CFG_INT(x, g, "renew", 0, 1, o->renew);
 	CFG_INT(x, g, "renew_days", 0, 365, o->renew_days);
 	if ((l = config_setting_get_member(g, "roots")) != NULL &&
 	    cfg_ocsp_roots(x, l, o) == -1)
@@ -711,7 +722,8 @@ cfg_defaults(struct cfg *c)
 	c->ocsp.refresh = 10;
 	c->ocsp.max_request = 4096;
 	c->ocsp.cache_entries = 65536;
-	c->ocsp.renew_days = 7;
+	c->ocsp.renew = 1;
+	strcpy(c->ocsp.profile, "ocsp");
 }
 
 static int

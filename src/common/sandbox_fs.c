@@ -10,6 +10,8 @@
  *   signer  state_dir, the CA database's folder, run_dir
  *   client  state_dir, the outbox's, spool's, CRL's and status file's
  *           folders, run_dir; write-only opens under /dev
+ *   ocspd   ocsp.cache_dir; with ocsp.renew, regular files in spool/in
+ *           (its renewal requests: made, written, renamed within)
  * Reads are not confined here (the users' permissions do that, and the
  * USB emulation of the tests reads a redirected /sys and /dev); execution
  * is refused everywhere. In its own folders a daemon may write files, make
@@ -67,6 +69,10 @@
 	LANDLOCK_ACCESS_FS_MAKE_SYM | LANDLOCK_ACCESS_FS_MAKE_FIFO | \
 	LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_BLOCK | \
 	LANDLOCK_ACCESS_FS_MAKE_SOCK)
+/* airlock-ocspd's requests in spool/in: a file written under a temporary
+ * name and renamed within the folder (to Landlock a removal and a making) */
+#define FS_SPOOL_IN	(LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_MAKE_REG | \
+	LANDLOCK_ACCESS_FS_REMOVE_FILE)
 /* tests: umockdev's preload library binds its hot-plug socket there */
 #define FS_MOCK		(LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_MAKE_SOCK | \
 	LANDLOCK_ACCESS_FS_REMOVE_FILE)
@@ -142,8 +148,14 @@ sandbox_fs_cable(int ruleset, const struct cfg *c)
 static int
 sandbox_fs_rules(int ruleset, const char *role, const struct cfg *c)
 {
-	if (strcmp(role, "ocspd") == 0)	/* its cache only, not webdb's state */
-		return sandbox_fs_rule(ruleset, c->ocsp.cache_dir, FS_OWN);
+	char in[CFG_PATH + 8];
+
+	if (strcmp(role, "ocspd") == 0) {	/* its cache, not webdb's state */
+		snprintf(in, sizeof(in), "%s/in", c->spool_dir);
+		return sandbox_fs_rule(ruleset, c->ocsp.cache_dir, FS_OWN) == -1 ||
+		    (c->ocsp.renew && sandbox_fs_rule(ruleset, in, FS_SPOOL_IN) == -1) ?
+		    -1 : 0;
+	}
 	if (sandbox_fs_rule(ruleset, c->state_dir, FS_OWN) == -1 ||
 	    sandbox_fs_rule(ruleset, c->run_dir, FS_OWN) == -1)
 		return -1;

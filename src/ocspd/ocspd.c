@@ -4,13 +4,16 @@
  * configuration, loads each root's CA certificate and responder key,
  * listens (the HTTP threads of http.c answer from then on), drops to its
  * user, enters its seccomp allow-list, and then loops: every ocsp.refresh
- * seconds look at the CRL files, the outbox and the index files and write
- * its counters to cache_dir/ocspd.status, and in between sign responses
- * ahead of time (each picked and cached under the responder's lock, signed
- * outside it), sleeping when there is nothing to sign. SIGHUP makes the next look happen now. Only
- * this thread takes signals: the HTTP threads are started with all of
- * them blocked but those of a fault (SIGSYS: the sandbox names a system
- * call it refused).
+ * seconds look at the CRL files, the outbox, the index files and the
+ * responder certificates and write its status to cache_dir/ocspd.status,
+ * then take the next step of each certificate's renewal (renew.c: keys
+ * and files, without the lock), and in between sign responses ahead of
+ * time (each picked and cached under the responder's lock, signed outside
+ * it), sleeping when there is nothing to sign. SIGHUP makes the next look
+ * happen now, and a failed renewal try again. Only this thread takes
+ * signals: the HTTP threads are started with all of them blocked but
+ * those of a fault (SIGSYS: the sandbox names a system call it refused).
+ * `airlock-ocspd status` prints the status file in words and exits.
  */
 #include <sys/stat.h>
 
@@ -47,16 +50,23 @@ main(int argc, char **argv)
 	sigset_t all, mask;
 	struct http *h;
 	int64_t now, next = 0;
-	char line[1024];
-	size_t len;
 	struct ocspd_presign_job job;
-	struct buf der;
+	struct buf der, st;
 	long cpus;
 	unsigned nthreads;
-	int busy, signed_ok;
+	int busy, signed_ok, looked, i;
 
-	proc_options(argc, argv, &po, "usage: airlock-ocspd [-dv] [-c config]");
+	i = proc_options(argc, argv, &po, "usage: airlock-ocspd [-dv] [-c config] [status]");
+	if (i < argc && (strcmp(argv[i], "status") != 0 || i + 1 < argc)) {
+		fprintf(stderr, "airlock-ocspd: unknown command \"%s\" (usage: "
+		    "airlock-ocspd [-dv] [-c config] [status])\n", argv[i]);
+		return 2;
+	}
+	if (i < argc)
+		po.foreground = 1;	/* a command: its errors on stderr */
 	proc_config(&po, &c, "airlock-ocspd");
+	if (i < argc)
+		return ocspd_status_print(&c, time(NULL)) == 0 ? 0 : 1;
 	if (c.ocsp.nroots == 0)
 		fatalx("%s: no ocsp.roots: nothing to answer for", c.path);
 	if (ocspd_init(&o, &c) == -1)
@@ -83,22 +93,29 @@ main(int argc, char **argv)
 		    "user airlock-ocspd runs as)", c.ocsp.cache_dir);
 	sandbox_enter("ocspd", &c);
 	buf_init(&der);
+	buf_init(&st);
 	log_info("listening on %s port %d for %d root(s), %u thread(s)", c.ocsp.listen,
 	    c.ocsp.port, o.n, nthreads);
 	while (!proc_quit) {
 		now = time(NULL);
-		len = 0;
+		looked = 0;
 		pthread_mutex_lock(&o.lock);
 		if (now >= next || ocspd_hup) {
+			if (ocspd_hup)
+				ocspd_renew_retry_now(&o);
 			ocspd_hup = 0;
 			ocspd_refresh(&o, now);
-			len = ocspd_status_line(&o, line, sizeof(line));
+			ocspd_status_text(&o, now, &st);
 			next = now + c.ocsp.refresh;
+			looked = 1;
 		}
 		busy = ocspd_presign_pick(&o, now, &job);
 		pthread_mutex_unlock(&o.lock);
-		if (len)
-			ocspd_status_write(&c, line, len);
+		if (looked) {
+			ocspd_status_write(&c, &st);
+			if (ocspd_renew(&o, now))
+				next = 0;	/* a new certificate: take it now */
+		}
 		if (busy) {	/* the signature outside the lock */
 			signed_ok = ocspd_presign_sign(&o, &job, &der) == 0;
 			pthread_mutex_lock(&o.lock);
@@ -113,8 +130,9 @@ main(int argc, char **argv)
 	}
 	http_stop(h);
 	buf_free(&der);
-	len = ocspd_status_line(&o, line, sizeof(line));
-	ocspd_status_write(&c, line, len);
+	ocspd_status_text(&o, time(NULL), &st);
+	ocspd_status_write(&c, &st);
+	buf_free(&st);
 	ocspd_free(&o);
 	log_info("stopped");
 	return 0;

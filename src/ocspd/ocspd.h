@@ -2,7 +2,9 @@
  * ocspd.h: airlock-ocspd's parts (private to src/ocspd/): the responder
  * (responder.c: what it knows and how it answers), its sources
  * (sources.c: CRL files, outbox.db, index files, its own known-serial
- * files) and the HTTP front (http.c, the only libmicrohttpd user).
+ * files, the responder certificates in use), the renewal of those
+ * certificates through the spool (renew.c) and the HTTP front (http.c,
+ * the only libmicrohttpd user).
  */
 #ifndef OCSPD_H
 #define OCSPD_H
@@ -14,6 +16,7 @@
 #include "config.h"
 #include "crl.h"
 #include "ocsp.h"
+#include "spool.h"
 #include "util.h"
 
 /* A set of serials, open addressing; for revoked ones, time and reason. */
@@ -28,16 +31,47 @@ struct sset {
 	size_t		 cap, n;	/* cap a power of two */
 };
 
+/* A responder key and certificate: the configured pair, or the one the
+ * renewal installed in cache_dir (key and certificate in one file). */
+struct ocspd_pair {
+	const char	*key, *cert;		/* paths */
+	struct ocsp_signer *signer;		/* NULL: none, or refused */
+	int64_t		 not_before, not_after;
+	char		 serial[2 * OCSP_SERIAL_MAX + 2];	/* hex */
+	struct timespec	 key_mtime, cert_mtime;
+	off_t		 key_size, cert_size;
+	char		 why[256];		/* why it was refused, "" */
+};
+enum { OCSPD_CONF, OCSPD_RENEWED, OCSPD_NPAIRS };	/* pair[] */
+
+/* The renewal of a root's responder certificate (renew.c), kept in
+ * cache_dir/ROOT.renew across restarts. */
+enum { RENEW_IDLE, RENEW_PENDING, RENEW_WAITING };
+struct ocspd_renewal {
+	int		 loaded;		/* ROOT.renew read */
+	int		 state;			/* RENEW_* */
+	char		 name[SPOOL_NAME_MAX + 1];	/* the spool request's */
+	char		 id[33];		/* its request id, hex */
+	int		 submitted;		/* in spool/in (never twice) */
+	int64_t		 since;			/* the renewal began */
+	int64_t		 retry_at;		/* RENEW_WAITING: the next attempt */
+	unsigned	 failures;		/* attempts that failed */
+	char		 error[200];		/* the last failure, "" */
+	int64_t		 warned;		/* the last daily warning */
+	int		 early;			/* an answer not valid yet was logged */
+};
+
 struct ocspd_root {
 	const struct cfg_ocsp_root *cfg;
 	const struct cfg_crl_root *cr;
 	struct ocsp_issuer *issuer;
 	struct crl_issuer *crl_issuer;
-	struct ocsp_signer *signer;	/* NULL: answers tryLater */
+	struct ocsp_signer *signer;	/* the active pair's; NULL: answers tryLater */
 	int64_t		 signer_until;	/* its notAfter */
-	struct timespec	 signer_mtime;
-	off_t		 signer_size;
-	int64_t		 renew_warned;
+	int		 active;	/* OCSPD_CONF, OCSPD_RENEWED, -1 none */
+	struct ocspd_pair pair[OCSPD_NPAIRS];
+	char		 renewed[CFG_PATH + 80];	/* cache_dir/ROOT.responder.pem */
+	struct ocspd_renewal renewal;
 	struct sset	 known, revoked;
 	int		 have_crl;
 	struct crl_info	 crl;
@@ -69,6 +103,7 @@ enum {	/* counters; GOOD, REVOKED, UNKNOWN in CertStatus order */
 	OC_REQUESTS, OC_GOOD, OC_REVOKED, OC_UNKNOWN, OC_MALFORMED, OC_UNAUTHORIZED,
 	OC_TRYLATER, OC_INTERNAL, OC_CACHE_HITS, OC_SIGNATURES, OC_NONCES,
 	OC_OVERSIZED, OC_BAD_HTTP, OC_PRESIGNED, OC_PRESIGN_PASSES,
+	OC_RENEW_REQUESTS, OC_RENEW_INSTALLED, OC_RENEW_FAILED, OC_RENEW_REFUSED,
 	OC_NCOUNTERS
 };
 
@@ -133,11 +168,26 @@ void	 ocspd_bad(struct ocspd *, int64_t now, const char *fmt, ...)
 /* sources.c */
 /* Looks at every source and takes in what changed. */
 void	 ocspd_refresh(struct ocspd *, int64_t now);
-/* The counters as one line ending in a newline (under the lock); and that
- * line into cache_dir/ocspd.status (outside it: the file is synced). */
-size_t	 ocspd_status_line(const struct ocspd *, char *line, size_t size);
-void	 ocspd_status_write(const struct cfg *, const char *line, size_t len);
+/* The status: the counters on one line, then a line per root (its
+ * certificate and renewal), into st (under the lock); st into
+ * cache_dir/ocspd.status (outside it: the file is synced); and the file
+ * in words for `airlock-ocspd status` (0, or -1 when it cannot be read). */
+void	 ocspd_status_text(const struct ocspd *, int64_t now, struct buf *st);
+void	 ocspd_status_write(const struct cfg *, const struct buf *st);
+int	 ocspd_status_print(const struct cfg *, int64_t now);
 const char *ocspd_counter_name(int);
+
+/* renew.c */
+/* When the root's certificate should be renewed: the latest renewal point
+ * of its pairs that loaded (0: now, none did). */
+int64_t	 ocspd_renew_at(const struct ocspd *, const struct ocspd_root *);
+/* One step of each root's renewal, on the main thread without the lock
+ * (it makes keys and writes files; only this thread changes the roots'
+ * pairs): 1 when a new pair was installed (refresh now), else 0. */
+int	 ocspd_renew(struct ocspd *, int64_t now);
+/* SIGHUP: a renewal waiting after a failure tries again now. */
+void	 ocspd_renew_retry_now(struct ocspd *);
+const char *ocspd_renew_state_name(int);
 
 /* http.c */
 struct http;

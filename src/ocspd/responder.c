@@ -147,9 +147,16 @@ ocspd_init(struct ocspd *o, const struct cfg *c)
 		r->cfg = &c->ocsp.roots[i];
 		r->cr = config_crl_root(c, r->cfg->name);
 		why[0] = '\0';
+		r->active = -1;
+		r->pair[OCSPD_CONF].key = r->cfg->key;
+		r->pair[OCSPD_CONF].cert = r->cfg->cert;
+		snprintf(r->renewed, sizeof(r->renewed), "%s/%s.responder.pem",
+		    c->ocsp.cache_dir, r->cfg->name);
+		r->pair[OCSPD_RENEWED].key = r->pair[OCSPD_RENEWED].cert = r->renewed;
 		if (r->cr == NULL || ocsp_issuer_load(r->cr->ca_cert, &r->issuer, why,
 		    sizeof(why)) == -1 || crl_issuer_load(r->cr->ca_cert, &r->crl_issuer,
-		    why, sizeof(why)) == -1) {
+		    why, sizeof(why)) == -1 || (r->cfg->subject[0] != '\0' &&
+		    ocsp_subject_ok(r->cfg->subject, why, sizeof(why)) == -1)) {
 			log_warnx("ocsp root %s: %s", r->cfg->name, why);
 			o->n = i;
 			return -1;
@@ -168,7 +175,8 @@ ocspd_free(struct ocspd *o)
 	for (i = 0; i < o->n; i++) {
 		ocsp_issuer_free(o->roots[i].issuer);
 		crl_issuer_free(o->roots[i].crl_issuer);
-		ocsp_signer_free(o->roots[i].signer);
+		ocsp_signer_free(o->roots[i].pair[OCSPD_CONF].signer);
+		ocsp_signer_free(o->roots[i].pair[OCSPD_RENEWED].signer);
 		sset_free(&o->roots[i].known);
 		sset_free(&o->roots[i].revoked);
 	}

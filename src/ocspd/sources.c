@@ -10,7 +10,11 @@
  *                         a line, so they stay known after the outbox's
  *                         retention has pruned the answers;
  *   ocsp.roots[].index    an openssl ca index.txt, for certificates issued
- *                         before airlock (every serial in it is known).
+ *                         before airlock (every serial in it is known);
+ *   ocsp.roots[].key, .cert and cache_dir/ROOT.responder.pem
+ *                         the responder's key and certificate as
+ *                         configured, and as its renewal installed them
+ *                         (renew.c): the valid one that expires last signs.
  * Each is looked at every ocsp.refresh seconds and read again only when
  * it changed; a file that does not verify leaves the old state in place.
  * crl_dir/ROOT.serials, which airlock-client only appends to (a million
@@ -22,9 +26,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "msg.h"
@@ -37,7 +43,8 @@
 static const char *const ocspd_counter_names[OC_NCOUNTERS] = {
 	"requests", "good", "revoked", "unknown", "malformed", "unauthorized",
 	"trylater", "internal", "cache_hits", "signatures", "nonces", "oversized",
-	"bad_http", "presigned", "presign_passes",
+	"bad_http", "presigned", "presign_passes", "renew_requests", "renew_installed",
+	"renew_failed", "renew_refused",
 };
 
 const char *
@@ -108,41 +115,78 @@ done:
 	buf_free(&der);
 }
 
+/* Loads a pair again when one of its files changed (1; else 0); a pair
+ * that cannot be used says why once. */
+static int
+ocspd_pair_look(const struct ocspd_root *r, struct ocspd_pair *p, int which, int64_t now)
+{
+	struct ocsp_signer *s = NULL;
+	char why[256] = "";
+	int64_t until;
+	int chk = ocspd_changed(p->key, &p->key_mtime, &p->key_size);
+	int chc = ocspd_changed(p->cert, &p->cert_mtime, &p->cert_size);
+
+	if (chk == 0 && chc == 0)
+		return 0;
+	ocsp_signer_free(p->signer);
+	p->signer = NULL;
+	if (chk == -1 && chc == -1 && which == OCSPD_RENEWED)
+		return 1;	/* nothing renewed yet, or no longer */
+	if (ocsp_signer_load(r->issuer, p->key, p->cert, now, &s, &until, why,
+	    sizeof(why)) == -1) {
+		if (strcmp(why, p->why) != 0)
+			log_warnx("root %s: responder certificate %s refused: %s",
+			    r->cfg->name, p->cert, why);
+		snprintf(p->why, sizeof(p->why), "%s", why);
+		return 1;
+	}
+	p->signer = s;
+	p->why[0] = '\0';
+	ocsp_signer_info(s, p->serial, &p->not_before, &p->not_after);
+	return 1;
+}
+
+/* The pair that signs: valid now, and of those the one that expires
+ * last (the renewed one when they tie). */
+static int
+ocspd_pair_best(const struct ocspd_root *r, int64_t now)
+{
+	int i, best = -1;
+
+	for (i = 0; i < OCSPD_NPAIRS; i++) {
+		const struct ocspd_pair *p = &r->pair[i];
+
+		if (p->signer != NULL && now >= p->not_before && now < p->not_after &&
+		    (best == -1 || p->not_after >= r->pair[best].not_after))
+			best = i;
+	}
+	return best;
+}
+
 static void
 ocspd_refresh_signer(struct ocspd *o, struct ocspd_root *r, int64_t now)
 {
-	struct ocsp_signer *s;
-	char why[256];
-	int64_t until;
-	int ch = ocspd_changed(r->cfg->cert, &r->signer_mtime, &r->signer_size);
+	int i, best, reloaded[OCSPD_NPAIRS];
 
-	if (ch == 0 && r->signer != NULL && now < r->signer_until)
-		goto warn;
-	if (ch == 0 && r->signer == NULL)
-		return;		/* the same refused file */
-	if (ocsp_signer_load(r->issuer, r->cfg->key, r->cfg->cert, now, &s, &until, why,
-	    sizeof(why)) == -1) {
-		log_warnx("root %s: responder certificate %s refused: %s", r->cfg->name,
-		    r->cfg->cert, why);
-		ocsp_signer_free(r->signer);
-		r->signer = NULL;
+	for (i = 0; i < OCSPD_NPAIRS; i++)
+		reloaded[i] = ocspd_pair_look(r, &r->pair[i], i, now);
+	best = ocspd_pair_best(r, now);
+	/* the same pair, not read again (a new signer may reuse the old's
+	 * address: the pointers cannot tell) */
+	if (best == r->active && (best == -1 || !reloaded[best]))
 		return;
-	}
-	ocsp_signer_free(r->signer);
-	r->signer = s;
-	r->signer_until = until;
-	r->gen++;
+	r->active = best;
+	r->signer = best == -1 ? NULL : r->pair[best].signer;
+	r->signer_until = best == -1 ? 0 : r->pair[best].not_after;
+	r->gen++;	/* every response of the root is signed again */
 	ocspd_presign_restart(o);
-	log_info("root %s: responder certificate valid until %lld", r->cfg->name,
-	    (long long)until);
-warn:
-	if (r->signer_until - now < (int64_t)o->c->ocsp.renew_days * 86400 &&
-	    now - r->renew_warned >= 86400) {
-		r->renew_warned = now;
-		log_warnx("root %s: the responder certificate expires in %lld hours: "
-		    "request a new one with profile ocsp (docs/ocsp.md)", r->cfg->name,
-		    (long long)(r->signer_until - now) / 3600);
-	}
+	if (best == -1)
+		log_warnx("root %s: no valid responder certificate: it answers tryLater",
+		    r->cfg->name);
+	else
+		log_info("root %s: responder certificate %s (%s) valid until %lld",
+		    r->cfg->name, r->pair[best].serial, best == OCSPD_CONF ? r->cfg->cert :
+		    r->renewed, (long long)r->signer_until);
 }
 
 /* The serials of text (NUL-terminated): a hex serial per line, or openssl
@@ -358,28 +402,155 @@ ocspd_refresh(struct ocspd *o, int64_t now)
 	ocspd_refresh_outbox(o);
 }
 
-size_t
-ocspd_status_line(const struct ocspd *o, char *line, size_t size)
+/* One root's line: its certificate and its renewal. */
+static void
+ocspd_status_root(const struct ocspd *o, const struct ocspd_root *r, struct buf *st)
 {
-	size_t off = 0;
-	int i;
+	const struct ocspd_renewal *w = &r->renewal;
+	const struct ocspd_pair *p = r->active >= 0 ? &r->pair[r->active] : NULL;
+	char line[CFG_PATH + 700];
+	int n;
 
-	for (i = 0; i < OC_NCOUNTERS && off < size; i++)
-		off += (size_t)snprintf(line + off, size - off, "%s%s=%llu",
-		    i ? " " : "", ocspd_counter_names[i], (unsigned long long)o->count[i]);
-	if (off > size - 2)
-		off = size - 2;
-	line[off++] = '\n';
-	line[off] = '\0';
-	return off;
+	n = snprintf(line, sizeof(line), "root=%s cert=%s serial=%s not_after=%lld "
+	    "renew_at=%lld renewal=%s since=%lld request=%s failures=%u retry_at=%lld "
+	    "error=%s\n", r->cfg->name, p == NULL ? "none" : r->active == OCSPD_CONF ?
+	    "configured" : "renewed", p ? p->serial : "-", p ? (long long)p->not_after : 0,
+	    (long long)ocspd_renew_at(o, r), o->c->ocsp.renew ?
+	    ocspd_renew_state_name(w->state) : "off", (long long)w->since,
+	    w->name[0] ? w->name : "-", w->failures, (long long)w->retry_at,
+	    w->error[0] ? w->error : "-");
+	if (n > 0)
+		(void)buf_put(st, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 void
-ocspd_status_write(const struct cfg *c, const char *line, size_t len)
+ocspd_status_text(const struct ocspd *o, int64_t now, struct buf *st)
+{
+	char item[64];
+	int i, n;
+
+	buf_reset(st);
+	n = snprintf(item, sizeof(item), "time=%lld", (long long)now);
+	(void)buf_put(st, item, (size_t)n);
+	for (i = 0; i < OC_NCOUNTERS; i++) {
+		n = snprintf(item, sizeof(item), " %s=%llu", ocspd_counter_names[i],
+		    (unsigned long long)o->count[i]);
+		(void)buf_put(st, item, (size_t)n);
+	}
+	(void)buf_put_u8(st, '\n');
+	for (i = 0; i < o->n; i++)
+		ocspd_status_root(o, &o->roots[i], st);
+}
+
+void
+ocspd_status_write(const struct cfg *c, const struct buf *st)
 {
 	char path[CFG_PATH + 32];
 
 	snprintf(path, sizeof(path), "%s/ocspd.status", c->ocsp.cache_dir);
-	if (write_file_atomic(path, line, len, 0644) == -1)
+	if (write_file_atomic(path, st->p, st->len, 0644) == -1)
 		log_warn("%s", path);
+}
+
+/* The value of key in a status line ("" none); values hold no blanks but
+ * the last (error=), which runs to the end of the line. */
+static void
+ocspd_status_get(const char *line, const char *key, char *out, size_t outsz)
+{
+	size_t k = strlen(key), n;
+	const char *p;
+
+	out[0] = '\0';
+	for (p = line; (p = strstr(p, key)) != NULL; p += k)
+		if ((p == line || p[-1] == ' ') && p[k] == '=')
+			break;
+	if (p == NULL)
+		return;
+	p += k + 1;
+	n = strcmp(key, "error") == 0 ? strcspn(p, "\n") : strcspn(p, " \n");
+	snprintf(out, outsz, "%.*s", (int)n, p);
+}
+
+static const char *
+ocspd_when(const char *unix_time, char *out, size_t outsz)
+{
+	long long v;
+	time_t t;
+	struct tm tm;
+
+	if (parse_num(unix_time, 1, INT64_MAX, &v) == -1)
+		return "-";
+	t = (time_t)v;
+	strftime(out, outsz, "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
+	return out;
+}
+
+static void
+ocspd_status_print_root(const char *line)
+{
+	char name[64], cert[16], serial[80], na[24], at[24], state[16], since[24],
+	    req[128], fail[16], retry[24], err[400], t1[40], t2[40];
+
+	ocspd_status_get(line, "root", name, sizeof(name));
+	ocspd_status_get(line, "cert", cert, sizeof(cert));
+	ocspd_status_get(line, "serial", serial, sizeof(serial));
+	ocspd_status_get(line, "not_after", na, sizeof(na));
+	ocspd_status_get(line, "renew_at", at, sizeof(at));
+	ocspd_status_get(line, "renewal", state, sizeof(state));
+	ocspd_status_get(line, "since", since, sizeof(since));
+	ocspd_status_get(line, "request", req, sizeof(req));
+	ocspd_status_get(line, "failures", fail, sizeof(fail));
+	ocspd_status_get(line, "retry_at", retry, sizeof(retry));
+	ocspd_status_get(line, "error", err, sizeof(err));
+	if (strcmp(cert, "none") == 0)
+		printf("root %s: no valid responder certificate (answers tryLater)\n", name);
+	else
+		printf("root %s: responder certificate %s (%s), valid until %s, renewed "
+		    "from %s\n", name, serial, cert, ocspd_when(na, t1, sizeof(t1)),
+		    ocspd_when(at, t2, sizeof(t2)));
+	if (strcmp(state, "pending") == 0)
+		printf("root %s: renewal pending since %s: request %s, %s failed "
+		    "attempt(s)\n", name, ocspd_when(since, t1, sizeof(t1)), req, fail);
+	else if (strcmp(state, "waiting") == 0)
+		printf("root %s: renewal failing since %s (%s attempt(s)); next attempt "
+		    "%s\n", name, ocspd_when(since, t1, sizeof(t1)), fail,
+		    ocspd_when(retry, t2, sizeof(t2)));
+	else
+		printf("root %s: renewal %s\n", name, state);
+	if (strcmp(err, "-") != 0 && err[0] != '\0')
+		printf("root %s: last renewal error: %s\n", name, err);
+}
+
+int
+ocspd_status_print(const struct cfg *c, int64_t now)
+{
+	char path[CFG_PATH + 32], t[24];
+	struct buf b;
+	char *line, *next;
+	long long written;
+
+	snprintf(path, sizeof(path), "%s/ocspd.status", c->ocsp.cache_dir);
+	buf_init(&b);
+	if (read_file(path, &b, 1 << 20) == -1 || buf_put_u8(&b, 0) == -1) {
+		fprintf(stderr, "airlock-ocspd: %s: cannot read it (%s): run as root or "
+		    "as the responder's user, once it has run\n", path, strerror(errno));
+		buf_free(&b);
+		return -1;
+	}
+	for (line = (char *)b.p; line && *line; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if (strncmp(line, "root=", 5) == 0) {
+			ocspd_status_print_root(line);
+			continue;
+		}
+		ocspd_status_get(line, "time", t, sizeof(t));
+		if (parse_num(t, 0, INT64_MAX, &written) == 0 &&
+		    now - written > 3 * (int64_t)c->ocsp.refresh + 5)
+			printf("status written %lld s ago: is airlock-ocspd running?\n",
+			    (long long)(now - written));
+		printf("counters: %s\n", strchr(line, ' ') ? strchr(line, ' ') + 1 : line);
+	}
+	buf_free(&b);
+	return 0;
 }

@@ -13,6 +13,7 @@
  * name the responder by key hash (smaller, RFC 5019) and carry only the
  * responder's certificate.
  */
+#include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,32 +222,43 @@ ocsp_b64_decode(const char *s, size_t len, struct buf *out)
 	return 0;
 }
 
+/* A certificate in PEM (perhaps after text, or after a key: the first
+ * CERTIFICATE block) or DER. */
+static X509 *
+ocsp_parse_cert(const uint8_t *p0, size_t len)
+{
+	const unsigned char *p = p0;
+	X509 *x = NULL;
+	BIO *bio;
+
+	if (len > INT_MAX)
+		return NULL;
+	if (memmem(p0, len, "-----BEGIN", 10) != NULL) {
+		if ((bio = BIO_new_mem_buf(p0, (int)len)) != NULL)
+			x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+		BIO_free(bio);
+	} else
+		x = d2i_X509(NULL, &p, (long)len);
+	ERR_clear_error();
+	return x;
+}
+
 static X509 *
 ocsp_read_cert(const char *path, char *why, size_t whysz)
 {
 	struct buf b;
-	const unsigned char *p;
-	X509 *x = NULL;
-	BIO *bio;
+	X509 *x;
 
 	buf_init(&b);
 	if (read_file(path, &b, 1 << 20) == -1) {
 		say(why, whysz, "%s: cannot read", path);
 		return NULL;
 	}
-	p = b.p;
 	/* PEM, perhaps after text (openssl ca writes the certificate out) */
-	if (memmem(b.p, b.len, "-----BEGIN", 10) != NULL) {
-		if ((bio = BIO_new_mem_buf(b.p, (int)b.len)) != NULL)
-			x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-		BIO_free(bio);
-	} else
-		x = d2i_X509(NULL, &p, (long)b.len);
+	x = ocsp_parse_cert(b.p, b.len);
 	buf_free(&b);
-	if (x == NULL) {
-		ERR_clear_error();
+	if (x == NULL)
 		say(why, whysz, "%s: not a certificate", path);
-	}
 	return x;
 }
 
@@ -336,14 +348,15 @@ ocsp_cert_serial(const struct ocsp_issuer *is, const uint8_t *der, size_t len,
 }
 
 static EVP_PKEY *
-ocsp_read_key(const char *path)
+ocsp_parse_key(const uint8_t *p, size_t len)
 {
 	EVP_PKEY *k = NULL;
 	BIO *bio;
 
-	if ((bio = BIO_new_file(path, "r")) != NULL)
+	if (len <= INT_MAX && (bio = BIO_new_mem_buf(p, (int)len)) != NULL) {
 		k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-	BIO_free(bio);
+		BIO_free(bio);
+	}
 	ERR_clear_error();
 	return k;
 }
@@ -372,8 +385,9 @@ ocsp_signer_check(const struct ocsp_issuer *is, struct ocsp_signer *s, int64_t n
 }
 
 int
-ocsp_signer_load(const struct ocsp_issuer *is, const char *key, const char *cert,
-    int64_t now, struct ocsp_signer **out, int64_t *not_after, char *why, size_t whysz)
+ocsp_signer_load_mem(const struct ocsp_issuer *is, const uint8_t *key, size_t keylen,
+    const uint8_t *cert, size_t certlen, int64_t now, struct ocsp_signer **out,
+    int64_t *not_after, char *why, size_t whysz)
 {
 	struct ocsp_signer *s;
 	int id;
@@ -381,10 +395,12 @@ ocsp_signer_load(const struct ocsp_issuer *is, const char *key, const char *cert
 	*out = NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return say(why, whysz, "out of memory"), -1;
-	if ((s->cert = ocsp_read_cert(cert, why, whysz)) == NULL)
+	if ((s->cert = ocsp_parse_cert(cert, certlen)) == NULL) {
+		say(why, whysz, "not a certificate");
 		goto fail;
-	if ((s->key = ocsp_read_key(key)) == NULL) {
-		say(why, whysz, "%s: cannot read the responder key (PEM, unencrypted)", key);
+	}
+	if ((s->key = ocsp_parse_key(key, keylen)) == NULL) {
+		say(why, whysz, "cannot read the responder key (PEM, unencrypted)");
 		goto fail;
 	}
 	if (ocsp_signer_check(is, s, now, not_after, why, whysz) == -1)
@@ -396,6 +412,50 @@ ocsp_signer_load(const struct ocsp_issuer *is, const char *key, const char *cert
 fail:
 	ocsp_signer_free(s);
 	return -1;
+}
+
+int
+ocsp_signer_load(const struct ocsp_issuer *is, const char *key, const char *cert,
+    int64_t now, struct ocsp_signer **out, int64_t *not_after, char *why, size_t whysz)
+{
+	struct buf k, c;
+	X509 *x = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	buf_init(&k);
+	buf_init(&c);
+	if (read_file(cert, &c, 1 << 20) == -1 || (x = ocsp_parse_cert(c.p, c.len)) == NULL)
+		say(why, whysz, "%s: %s", cert, c.len ? "not a certificate" : "cannot read");
+	else if (read_file(key, &k, 1 << 20) == -1)
+		say(why, whysz, "%s: cannot read the responder key", key);
+	else
+		rc = ocsp_signer_load_mem(is, k.p, k.len, c.p, c.len, now, out, not_after,
+		    why, whysz);
+	X509_free(x);
+	buf_free(&k);	/* clears the key's bytes */
+	buf_free(&c);
+	return rc;
+}
+
+void
+ocsp_signer_info(const struct ocsp_signer *s, char serial[2 * OCSP_SERIAL_MAX + 2],
+    int64_t *not_before, int64_t *not_after)
+{
+	uint8_t b[OCSP_SERIAL_MAX];
+	size_t len;
+
+	serial[0] = '\0';
+	if (ocsp_int_bytes(X509_get0_serialNumber(s->cert), b, &len) == 0) {
+		ocsp_serial_line(b, len, serial);
+		serial[strcspn(serial, "\n")] = '\0';
+		for (len = 0; serial[len] != '\0'; len++)	/* as openssl x509 -serial */
+			serial[len] = (char)toupper((unsigned char)serial[len]);
+	}
+	if (crl_time(X509_get0_notBefore(s->cert), not_before) == -1)
+		*not_before = 0;
+	if (crl_time(X509_get0_notAfter(s->cert), not_after) == -1)
+		*not_after = 0;
 }
 
 void

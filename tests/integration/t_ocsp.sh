@@ -31,6 +31,7 @@ conf() {	# KEY CERT
 state_dir = "$D/state";
 client = { crl_roots = ( { name = "t"; ca_cert = "$D/ca/ca.crt"; } ); };
 ocsp = { listen = "127.0.0.1"; port = $PORT; refresh = 1; max_request = 2048;
+  renew = false;   # an openssl ca directory, no signer to renew through
   roots = ( { name = "t"; key = "$1"; cert = "$2"; index = "$D/ca/index.txt"; } ); };
 CONF
 }

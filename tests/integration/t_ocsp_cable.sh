@@ -17,18 +17,7 @@ trap '[ -n "$OPID" ] && kill "$OPID" 2>/dev/null; al_stop "$D"; [ "${KEEP:-}" ] 
 fails=0
 command -v ocsptool >/dev/null || { echo "SKIP: ocsptool (gnutls-bin) not installed"; exit 77; }
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-URL=http://127.0.0.1:$PORT/
-export AL_OCSP=1
-export AL_PROFILE_EXTRA="ocsp_url = \"$URL\";"
-export AL_ROOT_EC_EXTRA='crl_days = 7;'
-export AL_CLIENT_EXTRA="crl_refresh = 3600; crl_roots = (
-    { name = \"demo-ec\"; ca_cert = \"$D/ca/sub-ec/ca.crt\"; } );"
-al_setup "$D"
-cat >> "$D/webdb/airlock-client.conf" <<CONF
-ocsp = { listen = "127.0.0.1"; port = $PORT; refresh = 1;
-  roots = ( { name = "demo-ec"; key = "$D/webdb/ocsp.key"; cert = "$D/webdb/ocsp.crt"; } ); };
-CONF
+al_ocsp_setup "$D"
 al_cable "$D" --baud 115200
 al_start "$D"
 OUT=$D/webdb/state/spool/out CRL=$D/webdb/state/crl

@@ -54,7 +54,7 @@ daemons=$(echo $(names sandbox_common) $(names sandbox_rename) | tr ' ' '\n' | g
 # and those allowed with conditions on their arguments
 daemons+=" mmap mprotect sendto socket tgkill"
 [ -n "$daemons" ] || { echo "no names found in src/common/sandbox.c"; exit 1; }
-for unit in linkd signerd client; do
+for unit in linkd signerd client ocspd; do
 	f=$top/systemd/airlock-$unit.service
 	a=$(allowed "$f")
 	extra=""
@@ -62,6 +62,7 @@ for unit in linkd signerd client; do
 	linkd) extra="$(names sandbox_cable) $(names sandbox_usb) ioctl clone" ;;
 	client) extra="$(names sandbox_cable) $(names sandbox_usb) $(names sandbox_ntp) $(names sandbox_mkdir) ioctl clone" ;;
 	signerd) extra="ioctl" ;;
+	ocspd) extra="$(names sandbox_http) sendmsg" ;;
 	esac
 	missing=""
 	for n in $setup; do grep -qxF "$n" <<<"$a" || missing+=" $n"; done

@@ -874,6 +874,41 @@ test_in_flight(void **state)
 	    "unknown setting \"in_flight\"");
 }
 
+/* The ocsp group's renewal settings: defaults, values, refusals. */
+static void
+test_ocsp_renew(void **state)
+{
+	static const char head[] =
+	    "client = { crl_roots = ( { name = \"c1\"; ca_cert = \"/ca.crt\"; } ); };\n";
+	char text[1024];
+
+	(void)state;
+	snprintf(text, sizeof(text), "%socsp = { roots = ( { name = \"c1\"; key = \"/k\"; "
+	    "cert = \"/c\"; } ); };\n", head);
+	if (load(text) != 0)
+		fail_msg("%s", why);
+	assert_int_equal(C.ocsp.renew, 1);
+	assert_int_equal(C.ocsp.renew_days, 0);
+	assert_string_equal(C.ocsp.profile, "ocsp");
+	assert_string_equal(C.ocsp.roots[0].subject, "");
+	snprintf(text, sizeof(text), "%socsp = { renew = false; renew_days = 2; "
+	    "profile = \"ocsp-short\";\n  roots = ( { name = \"c1\"; key = \"/k\"; "
+	    "cert = \"/c\"; subject = \"/CN=c1 responder/O=Example\"; } ); };\n", head);
+	if (load(text) != 0)
+		fail_msg("%s", why);
+	assert_int_equal(C.ocsp.renew, 0);
+	assert_int_equal(C.ocsp.renew_days, 2);
+	assert_string_equal(C.ocsp.profile, "ocsp-short");
+	assert_string_equal(C.ocsp.roots[0].subject, "/CN=c1 responder/O=Example");
+	snprintf(text, sizeof(text), "%socsp = {\n  roots = ( { name = \"c1\"; key = \"/k\"; "
+	    "cert = \"/c\"; subject = \"CN=x\"; } ); };\n", head);
+	expect_error(text, 3, "subject is written \"/CN=name/O=organisation\"");
+	snprintf(text, sizeof(text), "%socsp = {\n  profile = \"a b\"; };\n", head);
+	expect_error(text, 2, "is not a profile name");
+	snprintf(text, sizeof(text), "%socsp = {\n  renew_days = 400; };\n", head);
+	expect_error(text, 3, "out of range 0..365");
+}
+
 /* The profile settings for the old system's set and X-Road. */
 static void
 test_profile_extras(void **state)
@@ -997,6 +1032,7 @@ main(void)
 		cmocka_unit_test(test_retention),
 		cmocka_unit_test(test_in_flight),
 		cmocka_unit_test(test_v1),
+		cmocka_unit_test(test_ocsp_renew),
 	};
 
 	log_init("test_config", LOG_TO_STDERR, 0);

@@ -40,10 +40,12 @@ enum {
 	TRY_CONNECT, TRY_SENDTO_ADDR, TRY_SEND, TRY_MMAP_EXEC, TRY_MPROTECT_EXEC,
 	TRY_MMAP_RW, TRY_CREATE_OWN, TRY_CREATE_OTHER, TRY_UNLINK_OTHER,
 	TRY_RENAME_OUT, TRY_MKDIR_OTHER, TRY_DEVNULL, TRY_SYSLOG, TRY_SYSLOG_LOST,
+	TRY_SPOOL_IN, TRY_SPOOL_OUT,
 };
 
 static char dir_own[64], dir_other[64];	/* scratch folders, made by main() */
 static int pre_sv[2] = { -1, -1 };	/* a connected pair made before the sandbox, like the log socket */
+static int ocsp_renew = 1;	/* role ocspd: its cache is dir_own, its spool dir_other */
 
 static const char *
 in(const char *dir, const char *name)
@@ -156,6 +158,16 @@ try_files(int what)
 		return rename(in(dir_own, "mine"), dst) == -1 ? errno : 0;
 	case TRY_MKDIR_OTHER:
 		return mkdir(in(dir_other, "d"), 0700) == -1 ? errno : 0;
+	case TRY_SPOOL_IN:	/* airlock-ocspd's request: written, renamed within in/ */
+	case TRY_SPOOL_OUT:
+		snprintf(dst, sizeof(dst), "%s", in(dir_other, what == TRY_SPOOL_IN ?
+		    "in/r.req" : "out/r.crt"));
+		if ((fd = open(in(dir_other, what == TRY_SPOOL_IN ? "in/r.tmp" : "out/r.tmp"),
+		    O_WRONLY | O_CREAT | O_EXCL, 0640)) == -1)
+			return errno;
+		close(fd);
+		return rename(in(dir_other, what == TRY_SPOOL_IN ? "in/r.tmp" : "out/r.tmp"),
+		    dst) == -1 ? errno : 0;
 	case TRY_DEVNULL:
 		if ((fd = open("/dev/null", O_WRONLY)) == -1 || write(fd, "x", 1) != 1)
 			return errno;
@@ -229,6 +241,10 @@ run(const char *role, const char *transport, int on, int what)
 	snprintf(c.path, sizeof(c.path), "test");
 	snprintf(c.state_dir, sizeof(c.state_dir), "%s", dir_own);
 	snprintf(c.run_dir, sizeof(c.run_dir), "%s", dir_own);
+	snprintf(c.ocsp.cache_dir, sizeof(c.ocsp.cache_dir), "%s", dir_own);
+	if (strcmp(role, "ocspd") == 0)	/* the others' spool would be theirs */
+		snprintf(c.spool_dir, sizeof(c.spool_dir), "%s", dir_other);
+	c.ocsp.renew = ocsp_renew;
 	if ((pid = fork()) == 0) {
 		log_init("test_sandbox", LOG_TO_STDERR, 0);
 		if (socketpair(AF_UNIX, SOCK_DGRAM, 0, pre_sv) == -1)
@@ -381,6 +397,32 @@ test_writes_confined(void **state)
 	assert_true(exits(run("linkd", "serial", 0, TRY_CREATE_OTHER), 0));
 }
 
+/* airlock-ocspd: its cache, and regular files in the spool's in/ (its
+ * renewal requests) only while renewal is on; not out/, not the spool */
+static void
+test_ocspd_writes(void **state)
+{
+	int st;
+
+	(void)state;
+	need_landlock();
+	assert_int_equal(mkdir(in(dir_other, "in"), 0700), 0);
+	assert_int_equal(mkdir(in(dir_other, "out"), 0700), 0);
+	assert_true(exits(run("ocspd", "serial", 1, TRY_CREATE_OWN), 0));
+	assert_true(exits(run("ocspd", "serial", 1, TRY_SPOOL_IN), 0));
+	assert_int_equal(access(in(dir_other, "in/r.req"), F_OK), 0);
+	assert_true(exits(run("ocspd", "serial", 1, TRY_SPOOL_OUT), EACCES));
+	assert_true(exits(run("ocspd", "serial", 1, TRY_CREATE_OTHER), EACCES));
+	assert_true(exits(run("ocspd", "serial", 1, TRY_UNLINK_OTHER), EACCES));
+	st = run("ocspd", "serial", 1, TRY_RENAME_OUT);
+	assert_true(exits(st, EACCES) || exits(st, EXDEV));
+	assert_true(exits(run("ocspd", "serial", 1, TRY_DEVNULL), EACCES));
+	assert_int_equal(unlink(in(dir_other, "in/r.req")), 0);
+	ocsp_renew = 0;
+	assert_true(exits(run("ocspd", "serial", 1, TRY_SPOOL_IN), EACCES));
+	ocsp_renew = 1;
+}
+
 static void
 test_usb_netlink_only(void **state)
 {
@@ -480,6 +522,7 @@ main(void)
 		cmocka_unit_test(test_syslog_works),
 		cmocka_unit_test(test_no_exec_memory),
 		cmocka_unit_test_setup(test_writes_confined, fresh),
+		cmocka_unit_test_setup(test_ocspd_writes, fresh),
 		cmocka_unit_test(test_usb_netlink_only),
 		cmocka_unit_test(test_no_exec_no_fork),
 		cmocka_unit_test(test_unlisted_call_kills),

@@ -1,5 +1,5 @@
 /*
- * test_spool.c: the spool as a trust boundary (src/client/spool.c) and the FIFO
+ * test_spool.c: the spool as a trust boundary (src/common/spool.c) and the FIFO
  * opening of the IPC channel (src/wire/ipc.c). The web application may leave
  * anything in spool/in: each hostile kind of entry is refused with a
  * sentence that never quotes the content, and nothing blocks.

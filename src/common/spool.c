@@ -1,5 +1,7 @@
 /*
- * spool.c: reading what the web application leaves in spool/in.
+ * spool.c: reading what the web application leaves in spool/in (the
+ * client), and names and safe reads for airlock-ocspd, which writes
+ * requests there too and reads their answers.
  *
  * The web application shares a group with spool/in and nothing else; it can
  * put any kind of file there: a symbolic link to the client's link key, a
