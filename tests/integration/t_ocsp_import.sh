@@ -18,10 +18,6 @@ D=$(mktemp -d /tmp/airlock-ocspi.XXXXXX)
 OPID=
 trap '[ -n "$OPID" ] && kill "$OPID" 2>/dev/null; al_stop "$D"; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
 fails=0
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
-waitfor() { local i; for i in $(seq $(($1 * 10))); do eval "$2" && return 0; sleep 0.1; done; return 1; }
 N=${OCSP_IMPORT_N:-12}
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -21,10 +21,6 @@ D=$(mktemp -d /tmp/airlock-ocspr.XXXXXX)
 OPID=
 trap '[ -n "$OPID" ] && kill "$OPID" 2>/dev/null; al_stop "$D"; [ "${KEEP:-}" ] || rm -rf "$D"' EXIT
 fails=0
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
-waitfor() { local i; for i in $(seq $(($1 * 10))); do eval "$2" && return 0; sleep 0.1; done; return 1; }
 
 al_ocsp_setup "$D" "renew_days = 2;"
 al_cable "$D" --baud 115200
