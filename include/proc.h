@@ -38,5 +38,10 @@ void	 proc_nocore(void);
 void	 proc_drop(const char *user);
 /* As root: becomes the owner of path (a daemon's state) if it is not root. */
 void	 proc_as_owner(const char *path);
+/* One instance per run_dir: RUN_DIR/NAME.lock, held by an fd kept open
+ * until the process ends (given to user when started as root); exits
+ * with "PATH: TAKEN (run_dir DIR)" when another process holds it. */
+void	 proc_lock(const char *run_dir, const char *name, const char *user,
+	    const char *taken);
 
 #endif

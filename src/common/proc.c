@@ -2,13 +2,16 @@
  * proc.c: process set-up shared by the daemons.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -195,4 +198,39 @@ proc_as_owner(const char *path)
 	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
 		fatal("cannot switch to %s, the owner of %s", pw->pw_name, path);
+}
+
+/*
+ * Started as root with a user named, the lock file is given to that user
+ * (and a root-owned one left by an older start is taken back), so that a
+ * later start as that user, as the unit does it, can open it.
+ */
+static void
+proc_lock_owner(int fd, const char *path, const char *user)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0 || user == NULL || user[0] == '\0')
+		return;
+	if ((pw = getpwnam(user)) == NULL)
+		fatalx("unknown user %s", user);
+	if (fchown(fd, pw->pw_uid, pw->pw_gid) == -1 || fchmod(fd, 0660) == -1)
+		fatal("%s: cannot give it to %s", path, user);
+}
+
+void
+proc_lock(const char *run_dir, const char *name, const char *user, const char *taken)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s.lock", run_dir, name);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0660)) == -1)
+		fatal("%s", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			fatalx("%s: %s (run_dir %s)", path, taken, run_dir);
+		fatal("%s: flock", path);
+	}
+	proc_lock_owner(fd, path, user);	/* fd stays open: the lock lasts */
 }

@@ -898,47 +898,6 @@ linkd_loop(struct linkd *d)
 	}
 }
 
-/*
- * One linkd per signer: a second one (another cable, the same run_dir)
- * would open the signer's FIFOs too and take answers meant for the first.
- * The lock is held, by an fd kept open, until the process ends.
- */
-/*
- * Started as root with link_user set, the lock file is given to that user
- * (and a root-owned one left by an older start is taken back), so that a
- * later start as the link user, as the unit does it, can open it.
- */
-static void
-linkd_lock_owner(int fd, const char *path, const char *user)
-{
-	struct passwd *pw;
-
-	if (geteuid() != 0 || user == NULL || user[0] == '\0')
-		return;
-	if ((pw = getpwnam(user)) == NULL)
-		fatalx("unknown user %s (link_user)", user);
-	if (fchown(fd, pw->pw_uid, pw->pw_gid) == -1 || fchmod(fd, 0660) == -1)
-		fatal("%s: cannot give it to %s", path, user);
-}
-
-static void
-linkd_lock(const char *run_dir, const char *user)
-{
-	char path[CFG_PATH + 16];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/linkd.lock", run_dir);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0660)) == -1)
-		fatal("%s", path);
-	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno == EWOULDBLOCK)
-			fatalx("%s: another airlock-linkd serves this signer (run_dir %s)",
-			    path, run_dir);
-		fatal("%s: flock", path);
-	}
-	linkd_lock_owner(fd, path, user);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -966,7 +925,10 @@ main(int argc, char **argv)
 		fatalx("%s", why);
 	if (ipc_make_fifos(d.c.run_dir, d.req_path, d.ans_path, sizeof(d.req_path)) == -1)
 		fatal("%s: cannot create the FIFOs", d.c.run_dir);
-	linkd_lock(d.c.run_dir, d.c.link_user);
+	/* one linkd per signer: a second one (another cable, the same run_dir)
+	 * would open the signer's FIFOs too and take answers meant for the first */
+	proc_lock(d.c.run_dir, "linkd", d.c.link_user,
+	    "another airlock-linkd serves this signer");
 	proc_drop(d.c.link_user);
 	sandbox_enter("linkd", &d.c);
 	health_init(d.c.run_dir, "linkd");
