@@ -38,6 +38,10 @@ void	 crypto_lock_keys(void);
  * and must not be readable by group or others. */
 /* Appends DER as PEM with the given label ("CERTIFICATE", ...). */
 int	 pem_encode(const char *label, const uint8_t *der, size_t len, struct buf *out);
+/* The DER of the first CERTIFICATE REQUEST block of PEM text p, into out
+ * (replaced): 0, or -1 if p is not such PEM (DER, SPKAC, a block with
+ * headers, bad base64; out unchanged), or if memory ran out. */
+int	 csr_pem_to_der(const uint8_t *p, size_t n, struct buf *out);
 /* Appends each certificate of a concatenation of DER certificates as PEM. */
 int	 chain_pem(const uint8_t *der, size_t len, struct buf *out);
 int	 linkkey_load(const char *path, uint8_t key[LINK_KEY_LEN], char *why, size_t whysz);

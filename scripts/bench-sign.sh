@@ -3,7 +3,8 @@
 # replaces and against the key itself, on the same 2,000 P-256 CSRs
 # (BENCH_N; made once, not timed) and the same RSA-4096 CA:
 #   (a) airlock's signer path in-process (tools/bench-sign.c): decode the
-#       SIGN message, check the CSR, sign, and commit certificate and answer
+#       SIGN message (the CSR's DER, as airlock-client sends a PEM request
+#       since 2026-12-06), check the CSR, sign, and commit certificate and answer
 #       to ca.db durably (WAL, synchronous=FULL), up to 128 requests per
 #       commit, on every core: airlock-signerd's signing threads and its
 #       pipeline (batches k+1 and k+2 signed while k is committed);

@@ -35,6 +35,7 @@
 #include <openssl/x509v3.h>
 
 #include "config.h"
+#include "crypto.h"
 #include "msg.h"
 #include "signer.h"
 #include "util.h"
@@ -147,6 +148,9 @@ bench_requests(const char *csrdir, int n)
 		buf_init(&csr);
 		if (read_file(path, &csr, 1 << 16) == -1)
 			err(1, "%s", path);
+		/* as airlock-client sends it: the DER of the PEM file */
+		if (csr_pem_to_der(csr.p, csr.len, &csr) == -1)
+			errx(1, "%s: not a PEM request", path);
 		memset(&m, 0, sizeof(m));
 		m.type = MSG_SIGN;
 		put_be32(m.reqid + 12, (uint32_t)i + 1);

@@ -102,13 +102,21 @@ client_paths(const struct cfg *c, const char *sub, const char *name,
 	return -1;
 }
 
-/* Builds a SIGN message; text is the CSR (PEM, DER or SPKAC). */
+/*
+ * Builds a SIGN message; text is the CSR (PEM, DER or SPKAC). A PEM request
+ * goes as the DER of its first CERTIFICATE REQUEST block, what the signer
+ * would take from it: a quarter fewer bytes on the cable, and no base64 for
+ * the signer to decode (docs/protocol.md 9.1). Text that does not read as
+ * such PEM goes as it is, for the signer to refuse with its sentence.
+ */
 int
 client_sign_msg(const uint8_t reqid[AIRLOCK_REQID_LEN], const char *root,
     const char *profile, uint32_t days, int spkac, const uint8_t *csr,
     size_t csrlen, struct buf *out)
 {
+	struct buf der;
 	struct msg m;
+	int rv;
 
 	memset(&m, 0, sizeof(m));
 	m.type = MSG_SIGN;
@@ -117,6 +125,11 @@ client_sign_msg(const uint8_t reqid[AIRLOCK_REQID_LEN], const char *root,
 	m.root.len = strlen(root);
 	m.profile.p = (const uint8_t *)profile;
 	m.profile.len = strlen(profile);
+	buf_init(&der);
+	if (!spkac && csr_pem_to_der(csr, csrlen, &der) == 0) {
+		csr = der.p;
+		csrlen = der.len;
+	}
 	m.csr.p = csr;
 	m.csr.len = csrlen;
 	m.present = 1u << T_ROOT | 1u << T_PROFILE | 1u << T_CSR;
@@ -129,7 +142,9 @@ client_sign_msg(const uint8_t reqid[AIRLOCK_REQID_LEN], const char *root,
 		MSG_SET(&m, T_CSR_FORMAT);
 	}
 	/* the signer host checks again, but a bad request is refused here first */
-	return msg_encode_checked(&m, out);
+	rv = msg_encode_checked(&m, out);
+	buf_free(&der);
+	return rv;
 }
 
 /*

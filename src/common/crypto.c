@@ -14,10 +14,12 @@
 
 #include <openssl/asn1.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
 #include <openssl/hmac.h>
 #include <openssl/kdf.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 
 #include "crypto.h"
@@ -296,4 +298,39 @@ done:
 	EVP_KDF_CTX_free(ctx);
 	EVP_KDF_free(kdf);
 	return rc;
+}
+
+/* PEM with a Proc-Type header asks for a password: never one here */
+static int
+pem_no_password(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+int
+csr_pem_to_der(const uint8_t *p, size_t n, struct buf *out)
+{
+	unsigned char *der = NULL;
+	long len = 0;
+	BIO *bio;
+	int rv = -1;
+
+	if (n == 0 || n > INT_MAX || p[0] != '-')
+		return -1;
+	/* the block the signer takes: the first CERTIFICATE REQUEST (or NEW
+	 * CERTIFICATE REQUEST) one, the same call on the same text */
+	if ((bio = BIO_new_mem_buf(p, (int)n)) != NULL &&
+	    PEM_bytes_read_bio(&der, &len, NULL, PEM_STRING_X509_REQ, bio,
+	    pem_no_password, NULL) == 1 && len > 0 && der[0] == 0x30) {
+		buf_reset(out);
+		rv = buf_put(out, der, (size_t)len);
+	}
+	ERR_clear_error();
+	BIO_free(bio);
+	OPENSSL_free(der);
+	return rv;
 }

@@ -32,6 +32,7 @@
 
 #include "airlock.h"
 #include "ca.h"
+#include "crypto.h"
 #include "msg.h"
 #include "util.h"
 #include "rmtree.h"
@@ -847,7 +848,10 @@ static void
 test_pem_and_der(void **state)
 {
 	struct cfg_profile p;
-	struct buf der, pem, pem_new, junk;
+	static const char hdr[] = "-----BEGIN CERTIFICATE REQUEST-----\n"
+	    "Proc-Type: 4,ENCRYPTED\n"
+	    "DEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF\n\n";
+	struct buf der, pem, pem_new, junk, conv;
 	X509_REQ *r;
 	char why[512];
 
@@ -874,6 +878,34 @@ test_pem_and_der(void **state)
 	assert_int_equal(buf_put(&junk, pem.p + 36, pem.len - 36), 0);
 	assert_int_equal(check_both(T.sub, &p, &junk, MSG_CSR_PKCS10, 30, why,
 	    sizeof(why)), AL_E_CSR_PARSE);
+	/* airlock-client sends a PEM request as its DER (csr_pem_to_der): the
+	 * bytes are the request's own, under either label */
+	buf_init(&conv);
+	assert_int_equal(csr_pem_to_der(pem.p, pem.len, &conv), 0);
+	assert_int_equal(conv.len, der.len);
+	assert_memory_equal(conv.p, der.p, der.len);
+	assert_int_equal(csr_pem_to_der(pem_new.p, pem_new.len, &conv), 0);
+	assert_int_equal(conv.len, der.len);
+	assert_memory_equal(conv.p, der.p, der.len);
+	/* the first request block of two, as the signer takes it */
+	assert_int_equal(buf_put(&pem_new, pem.p, pem.len), 0);
+	assert_int_equal(csr_pem_to_der(pem_new.p, pem_new.len, &conv), 0);
+	assert_int_equal(conv.len, der.len);
+	/* what it cannot read stays as it was, for the signer's sentence:
+	 * another kind of block, DER, base64 broken, a block with headers
+	 * (a password is never asked for), nothing */
+	assert_int_equal(csr_pem_to_der(junk.p, junk.len, &conv), -1);
+	assert_int_equal(csr_pem_to_der(der.p, der.len, &conv), -1);
+	buf_reset(&junk);
+	assert_int_equal(buf_put(&junk, hdr, strlen(hdr)), 0);
+	assert_int_equal(buf_put(&junk, pem.p + 36, pem.len - 36), 0);
+	assert_int_equal(csr_pem_to_der(junk.p, junk.len, &conv), -1);
+	pem.p[40] = '*';
+	assert_int_equal(csr_pem_to_der(pem.p, pem.len, &conv), -1);
+	assert_int_equal(csr_pem_to_der(pem.p, 0, &conv), -1);
+	assert_int_equal(conv.len, der.len);	/* untouched by the refusals */
+	assert_memory_equal(conv.p, der.p, der.len);
+	buf_free(&conv);
 	buf_free(&junk);
 	buf_free(&der);
 	buf_free(&pem);
