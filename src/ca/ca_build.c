@@ -2,6 +2,8 @@
  * ca_build.c: building and signing a certificate from a checked request and
  * the profile's extensions (ca_issue), and the CA key for CRLs.
  */
+#include <pthread.h>
+
 #include "ca_int.h"
 
 static const struct {
@@ -25,6 +27,25 @@ ca_add_ext(X509 *x, int nid, void *value, int crit)
 	    0 : -1;
 }
 
+static EVP_MD *ca_sha1_md;
+
+static void
+ca_sha1_fetch(void)
+{
+	ca_sha1_md = EVP_MD_fetch(NULL, "SHA1", NULL);
+}
+
+/* SHA-1 fetched once: EVP_sha1() is looked up in the provider store,
+ * under its lock, on every digest, against the other signing threads */
+static const EVP_MD *
+ca_sha1(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, ca_sha1_fetch);
+	return ca_sha1_md != NULL ? ca_sha1_md : EVP_sha1();
+}
+
 /* RFC 5280 method 1: SHA-1 of the subjectPublicKey bits (an identifier, not a signature). */
 static ASN1_OCTET_STRING *
 ca_keyid(const X509 *x)
@@ -33,7 +54,7 @@ ca_keyid(const X509 *x)
 	unsigned int len;
 	ASN1_OCTET_STRING *id;
 
-	if (!X509_pubkey_digest(x, EVP_sha1(), md, &len) ||
+	if (!X509_pubkey_digest(x, ca_sha1(), md, &len) ||
 	    (id = ASN1_OCTET_STRING_new()) == NULL)
 		return NULL;
 	if (!ASN1_OCTET_STRING_set(id, md, (int)len)) {
@@ -497,11 +518,12 @@ ca_issue(struct ca *ca, const struct cfg_profile *pr,
 	if ((x = ca_build(ca, pr, &c, req->now, not_after, serial, serial_len,
 	    why, whysz)) == NULL || ca_sign(x, ca->key, why, whysz) == -1)
 		goto done;
-	if (ca_put_der(&out->der, x) == -1 || ca_name_string(
-	    X509_get_subject_name(x), out->subject, sizeof(out->subject)) == -1) {
+	if (ca_put_der(&out->der, x) == -1) {
 		say(why, whysz, "cannot encode the certificate");
 		goto done;
 	}
+	/* the certificate's subject is the request's, printed by csr_check */
+	memcpy(out->subject, c.subject_line, sizeof(out->subject));
 	out->not_before = req->now;
 	out->not_after = not_after;
 	rc = AL_OK;

@@ -151,6 +151,8 @@ struct csr {
 	GENERAL_NAMES	*san;		/* from the request, or NULL */
 	int		 san_given;	/* san is SIGN's SAN field, not the request's */
 	int		 sig_nid;	/* signature algorithm of the request */
+	char		 subject_line[sizeof(((struct ca_issued *)0)->subject)];
+					/* RFC 2253, set by csr_check */
 };
 
 struct ca_pw {

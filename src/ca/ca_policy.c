@@ -376,13 +376,14 @@ ca_name_string(const X509_NAME *name, char *out, size_t outsz)
 	return rc;
 }
 
+/* The subject's RFC 2253 line goes to line (the certificate's subject:
+ * ca_issue reports it without printing the name again). */
 static int
 csr_check_subject(const struct cfg_profile *pr, const X509_NAME *name,
-    char *why, size_t whysz)
+    char *line, size_t linesz, char *why, size_t whysz)
 {
 	const char *allowed = pr->subject_attrs[0] ? pr->subject_attrs :
 	    CA_DEFAULT_ATTRS;
-	char line[sizeof(((struct ca_issued *)0)->subject)];
 	int i, n = X509_NAME_entry_count(name), rc;
 
 	if (n == 0) {
@@ -401,9 +402,9 @@ csr_check_subject(const struct cfg_profile *pr, const X509_NAME *name,
 		if (rc != AL_OK)
 			return rc;
 	}
-	if (ca_name_string(name, line, sizeof(line)) == -1) {
+	if (ca_name_string(name, line, linesz) == -1) {
 		say(why, whysz, "the subject is longer than %zu characters",
-		    sizeof(line) - 1);
+		    linesz - 1);
 		return AL_E_SUBJECT;
 	}
 	return AL_OK;
@@ -649,7 +650,8 @@ csr_check(const struct ca *ca, const struct cfg_profile *pr,
 	if ((rc = csr_check_key(pr, c->pub, why, whysz)) != AL_OK ||
 	    (rc = csr_check_digest(c->sig_nid, why, whysz)) != AL_OK ||
 	    (rc = csr_check_sig(c, why, whysz)) != AL_OK ||
-	    (rc = csr_check_subject(pr, c->subject, why, whysz)) != AL_OK ||
+	    (rc = csr_check_subject(pr, c->subject, c->subject_line,
+	    sizeof(c->subject_line), why, whysz)) != AL_OK ||
 	    (rc = csr_check_san(pr, c, why, whysz)) != AL_OK ||
 	    (rc = csr_check_names(pr, req, c, why, whysz)) != AL_OK ||
 	    (rc = csr_check_validity(ca, pr, req, not_after, why, whysz)) != AL_OK)
@@ -677,9 +679,8 @@ ca_check_request_subject(const struct ca *ca, const struct cfg_profile *pr,
 	say(why, whysz, "%s", "");
 	if ((rc = csr_parse(req, &c, why, whysz)) == AL_OK)
 		rc = csr_check(ca, pr, req, &c, &not_after, why, whysz);
-	if (rc == AL_OK && subject != NULL &&
-	    ca_name_string(c.subject, subject, subjsz) == -1)
-		snprintf(subject, subjsz, "?");
+	if (rc == AL_OK && subject != NULL)
+		snprintf(subject, subjsz, "%s", c.subject_line);
 	csr_free(&c);
 	ERR_clear_error();
 	return rc;
