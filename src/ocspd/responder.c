@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "ocspd.h"
 
 #define OCSPD_BAD_LINES	20	/* bad-input log lines per second at most */
@@ -180,6 +181,7 @@ ocspd_free(struct ocspd *o)
 		sset_free(&o->roots[i].known);
 		sset_free(&o->roots[i].revoked);
 	}
+	db_close(o->outbox);		/* NULL: never opened */
 	for (k = 0; o->cache && k < o->cache_n; k++)
 		free(o->cache[k].der);
 	free(o->cache);

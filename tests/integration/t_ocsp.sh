@@ -127,7 +127,7 @@ sed -i 's/^1001 good$/1001 revoked superseded/' "$D/ca/expected"	# good.crt, rev
 ocsp_ca_crl "$D/ca" "$D/state/crl/t.crl.new" && mv "$D/state/crl/t.crl.new" "$D/state/crl/t.crl"
 check "the new index and CRL taken in" 'waitfor 15 "grep -q \"root t: 30[0-9] serials from\" \"\$D/ocspd.log\" && grep -q \"root t: CRL 3,\" \"\$D/ocspd.log\""'
 check "two HTTP threads" 'grep -q "for 1 root(s), 2 thread(s)" "$D/ocspd.log"'
-res=$("$AL_TOP/build/bin/ocspbench" "$PORT" "$D/ca/ca.crt" "$D/ca/expected" 3000 16 2>&1)
+res=$("$BIN/ocspbench" "$PORT" "$D/ca/ca.crt" "$D/ca/expected" 3000 16 2>&1)
 check "3,000 requests over 16 connections: every answer right ($res)" 'echo "$res" | grep -q "responses=3000 ok=3000 .*revoked_ok=1 unknown_ok=1 good_ok=1"'
 check "still running after that" 'kill -0 "$PID"'
 stop
