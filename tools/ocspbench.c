@@ -382,5 +382,16 @@ main(int argc, char **argv)
 	    good[V_OCSP_CERTSTATUS_REVOKED], seen[V_OCSP_CERTSTATUS_UNKNOWN] &&
 	    good[V_OCSP_CERTSTATUS_UNKNOWN], seen[V_OCSP_CERTSTATUS_GOOD] &&
 	    good[V_OCSP_CERTSTATUS_GOOD]);
+	for (i = 0; i < nserials; i++) {	/* for LeakSanitizer in make asan */
+		OCSP_CERTID_free(serials[i].id);
+		OPENSSL_free(serials[i].req);
+		free(serials[i].http);
+	}
+	free(serials);
+	free(arena);
+	free(respoff);
+	free(resplen);
+	X509_STORE_free(store);
+	X509_free(issuer);
 	return 0;
 }
