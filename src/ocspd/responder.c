@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
+#include "store.h"
 #include "ocspd.h"
 
 #define OCSPD_BAD_LINES	20	/* bad-input log lines per second at most */
