@@ -548,23 +548,13 @@ done:
 int
 ca_crl_signer(const struct ca *ca, void **cert, void **key, const void **md)
 {
-	int bits;
+	const EVP_MD *m;
+	char why[8];
 
+	if (ca_sign_md(ca->key, &m, why, sizeof(why)) == -1)
+		return -1;
 	*cert = ca->cert;
 	*key = ca->key;
-	switch (EVP_PKEY_get_base_id(ca->key)) {
-	case EVP_PKEY_RSA:
-		*md = EVP_sha256();
-		return 0;
-	case EVP_PKEY_EC:
-		bits = EVP_PKEY_get_bits(ca->key);
-		*md = bits <= 256 ? EVP_sha256() : bits <= 384 ? EVP_sha384() :
-		    EVP_sha512();
-		return 0;
-	case EVP_PKEY_ED25519:
-	case EVP_PKEY_ED448:
-		*md = NULL;
-		return 0;
-	}
-	return -1;
+	*md = m;
+	return 0;
 }
