@@ -83,6 +83,13 @@ USBPAIR	:= $(if $(shell pkg-config --exists umockdev-1.0 && echo y),$(B)/bin/usb
 
 all: deps-ok $(PROGS) $(TOOLS) $(USBPAIR)
 
+# `make check` and `make asan` build on every CPU (the packages are checked
+# first: every compile waits for deps-ok); the tests then share the CPUs
+# their own way (scripts/run-tests.sh).
+ifneq ($(filter check asan,$(MAKECMDGOALS)),)
+MAKEFLAGS += -j$(shell nproc)
+endif
+
 # Install missing Debian packages when root; say what to install otherwise.
 deps:
 	@scripts/deps.sh $(DEB_PKGS)
@@ -91,7 +98,7 @@ deps:
 deps-ok:
 	@scripts/deps.sh --quiet $(DEB_PKGS)
 
-$(B)/obj/%.o: src/%.c
+$(B)/obj/%.o: src/%.c | deps-ok
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MD -MP -c -o $@ $<
 
@@ -130,7 +137,7 @@ $(B)/bin/airlock-ocspd: $(B)/obj/ocspd/ocspd.o $(B)/obj/ocspd/http.o $(call flib
 walls: $(PROGS)
 	@scripts/walls.sh $(B)/obj
 
-$(B)/bin/usbpair: tests/usb/usbpair.c | $(B)/bin
+$(B)/bin/usbpair: tests/usb/usbpair.c | $(B)/bin deps-ok
 	$(CC) $(CFLAGS) $(shell pkg-config --cflags umockdev-1.0) -o $@ $< \
 	    $(shell pkg-config --libs umockdev-1.0)
 
@@ -183,7 +190,7 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -Iinclude -D_GNU_SOURCE \
 	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 FUZZ_SECONDS ?= 60
 FUZZOBJ	:= $(patsubst src/%.c,$(B)/fuzzobj/%.o,$(LIBSRC))
-$(B)/fuzzobj/%.o: src/%.c
+$(B)/fuzzobj/%.o: src/%.c | deps-ok
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MD -MP -c -o $@ $<
 -include $(FUZZOBJ:.o=.d)

@@ -4,7 +4,13 @@
 # and a short libFuzzer run of each fuzzer (two at a time). A test script that exits 77 is
 # counted as skipped (for example: needs root). Ends with one line
 #   N passed, N failed, N skipped
-# and exits non-zero if anything failed.
+# and exits non-zero if anything failed, or if a test was not counted.
+#
+# Integration scripts run AL_TEST_JOBS at a time (default: the number of
+# CPUs, at most 2; 1 runs them one by one): each works in its own mktemp
+# folder and on ports it asks the kernel for. Those in ALONE are timing-
+# bound (a kill during a burst, a throughput floor, a pty at line rate, the
+# system's users) and run first, one by one, with nothing beside them.
 #
 # The programs are those of $AL_BIN (default build/bin), logs go to
 # $AL_BUILD/test-logs (default build/). Sanitizer reports (ASan, LSan,
@@ -43,11 +49,13 @@ start() {	# NAME CMD...: runs it in the background
 	pid_of[$name]=$!
 }
 
-finish() {	# NAME: waits for it and counts it
-	local name=$1 rc reports
+finish() {	# NAME [STATUS]: waits for it (unless wait -n had) and counts it
+	local name=$1 rc=${2:-} reports
 	local out="$log/$name.log" t0=${t0_of[$1]} sd=$san/$1
-	wait "${pid_of[$name]}"
-	rc=$?
+	if [ -z "$rc" ]; then
+		wait "${pid_of[$name]}"
+		rc=$?
+	fi
 	reports=$(find "$sd" -type f | sort)
 	if [ -n "$reports" ]; then
 		fail=$((fail + 1)); failed+=("$name")
@@ -71,6 +79,38 @@ finish() {	# NAME: waits for it and counts it
 
 run() { start "$@"; finish "$1"; }	# NAME CMD...
 
+ALONE=" t_privsep t_chaos t_flap t_linksim "
+jobs=${AL_TEST_JOBS:-$(nproc 2>/dev/null || echo 1)}
+[ "$jobs" -gt 2 ] 2>/dev/null && jobs=2
+[ "$jobs" -ge 1 ] 2>/dev/null || jobs=1
+itests=()
+
+# The integration scripts: those in ALONE one by one, then the others
+# $jobs at a time, each counted as it ends.
+integration() {
+	local a name
+	declare -A name_of; running=0
+	for a in "${itests[@]}"; do
+		name=$(basename "$a" .sh)
+		[[ $ALONE == *" $name "* ]] && run "$name" env AL_TOP="$top" bash "$a"
+	done
+	for a in "${itests[@]}"; do
+		name=$(basename "$a" .sh)
+		[[ $ALONE == *" $name "* ]] && continue
+		[ "$running" -ge "$jobs" ] && reap
+		start "$name" env AL_TOP="$top" bash "$a"
+		name_of[${pid_of[$name]}]=$name; running=$((running + 1))
+	done
+	while [ "$running" -gt 0 ]; do reap; done
+}
+reap() {	# the next of the running scripts to end, counted
+	local done_pid rc n
+	wait -n -p done_pid "${!name_of[@]}"
+	rc=$?
+	n=${name_of[$done_pid]}; unset "name_of[$done_pid]"
+	finish "$n" "$rc"; running=$((running - 1))
+}
+
 # The fuzzers' smoke runs are fixed-time, one CPU each: two at a time.
 fuzz_pending=
 fuzz() {	# FUZZER
@@ -86,6 +126,8 @@ fuzz() {	# FUZZER
 	fi
 }
 
+want=0
+for a in "$@"; do [ "$a" = "--" ] || want=$((want + 1)); done
 for a in "$@"; do
 	if [ "$a" = "--" ]; then
 		case $section in unit) section=integration ;; integration) section=fuzz ;; esac
@@ -93,11 +135,17 @@ for a in "$@"; do
 	fi
 	case $section in
 	unit) run "$(basename "$a")" "$a" ;;
-	integration) run "$(basename "$a" .sh)" env AL_TOP="$top" bash "$a" ;;
-	fuzz) fuzz "$a" ;;
+	integration) itests+=("$a") ;;
+	fuzz) [ ${#itests[@]} -gt 0 ] && { integration; itests=(); }
+	      fuzz "$a" ;;
 	esac
 done
+[ ${#itests[@]} -gt 0 ] && integration
 [ -n "$fuzz_pending" ] && finish "$fuzz_pending"
+if [ $((pass + fail + skip)) != "$want" ]; then	# a test lost by the runner is a failure
+	echo "run-tests: counted $((pass + fail + skip)) of $want tests"
+	fail=$((fail + 1)); failed+=("(uncounted)")
+fi
 [ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"
 echo "$pass passed, $fail failed, $skip skipped"
 [ $fail = 0 ]
