@@ -45,7 +45,10 @@ run_one() {
 	if [ -d "$root/tests/fuzz/corpus/$name" ]; then
 		cp -R "$root/tests/fuzz/corpus/$name/." "$corpus/"
 	fi
-	"$bin" -max_total_time="$secs" -max_len=20000 -rss_limit_mb=2048 \
+	# the fuzzer's own files go in $work too (removed at exit, whatever
+	# became of the fuzzer)
+	mkdir -p "$work/tmp-$name"
+	TMPDIR=$work/tmp-$name "$bin" -max_total_time="$secs" -max_len=20000 -rss_limit_mb=2048 \
 	    -print_final_stats=1 -artifact_prefix="$artifacts/" \
 	    "$corpus" >"$log" 2>&1
 	rc=$?

@@ -37,7 +37,7 @@ __lsan_default_suppressions(void)
 	return "leak:strbuf_append\nleak:libconfig_yylex\n";
 }
 
-static char fuzz_path[64];
+static char fuzz_path[4096];
 static struct cfg fuzz_cfg;
 
 int
@@ -47,8 +47,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	snprintf(fuzz_path, sizeof(fuzz_path), "/tmp/airlock-fuzz-conf.XXXXXX");
-	if ((fd = mkstemp(fuzz_path)) == -1)
+	/* in $TMPDIR, which scripts/fuzz.sh removes after the run: libFuzzer
+	 * ends the process with no chance to clean up */
+	if ((size_t)snprintf(fuzz_path, sizeof(fuzz_path), "%s/airlock-fuzz-conf.XXXXXX",
+	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp") >= sizeof(fuzz_path) ||
+	    (fd = mkstemp(fuzz_path)) == -1)
 		abort();
 	close(fd);
 	return 0;

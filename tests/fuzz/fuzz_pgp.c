@@ -35,11 +35,14 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct pgp_root_params pp = { NULL, "ed25519", "fuzz CA <ca@fuzz.example>",
 	    NULL, NULL, NULL, 1700000000 };
-	char dir[] = "/tmp/airlock-fuzz-pgp.XXXXXX", sub[64], fpr[41], why[256];
+	char dir[4096], sub[4200], fpr[41], why[256];
 
 	(void)argc;
 	(void)argv;
-	if (mkdtemp(dir) == NULL)
+	/* in $TMPDIR, which scripts/fuzz.sh removes after the run */
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/airlock-fuzz-pgp.XXXXXX",
+	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp") >= sizeof(dir) ||
+	    mkdtemp(dir) == NULL)
 		abort();
 	snprintf(sub, sizeof(sub), "%s/root", dir);
 	pp.dir = sub;
