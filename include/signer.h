@@ -29,6 +29,9 @@ struct signer_stats {
 	uint64_t	 pgp_certified;	/* OpenPGP keys certified */
 };
 
+#define SIGNER_SERIAL_LEN	16	/* 126 random bits: positive, fixed length */
+#define SIGNER_SERIAL_DRAW	64	/* serials per RAND_bytes call */
+
 struct signer {
 	const struct cfg *cfg;
 	struct db	*db;
@@ -49,6 +52,10 @@ struct signer {
 	struct signer_pool *pool;		/* signer_pool.c, or NULL */
 	struct buf	 outcomes;		/* the batch's log lines, until its commit */
 	int		 restoring;		/* ca.db.restored: waits for webdb */
+	/* random bytes for serial numbers, drawn SIGNER_SERIAL_DRAW serials
+	 * at a time (the main thread's; wiped as they are used) */
+	uint8_t		 serial_rand[SIGNER_SERIAL_DRAW * SIGNER_SERIAL_LEN];
+	size_t		 serial_left;		/* serials left in serial_rand */
 	struct {
 		struct signer_stats before;	/* to undo a failed commit */
 		int	 failed;		/* retryable answers so far */
@@ -78,7 +85,6 @@ int	 signer_handle(struct signer *, const uint8_t *req, size_t len, struct buf *
 int	 signer_key_gen(const struct signer *, int i);
 
 #define SIGNER_BATCH_MAX	128	/* requests per group commit in airlock-signerd */
-#define SIGNER_SERIAL_LEN	16	/* 126 random bits: positive, fixed length */
 
 /* A fresh serial for root: random, not in ca.db. 0 or -1. */
 int	 signer_serial(struct signer *, const char *root,

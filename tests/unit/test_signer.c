@@ -1249,6 +1249,33 @@ test_serial_lookup_fails(void **state)
 	buf_free(&ans);
 }
 
+/*
+ * Serial numbers come from one DRBG call per SIGNER_SERIAL_DRAW of them:
+ * across three refills every one is new, positive with its top bits 01,
+ * and the random bytes handed out are wiped from the reserve.
+ */
+static void
+test_serials_drawn(void **state)
+{
+	enum { N = 3 * SIGNER_SERIAL_DRAW + 5 };
+	static uint8_t got[N][SIGNER_SERIAL_LEN];
+	static const uint8_t zero[SIGNER_SERIAL_LEN];
+	size_t left;
+	int i, j;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		assert_int_equal(signer_serial(&T.s, "r1", got[i]), 0);
+		assert_int_equal(got[i][0] & 0xc0, 0x40);
+		left = T.s.serial_left;
+		assert_true(left < SIGNER_SERIAL_DRAW);
+		assert_memory_equal(T.s.serial_rand + left * SIGNER_SERIAL_LEN, zero,
+		    SIGNER_SERIAL_LEN);
+		for (j = 0; j < i; j++)
+			assert_memory_not_equal(got[i], got[j], SIGNER_SERIAL_LEN);
+	}
+}
+
 #if 0
 /*
  * BUG: src/signerd/signer.c:145-147 at f71faac (do_sign): when no fresh serial is
@@ -1459,6 +1486,7 @@ main(void)
 		cmocka_unit_test(test_record_fails_then_retry),
 		cmocka_unit_test(test_lookup_fails),
 		cmocka_unit_test(test_serial_lookup_fails),
+		cmocka_unit_test(test_serials_drawn),
 		cmocka_unit_test(test_lookup_fails_keeps_reqid),
 		cmocka_unit_test(test_replay_after_prune),
 		cmocka_unit_test(test_audit_records),
