@@ -49,6 +49,7 @@ int	 outbox_set_sent(struct db *, int64_t id);	/* new -> sent */
  * made durable by the commit alone (rolled back when it fails); 0 or -1. */
 int	 outbox_begin(struct db *);
 int	 outbox_commit(struct db *);
+void	 outbox_rollback(struct db *);	/* undoes outbox_begin's turn */
 int	 outbox_answer(struct db *, const uint8_t *reqid, int state, int code,
 	    const uint8_t *ans, size_t len);
 int	 outbox_get(struct db *, const uint8_t *reqid, struct outbox_item *,

@@ -377,14 +377,18 @@ client_send_one(void *arg, const struct outbox_item *it, const uint8_t *req, siz
 	return 0;
 }
 
-/* Sends again, in this session, what came back with a retryable error. */
+/* Sends again, in this session, what came back with a retryable error;
+ * with resend_all, every unanswered request sent (answers of a read that
+ * could not be stored: which ones is not known any more). */
 static int
 client_resend_one(void *arg, const struct outbox_item *it, const uint8_t *req, size_t len)
 {
 	struct client *cl = arg;
 
-	if (it->state != O_NEW || it->id > cl->sent_upto)
+	if (it->id > cl->sent_upto)
 		return 0;	/* not sent yet in this session: goes in order */
+	if (it->state != O_NEW && !cl->resend_all)
+		return 0;	/* on its way; its answer not known lost */
 	if (link_send(cl->l, req, len, (uint64_t)it->id) == -1)
 		cl->resend_at = mono_ms() + CLIENT_RESEND_MS;
 	return 0;
@@ -460,50 +464,92 @@ client_time_answer(struct client *cl, const struct msg *m, const char *id)
 	return 1;
 }
 
-/* One result file: spool/SUB/NAME.EXT, written atomically. */
-static void
+/*
+ * One result file: spool/SUB/NAME.EXT, written atomically (its data synced
+ * before the rename). A file that cannot be written fails the answer it
+ * belongs to (client_on_message). Its folder is marked, to be synced once
+ * for the whole read (client_sync_results), so that the rename is durable
+ * before the answer's commit.
+ */
+static int
 client_put(struct client *cl, const char *rid, const char *sub, const char *name,
     const char *ext, const void *p, size_t n)
 {
 	char path[PATH_MAX];
 
-	if (client_paths(&cl->c, sub, name, ext, path, sizeof(path)) == 0 &&
-	    write_file_atomic(path, p, n, 0644) == -1)
+	if (client_paths(&cl->c, sub, name, ext, path, sizeof(path)) == -1)
+		return -1;
+	if (write_file_atomic(path, p, n, 0644) == -1) {
 		log_warn("req=%s %s", rid, path);
+		return -1;
+	}
+	cl->unsynced |= strcmp(sub, "err") == 0 ? CLIENT_UNSYNCED_ERR :
+	    CLIENT_UNSYNCED_OUT;
+	return 0;
+}
+
+/* The spool folders that got result files since the last call, synced:
+ * 0, or -1 (logged) */
+static int
+client_sync_results(struct client *cl)
+{
+	static const struct { int bit; const char *sub; } dirs[] = {
+		{ CLIENT_UNSYNCED_OUT, "out" }, { CLIENT_UNSYNCED_ERR, "err" },
+	};
+	char path[PATH_MAX];
+	size_t i;
+	int fd, rc = 0;
+
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		if (!(cl->unsynced & dirs[i].bit))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", cl->c.spool_dir, dirs[i].sub);
+		if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+		    fsync(fd) == -1) {
+			log_warn("%s: cannot sync the folder", path);
+			rc = -1;
+		}
+		if (fd != -1)
+			close(fd);
+	}
+	cl->unsynced = 0;
+	return rc;
 }
 
 /* The certified key, verified and merged (pgp_client.c), or why not. */
-static void
+static int
 client_pgp_result(struct client *cl, const struct msg *m, const char *name,
     const char *rid)
 {
 	char why[512], text[600];
 	struct buf asc;
-	int n;
+	int n, rc;
 
 	buf_init(&asc);
 	if (pgp_client_merge(cl->c.state_dir, cl->db, m, &asc, why, sizeof(why)) == 0) {
-		client_put(cl, rid, "out", name, ".asc", asc.p, asc.len);
+		rc = client_put(cl, rid, "out", name, ".asc", asc.p, asc.len);
 	} else {
 		log_warnx("req=%s the OpenPGP answer is not usable: %s", rid, why);
 		n = snprintf(text, sizeof(text), "%d the answer does not verify: %s\n",
 		    AL_E_INTERNAL, why);
-		client_put(cl, rid, "err", name, ".err", text, (size_t)n);
+		rc = client_put(cl, rid, "err", name, ".err", text, (size_t)n);
 	}
 	buf_free(&asc);
+	return rc;
 }
 
-static void
+/* The answer's result files: 0, or -1 when one could not be written. */
+static int
 client_write_result(struct client *cl, const struct outbox_item *it, const struct msg *m)
 {
 	char name[128], text[1024], rid[33];
 	struct buf pem;
-	int n;
+	int n, rc = 0;
 
 	if (it->type == MSG_CRL_FETCH) {	/* CRL files, not spool results */
 		if (cl->crl != NULL)
 			crlsync_on_answer(cl->crl, cl->db, it, m);
-		return;
+		return 0;
 	}
 	reqid_hex(it->reqid, rid);
 	/* checked where it entered, and again here where it becomes a path */
@@ -513,26 +559,48 @@ client_write_result(struct client *cl, const struct outbox_item *it, const struc
 		reqid_hex(it->reqid, name);
 	buf_init(&pem);
 	if (m->type == MSG_CERT) {
-		if (pem_encode("CERTIFICATE", m->cert.p, m->cert.len, &pem) == 0)
-			client_put(cl, rid, "out", name, ".crt", pem.p, pem.len);
+		if (pem_encode("CERTIFICATE", m->cert.p, m->cert.len, &pem) == -1 ||
+		    client_put(cl, rid, "out", name, ".crt", pem.p, pem.len) == -1)
+			rc = -1;
 		if (cl->serials != NULL)	/* for airlock-ocspd */
 			serialsync_publish_cert(cl->serials, m->cert.p, m->cert.len);
 		buf_reset(&pem);
-		if (MSG_HAS(m, T_CHAIN) && chain_pem(m->chain.p, m->chain.len, &pem) == 0)
-			client_put(cl, rid, "out", name, ".chain.pem", pem.p, pem.len);
+		if (MSG_HAS(m, T_CHAIN) && chain_pem(m->chain.p, m->chain.len, &pem) == 0 &&
+		    client_put(cl, rid, "out", name, ".chain.pem", pem.p, pem.len) == -1)
+			rc = -1;
 	} else if (m->type == MSG_PGP_CERTIFIED) {
-		client_pgp_result(cl, m, name, rid);
+		rc = client_pgp_result(cl, m, name, rid);
 	} else if (m->type == MSG_REVOKED) {
 		n = crlsync_revoked_line(m, text, sizeof(text));
-		client_put(cl, rid, "out", name, ".revoked", text, (size_t)n);
+		rc = client_put(cl, rid, "out", name, ".revoked", text, (size_t)n);
 	} else if (m->type == MSG_STATUS_REPLY) {
-		client_put(cl, rid, "out", name, ".status", m->text.p, m->text.len);
+		rc = client_put(cl, rid, "out", name, ".status", m->text.p, m->text.len);
 	} else if (m->type == MSG_ERROR) {
 		n = snprintf(text, sizeof(text), "%u %.*s\n", m->code, (int)m->text.len,
 		    m->text.p);
-		client_put(cl, rid, "err", name, ".err", text, (size_t)n);
+		rc = client_put(cl, rid, "err", name, ".err", text, (size_t)n);
 	}
 	buf_free(&pem);
+	return rc;
+}
+
+/* An answer not stored for want of its result file (id), or the answers
+ * of a read whose files could not be synced (NULL): asked for again. One
+ * line per 10 s at most while the disk stays full, with the count. */
+static void
+client_result_failed(struct client *cl, const char *id)
+{
+	uint64_t now = mono_ms();
+
+	cl->result_errors++;
+	cl->resend_at = now + CLIENT_RESEND_MS;
+	if (cl->result_logged_ms != 0 && now - cl->result_logged_ms < 10000)
+		return;
+	cl->result_logged_ms = now;
+	log_warnx("%s%s%s cannot be written to the spool for sure; asked for "
+	    "again (%llu such failures since start)", id ? "req=" : "",
+	    id ? id : "the result files of this read", id ? "'s result file" : "",
+	    (unsigned long long)cl->result_errors);
 }
 
 static void
@@ -577,8 +645,14 @@ client_on_message(void *arg, const uint8_t *p, size_t n)
 		log_debug("req=%s answer for an unknown or answered request", id);
 		return;
 	}
-	/* files first: a crash before the commit gets the same answer again */
-	client_write_result(cl, &it, &m);
+	/* files first: a crash before the commit gets the same answer again;
+	 * an answer whose file cannot be written (a full disk) is not stored
+	 * and is asked for again, so that webdb never misses a result */
+	if (client_write_result(cl, &it, &m) == -1) {
+		(void)outbox_set_state(cl->db, m.reqid, O_NEW);	/* to be resent */
+		client_result_failed(cl, id);
+		return;
+	}
 	r = outbox_answer(cl->db, m.reqid, m.type == MSG_ERROR ? O_FAILED : O_DONE,
 	    m.type == MSG_ERROR ? m.code : 0, p, n);
 	if (r == -1) {
@@ -646,10 +720,18 @@ client_cable_io(struct client *cl, short revents, uint64_t now)
 	if (revents & (POLLIN | POLLHUP | POLLERR))
 		turn = outbox_begin(cl->db) == 0;
 	r = transport_link_read(&cl->t, cl->l, revents, now);
+	/* the result files' renames are durable before their answers are */
+	if (cl->unsynced && client_sync_results(cl) == -1 && turn) {
+		outbox_rollback(cl->db);
+		turn = 0;
+		client_result_failed(cl, NULL);
+		cl->resend_all = 1;
+	}
 	if (turn && outbox_commit(cl->db) == -1) {
 		log_warnx("outbox: cannot commit the answers of this read; they "
 		    "will be asked for again");
 		cl->resend_at = mono_ms() + CLIENT_RESEND_MS;
+		cl->resend_all = 1;
 	}
 	if (r == -1 || transport_link_write(&cl->t, cl->l, now) == -1) {
 		log_warnx("cable: device lost; reopening");
@@ -668,6 +750,7 @@ client_tick(struct client *cl, uint64_t now)
 	if (cl->resend_at && now >= cl->resend_at && link_ready(cl->l)) {
 		cl->resend_at = 0;
 		outbox_pending(cl->db, 0, 256, client_resend_one, cl);
+		cl->resend_all = 0;
 	}
 	if (cl->send_now) {
 		cl->send_now = 0;

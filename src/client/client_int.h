@@ -27,6 +27,7 @@ struct client {
 	int64_t		 sent_upto;	/* outbox ids sent in this session */
 	uint64_t	 next_scan, next_time, retry_at;
 	uint64_t	 resend_at;	/* send every unanswered request again */
+	int		 resend_all;	/* ... not only those set back to new */
 	int		 send_now;	/* the link has room: send pending requests */
 	struct buf	 tmp;
 	uint64_t	 answers, duplicates, undecodable;
@@ -39,7 +40,13 @@ struct client {
 	uint8_t		 rtt_id[AIRLOCK_REQID_LEN];	/* a TIME whose round trip */
 	uint64_t	 rtt_ns;	/* ... is this; 0 nothing to report */
 	struct retention ret;		/* pruning of outbox.db */
+	int		 unsynced;	/* CLIENT_UNSYNCED_*: spool folders with
+					 * new result files, not yet synced */
+	uint64_t	 result_errors;	/* answers not stored: no result file */
+	uint64_t	 result_logged_ms;	/* the last line about it */
 };
+#define CLIENT_UNSYNCED_OUT	1
+#define CLIENT_UNSYNCED_ERR	2
 
 /* client.c */
 void	 errx_usage(const char *why);	/* the usage, exit 2 */

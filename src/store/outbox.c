@@ -172,6 +172,12 @@ outbox_commit(struct db *d)
 	return db_commit(d);	/* rolls back when it fails */
 }
 
+void
+outbox_rollback(struct db *d)
+{
+	db_rollback(d);
+}
+
 int
 outbox_answer(struct db *d, const uint8_t *reqid, int state, int code,
     const uint8_t *ans, size_t len)

@@ -16,6 +16,11 @@
 #      withdrew.
 #   4. queue.db full with requests streaming in: linkd's lines about it
 #      are rate-limited; when space returns its WAL is checkpointed.
+#   5. webdb's spool full (spool/out): airlock-client cannot write a
+#      certificate's result file, so it does not store the answer (the
+#      request stays unanswered in outbox.db, no .crt appears) and logs it;
+#      when space returns the answer is asked for again and the file
+#      written. Before 2026-12-06 the answer was stored and the file lost.
 # Then: one certificate per request, every database intact, daemons alive.
 set -u
 . "$AL_TOP/scripts/harness.sh"
@@ -131,9 +136,34 @@ check "space again: queue.db's WAL checkpointed" \
 check "space again: the 10 requests answered" \
 	'eventually 60 bash -c "[ \$(ls $D/webdb/state/spool/out/f*.crt 2>/dev/null | wc -l) = 10 ]"'
 
+# 5. webdb's spool full: the client again, under the shim
+al_stop_one "$D" client
+env LD_PRELOAD="$SHIM" AIRLOCK_ENOSPC_PATH="$D/webdb/state/spool/out" \
+    AIRLOCK_ENOSPC_CONTROL="$D/full.client" \
+    "$AL_BIN/airlock-client" -d -c "$D/webdb/airlock-client.conf" run 2>>"$D/log/client.log" &
+echo $! > "$D/client.pid"
+touch "$D/full.client"
+s1=$(submit s1)
+issued() { [ "$(q "$S/state/ca.db" "select count(*) from certs where hex(reqid) = upper('$1')")" = 1 ]; }
+check "spool full: the signer issues the certificate" 'eventually 30 issued $s1'
+check "spool full: the client says it cannot write the result" \
+	'eventually 20 grep -q "req=$s1.s result file cannot be written to the spool" "$D/log/client.log"'
+sleep 6	# past one resend: still not stored
+check "spool full: no result file" '[ ! -e "$D/webdb/state/spool/out/s1.crt" ]'
+check "spool full: the answer is not stored (the request is unanswered)" \
+	'al_client "$D" result $s1 >/dev/null 2>&1; [ $? = 3 ]'
+check "spool full: no stray temporary file" \
+	'[ -z "$(ls "$D/webdb/state/spool/out" | grep "^s1\.crt\.tmp")" ]'
+check "spool full: the client keeps running" 'kill -0 $(cat "$D/client.pid")'
+rm -f "$D/full.client"
+check "space again: the answer comes again and its file is written" \
+	'eventually 30 test -s "$D/webdb/state/spool/out/s1.crt"'
+check "space again: the request is answered in outbox.db" \
+	'eventually 10 al_client "$D" result $s1'
+
 check "every request has its certificate, once" \
-	'[ "$(q "$S/state/ca.db" "select count(*), count(distinct reqid) from certs")" = "53|53" ]'
-for r in r1 r2 r3; do
+	'[ "$(q "$S/state/ca.db" "select count(*), count(distinct reqid) from certs")" = "54|54" ]'
+for r in r1 r2 r3 s1; do
 	check "$r: certificate verifies" 'al_verify "$D" sub-ec "$D/webdb/state/spool/out/$r.crt"'
 done
 check "integrity of the three databases" \
