@@ -122,8 +122,13 @@ outbox_pending(struct db *d, int64_t after, int max, int (*fn)(void *,
 {
 	sqlite3_stmt *st;
 
+	/* the unanswered rows' ids off the index outbox_state, then their
+	 * requests: "state < 2 AND id > ? ORDER BY id" was planned as a walk
+	 * of every row after the cursor, answered ones and their answers too
+	 * (queue_pending in queue.c had the same plan) */
 	if (db_prepare(d, &st, "SELECT " OUTBOX_COLS ", request FROM outbox WHERE "
-	    "state < 2 AND id > ? ORDER BY id LIMIT ?") == -1)
+	    "id IN (SELECT id FROM outbox WHERE state IN (0, 1) AND id > ?1 "
+	    "ORDER BY id LIMIT ?2) ORDER BY id") == -1)
 		return -1;
 	sqlite3_bind_int64(st, 1, after);
 	sqlite3_bind_int(st, 2, max);
