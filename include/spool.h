@@ -11,7 +11,9 @@
 #ifndef SPOOL_H
 #define SPOOL_H
 
+#include <limits.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "util.h"
@@ -45,5 +47,42 @@ int	 spool_line(const char **p, const char *end, char *line, size_t linesz);
 int	 spool_mkdirs(const char *spool_dir, char *why, size_t whysz);
 /* A name for a log line: printable ASCII, anything else as \xHH, cut. */
 void	 spool_name_show(const char *, char *out, size_t outsz);
+
+/*
+ * The result files of one read of the cable, made durable together
+ * (airlock-client). spool_batch_put writes a file under a temporary name
+ * beside its own, unsynced; spool_batch_commit syncs their file systems
+ * once (syncfs(2): the data and inodes of every file), renames each to its
+ * name, then fsyncs each folder, so that a name in out/ or err/ never
+ * shows a file whose data could be lost in a crash. One file system sync
+ * per read instead of an fsync per file: a third of the CPU and no sleep
+ * per file (docs/architecture.md, step 8).
+ */
+#define SPOOL_BATCH_DIRS	4	/* folders one batch may write into */
+struct spool_batch {
+	struct spool_file { char *tmp, *path; } *f;
+	size_t		 n, cap;
+	struct {
+		char	 path[PATH_MAX];
+		int	 fd;	/* opened before the batch's first file there */
+		dev_t	 dev;
+	}		 dir[SPOOL_BATCH_DIRS];
+	int		 ndir;
+	unsigned	 seq;
+};
+void	 spool_batch_init(struct spool_batch *);
+/* path written (mode, whatever the umask) under a temporary name: 0, or -1
+ * with errno, nothing left behind */
+int	 spool_batch_put(struct spool_batch *, const char *path, const void *,
+	    size_t, int mode);
+/* Everything put since the last commit, synced and renamed: 0, or -1 with
+ * errno; after -1 the files not yet renamed are removed. Empty after. */
+int	 spool_batch_commit(struct spool_batch *);
+/* Removes the temporary files of everything put: the batch is empty. */
+void	 spool_batch_abort(struct spool_batch *);
+/* At the client's start: the temporary files a batch left in out/ and err/
+ * (a crash before its renames) removed; how many */
+int	 spool_batch_sweep(const char *spool_dir);
+static inline size_t spool_batch_count(const struct spool_batch *b) { return b->n; }
 
 #endif

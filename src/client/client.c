@@ -465,11 +465,11 @@ client_time_answer(struct client *cl, const struct msg *m, const char *id)
 }
 
 /*
- * One result file: spool/SUB/NAME.EXT, written atomically (its data synced
- * before the rename). A file that cannot be written fails the answer it
- * belongs to (client_on_message). Its folder is marked, to be synced once
- * for the whole read (client_sync_results), so that the rename is durable
- * before the answer's commit.
+ * One result file: spool/SUB/NAME.EXT, written under a temporary name in
+ * the read's batch (spool_batch_put). A file that cannot be written fails
+ * the answer it belongs to (client_on_message). The batch is synced and
+ * renamed once for the whole read (client_sync_results), before the
+ * read's answers commit.
  */
 static int
 client_put(struct client *cl, const char *rid, const char *sub, const char *name,
@@ -479,41 +479,26 @@ client_put(struct client *cl, const char *rid, const char *sub, const char *name
 
 	if (client_paths(&cl->c, sub, name, ext, path, sizeof(path)) == -1)
 		return -1;
-	if (write_file_atomic(path, p, n, 0644) == -1) {
+	if (spool_batch_put(&cl->results, path, p, n, 0644) == -1) {
 		log_warn("req=%s %s", rid, path);
 		return -1;
 	}
-	cl->unsynced |= strcmp(sub, "err") == 0 ? CLIENT_UNSYNCED_ERR :
-	    CLIENT_UNSYNCED_OUT;
 	return 0;
 }
 
-/* The spool folders that got result files since the last call, synced:
- * 0, or -1 (logged) */
+/* The read's result files synced, then under their names, their folders
+ * synced: 0, or -1 (logged; the files not yet renamed are removed) */
 static int
 client_sync_results(struct client *cl)
 {
-	static const struct { int bit; const char *sub; } dirs[] = {
-		{ CLIENT_UNSYNCED_OUT, "out" }, { CLIENT_UNSYNCED_ERR, "err" },
-	};
-	char path[PATH_MAX];
-	size_t i;
-	int fd, rc = 0;
+	size_t n = spool_batch_count(&cl->results);
 
-	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		if (!(cl->unsynced & dirs[i].bit))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", cl->c.spool_dir, dirs[i].sub);
-		if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-		    fsync(fd) == -1) {
-			log_warn("%s: cannot sync the folder", path);
-			rc = -1;
-		}
-		if (fd != -1)
-			close(fd);
+	if (spool_batch_commit(&cl->results) == -1) {
+		log_warn("%s: cannot make %zu result file%s durable", cl->c.spool_dir,
+		    n, n == 1 ? "" : "s");
+		return -1;
 	}
-	cl->unsynced = 0;
-	return rc;
+	return 0;
 }
 
 /* The certified key, verified and merged (pgp_client.c), or why not. */
@@ -721,7 +706,8 @@ client_cable_io(struct client *cl, short revents, uint64_t now)
 		turn = outbox_begin(cl->db) == 0;
 	r = transport_link_read(&cl->t, cl->l, revents, now);
 	/* the result files' renames are durable before their answers are */
-	if (cl->unsynced && client_sync_results(cl) == -1 && turn) {
+	if (spool_batch_count(&cl->results) > 0 && client_sync_results(cl) == -1 &&
+	    turn) {
 		outbox_rollback(cl->db);
 		turn = 0;
 		client_result_failed(cl, NULL);

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "link.h"
 #include "retention.h"
+#include "spool.h"
 #include "transport.h"
 #include "util.h"
 
@@ -40,13 +41,10 @@ struct client {
 	uint8_t		 rtt_id[AIRLOCK_REQID_LEN];	/* a TIME whose round trip */
 	uint64_t	 rtt_ns;	/* ... is this; 0 nothing to report */
 	struct retention ret;		/* pruning of outbox.db */
-	int		 unsynced;	/* CLIENT_UNSYNCED_*: spool folders with
-					 * new result files, not yet synced */
+	struct spool_batch results;	/* the result files of this read */
 	uint64_t	 result_errors;	/* answers not stored: no result file */
 	uint64_t	 result_logged_ms;	/* the last line about it */
 };
-#define CLIENT_UNSYNCED_OUT	1
-#define CLIENT_UNSYNCED_ERR	2
 
 /* client.c */
 void	 errx_usage(const char *why);	/* the usage, exit 2 */

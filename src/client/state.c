@@ -38,6 +38,7 @@ state_open(const struct cfg *c, const char *cmd, int argc, char **argv,
     struct db **db)
 {
 	char why[512];
+	int n;
 
 	*db = NULL;
 	if (state_is_query(cmd, argc, argv)) {
@@ -48,8 +49,12 @@ state_open(const struct cfg *c, const char *cmd, int argc, char **argv,
 	proc_as_owner(c->state_dir);
 	if (mkdir(c->state_dir, 0700) == -1 && errno != EEXIST)
 		fatal("%s", c->state_dir);
-	if (strcmp(cmd, "run") == 0 && spool_mkdirs(c->spool_dir, why,
-	    sizeof(why)) == -1)
-		fatalx("%s", why);
+	if (strcmp(cmd, "run") == 0) {
+		if (spool_mkdirs(c->spool_dir, why, sizeof(why)) == -1)
+			fatalx("%s", why);
+		if ((n = spool_batch_sweep(c->spool_dir)) > 0)
+			log_info("%s: %d temporary result file%s of an interrupted "
+			    "read removed", c->spool_dir, n, n == 1 ? "" : "s");
+	}
 	return outbox_open(c->outbox_db, DB_RW, db);
 }

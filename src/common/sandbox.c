@@ -109,6 +109,7 @@ static const int sandbox_common[] = {
 	SCMP_SYS(write), SCMP_SYS(writev), SCMP_SYS(pwrite64), SCMP_SYS(pwritev),
 	SCMP_SYS(lseek), SCMP_SYS(close), SCMP_SYS(openat), SCMP_SYS(fstat),
 	SCMP_SYS(newfstatat), SCMP_SYS(statx), SCMP_SYS(fcntl), SCMP_SYS(fsync),
+	SCMP_SYS(syncfs),
 	SCMP_SYS(fdatasync), SCMP_SYS(ftruncate), SCMP_SYS(access),
 	SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(readlink),
 	SCMP_SYS(readlinkat), SCMP_SYS(getcwd), SCMP_SYS(unlink),

@@ -15,10 +15,12 @@
  * (a file replaced between scan and open is refused), one link only, and a
  * size cap checked before and while reading.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -226,4 +228,191 @@ spool_mkdirs(const char *spool_dir, char *why, size_t whysz)
 			return -1;
 	}
 	return 0;
+}
+
+void
+spool_batch_init(struct spool_batch *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+/* The folder of path, opened once per batch (before its first file there,
+ * so that syncfs reports a write-back error of any file after it): its
+ * index, or -1 */
+static int
+spool_batch_dir(struct spool_batch *b, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t len = slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path);
+	struct stat st;
+	int i, fd;
+
+	for (i = 0; i < b->ndir; i++)
+		if (strlen(b->dir[i].path) == len && (slash == NULL ?
+		    b->dir[i].path[0] == '.' : memcmp(b->dir[i].path, path, len) == 0))
+			return i;
+	if (b->ndir == SPOOL_BATCH_DIRS || len >= sizeof(b->dir[0].path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (slash == NULL)
+		snprintf(b->dir[i].path, sizeof(b->dir[i].path), ".");
+	else
+		snprintf(b->dir[i].path, sizeof(b->dir[i].path), "%.*s", (int)len, path);
+	if ((fd = open(b->dir[i].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1) {
+		close(fd);
+		return -1;
+	}
+	b->dir[i].fd = fd;
+	b->dir[i].dev = st.st_dev;
+	b->ndir++;
+	return i;
+}
+
+/* The batch emptied; the temporary files from the first not renamed (from)
+ * removed */
+static void
+spool_batch_clear(struct spool_batch *b, size_t from)
+{
+	size_t i;
+	int saved = errno, d;
+
+	for (i = 0; i < b->n; i++) {
+		if (i >= from)
+			(void)unlink(b->f[i].tmp);
+		free(b->f[i].tmp);
+		free(b->f[i].path);
+	}
+	free(b->f);
+	for (d = 0; d < b->ndir; d++)
+		close(b->dir[d].fd);
+	b->f = NULL;
+	b->n = b->cap = 0;
+	b->ndir = 0;
+	errno = saved;
+}
+
+int
+spool_batch_put(struct spool_batch *b, const char *path, const void *p, size_t n,
+    int mode)
+{
+	struct spool_file *f;
+	char tmp[PATH_MAX];
+	int fd, saved;
+
+	if (spool_batch_dir(b, path) == -1)
+		return -1;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld.%u", path, (long)getpid(),
+	    b->seq++) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 64;
+
+		if ((f = realloc(b->f, cap * sizeof(*f))) == NULL)
+			return -1;
+		b->f = f;
+		b->cap = cap;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd == -1)
+		return -1;
+	/* the mode asked for, not the umask's (the units run with UMask=0077) */
+	if (fchmod(fd, (mode_t)mode) == -1 || write_full(fd, p, n) == -1) {
+		saved = errno;
+		close(fd);
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	close(fd);
+	f = &b->f[b->n];
+	if ((f->tmp = strdup(tmp)) == NULL || (f->path = strdup(path)) == NULL) {
+		free(f->tmp);
+		unlink(tmp);
+		errno = ENOMEM;
+		return -1;
+	}
+	b->n++;
+	return 0;
+}
+
+int
+spool_batch_commit(struct spool_batch *b)
+{
+	size_t i;
+	int d, e;
+
+	/* the data and inodes, once per file system */
+	for (d = 0; d < b->ndir; d++) {
+		for (e = 0; e < d && b->dir[e].dev != b->dir[d].dev; e++)
+			;
+		if (e == d && syncfs(b->dir[d].fd) == -1) {
+			spool_batch_clear(b, 0);
+			return -1;
+		}
+	}
+	for (i = 0; i < b->n; i++)
+		if (rename(b->f[i].tmp, b->f[i].path) == -1) {
+			spool_batch_clear(b, i);
+			return -1;
+		}
+	/* the names */
+	for (d = 0; d < b->ndir; d++)
+		if (fsync(b->dir[d].fd) == -1) {
+			spool_batch_clear(b, b->n);
+			return -1;
+		}
+	spool_batch_clear(b, b->n);
+	return 0;
+}
+
+void
+spool_batch_abort(struct spool_batch *b)
+{
+	spool_batch_clear(b, 0);
+}
+
+/* NAME.EXT.tmp.PID.N, as spool_batch_put names its files */
+static int
+spool_batch_name(const char *s)
+{
+	const char *t = strstr(s, ".tmp.");
+	int dots = 0;
+
+	if (t == NULL)
+		return 0;
+	for (t += 5; *t != '\0'; t++) {
+		if (*t == '.' && t[-1] != '.' && t[1] != '\0')
+			dots++;
+		else if (*t < '0' || *t > '9')
+			return 0;
+	}
+	return dots == 1;
+}
+
+int
+spool_batch_sweep(const char *spool_dir)
+{
+	static const char *const subs[] = { "out", "err" };
+	char path[PATH_MAX];
+	struct dirent *e;
+	size_t i;
+	DIR *d;
+	int n = 0;
+
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", spool_dir, subs[i]);
+		if ((d = opendir(path)) == NULL)
+			continue;
+		while ((e = readdir(d)) != NULL)
+			if (spool_batch_name(e->d_name) &&
+			    unlinkat(dirfd(d), e->d_name, 0) == 0)
+				n++;
+		closedir(d);
+	}
+	return n;
 }

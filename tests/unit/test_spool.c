@@ -232,6 +232,114 @@ test_make_fifos(void **state)
 	assert_int_equal(ipc_make_fifos(sub, req, ans, sizeof(req)), -1);
 }
 
+/* entries of dir whose name contains part */
+static int
+count_names(const char *dir, const char *part)
+{
+	char cmd[512];
+	FILE *f;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls -A '%s' | grep -c -F -- '%s'", dir, part);
+	assert_non_null(f = popen(cmd, "r"));
+	assert_int_equal(fscanf(f, "%d", &n), 1);
+	pclose(f);
+	return n;
+}
+
+/*
+ * The client's result files of one read: nothing under a final name before
+ * the commit, every file whole under its name and with its mode (whatever
+ * the umask) after it; an abort and a failed rename leave no temporary file.
+ */
+static void
+test_batch(void **state)
+{
+	struct spool_batch b;
+	char out[256], err[256], p[300], q[300], buf[64];
+	struct stat st;
+	mode_t old;
+	FILE *f;
+	int i;
+
+	(void)state;
+	snprintf(out, sizeof(out), "%s/out", tmpdir);
+	snprintf(err, sizeof(err), "%s/err", tmpdir);
+	assert_int_equal(mkdir(out, 0750), 0);
+	assert_int_equal(mkdir(err, 0750), 0);
+	old = umask(077);
+	spool_batch_init(&b);
+	for (i = 0; i < 100; i++) {	/* past the first growth of the array */
+		snprintf(p, sizeof(p), "%s/r%03d.crt", out, i);
+		snprintf(buf, sizeof(buf), "certificate %d\n", i);
+		assert_int_equal(spool_batch_put(&b, p, buf, strlen(buf), 0644), 0);
+	}
+	snprintf(p, sizeof(p), "%s/r000.err", err);
+	assert_int_equal(spool_batch_put(&b, p, "400 no\n", 7, 0644), 0);
+	/* the same name twice in a read: the last one put wins, as before */
+	snprintf(p, sizeof(p), "%s/r001.crt", out);
+	assert_int_equal(spool_batch_put(&b, p, "again\n", 6, 0644), 0);
+	assert_int_equal(spool_batch_count(&b), 102);
+	assert_int_equal(count_names(out, ".crt"), 101);	/* temporary names */
+	assert_int_equal(access(p, F_OK), -1);			/* none final yet */
+	assert_int_equal(spool_batch_commit(&b), 0);
+	assert_int_equal(spool_batch_count(&b), 0);
+	assert_int_equal(count_names(out, ".tmp."), 0);
+	assert_int_equal(count_names(out, ".crt"), 100);
+	assert_int_equal(count_names(err, ".err"), 1);
+	snprintf(q, sizeof(q), "%s/r042.crt", out);
+	assert_int_equal(stat(q, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	assert_non_null(f = fopen(q, "r"));
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	assert_string_equal(buf, "certificate 42\n");
+	assert_non_null(f = fopen(p, "r"));
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	assert_string_equal(buf, "again\n");
+
+	/* an abort: no temporary file and no final name */
+	snprintf(p, sizeof(p), "%s/gone.crt", out);
+	assert_int_equal(spool_batch_put(&b, p, "x", 1, 0644), 0);
+	spool_batch_abort(&b);
+	assert_int_equal(count_names(out, "gone"), 0);
+
+	/* a rename that fails (a folder under the name): -1, the files put
+	 * after it removed, the one before it in place */
+	snprintf(p, sizeof(p), "%s/a.crt", out);
+	assert_int_equal(spool_batch_put(&b, p, "a", 1, 0644), 0);
+	snprintf(q, sizeof(q), "%s/b.crt", out);
+	assert_int_equal(mkdir(q, 0700), 0);
+	assert_int_equal(spool_batch_put(&b, q, "b", 1, 0644), 0);
+	snprintf(q, sizeof(q), "%s/c.crt", out);
+	assert_int_equal(spool_batch_put(&b, q, "c", 1, 0644), 0);
+	assert_int_equal(spool_batch_commit(&b), -1);
+	assert_int_equal(spool_batch_count(&b), 0);
+	assert_int_equal(access(p, F_OK), 0);
+	assert_int_equal(access(q, F_OK), -1);
+	assert_int_equal(count_names(out, ".tmp."), 0);
+
+	/* a file that cannot be written (no folder): -1, nothing left */
+	snprintf(p, sizeof(p), "%s/none/x.crt", tmpdir);
+	assert_int_equal(spool_batch_put(&b, p, "x", 1, 0644), -1);
+	assert_int_equal(spool_batch_count(&b), 0);
+	assert_int_equal(spool_batch_commit(&b), 0);	/* empty: nothing to do */
+
+	/* at the start: a batch's leftovers go, nothing else */
+	put("out/left.crt.tmp.123.7", "x");
+	put("err/left.err.tmp.9.0", "x");
+	put("out/other.crt.tmp.123", "x");	/* write_file_atomic's */
+	put("out/d.crt.tmp.1.2.crt", "x");
+	put("out/e.crt.tmp..2", "x");
+	assert_int_equal(spool_batch_sweep(tmpdir), 2);
+	assert_int_equal(count_names(out, "left"), 0);
+	assert_int_equal(count_names(err, "left"), 0);
+	assert_int_equal(count_names(out, ".tmp."), 3);
+	assert_int_equal(count_names(out, "a.crt"), 1);
+	umask(old);
+}
+
 int
 main(void)
 {
@@ -246,6 +354,7 @@ main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_ipc_open),
 		cmocka_unit_test(test_make_fifos),
+		cmocka_unit_test(test_batch),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
