@@ -196,6 +196,10 @@ void	 signer_pool_stop(struct signer *);
 int	 signer_ahead_room(const struct signer *);
 /* Is the oldest batch given to signer_batch_ahead signed (or none)? */
 int	 signer_ahead_ready(struct signer *);
+/* A descriptor that polls readable when a signing thread has finished the
+ * oldest batch (-1 without threads); signer_ahead_drain reads it empty. */
+int	 signer_ahead_fd(const struct signer *);
+void	 signer_ahead_drain(const struct signer *);
 /* Before signer_pre_take: waits until the batch r (the oldest given to
  * signer_batch_ahead; none: nothing) is signed, signing what waits. */
 void	 signer_pre_wait(struct signer *, const struct signer_req *, size_t n);

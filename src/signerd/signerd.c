@@ -33,7 +33,10 @@ static const char usage[] =
 
 #define SIGNERD_MAX_PENDING	(16u << 20)	/* answers waiting for linkd */
 #define SIGNERD_SETS		(SIGNER_AHEAD + 1)	/* batches in the pipeline */
-#define SIGNERD_WAIT_MS		2	/* looks at the FIFO while threads sign */
+/* the longest wait for the threads without a look at the FIFO: they wake
+ * the main thread when the oldest batch is signed (signer_ahead_fd), so
+ * this is only a bound, not a period (it was 2 ms, polled) */
+#define SIGNERD_WAIT_MS		500
 
 /* One batch in the pipeline: its requests' bytes stay here until it is
  * committed (the signing threads read them meanwhile). */
@@ -160,15 +163,21 @@ signerd_commit(struct signerd *d)
 static void
 signerd_wait(struct signerd *d)
 {
-	struct pollfd pfd;
+	struct pollfd pfd[2];
 
 	signerd_read(d);
 	signerd_more(d);
 	while (!signer_ahead_ready(&d->s)) {
-		pfd.fd = d->req.fd;
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, SIGNERD_WAIT_MS) > 0)
-			signerd_read(d);
+		pfd[0].fd = d->req.fd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = signer_ahead_fd(&d->s);
+		pfd[1].events = POLLIN;
+		if (poll(pfd, 2, SIGNERD_WAIT_MS) > 0) {
+			if (pfd[1].revents & POLLIN)
+				signer_ahead_drain(&d->s);
+			if (pfd[0].revents != 0)
+				signerd_read(d);
+		}
 		signerd_more(d);
 	}
 }
