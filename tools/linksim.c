@@ -125,6 +125,8 @@ struct ls_dir {				/* one direction of the line */
 	struct ls_skip	 ber, drop, dup;
 	uint64_t	 next_burst;	/* time of the next noise burst */
 	uint64_t	 burst_left;	/* bytes the current burst still hits */
+	int		 full;		/* --baud 0: the receiving pty took less
+					 * than offered; wait for POLLOUT */
 	uint64_t	 c[C_NUM];
 };
 
@@ -751,11 +753,19 @@ dir_deliver_unpaced(struct ls_dir *d)
 		} while (n == -1 && errno == EINTR);
 		if (n == -1 && errno != EAGAIN && errno != EIO)
 			err(1, "write %s", d->dst->name);
-		if (n <= 0)
+		if (n <= 0) {
+			d->full = 1;
 			return;
+		}
 		d->qhead = (d->qhead + (size_t)n) % d->qcap;
 		d->qlen -= (size_t)n;
 		d->c[C_OUT] += (uint64_t)n;
+		/* a short write: the pty is full, and another write would
+		 * only fail (EAGAIN): half of this tool's system calls were */
+		if ((size_t)n < len) {
+			d->full = 1;
+			return;
+		}
 	}
 }
 
@@ -1103,8 +1113,15 @@ sim_step(struct ls_sim *s)
 		if (p[P_SLAVE + i].revents && s->end[i].clients == 0)
 			end_drain(s, &s->end[i]);
 	}
-	for (i = 0; i < 2 && s->o->baud == 0; i++)	/* at once, not next step */
-		dir_deliver_unpaced(&s->dir[i]);
+	for (i = 0; i < 2 && s->o->baud == 0; i++) {	/* at once, not next step */
+		struct ls_dir *d = &s->dir[i];
+		int j = d->dst == &s->end[0] ? 0 : 1;
+
+		if (p[P_MASTER + j].revents & (POLLOUT | POLLERR | POLLHUP))
+			d->full = 0;
+		if (!d->full || d->dst->clients == 0)
+			dir_deliver_unpaced(d);
+	}
 }
 
 static void

@@ -62,7 +62,7 @@ outbox_add(struct db *d, const uint8_t *reqid, int type, const char *name,
 	sqlite3_stmt *st;
 	int64_t now = time(NULL);
 
-	if (db_prepare(d, &st, "INSERT OR IGNORE INTO outbox (reqid, type, name, "
+	if (db_cached(d, &st, "INSERT OR IGNORE INTO outbox (reqid, type, name, "
 	    "state, created, updated, request) VALUES (?,?,?,0,?,?,?)") == -1)
 		return -1;
 	sqlite3_bind_blob(st, 1, reqid, AIRLOCK_REQID_LEN, SQLITE_STATIC);
@@ -71,7 +71,7 @@ outbox_add(struct db *d, const uint8_t *reqid, int type, const char *name,
 	sqlite3_bind_int64(st, 4, now);
 	sqlite3_bind_int64(st, 5, now);
 	sqlite3_bind_blob(st, 6, req, (int)len, SQLITE_STATIC);
-	if (db_step_done(d, st) == -1)
+	if (db_step_reset(d, st) == -1)
 		return -1;
 	return sqlite3_changes(d->h) == 1 ? 1 : 0;
 }
@@ -112,7 +112,7 @@ outbox_walk(sqlite3_stmt *st, int (*fn)(void *, const struct outbox_item *,
 		    (size_t)sqlite3_column_bytes(st, 7)) == -1)
 			break;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : -1;
 }
 
@@ -126,7 +126,7 @@ outbox_pending(struct db *d, int64_t after, int max, int (*fn)(void *,
 	 * requests: "state < 2 AND id > ? ORDER BY id" was planned as a walk
 	 * of every row after the cursor, answered ones and their answers too
 	 * (queue_pending in queue.c had the same plan) */
-	if (db_prepare(d, &st, "SELECT " OUTBOX_COLS ", request FROM outbox WHERE "
+	if (db_cached(d, &st, "SELECT " OUTBOX_COLS ", request FROM outbox WHERE "
 	    "id IN (SELECT id FROM outbox WHERE state IN (0, 1) AND id > ?1 "
 	    "ORDER BY id LIMIT ?2) ORDER BY id") == -1)
 		return -1;
@@ -141,7 +141,7 @@ outbox_answers(struct db *d, int64_t after, int type, int max, int (*fn)(void *,
 {
 	sqlite3_stmt *st;
 
-	if (db_prepare(d, &st, "SELECT " OUTBOX_COLS ", answer FROM outbox WHERE "
+	if (db_cached(d, &st, "SELECT " OUTBOX_COLS ", answer FROM outbox WHERE "
 	    "state = 2 AND type = ? AND id > ? AND answer IS NOT NULL ORDER BY id "
 	    "LIMIT ?") == -1)
 		return -1;
@@ -156,13 +156,13 @@ outbox_set_state(struct db *d, const uint8_t *reqid, int state)
 {
 	sqlite3_stmt *st;
 
-	if (db_prepare(d, &st, "UPDATE outbox SET state = ?, updated = ? "
+	if (db_cached(d, &st, "UPDATE outbox SET state = ?, updated = ? "
 	    "WHERE reqid = ? AND state < 2") == -1)
 		return -1;
 	sqlite3_bind_int(st, 1, state);
 	sqlite3_bind_int64(st, 2, time(NULL));
 	sqlite3_bind_blob(st, 3, reqid, AIRLOCK_REQID_LEN, SQLITE_STATIC);
-	return db_step_done(d, st);
+	return db_step_reset(d, st);
 }
 
 int
@@ -189,7 +189,7 @@ outbox_answer(struct db *d, const uint8_t *reqid, int state, int code,
 {
 	sqlite3_stmt *st;
 
-	if (db_prepare(d, &st, "UPDATE outbox SET state = ?, code = ?, answer = ?, "
+	if (db_cached(d, &st, "UPDATE outbox SET state = ?, code = ?, answer = ?, "
 	    "updated = ? WHERE reqid = ? AND state < 2") == -1)
 		return -1;
 	sqlite3_bind_int(st, 1, state);
@@ -197,7 +197,7 @@ outbox_answer(struct db *d, const uint8_t *reqid, int state, int code,
 	sqlite3_bind_blob(st, 3, ans, (int)len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, time(NULL));
 	sqlite3_bind_blob(st, 5, reqid, AIRLOCK_REQID_LEN, SQLITE_STATIC);
-	if (db_step_done(d, st) == -1)
+	if (db_step_reset(d, st) == -1)
 		return -1;
 	return sqlite3_changes(d->h) == 1 ? 1 : 0;
 }
@@ -208,7 +208,7 @@ outbox_get(struct db *d, const uint8_t *reqid, struct outbox_item *it, struct bu
 	sqlite3_stmt *st;
 	int rc, found = 0;
 
-	if (db_prepare(d, &st, "SELECT " OUTBOX_COLS ", answer FROM outbox "
+	if (db_cached(d, &st, "SELECT " OUTBOX_COLS ", answer FROM outbox "
 	    "WHERE reqid = ?") == -1)
 		return -1;
 	sqlite3_bind_blob(st, 1, reqid, AIRLOCK_REQID_LEN, SQLITE_STATIC);
@@ -218,7 +218,7 @@ outbox_get(struct db *d, const uint8_t *reqid, struct outbox_item *it, struct bu
 		if (ans && db_blob(st, 7, ans) == -1)
 			rc = SQLITE_NOMEM;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -1;
 }
 
@@ -230,7 +230,7 @@ outbox_request(struct db *d, const uint8_t *reqid, struct buf *req)
 	sqlite3_stmt *st;
 	int rc, found = 0;
 
-	if (db_prepare(d, &st, "SELECT request FROM outbox WHERE reqid = ?") == -1)
+	if (db_cached(d, &st, "SELECT request FROM outbox WHERE reqid = ?") == -1)
 		return -1;
 	sqlite3_bind_blob(st, 1, reqid, AIRLOCK_REQID_LEN, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -238,7 +238,7 @@ outbox_request(struct db *d, const uint8_t *reqid, struct buf *req)
 		if (db_blob(st, 0, req) == -1)
 			rc = SQLITE_NOMEM;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -1;
 }
 
@@ -275,12 +275,12 @@ outbox_set_sent(struct db *d, int64_t id)
 {
 	sqlite3_stmt *st;
 
-	if (db_prepare(d, &st, "UPDATE outbox SET state = 1, updated = ? "
+	if (db_cached(d, &st, "UPDATE outbox SET state = 1, updated = ? "
 	    "WHERE id = ? AND state = 0") == -1)
 		return -1;
 	sqlite3_bind_int64(st, 1, time(NULL));
 	sqlite3_bind_int64(st, 2, id);
-	return db_step_done(d, st);
+	return db_step_reset(d, st);
 }
 
 /*

@@ -57,14 +57,14 @@ queue_lookup_answer(struct db *d, const uint8_t *reqid, struct buf *answer)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (db_prepare(d, &st, "SELECT answer FROM queue WHERE reqid = ?") == -1)
+	if (db_cached(d, &st, "SELECT answer FROM queue WHERE reqid = ?") == -1)
 		return -1;
 	sqlite3_bind_blob(st, 1, reqid, AIRLOCK_REQID_LEN, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	buf_reset(answer);
 	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_BLOB)
 		rc = db_blob(st, 0, answer) == -1 ? SQLITE_NOMEM : SQLITE_ROW;
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -88,7 +88,7 @@ queue_put(struct db *d, const uint8_t *reqid, int type, const char *root,
 	int64_t now = time(NULL);
 
 	buf_reset(answer);
-	if (db_prepare(d, &st, "INSERT OR IGNORE INTO queue (reqid, type, root, "
+	if (db_cached(d, &st, "INSERT OR IGNORE INTO queue (reqid, type, root, "
 	    "state, received, updated, request) VALUES (?,?,?,?,?,?,?)") == -1)
 		return -1;
 	sqlite3_bind_blob(st, 1, reqid, AIRLOCK_REQID_LEN, SQLITE_STATIC);
@@ -98,7 +98,7 @@ queue_put(struct db *d, const uint8_t *reqid, int type, const char *root,
 	sqlite3_bind_int64(st, 5, now);
 	sqlite3_bind_int64(st, 6, now);
 	sqlite3_bind_blob(st, 7, req, (int)reqlen, SQLITE_STATIC);
-	if (db_step_done(d, st) == -1)
+	if (db_step_reset(d, st) == -1)
 		return -1;
 	if (sqlite3_changes(d->h) == 1)
 		return 1;
@@ -118,14 +118,14 @@ queue_set_state(struct db *d, const uint8_t *reqid, int state)
 	 */
 	if (state >= Q_ANSWERED)
 		return 0;
-	if (db_prepare(d, &st, "UPDATE queue SET state = ?, updated = ? "
+	if (db_cached(d, &st, "UPDATE queue SET state = ?, updated = ? "
 	    "WHERE reqid = ? AND state < ?") == -1)
 		return -1;
 	sqlite3_bind_int(st, 1, state);
 	sqlite3_bind_int64(st, 2, time(NULL));
 	sqlite3_bind_blob(st, 3, reqid, AIRLOCK_REQID_LEN, SQLITE_STATIC);
 	sqlite3_bind_int(st, 4, state);
-	return db_step_done(d, st);
+	return db_step_reset(d, st);
 }
 
 int
@@ -134,7 +134,7 @@ queue_set_answer(struct db *d, const uint8_t *reqid, const uint8_t *ans,
 {
 	sqlite3_stmt *st;
 
-	if (db_prepare(d, &st, "UPDATE queue SET state = ?, updated = ?, answer = ?, "
+	if (db_cached(d, &st, "UPDATE queue SET state = ?, updated = ?, answer = ?, "
 	    "code = ?, reason = ? WHERE reqid = ? AND answer IS NULL") == -1)
 		return -1;
 	sqlite3_bind_int(st, 1, code ? Q_FAILED : Q_ANSWERED);
@@ -143,7 +143,7 @@ queue_set_answer(struct db *d, const uint8_t *reqid, const uint8_t *ans,
 	sqlite3_bind_int(st, 4, code);
 	sqlite3_bind_text(st, 5, reason ? reason : "", -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 6, reqid, AIRLOCK_REQID_LEN, SQLITE_STATIC);
-	return db_step_done(d, st);
+	return db_step_reset(d, st);
 }
 
 int
@@ -164,10 +164,10 @@ queue_pending(struct db *d, int only_received, int64_t after, int max,
 	 * ids off the index alone, sorted, then their requests.
 	 */
 	if (only_received) {
-		if (db_prepare(d, &st, "SELECT id, request FROM queue WHERE "
+		if (db_cached(d, &st, "SELECT id, request FROM queue WHERE "
 		    "state = ?1 AND id > ?3 ORDER BY id LIMIT ?4") == -1)
 			return -1;
-	} else if (db_prepare(d, &st, "SELECT id, request FROM queue WHERE id IN "
+	} else if (db_cached(d, &st, "SELECT id, request FROM queue WHERE id IN "
 	    "(SELECT id FROM queue WHERE state IN (?1, ?2) AND id > ?3 "
 	    "ORDER BY id LIMIT ?4) ORDER BY id") == -1)
 		return -1;
@@ -182,7 +182,7 @@ queue_pending(struct db *d, int only_received, int64_t after, int max,
 		    (size_t)sqlite3_column_bytes(st, 1)) == -1)
 			break;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : -1;
 }
 
@@ -272,7 +272,7 @@ queue_get(struct db *d, const uint8_t *reqid, struct queue_item *it,
 	sqlite3_stmt *st;
 	int rc, found = 0;
 
-	if (db_prepare(d, &st, "SELECT " QUEUE_COLS ", request, answer FROM queue "
+	if (db_cached(d, &st, "SELECT " QUEUE_COLS ", request, answer FROM queue "
 	    "WHERE reqid = ?") == -1)
 		return -1;
 	sqlite3_bind_blob(st, 1, reqid, AIRLOCK_REQID_LEN, SQLITE_STATIC);
@@ -282,7 +282,7 @@ queue_get(struct db *d, const uint8_t *reqid, struct queue_item *it,
 		if ((req && db_blob(st, 9, req) == -1) || (ans && db_blob(st, 10, ans) == -1))
 			rc = SQLITE_NOMEM;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -1;
 }
 
@@ -291,12 +291,12 @@ queue_set_delivered(struct db *d, int64_t id)
 {
 	sqlite3_stmt *st;
 
-	if (db_prepare(d, &st, "UPDATE queue SET state = 3, updated = ? "
+	if (db_cached(d, &st, "UPDATE queue SET state = 3, updated = ? "
 	    "WHERE id = ? AND state = 2") == -1)
 		return -1;
 	sqlite3_bind_int64(st, 1, time(NULL));
 	sqlite3_bind_int64(st, 2, id);
-	return db_step_done(d, st);
+	return db_step_reset(d, st);
 }
 
 /*
