@@ -133,7 +133,7 @@ RB=$(raw_rate) || die "raw signatures before (e)"
 al_cable "$E2E" --baud 0 --buffer 1048576
 "$bin/airlock-signerd" -d -c "$E2E/signer/airlock.conf" 2>>"$E2E/log/signerd.log" & echo $! > "$E2E/signerd.pid"
 "$bin/airlock-linkd" -d -c "$E2E/signer/airlock.conf" 2>>"$E2E/log/linkd.log" & echo $! > "$E2E/linkd.pid"
-# the wait: one python3 polling outbox.db every 10 ms through the state
+# the wait: one python3 polling outbox.db every 20 ms through the state
 # index, started before the clock (its start-up is not timed), printing
 # the time it saw nothing unanswered. A sqlite3 and a
 # sleep started every 20 ms took a fifth of the two CPUs from the run
@@ -144,7 +144,7 @@ import sqlite3, sys, time
 db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=5)
 q = "SELECT EXISTS (SELECT 1 FROM outbox WHERE state IN (0, 1))"
 while db.execute(q).fetchone()[0]:
-    time.sleep(0.01)
+    time.sleep(0.02)
 print("%.6f" % time.time())
 PY
 watcher=$!
