@@ -33,7 +33,9 @@
 #       together, a quarter of a 400-request run (the default was 400 until
 #       2026-12-05; that day 400 gave 1.17 where 2,000 gave 1.32-1.75).
 # The rates are wall-clock; the table also shows them per CPU second, to
-# tell a busy machine from a slow path.
+# tell a busy machine from a slow path, and for (e) the CPU each process
+# spent per request (read from /proc before they stop) and how often the
+# signing threads were preempted: where the two CPUs went.
 # A benchmark, not a test. Ends with
 #   BENCH sign rsa4096_per_s=A ratio_vs_raw=A/c ratio_vs_openssl_ca=A/b
 #       p256_per_s=D rsa4096_e2e_per_s=E rsa4096_2core_ratio=E/c'
@@ -153,6 +155,22 @@ t0=$(date +%s.%N)
 "$bin/airlock-client" -d -c "$E2E/webdb/airlock-client.conf" run 2>>"$E2E/log/client.log" & echo $! > "$E2E/client.pid"
 wait "$watcher" || die "end to end: cannot watch outbox.db"
 t1=$(cat "$W/t1")
+# where the two CPUs went in (e): each process's CPU time (its threads
+# summed; airlock-signerd's signing threads apart from its main thread)
+# and the switches its threads were made to take, before they stop
+cpu_of() {	# NAME: "cpu_ms forced_switches" of its process (or its threads but the first)
+	local pid t tk=$(getconf CLK_TCK) ms=0 nv=0 skip=${2:-}
+	pid=$(cat "$E2E/$1.pid") || return
+	for t in /proc/"$pid"/task/*; do
+		[ "$skip" = threads ] && [ "${t##*/}" = "$pid" ] && continue
+		[ "$skip" = main ] && [ "${t##*/}" != "$pid" ] && continue
+		ms=$((ms + $(awk -v tk="$tk" '{ sub(/^.*\) /, ""); print int(($12 + $13) * 1000 / tk) }' "$t/stat")))
+		nv=$((nv + $(awk '$1 == "nonvoluntary_ctxt_switches:" { print $2 }' "$t/status")))
+	done
+	echo "$ms $nv"
+}
+CPU_SIGN=$(cpu_of signerd threads) CPU_MAIN=$(cpu_of signerd main)
+CPU_LINKD=$(cpu_of linkd) CPU_CLIENT=$(cpu_of client) CPU_CABLE=$(cpu_of cable)
 al_stop "$E2E"
 RA=$(raw_rate) || die "raw signatures after (e)"
 RAW_E2E=$(awk -v a="$RB" -v b="$RA" 'BEGIN { printf "%.1f", (a + b) / 2 }')
@@ -172,6 +190,13 @@ printf '%-50s %10s %10s\n' "(a) airlock signer path, P-256 CA, $N CSRs" "$D" "$D
 printf '%-50s %10s %10s\n' "    raw P-256 signatures, same process" "$RAW256" "-"
 printf '%-50s %10s %10s\n' "(e) end to end, RSA-4096, $NE CSRs ($THREADS)" "$E" "-"
 printf '%-50s %10s %10s\n' "(c') raw RSA-4096, $NR just before / after (e)" "$RB / $RA" "-"
+awk -v n="$NE" -v s="$CPU_SIGN" -v m="$CPU_MAIN" -v l="$CPU_LINKD" -v c="$CPU_CLIENT" \
+    -v k="$CPU_CABLE" -v raw="$RAW_E2E" 'BEGIN {
+	split(s, S, " "); split(m, M, " "); split(l, L, " "); split(c, C, " "); split(k, K, " ")
+	printf "(e) CPU ms per request: signing threads %.2f (raw signature %.2f), signerd main %.3f,\n",
+	    S[1] / n, 1000 / raw, M[1] / n
+	printf "    linkd %.3f, client %.3f, simulator %.3f; signing threads preempted %d times\n",
+	    L[1] / n, C[1] / n, K[1] / n, S[2] }'
 echo "(per second: wall clock, what the BENCH line reports; per CPU s: the same work"
 echo " divided by this process's CPU time, which other load on the machine does not change)"
 [ "$NO" -lt "$N" ] && echo "(b) ran $NO openssl ca processes; the rate is theirs, not scaled further"
