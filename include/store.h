@@ -30,6 +30,8 @@ int	 db_open(const char *path, int mode, const char *schema, struct db **);
 /* db_open, and a new file gets pages of page_size bytes (0: SQLite's). */
 int	 db_open_paged(const char *path, int mode, const char *schema,
 	    int page_size, struct db **);
+/* db_open with a page cache of up to 16 MiB (queue.db, outbox.db) */
+int	 db_open_busy(const char *path, int mode, const char *schema, struct db **);
 void	 db_close(struct db *);
 int	 db_integrity_ok(struct db *);		/* PRAGMA integrity_check */
 int	 db_quick_ok(struct db *, char *why, size_t whysz);	/* PRAGMA quick_check */

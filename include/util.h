@@ -53,6 +53,9 @@ uint64_t real_ns(void);				/* CLOCK_REALTIME in ns */
 /* The whole file (at most max bytes) in b: 0; or -1 (errno set), b freed. */
 int	 read_file(const char *, struct buf *, size_t max);
 int	 write_file_atomic(const char *, const void *, size_t, int mode);
+/* A new file (O_EXCL, no link followed) written whole, with mode whatever
+ * the umask, fsynced when sync: 0, or -1 with errno and nothing left. */
+int	 write_file_new(const char *, const void *, size_t, int mode, int sync);
 int	 name_ok(const char *, size_t);		/* [A-Za-z0-9._-]{1,63} */
 int	 name_chars_ok(const char *, size_t);	/* only [A-Za-z0-9._-] */
 /* Puts a sentence in why (for the many "why" out-parameters); NULL is fine. */

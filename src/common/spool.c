@@ -300,7 +300,6 @@ spool_batch_put(struct spool_batch *b, const char *path, const void *p, size_t n
 {
 	struct spool_file *f;
 	char tmp[PATH_MAX];
-	int fd, saved;
 
 	if (spool_batch_dir(b, path) == -1)
 		return -1;
@@ -317,18 +316,8 @@ spool_batch_put(struct spool_batch *b, const char *path, const void *p, size_t n
 		b->f = f;
 		b->cap = cap;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd == -1)
+	if (write_file_new(tmp, p, n, mode, 0) == -1)
 		return -1;
-	/* the mode asked for, not the umask's (the units run with UMask=0077) */
-	if (fchmod(fd, (mode_t)mode) == -1 || write_full(fd, p, n) == -1) {
-		saved = errno;
-		close(fd);
-		unlink(tmp);
-		errno = saved;
-		return -1;
-	}
-	close(fd);
 	f = &b->f[b->n];
 	if ((f->tmp = strdup(tmp)) == NULL || (f->path = strdup(path)) == NULL) {
 		free(f->tmp);

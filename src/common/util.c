@@ -184,30 +184,40 @@ read_file(const char *path, struct buf *b, size_t max)
 	return 0;
 }
 
+int
+write_file_new(const char *path, const void *p, size_t n, int mode, int sync)
+{
+	int fd, saved;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd == -1)
+		return -1;
+	/* the mode asked for, not the umask's (spool results under UMask=0077) */
+	if (fchmod(fd, (mode_t)mode) == -1 || write_full(fd, p, n) == -1 ||
+	    (sync && fsync(fd) == -1)) {
+		saved = errno;
+		close(fd);
+		unlink(path);
+		errno = saved;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 /* write, fsync, rename: a reader sees the old file or the new one, whole */
 int
 write_file_atomic(const char *path, const void *p, size_t n, int mode)
 {
 	char tmp[PATH_MAX];
-	int fd, saved;
+	int saved;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd == -1)
+	if (write_file_new(tmp, p, n, mode, 1) == -1)
 		return -1;
-	/* the mode asked for, not the umask's (spool results under UMask=0077) */
-	if (fchmod(fd, (mode_t)mode) == -1 || write_full(fd, p, n) == -1 ||
-	    fsync(fd) == -1) {
-		saved = errno;
-		close(fd);
-		unlink(tmp);
-		errno = saved;
-		return -1;
-	}
-	close(fd);
 	if (rename(tmp, path) == -1) {
 		saved = errno;
 		unlink(tmp);

@@ -52,18 +52,7 @@ outbox_state_name(int s)
 int
 outbox_open(const char *path, int mode, struct db **d)
 {
-	if (db_open(path, mode, outbox_schema, d) == -1)
-		return -1;
-	/* every request's row is read again for its answer and its delivery:
-	 * with SQLite's default 2 MiB of cache, a queue of 2,000 requests
-	 * with their answers was read back from the file system (about four
-	 * pread(2) a request, end to end); the cache grows only as used */
-	if (db_exec(*d, "PRAGMA cache_size=-16384") == -1) {
-		db_close(*d);
-		*d = NULL;
-		return -1;
-	}
-	return 0;
+	return db_open_busy(path, mode, outbox_schema, d);
 }
 
 int
