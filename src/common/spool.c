@@ -243,28 +243,31 @@ static int
 spool_batch_dir(struct spool_batch *b, const char *path)
 {
 	const char *slash = strrchr(path, '/');
-	size_t len = slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path);
+	char dir[PATH_MAX];
 	struct stat st;
 	int i, fd;
 
-	for (i = 0; i < b->ndir; i++)
-		if (strlen(b->dir[i].path) == len && (slash == NULL ?
-		    b->dir[i].path[0] == '.' : memcmp(b->dir[i].path, path, len) == 0))
-			return i;
-	if (b->ndir == SPOOL_BATCH_DIRS || len >= sizeof(b->dir[0].path)) {
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if ((size_t)snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 :
+	    (int)(slash - path), path) >= sizeof(dir)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (slash == NULL)
-		snprintf(b->dir[i].path, sizeof(b->dir[i].path), ".");
-	else
-		snprintf(b->dir[i].path, sizeof(b->dir[i].path), "%.*s", (int)len, path);
-	if ((fd = open(b->dir[i].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+	for (i = 0; i < b->ndir; i++)
+		if (strcmp(b->dir[i].path, dir) == 0)
+			return i;
+	if (b->ndir == SPOOL_BATCH_DIRS) {
+		errno = EMFILE;		/* more folders than one read writes */
+		return -1;
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return -1;
 	if (fstat(fd, &st) == -1) {
 		close(fd);
 		return -1;
 	}
+	snprintf(b->dir[i].path, sizeof(b->dir[i].path), "%s", dir);
 	b->dir[i].fd = fd;
 	b->dir[i].dev = st.st_dev;
 	b->ndir++;
