@@ -409,6 +409,115 @@ ca_sign(X509 *x, EVP_PKEY *key, char *why, size_t whysz)
 	return 0;
 }
 
+/*
+ * The signature's AlgorithmIdentifier as the key's provider writes it (what
+ * ASN1_item_sign_ctx puts in both places), or -1: a key of the legacy
+ * interface (an engine's) does not say.
+ */
+static int
+ca_sigalg(EVP_PKEY_CTX *pctx, X509_ALGOR *alg)
+{
+	unsigned char aid[128];
+	const unsigned char *q = aid;
+	OSSL_PARAM params[2];
+
+	params[0] = OSSL_PARAM_construct_octet_string(
+	    OSSL_SIGNATURE_PARAM_ALGORITHM_ID, aid, sizeof(aid));
+	params[1] = OSSL_PARAM_construct_end();
+	if (EVP_PKEY_CTX_get_params(pctx, params) <= 0 ||
+	    !OSSL_PARAM_modified(&params[0]) || params[0].return_size == 0 ||
+	    params[0].return_size > sizeof(aid))
+		return -1;
+	return d2i_X509_ALGOR(&alg, &q, (long)params[0].return_size) != NULL &&
+	    q == aid + params[0].return_size ? 0 : -1;
+}
+
+/* Certificate ::= SEQUENCE { tbs, AlgorithmIdentifier, BIT STRING } */
+static int
+ca_der_cert(struct buf *out, const unsigned char *tbs, int tbslen,
+    const X509_ALGOR *alg, const unsigned char *sig, size_t siglen)
+{
+	unsigned char *aid = NULL, *p;
+	int aidlen, bitlen, inner, total, rc = -1;
+
+	if ((aidlen = i2d_X509_ALGOR(alg, &aid)) <= 0 || siglen > INT_MAX / 2)
+		goto done;
+	bitlen = ASN1_object_size(0, (int)siglen + 1, V_ASN1_BIT_STRING);
+	if (bitlen <= 0 || tbslen > INT_MAX / 4 || aidlen > INT_MAX / 4)
+		goto done;
+	inner = tbslen + aidlen + bitlen;
+	if ((total = ASN1_object_size(1, inner, V_ASN1_SEQUENCE)) <= 0 ||
+	    buf_reserve(out, (size_t)total) == -1)
+		goto done;
+	p = out->p + out->len;
+	ASN1_put_object(&p, 1, inner, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
+	memcpy(p, tbs, (size_t)tbslen), p += tbslen;
+	memcpy(p, aid, (size_t)aidlen), p += aidlen;
+	ASN1_put_object(&p, 0, (int)siglen + 1, V_ASN1_BIT_STRING,
+	    V_ASN1_UNIVERSAL);
+	*p++ = 0;	/* no unused bits */
+	memcpy(p, sig, siglen), p += siglen;
+	out->len = (size_t)(p - out->p);
+	rc = 0;
+done:
+	OPENSSL_free(aid);
+	return rc;
+}
+
+/*
+ * Signs x and puts its DER in out, encoding the TBS part once: X509_sign
+ * encodes it to sign it and i2d_X509 would encode it again (at P-256 rates
+ * that second encoding was a twentieth of the signer's work). The
+ * signature algorithm is the provider's, as X509_sign writes it; a key
+ * whose provider does not name it (an engine's) takes X509_sign itself.
+ */
+static int
+ca_sign_der(X509 *x, EVP_PKEY *key, struct buf *out, char *why, size_t whysz)
+{
+	unsigned char *tbs = NULL, *sig = NULL;
+	EVP_MD_CTX *mctx = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
+	X509_ALGOR *alg = NULL;
+	const EVP_MD *md;
+	size_t siglen = 0;
+	int tbslen = 0, rc = -1;
+
+	if (ca_sign_md(key, &md, why, whysz) == -1)
+		return -1;
+	if ((mctx = EVP_MD_CTX_new()) == NULL || (alg = X509_ALGOR_new()) ==
+	    NULL || EVP_DigestSignInit(mctx, &pctx, md, NULL, key) <= 0)
+		goto fail;
+	if (ca_sigalg(pctx, alg) == -1) {
+		ERR_clear_error();
+		rc = ca_sign(x, key, why, whysz) == 0 && ca_put_der(out, x) == 0 ?
+		    0 : -1;
+		goto done;
+	}
+	/* the TBS names the algorithm too; X509_get0_tbs_sigalg is the
+	 * certificate's own field, const only in the accessor */
+	if (!X509_ALGOR_copy((X509_ALGOR *)(uintptr_t)X509_get0_tbs_sigalg(x),
+	    alg) ||
+	    (tbslen = i2d_re_X509_tbs(x, &tbs)) <= 0 ||
+	    EVP_DigestSign(mctx, NULL, &siglen, tbs, (size_t)tbslen) <= 0 ||
+	    (sig = OPENSSL_malloc(siglen)) == NULL ||
+	    EVP_DigestSign(mctx, sig, &siglen, tbs, (size_t)tbslen) <= 0)
+		goto fail;
+	if (ca_der_cert(out, tbs, tbslen, alg, sig, siglen) == -1) {
+		say(why, whysz, "cannot encode the certificate");
+		goto done;
+	}
+	rc = 0;
+	goto done;
+fail:
+	say(why, whysz, "signing failed (%s)", ssl_reason());
+done:
+	OPENSSL_free(tbs);
+	OPENSSL_free(sig);
+	X509_ALGOR_free(alg);
+	EVP_MD_CTX_free(mctx);
+	return rc;
+}
+
 static void *
 ca_param_dup(int ptype, const void *pval)
 {
@@ -516,12 +625,9 @@ ca_issue(struct ca *ca, const struct cfg_profile *pr,
 		goto done;
 	rc = AL_E_INTERNAL;
 	if ((x = ca_build(ca, pr, &c, req->now, not_after, serial, serial_len,
-	    why, whysz)) == NULL || ca_sign(x, ca->key, why, whysz) == -1)
+	    why, whysz)) == NULL || ca_sign_der(x, ca->key, &out->der, why,
+	    whysz) == -1)
 		goto done;
-	if (ca_put_der(&out->der, x) == -1) {
-		say(why, whysz, "cannot encode the certificate");
-		goto done;
-	}
 	/* the certificate's subject is the request's, printed by csr_check */
 	memcpy(out->subject, c.subject_line, sizeof(out->subject));
 	out->not_before = req->now;

@@ -300,14 +300,30 @@ check_both(struct ca *ca, const struct cfg_profile *p, const struct buf *b,
 	return rc2;
 }
 
+/*
+ * An issued certificate, parsed. ca_issue assembles the DER around the TBS
+ * it signed (ca_sign_der): OpenSSL must encode it back byte for byte (DER,
+ * no stray length forms), and the TBS must name the outer signature
+ * algorithm (RFC 5280 4.1.1.2).
+ */
 static X509 *
 cert_of(const struct buf *b)
 {
 	const unsigned char *p = b->p;
 	X509 *x = d2i_X509(NULL, &p, (long)b->len);
+	const X509_ALGOR *outer;
+	unsigned char *der = NULL;
 
 	assert_non_null(x);
 	assert_ptr_equal(p, b->p + b->len);
+	X509_get0_signature(NULL, &outer, x);
+	assert_int_equal(X509_ALGOR_cmp(outer, X509_get0_tbs_sigalg(x)), 0);
+	assert_int_equal(i2d_re_X509_tbs(x, &der) > 0, 1);	/* re-encode */
+	OPENSSL_free(der);
+	der = NULL;
+	assert_int_equal(i2d_X509(x, &der), (int)b->len);
+	assert_memory_equal(der, b->p, b->len);
+	OPENSSL_free(der);
 	return x;
 }
 
