@@ -14,6 +14,12 @@
 #define HMAC_LEN	32
 
 /* crypto.c */
+/* A digest fetched once from the default provider (an EVP_MD), for the
+ * OpenSSL calls of the files that include its headers. */
+struct evp_md_st;
+enum crypto_md { CRYPTO_SHA1, CRYPTO_SHA256, CRYPTO_SHA384, CRYPTO_SHA512,
+	CRYPTO_MD_COUNT };
+const struct evp_md_st *crypto_md(enum crypto_md);
 int	 crypto_random(void *, size_t);
 /* HMAC-SHA256 over the concatenation a || b (b may be NULL). */
 void	 crypto_hmac(const uint8_t *key, size_t keylen, const void *a, size_t alen,

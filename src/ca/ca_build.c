@@ -2,9 +2,9 @@
  * ca_build.c: building and signing a certificate from a checked request and
  * the profile's extensions (ca_issue), and the CA key for CRLs.
  */
-#include <pthread.h>
 
 #include "ca_int.h"
+#include "crypto.h"
 
 static const struct {
 	unsigned	 bit;		/* CFG_EKU_* */
@@ -27,25 +27,6 @@ ca_add_ext(X509 *x, int nid, void *value, int crit)
 	    0 : -1;
 }
 
-static EVP_MD *ca_sha1_md;
-
-static void
-ca_sha1_fetch(void)
-{
-	ca_sha1_md = EVP_MD_fetch(NULL, "SHA1", NULL);
-}
-
-/* SHA-1 fetched once: EVP_sha1() is looked up in the provider store,
- * under its lock, on every digest, against the other signing threads */
-static const EVP_MD *
-ca_sha1(void)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-	pthread_once(&once, ca_sha1_fetch);
-	return ca_sha1_md != NULL ? ca_sha1_md : EVP_sha1();
-}
-
 /* RFC 5280 method 1: SHA-1 of the subjectPublicKey bits (an identifier, not a signature). */
 static ASN1_OCTET_STRING *
 ca_keyid(const X509 *x)
@@ -54,7 +35,7 @@ ca_keyid(const X509 *x)
 	unsigned int len;
 	ASN1_OCTET_STRING *id;
 
-	if (!X509_pubkey_digest(x, ca_sha1(), md, &len) ||
+	if (!X509_pubkey_digest(x, crypto_md(CRYPTO_SHA1), md, &len) ||
 	    (id = ASN1_OCTET_STRING_new()) == NULL)
 		return NULL;
 	if (!ASN1_OCTET_STRING_set(id, md, (int)len)) {
@@ -379,12 +360,12 @@ ca_sign_md(EVP_PKEY *key, const EVP_MD **md, char *why, size_t whysz)
 
 	switch (EVP_PKEY_get_base_id(key)) {
 	case EVP_PKEY_RSA:
-		*md = EVP_sha256();
+		*md = crypto_md(CRYPTO_SHA256);
 		return 0;
 	case EVP_PKEY_EC:
 		bits = EVP_PKEY_get_bits(key);
-		*md = bits <= 256 ? EVP_sha256() : bits <= 384 ? EVP_sha384() :
-		    EVP_sha512();
+		*md = crypto_md(bits <= 256 ? CRYPTO_SHA256 : bits <= 384 ?
+		    CRYPTO_SHA384 : CRYPTO_SHA512);
 		return 0;
 	case EVP_PKEY_ED25519:
 	case EVP_PKEY_ED448:

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <limits.h>
 #include <string.h>
@@ -25,6 +26,55 @@
 #include "crypto.h"
 #include "util.h"
 
+/*
+ * The digests and the MAC, fetched from the default provider once: one named
+ * by EVP_sha256() and the like is looked up in the provider store, under its
+ * lock, on every use (against the signer's other threads), and the fetch is
+ * the expensive part of a small digest or HMAC.
+ */
+static EVP_MD *crypto_mds[CRYPTO_MD_COUNT];
+static EVP_MAC *crypto_hmac_mac;
+
+static void
+crypto_fetch(void)
+{
+	static const char *const names[CRYPTO_MD_COUNT] = {
+		[CRYPTO_SHA1] = "SHA1", [CRYPTO_SHA256] = "SHA2-256",
+		[CRYPTO_SHA384] = "SHA2-384", [CRYPTO_SHA512] = "SHA2-512",
+	};
+	int i;
+
+	for (i = 0; i < CRYPTO_MD_COUNT; i++)
+		crypto_mds[i] = EVP_MD_fetch(NULL, names[i], NULL);
+	crypto_hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
+static void
+crypto_fetch_once(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, crypto_fetch);
+}
+
+const struct evp_md_st *
+crypto_md(enum crypto_md which)
+{
+	crypto_fetch_once();
+	if (crypto_mds[which] != NULL)
+		return crypto_mds[which];
+	switch (which) {	/* not fetched: the library's own, looked up each time */
+	case CRYPTO_SHA1:
+		return EVP_sha1();
+	case CRYPTO_SHA384:
+		return EVP_sha384();
+	case CRYPTO_SHA512:
+		return EVP_sha512();
+	default:
+		return EVP_sha256();
+	}
+}
+
 int
 crypto_random(void *p, size_t n)
 {
@@ -35,17 +85,16 @@ void
 crypto_hmac(const uint8_t *key, size_t keylen, const void *a, size_t alen,
     const void *b, size_t blen, uint8_t out[HMAC_LEN])
 {
-	static EVP_MAC *mac;
 	EVP_MAC_CTX *ctx;
 	OSSL_PARAM params[2];
 	size_t outl = 0;
 
-	/* fetched once: the fetch is the expensive part of a small HMAC */
-	if (mac == NULL && (mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+	crypto_fetch_once();
+	if (crypto_hmac_mac == NULL)
 		fatalx("crypto: HMAC is not available");
 	params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)(uintptr_t)"SHA256", 0);
 	params[1] = OSSL_PARAM_construct_end();
-	if ((ctx = EVP_MAC_CTX_new(mac)) == NULL ||
+	if ((ctx = EVP_MAC_CTX_new(crypto_hmac_mac)) == NULL ||
 	    EVP_MAC_init(ctx, key, keylen, params) != 1 ||
 	    EVP_MAC_update(ctx, a, alen) != 1 ||
 	    (b != NULL && blen && EVP_MAC_update(ctx, b, blen) != 1) ||
@@ -59,7 +108,7 @@ crypto_sha256(const void *p, size_t n, uint8_t out[32])
 {
 	unsigned int len = 32;
 
-	if (EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) != 1)
+	if (EVP_Digest(p, n, out, &len, crypto_md(CRYPTO_SHA256), NULL) != 1)
 		fatalx("crypto: SHA-256 failed");
 }
 
@@ -77,8 +126,8 @@ crypto_sha256_fd(int fd, uint64_t max, uint8_t out[32])
 	ssize_t n;
 	int rc = -1;
 
-	if ((c = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(c, EVP_sha256(),
-	    NULL) != 1)
+	if ((c = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(c,
+	    crypto_md(CRYPTO_SHA256), NULL) != 1)
 		goto done;
 	for (;;) {
 		n = pread(fd, blk, sizeof(blk), (off_t)total);
