@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
@@ -1038,6 +1040,135 @@ test_key_size(void **state)
 	EVP_PKEY_free(k1);
 }
 
+/* r's key replaced by the P-256 point pt (as encoded in the BIT STRING). */
+static void
+req_set_point(X509_REQ *r, const unsigned char *pt, int len)
+{
+	unsigned char *bits = OPENSSL_memdup(pt, (size_t)len);
+
+	assert_non_null(bits);
+	assert_int_equal(X509_PUBKEY_set0_param(X509_REQ_get_X509_PUBKEY(r),
+	    OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT,
+	    OBJ_nid2obj(NID_X9_62_prime256v1), bits, len), 1);
+}
+
+/*
+ * ECDSA by hand over r's TBS with private scalar d: s = (e + r*d)/k. With d
+ * NULL (zero) it signs for the point at infinity, which anyone can do: with
+ * Q = O the verifier's u1*G + u2*Q is u1*G = k*G for s = e/k.
+ */
+static void
+req_sign_ecdsa(X509_REQ *r, const BIGNUM *d)
+{
+	EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+	BN_CTX *bc = BN_CTX_new();
+	BIGNUM *k = BN_new(), *e, *x = BN_new(), *rr = BN_new(), *s = BN_new(),
+	    *kinv = BN_new();
+	EC_POINT *R;
+	ECDSA_SIG *sig = ECDSA_SIG_new();
+	X509_ALGOR *alg = X509_ALGOR_new();
+	ASN1_BIT_STRING *bs = ASN1_BIT_STRING_new();
+	unsigned char *tbs = NULL, *der = NULL, md[32];
+	const BIGNUM *n;
+	int tbslen, derlen;
+
+	assert_non_null(g);
+	assert_non_null(sig);
+	assert_non_null(alg);
+	assert_non_null(bs);
+	n = EC_GROUP_get0_order(g);
+	R = EC_POINT_new(g);
+	assert_int_equal(X509_ALGOR_set0(alg, OBJ_nid2obj(NID_ecdsa_with_SHA256),
+	    V_ASN1_UNDEF, NULL), 1);
+	assert_int_equal(X509_REQ_set1_signature_algo(r, alg), 1);
+	tbslen = i2d_re_X509_REQ_tbs(r, &tbs);
+	assert_true(tbslen > 0);
+	crypto_sha256(tbs, (size_t)tbslen, md);
+	e = BN_bin2bn(md, sizeof(md), NULL);
+	assert_int_equal(BN_rand_range(k, n), 1);
+	assert_int_equal(EC_POINT_mul(g, R, k, NULL, NULL, bc), 1);
+	assert_int_equal(EC_POINT_get_affine_coordinates(g, R, x, NULL, bc), 1);
+	assert_int_equal(BN_nnmod(rr, x, n, bc), 1);
+	assert_non_null(BN_mod_inverse(kinv, k, n, bc));
+	if (d != NULL) {	/* e += r*d */
+		assert_int_equal(BN_mod_mul(s, rr, d, n, bc), 1);
+		assert_int_equal(BN_mod_add(e, e, s, n, bc), 1);
+	}
+	assert_int_equal(BN_mod_mul(s, e, kinv, n, bc), 1);
+	assert_int_equal(ECDSA_SIG_set0(sig, rr, s), 1);
+	derlen = i2d_ECDSA_SIG(sig, &der);
+	assert_true(derlen > 0);
+	assert_int_equal(ASN1_BIT_STRING_set(bs, der, derlen), 1);
+	/* no unused bits: without the flag OpenSSL would count the last
+	 * byte's trailing zeros as unused, which a verifier refuses */
+	bs->flags = (bs->flags & ~0x07) | ASN1_STRING_FLAG_BITS_LEFT;
+	X509_REQ_set0_signature(r, bs);
+	OPENSSL_free(der);
+	OPENSSL_free(tbs);
+	ECDSA_SIG_free(sig);
+	X509_ALGOR_free(alg);
+	BN_free(k);
+	BN_free(e);
+	BN_free(x);
+	BN_free(kinv);
+	EC_POINT_free(R);
+	BN_CTX_free(bc);
+	EC_GROUP_free(g);
+}
+
+/* An EC key that is not a point of the curve, or is the point at
+ * infinity, is refused as a key error, never issued. */
+static void
+test_ec_point_invalid(void **state)
+{
+	unsigned char pt[65], *p = pt;
+	const unsigned char inf[1] = { 0x00 };
+	struct cfg_profile pr;
+	BIGNUM *d = NULL;
+	struct buf csr;
+	X509_REQ *r;
+	char why[512];
+	int rc;
+
+	(void)state;
+	fill_profile(&pr);
+	/* a real point with its last byte changed: off the curve */
+	assert_int_equal(i2d_PublicKey(T.p256, &p), (int)sizeof(pt));
+	pt[64] ^= 0x01;
+	r = make_req(T.p256, EVP_sha256(), good_attrs, NULL);
+	req_set_point(r, pt, (int)sizeof(pt));
+	assert_true(i2d_re_X509_REQ_tbs(r, NULL) > 0);	/* encoded anew */
+	req_der(r, &csr);
+	rc = check_both(T.sub, &pr, &csr, MSG_CSR_PKCS10, 30, why, sizeof(why));
+	assert_true(rc == AL_E_KEY_TYPE || rc == AL_E_KEY_SIZE);
+	buf_free(&csr);
+	X509_REQ_free(r);
+
+	/* the signing by hand is right: with the key's own scalar, OpenSSL
+	 * verifies the request and the signer takes it */
+	assert_int_equal(EVP_PKEY_get_bn_param(T.p256, OSSL_PKEY_PARAM_PRIV_KEY,
+	    &d), 1);
+	r = make_req(T.p256, EVP_sha256(), good_attrs, NULL);
+	req_sign_ecdsa(r, d);
+	assert_int_equal(X509_REQ_verify(r, T.p256), 1);
+	req_der(r, &csr);
+	assert_int_equal(check_both(T.sub, &pr, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_OK);
+	buf_free(&csr);
+	X509_REQ_free(r);
+	BN_clear_free(d);
+
+	/* the point at infinity, with a signature that verifies for it */
+	r = make_req(T.p256, EVP_sha256(), good_attrs, NULL);
+	req_set_point(r, inf, (int)sizeof(inf));
+	req_sign_ecdsa(r, NULL);
+	req_der(r, &csr);
+	rc = check_both(T.sub, &pr, &csr, MSG_CSR_PKCS10, 30, why, sizeof(why));
+	assert_true(rc == AL_E_KEY_TYPE || rc == AL_E_KEY_SIZE);
+	buf_free(&csr);
+	X509_REQ_free(r);
+}
+
 static void
 test_key_type(void **state)
 {
@@ -1932,6 +2063,7 @@ main(void)
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_key_size),
 		cmocka_unit_test(test_key_type),
+		cmocka_unit_test(test_ec_point_invalid),
 		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_validity),
 		cmocka_unit_test(test_subject),
