@@ -94,6 +94,29 @@ pkey_from(const char *type, const char *const *names, const uint8_t *const *v,
 	return k;
 }
 
+/*
+ * k if its point is on the curve and not the point at infinity, else NULL
+ * (k freed): the key manager takes one zero octet as infinity, for which
+ * anyone can make an ECDSA signature that verifies, a self-signature too.
+ */
+static EVP_PKEY *
+ec_point_ok(EVP_PKEY *k)
+{
+	EVP_PKEY_CTX *ctx;
+	int ok;
+
+	if (k == NULL)
+		return NULL;
+	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL);
+	ok = ctx != NULL && EVP_PKEY_public_check_quick(ctx) == 1;
+	EVP_PKEY_CTX_free(ctx);
+	if (!ok) {
+		EVP_PKEY_free(k);
+		return NULL;
+	}
+	return k;
+}
+
 static EVP_PKEY *
 pub_evp(const struct pgp_pub *k)
 {
@@ -113,7 +136,8 @@ pub_evp(const struct pgp_pub *k)
 		if (curve_name(k->curve) == NULL)
 			return NULL;
 		return mpis(m + 1 + m[0], ml - 1 - m[0], v, vl, 1) == 1 ?
-		    pkey_from("EC", ec, v, vl, 1, curve_name(k->curve), 0) : NULL;
+		    ec_point_ok(pkey_from("EC", ec, v, vl, 1, curve_name(k->curve),
+		    0)) : NULL;
 	case PGP_PK_EDDSA:
 		if (k->curve != PGP_CURVE_ED25519 || mpis(m + 1 + m[0], ml - 1 - m[0],
 		    v, vl, 1) != 1 || vl[0] != 33 || v[0][0] != 0x40)

@@ -192,6 +192,63 @@ test_certify_and_merge(void **state)
 	buf_free(&out);
 }
 
+/* An ECDSA key's point as pgp_pub_load sees it: the P-256 OID, then the
+ * point as an MPI of bits bits. */
+static int
+ecdsa_load(const uint8_t *pt, size_t len, unsigned bits, char *why, size_t whysz)
+{
+	static const uint8_t oid[] = { 8, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01,
+	    0x07 };
+	uint8_t mat[sizeof(oid) + 2 + 65];
+	struct pgp_pub k;
+	int rc;
+
+	assert_true(len <= 65);
+	memcpy(mat, oid, sizeof(oid));
+	mat[sizeof(oid)] = (uint8_t)(bits >> 8);
+	mat[sizeof(oid) + 1] = (uint8_t)bits;
+	memcpy(mat + sizeof(oid) + 2, pt, len);
+	memset(&k, 0, sizeof(k));
+	k.version = 4;
+	k.created = NOW;
+	k.alg = PGP_PK_ECDSA;
+	k.curve = PGP_CURVE_P256;
+	k.body = mat;		/* only hashed for the fingerprint here */
+	k.len = sizeof(oid) + 2 + len;
+	k.mat = mat;
+	k.matlen = sizeof(oid) + 2 + len;
+	rc = pgp_pub_load(&k, why, whysz);
+	pgp_pub_free(&k);
+	return rc;
+}
+
+/* An ECDSA key must be a point of its curve other than the point at
+ * infinity (for which anyone can make a signature that verifies, so a
+ * self-signature proves nothing); the generator of P-256 is one. */
+static void
+test_ecdsa_point(void **state)
+{
+	uint8_t g[65] = { 0x04,
+	    0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5,
+	    0x63, 0xa4, 0x40, 0xf2, 0x77, 0x03, 0x7d, 0x81, 0x2d, 0xeb, 0x33, 0xa0,
+	    0xf4, 0xa1, 0x39, 0x45, 0xd8, 0x98, 0xc2, 0x96,
+	    0x4f, 0xe3, 0x42, 0xe2, 0xfe, 0x1a, 0x7f, 0x9b, 0x8e, 0xe7, 0xeb, 0x4a,
+	    0x7c, 0x0f, 0x9e, 0x16, 0x2b, 0xce, 0x33, 0x57, 0x6b, 0x31, 0x5e, 0xce,
+	    0xcb, 0xb6, 0x40, 0x68, 0x37, 0xbf, 0x51, 0xf5 };
+	const uint8_t zero[1] = { 0x00 };
+	char why[256];
+
+	(void)state;
+	assert_int_equal(ecdsa_load(g, sizeof(g), 515, why, sizeof(why)), 0);
+	g[64] ^= 1;	/* off the curve */
+	assert_int_equal(ecdsa_load(g, sizeof(g), 515, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "not a valid public key"));
+	/* infinity, as one zero octet (an MPI with a leading zero octet) */
+	why[0] = '\0';
+	assert_int_equal(ecdsa_load(zero, sizeof(zero), 8, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "not a valid public key"));
+}
+
 static void
 test_refusals(void **state)
 {
@@ -293,6 +350,7 @@ main(void)
 		cmocka_unit_test(test_uid_email),
 		cmocka_unit_test(test_certify_and_merge),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_ecdsa_point),
 		cmocka_unit_test(test_enc_key_refusals),
 	};
 
