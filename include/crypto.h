@@ -20,6 +20,11 @@ struct evp_md_st;
 enum crypto_md { CRYPTO_SHA1, CRYPTO_SHA256, CRYPTO_SHA384, CRYPTO_SHA512,
 	CRYPTO_MD_COUNT };
 const struct evp_md_st *crypto_md(enum crypto_md);
+/* An RSA public key (an EVP_PKEY) fit to certify: e odd, 65537 <= e <
+ * 2^256 (NIST SP 800-89); n odd without a prime factor below 752 (CA/B
+ * Forum baseline 6.1.6). 0, or -1 with why set. */
+struct evp_pkey_st;
+int	 crypto_rsa_public_ok(const struct evp_pkey_st *, char *why, size_t whysz);
 int	 crypto_random(void *, size_t);
 /* HMAC-SHA256 over the concatenation a || b (b may be NULL). */
 void	 crypto_hmac(const uint8_t *key, size_t keylen, const void *a, size_t alen,

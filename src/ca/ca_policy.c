@@ -5,6 +5,7 @@
  * and one sentence.
  */
 #include "ca_int.h"
+#include "crypto.h"
 
 /* --- checking requests --- */
 
@@ -13,8 +14,7 @@ csr_check_rsa(const struct cfg_profile *pr, EVP_PKEY *pub, char *why,
     size_t whysz)
 {
 	uint32_t min = pr->min_rsa_bits ? pr->min_rsa_bits : CA_DEFAULT_RSA_BITS;
-	BIGNUM *e = NULL;
-	int bits = EVP_PKEY_get_bits(pub), rc = AL_E_KEY_SIZE;
+	int bits = EVP_PKEY_get_bits(pub);
 
 	if (bits <= 0 || (uint32_t)bits < min)
 		say(why, whysz, "the RSA key has %d bits; profile %s requires "
@@ -22,15 +22,9 @@ csr_check_rsa(const struct cfg_profile *pr, EVP_PKEY *pub, char *why,
 	else if (bits > CA_RSA_MAX_BITS)
 		say(why, whysz, "the RSA key has %d bits; at most %d are "
 		    "accepted", bits, CA_RSA_MAX_BITS);
-	else if (!EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_E, &e) ||
-	    !BN_is_odd(e) || BN_num_bits(e) < 17 || BN_num_bits(e) > 256)
-		/* NIST SP 800-89: odd, 65537 <= e < 2^256 */
-		say(why, whysz, "the RSA public exponent must be odd, at least "
-		    "65537 and less than 2^256");
-	else
-		rc = AL_OK;
-	BN_free(e);
-	return rc;
+	else if (crypto_rsa_public_ok(pub, why, whysz) == 0)
+		return AL_OK;
+	return AL_E_KEY_SIZE;
 }
 
 static int

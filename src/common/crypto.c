@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <openssl/asn1.h>
+#include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -73,6 +74,77 @@ crypto_md(enum crypto_md which)
 	default:
 		return EVP_sha256();
 	}
+}
+
+/*
+ * The product of the primes below 752, made once: a modulus sharing a
+ * factor with it has a factor below 752 (the CA/Browser Forum's baseline
+ * requirements, 6.1.6).
+ */
+static BIGNUM *crypto_small_primes;
+
+static void
+crypto_small_primes_make(void)
+{
+	BIGNUM *b = BN_new();
+	BN_ULONG q, d;
+	int prime;
+
+	if (b == NULL || !BN_one(b))
+		goto fail;
+	for (q = 2; q < 752; q++) {
+		for (prime = 1, d = 2; d * d <= q && prime; d++)
+			prime = q % d != 0;
+		if (prime && !BN_mul_word(b, q))
+			goto fail;
+	}
+	crypto_small_primes = b;
+	return;
+fail:
+	BN_free(b);
+}
+
+int
+crypto_rsa_public_ok(const struct evp_pkey_st *k, char *why, size_t whysz)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	BIGNUM *n = NULL, *e = NULL, *g = NULL;
+	BN_CTX *bc = NULL;
+	int rc = -1;
+
+	pthread_once(&once, crypto_small_primes_make);
+	if (!EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_N, &n) ||
+	    !EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_E, &e)) {
+		say(why, whysz, "the RSA key's numbers cannot be read");
+		goto done;
+	}
+	/* NIST SP 800-89: odd, 65537 <= e < 2^256 (e = 1 or 3 lets a
+	 * signature be made without the private key, or nearly) */
+	if (!BN_is_odd(e) || BN_num_bits(e) < 17 || BN_num_bits(e) > 256) {
+		say(why, whysz, "the RSA public exponent must be odd, at least "
+		    "65537 and less than 2^256");
+		goto done;
+	}
+	if (!BN_is_odd(n)) {
+		say(why, whysz, "the RSA modulus is even");
+		goto done;
+	}
+	if (crypto_small_primes == NULL || (g = BN_new()) == NULL ||
+	    (bc = BN_CTX_new()) == NULL || !BN_gcd(g, n, crypto_small_primes, bc)) {
+		say(why, whysz, "out of memory checking the RSA modulus");
+		goto done;
+	}
+	if (!BN_is_one(g)) {
+		say(why, whysz, "the RSA modulus has a factor below 752");
+		goto done;
+	}
+	rc = 0;
+done:
+	BN_free(n);
+	BN_free(e);
+	BN_free(g);
+	BN_CTX_free(bc);
+	return rc;
 }
 
 int

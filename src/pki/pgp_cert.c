@@ -28,6 +28,7 @@
 
 #include "airlock.h"
 #include "config.h"
+#include "crypto.h"
 #include "pgp.h"
 
 #define DAY	86400u
@@ -61,6 +62,9 @@ key_policy(const struct pgp_pub *k, const struct cfg_profile *p, char *why, size
 		if ((uint32_t)k->bits < minrsa || k->bits > 16384)
 			return refuse(why, whysz, AL_E_KEY_SIZE, "the primary key is "
 			    "RSA-%d; profile %s needs %u to 16384 bits", k->bits, p->name, minrsa);
+		/* as for a CSR's key: with e = 1 anyone makes its self-signatures */
+		if (crypto_rsa_public_ok(k->pkey, why, whysz) == -1)
+			return AL_E_KEY_SIZE;
 		return AL_OK;
 	case PGP_PK_ECDSA:
 		if (!(types & KEYT_EC))

@@ -146,8 +146,10 @@ done:
 static int
 enc_capable(const struct pgp_pub *s)
 {
+	/* e = 1 would send the session key as it is */
 	if (s->alg == PGP_PK_RSA || s->alg == PGP_PK_RSA_E)
-		return s->pkey != NULL && s->bits >= 2048;
+		return s->pkey != NULL && s->bits >= 2048 &&
+		    crypto_rsa_public_ok(s->pkey, NULL, 0) == 0;
 	return s->alg == PGP_PK_ECDH && s->curve == PGP_CURVE_CV25519;
 }
 

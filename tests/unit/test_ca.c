@@ -1812,47 +1812,97 @@ test_san_xmpp(void **state)
 
 /* A public key with any exponent, from parameters: the key-size check
  * comes before the self-signature, so the request is signed by another key. */
+/* A PKCS#10 request for the RSA public key (n, e), signed by another
+ * key: the key's checks come before the signature's. */
 static void
-test_rsa_exponent_bounds(void **state)
+rsa_pub_req(const BIGNUM *n, const BIGNUM *e, struct buf *csr)
 {
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
 	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-	BIGNUM *n = BN_new(), *e = BN_new();
 	OSSL_PARAM *params;
 	EVP_PKEY *pub = NULL;
-	struct cfg_profile p;
 	X509_REQ *r = X509_REQ_new();
-	struct buf csr;
-	char why[512];
 
-	(void)state;
 	assert_non_null(ctx);
 	assert_non_null(bld);
-	assert_int_equal(BN_rand(n, 2048, BN_RAND_TOP_TWO, BN_RAND_BOTTOM_ODD), 1);
-	assert_int_equal(BN_lshift(e, BN_value_one(), 257), 1);	/* 2^257 + 1 */
-	assert_int_equal(BN_add_word(e, 1), 1);
+	assert_non_null(r);
 	assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, "n", n), 1);
 	assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, "e", e), 1);
 	params = OSSL_PARAM_BLD_to_param(bld);
 	assert_int_equal(EVP_PKEY_fromdata_init(ctx), 1);
 	assert_int_equal(EVP_PKEY_fromdata(ctx, &pub, EVP_PKEY_PUBLIC_KEY, params), 1);
 	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(r), "CN",
-	    MBSTRING_UTF8, (const unsigned char *)"big-e.example.test", -1, -1, 0);
+	    MBSTRING_UTF8, (const unsigned char *)"rsa.example.test", -1, -1, 0);
 	assert_int_equal(X509_REQ_set_pubkey(r, pub), 1);
 	assert_true(X509_REQ_sign(r, T.rsa2048, EVP_sha256()) > 0);
-	req_der(r, &csr);
-	fill_profile(&p);
-	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
-	    sizeof(why)), AL_E_KEY_SIZE);
-	assert_non_null(strstr(why, "2^256"));
-	buf_free(&csr);
+	req_der(r, csr);
 	OSSL_PARAM_free(params);
 	OSSL_PARAM_BLD_free(bld);
 	EVP_PKEY_CTX_free(ctx);
 	EVP_PKEY_free(pub);
 	X509_REQ_free(r);
+}
+
+static void
+test_rsa_exponent_bounds(void **state)
+{
+	BIGNUM *n = BN_new(), *e = BN_new();
+	struct cfg_profile p;
+	struct buf csr;
+	char why[512];
+
+	(void)state;
+	assert_int_equal(BN_rand(n, 2048, BN_RAND_TOP_TWO, BN_RAND_BOTTOM_ODD), 1);
+	assert_int_equal(BN_lshift(e, BN_value_one(), 257), 1);	/* 2^257 + 1 */
+	assert_int_equal(BN_add_word(e, 1), 1);
+	rsa_pub_req(n, e, &csr);
+	fill_profile(&p);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_KEY_SIZE);
+	assert_non_null(strstr(why, "2^256"));
+	buf_free(&csr);
 	BN_free(n);
 	BN_free(e);
+}
+
+/* CA/B Forum baseline 6.1.6: the modulus odd and without a factor below
+ * 752. From a real modulus: plus one (even), times 751 (odd). */
+static void
+test_rsa_modulus(void **state)
+{
+	BIGNUM *n = NULL, *e = NULL, *bad = BN_new();
+	struct cfg_profile p;
+	struct buf csr;
+	char why[512];
+
+	(void)state;
+	fill_profile(&p);
+	assert_int_equal(EVP_PKEY_get_bn_param(T.rsa2048, "n", &n), 1);
+	assert_int_equal(EVP_PKEY_get_bn_param(T.rsa2048, "e", &e), 1);
+	assert_non_null(bad);
+	/* the real one is taken (rsa_pub_req signs with T.rsa2048: here the
+	 * request's own key) */
+	rsa_pub_req(n, e, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_OK);
+	buf_free(&csr);
+	assert_non_null(BN_copy(bad, n));
+	assert_int_equal(BN_add_word(bad, 1), 1);
+	rsa_pub_req(bad, e, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_KEY_SIZE);
+	assert_non_null(strstr(why, "even"));
+	buf_free(&csr);
+	assert_non_null(BN_copy(bad, n));
+	assert_int_equal(BN_mul_word(bad, 751), 1);
+	rsa_pub_req(bad, e, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_KEY_SIZE);
+	assert_non_null(strstr(why, "below 752"));
+	buf_free(&csr);
+	BN_free(n);
+	BN_free(e);
+	BN_free(bad);
 }
 
 /* --- directories: offline parent, info, chain, certificate info --- */
@@ -2076,6 +2126,7 @@ main(void)
 		cmocka_unit_test(test_profile_policies_nocheck),
 		cmocka_unit_test(test_san_xmpp),
 		cmocka_unit_test(test_rsa_exponent_bounds),
+		cmocka_unit_test(test_rsa_modulus),
 		cmocka_unit_test(test_root_csr_install),
 		cmocka_unit_test(test_root_encrypted_parent),
 		cmocka_unit_test(test_chain_mismatch),

@@ -21,6 +21,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+
 #include "airlock.h"
 #include "config.h"
 #include "pgp.h"
@@ -249,6 +253,90 @@ test_ecdsa_point(void **state)
 	assert_non_null(strstr(why, "not a valid public key"));
 }
 
+/* an MPI: two octets of bit count, then the number */
+static void
+put_mpi(struct buf *b, const BIGNUM *v)
+{
+	uint8_t hdr[2] = { (uint8_t)(BN_num_bits(v) >> 8), (uint8_t)BN_num_bits(v) };
+	uint8_t num[1024];
+	int len = BN_bn2bin(v, num);
+
+	assert_true(len > 0 && (size_t)len <= sizeof(num));
+	assert_int_equal(buf_put(b, hdr, 2), 0);
+	assert_int_equal(buf_put(b, num, (size_t)len), 0);
+}
+
+/*
+ * An RSA user key with public exponent 1, self-signed with d = 1: with
+ * e = 1 a signature is the padded digest itself, which anyone can write,
+ * so the self-signature verifies without anyone holding a private key.
+ */
+static void
+rsa_e1_key(const char *uid, struct buf *out)
+{
+	EVP_PKEY *real = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048), *sk = NULL;
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *params;
+	BIGNUM *n = NULL;
+	struct pgp_pub pub;
+	struct buf body;
+	const uint8_t head[6] = { 4, (uint8_t)((NOW - 500) >> 24),
+	    (uint8_t)((NOW - 500) >> 16), (uint8_t)((NOW - 500) >> 8),
+	    (uint8_t)(NOW - 500), PGP_PK_RSA };
+	char why[256];
+
+	assert_non_null(real);
+	assert_non_null(ctx);
+	assert_non_null(bld);
+	assert_int_equal(EVP_PKEY_get_bn_param(real, "n", &n), 1);
+	assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, "n", n), 1);
+	assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, "e", BN_value_one()), 1);
+	assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, "d", BN_value_one()), 1);
+	params = OSSL_PARAM_BLD_to_param(bld);
+	assert_int_equal(EVP_PKEY_fromdata_init(ctx), 1);
+	assert_int_equal(EVP_PKEY_fromdata(ctx, &sk, EVP_PKEY_KEYPAIR, params), 1);
+	buf_init(&body);
+	assert_int_equal(buf_put(&body, head, sizeof(head)), 0);
+	put_mpi(&body, n);
+	put_mpi(&body, BN_value_one());
+	assert_int_equal(pgp_parse_pub(body.p, body.len, &pub, NULL, why, sizeof(why)), 0);
+	assert_int_equal(pgp_pub_load(&pub, why, sizeof(why)), 0);
+	assert_int_equal(pgp_put_hdr(out, PGP_TAG_PUBKEY, body.len), 0);
+	assert_int_equal(buf_put(out, body.p, body.len), 0);
+	assert_int_equal(pgp_put_hdr(out, PGP_TAG_UID, strlen(uid)), 0);
+	assert_int_equal(buf_put(out, uid, strlen(uid)), 0);
+	assert_int_equal(pgp_sign_cert(&pub, sk, &pub, (const uint8_t *)uid,
+	    strlen(uid), PGP_SIG_POSITIVE, NOW - 400, 0, NULL, out), 0);
+	pgp_pub_free(&pub);
+	buf_free(&body);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(sk);
+	EVP_PKEY_free(real);
+	BN_free(n);
+}
+
+/* Such a key is refused for its exponent (205), not certified. */
+static void
+test_rsa_exponent(void **state)
+{
+	struct pgp_result res;
+	struct buf key;
+	char why[512];
+
+	(void)state;
+	buf_init(&key);
+	rsa_e1_key("Eve <eve@x.org>", &key);
+	memset(&res, 0, sizeof(res));
+	assert_int_equal(certify(&key, "eve@x.org", 0, &res, why, sizeof(why)),
+	    AL_E_KEY_SIZE);
+	assert_non_null(strstr(why, "exponent"));
+	buf_free(&res.sigs);
+	buf_free(&key);
+}
+
 static void
 test_refusals(void **state)
 {
@@ -351,6 +439,7 @@ main(void)
 		cmocka_unit_test(test_certify_and_merge),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_ecdsa_point),
+		cmocka_unit_test(test_rsa_exponent),
 		cmocka_unit_test(test_enc_key_refusals),
 	};
 
