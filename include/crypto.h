@@ -25,6 +25,9 @@ const struct evp_md_st *crypto_md(enum crypto_md);
  * Forum baseline 6.1.6). 0, or -1 with why set. */
 struct evp_pkey_st;
 int	 crypto_rsa_public_ok(const struct evp_pkey_st *, char *why, size_t whysz);
+/* An Ed25519 public key not of small order (for which anyone can make
+ * signatures that verify): 0, or -1. */
+int	 crypto_ed25519_public_ok(const uint8_t pk[32]);
 int	 crypto_random(void *, size_t);
 /* HMAC-SHA256 over the concatenation a || b (b may be NULL). */
 void	 crypto_hmac(const uint8_t *key, size_t keylen, const void *a, size_t alen,

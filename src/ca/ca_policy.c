@@ -59,6 +59,22 @@ csr_check_ec(EVP_PKEY *pub, char *why, size_t whysz)
 	return AL_OK;
 }
 
+/* not a point of small order, for which anyone signs */
+static int
+csr_check_ed25519(EVP_PKEY *pub, char *why, size_t whysz)
+{
+	uint8_t pk[32];
+	size_t len = sizeof(pk);
+
+	if (!EVP_PKEY_get_raw_public_key(pub, pk, &len) || len != sizeof(pk) ||
+	    crypto_ed25519_public_ok(pk) == -1) {
+		say(why, whysz, "the Ed25519 public key is a point of small "
+		    "order");
+		return AL_E_KEY_SIZE;
+	}
+	return AL_OK;
+}
+
 static int
 csr_check_key(const struct cfg_profile *pr, EVP_PKEY *pub, char *why,
     size_t whysz)
@@ -92,7 +108,7 @@ csr_check_key(const struct cfg_profile *pr, EVP_PKEY *pub, char *why,
 		return csr_check_rsa(pr, pub, why, whysz);
 	if (bit == KEYT_EC)
 		return csr_check_ec(pub, why, whysz);
-	return AL_OK;
+	return csr_check_ed25519(pub, why, whysz);
 }
 
 static int

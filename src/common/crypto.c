@@ -147,6 +147,52 @@ done:
 	return rc;
 }
 
+/*
+ * An Ed25519 public key that is not one of the eight points of small order
+ * (in any of their encodings). OpenSSL takes them, and for those a
+ * signature of anything can be made without a private key (with A the
+ * identity, s*B = R + h*A holds for R = s*B). A point is of small order
+ * exactly when its y is 0, 1, -1 or one of the two y of the points of order
+ * 8 (y^2 = -x^2, x^2 = (1 +- sqrt(1 + d)) / d on -x^2 + y^2 = 1 + d x^2 y^2);
+ * y is the low 255 bits, taken mod p (an encoding of y + p is refused too).
+ */
+int
+crypto_ed25519_public_ok(const uint8_t pk[32])
+{
+	static const char *const small_y[] = {
+		"0", "1",
+		"7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffec",
+		"05fc536d880238b13933c6d305acdfd5f098eff289f4c345b027b2c28f95e826",
+		"7a03ac9277fdc74ec6cc392cfa53202a0f67100d760b3cba4fd84d3d706a17c7",
+	};
+	uint8_t le[32];
+	BIGNUM *y = NULL, *p = NULL, *t = NULL;
+	BN_CTX *bc = BN_CTX_new();
+	size_t i;
+	int ok = 0;
+
+	memcpy(le, pk, sizeof(le));
+	le[31] &= 0x7f;		/* the sign of x */
+	if (bc == NULL || (y = BN_lebin2bn(le, sizeof(le), NULL)) == NULL ||
+	    (t = BN_new()) == NULL || !BN_hex2bn(&p,
+	    "7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffed") ||
+	    !BN_nnmod(y, y, p, bc))
+		goto done;
+	for (i = 0; i < sizeof(small_y) / sizeof(small_y[0]); i++) {
+		if (!BN_hex2bn(&t, small_y[i]))
+			goto done;
+		if (BN_cmp(y, t) == 0)
+			goto done;
+	}
+	ok = 1;
+done:
+	BN_free(y);
+	BN_free(p);
+	BN_free(t);
+	BN_CTX_free(bc);
+	return ok ? 0 : -1;
+}
+
 int
 crypto_random(void *p, size_t n)
 {

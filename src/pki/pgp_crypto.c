@@ -22,6 +22,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "crypto.h"
 #include "pgp.h"
 
 
@@ -138,12 +139,15 @@ pub_evp(const struct pgp_pub *k)
 		return mpis(m + 1 + m[0], ml - 1 - m[0], v, vl, 1) == 1 ?
 		    ec_point_ok(pkey_from("EC", ec, v, vl, 1, curve_name(k->curve),
 		    0)) : NULL;
-	case PGP_PK_EDDSA:
+	case PGP_PK_EDDSA:	/* and not of small order: anyone signs for those */
 		if (k->curve != PGP_CURVE_ED25519 || mpis(m + 1 + m[0], ml - 1 - m[0],
-		    v, vl, 1) != 1 || vl[0] != 33 || v[0][0] != 0x40)
+		    v, vl, 1) != 1 || vl[0] != 33 || v[0][0] != 0x40 ||
+		    crypto_ed25519_public_ok(v[0] + 1) == -1)
 			return NULL;
 		return EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, v[0] + 1, 32);
 	case PGP_PK_ED25519:
+		if (ml < 32 || crypto_ed25519_public_ok(m) == -1)
+			return NULL;
 		return EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, m, 32);
 	}
 	return NULL;

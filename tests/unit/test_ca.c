@@ -1116,6 +1116,81 @@ req_sign_ecdsa(X509_REQ *r, const BIGNUM *d)
 	EC_GROUP_free(g);
 }
 
+/*
+ * r's key the Ed25519 identity point, signed for it without any private
+ * key: with A the identity, s*B = R + h*A holds for R = s*B whatever the
+ * message. R and s from a random key: its public key and its secret
+ * scalar (SHA-512 of the seed, clamped) mod L.
+ */
+static void
+req_ed25519_identity(X509_REQ *r)
+{
+	static const uint8_t identity[32] = { 0x01 };
+	uint8_t seed[32], h[64], be[32], sig[64];
+	EVP_PKEY *id = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL,
+	    identity, sizeof(identity)), *rk;
+	X509_ALGOR *alg = X509_ALGOR_new();
+	ASN1_BIT_STRING *bs = ASN1_BIT_STRING_new();
+	BIGNUM *a, *L = NULL;
+	BN_CTX *bc = BN_CTX_new();
+	size_t len = 32;
+	int i;
+
+	assert_non_null(id);
+	assert_non_null(alg);
+	assert_non_null(bs);
+	assert_int_equal(X509_REQ_set_pubkey(r, id), 1);
+	assert_int_equal(crypto_random(seed, sizeof(seed)), 0);
+	rk = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+	assert_non_null(rk);
+	assert_int_equal(EVP_PKEY_get_raw_public_key(rk, sig, &len), 1);	/* R */
+	assert_int_equal(EVP_Digest(seed, 32, h, NULL, EVP_sha512(), NULL), 1);
+	h[0] &= 248, h[31] &= 127, h[31] |= 64;
+	for (i = 0; i < 32; i++)
+		be[i] = h[31 - i];
+	a = BN_bin2bn(be, 32, NULL);
+	assert_true(BN_hex2bn(&L, "1000000000000000000000000000000014def9dea2f"
+	    "79cd65812631a5cf5d3ed") > 0);
+	assert_int_equal(BN_nnmod(a, a, L, bc), 1);
+	assert_int_equal(BN_bn2lebinpad(a, sig + 32, 32), 32);	/* s */
+	assert_int_equal(X509_ALGOR_set0(alg, OBJ_nid2obj(NID_ED25519),
+	    V_ASN1_UNDEF, NULL), 1);
+	assert_int_equal(X509_REQ_set1_signature_algo(r, alg), 1);
+	assert_true(i2d_re_X509_REQ_tbs(r, NULL) > 0);
+	assert_int_equal(ASN1_BIT_STRING_set(bs, sig, sizeof(sig)), 1);
+	bs->flags = (bs->flags & ~0x07) | ASN1_STRING_FLAG_BITS_LEFT;
+	X509_REQ_set0_signature(r, bs);
+	assert_int_equal(X509_REQ_verify(r, id), 1);	/* it does verify */
+	X509_ALGOR_free(alg);
+	EVP_PKEY_free(rk);
+	EVP_PKEY_free(id);
+	BN_free(a);
+	BN_free(L);
+	BN_CTX_free(bc);
+}
+
+/* A profile that takes Ed25519 still refuses such a key (205). */
+static void
+test_ed25519_small_order(void **state)
+{
+	struct cfg_profile p;
+	struct buf csr;
+	X509_REQ *r;
+	char why[512];
+
+	(void)state;
+	fill_profile(&p);
+	p.key_types = KEYT_ED25519;
+	r = make_req(T.p256, EVP_sha256(), good_attrs, NULL);
+	req_ed25519_identity(r);
+	req_der(r, &csr);
+	assert_int_equal(check_both(T.sub, &p, &csr, MSG_CSR_PKCS10, 30, why,
+	    sizeof(why)), AL_E_KEY_SIZE);
+	assert_non_null(strstr(why, "small order"));
+	buf_free(&csr);
+	X509_REQ_free(r);
+}
+
 /* An EC key that is not a point of the curve, or is the point at
  * infinity, is refused as a key error, never issued. */
 static void
@@ -2114,6 +2189,7 @@ main(void)
 		cmocka_unit_test(test_key_size),
 		cmocka_unit_test(test_key_type),
 		cmocka_unit_test(test_ec_point_invalid),
+		cmocka_unit_test(test_ed25519_small_order),
 		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_validity),
 		cmocka_unit_test(test_subject),

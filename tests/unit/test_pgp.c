@@ -226,6 +226,67 @@ ecdsa_load(const uint8_t *pt, size_t len, unsigned bits, char *why, size_t whysz
 	return rc;
 }
 
+/* An EdDSA (Ed25519) key's point as pgp_pub_load sees it: the curve's
+ * OID, then 0x40 and the point as an MPI of 263 bits. */
+static int
+eddsa_load(const uint8_t pt[32], char *why, size_t whysz)
+{
+	static const uint8_t oid[] = { 9, 0x2b, 0x06, 0x01, 0x04, 0x01, 0xda, 0x47,
+	    0x0f, 0x01 };
+	uint8_t mat[sizeof(oid) + 3 + 32];
+	struct pgp_pub k;
+	int rc;
+
+	memcpy(mat, oid, sizeof(oid));
+	mat[sizeof(oid)] = 0x01;
+	mat[sizeof(oid) + 1] = 0x07;
+	mat[sizeof(oid) + 2] = 0x40;
+	memcpy(mat + sizeof(oid) + 3, pt, 32);
+	memset(&k, 0, sizeof(k));
+	k.version = 4;
+	k.created = NOW;
+	k.alg = PGP_PK_EDDSA;
+	k.curve = PGP_CURVE_ED25519;
+	k.body = k.mat = mat;
+	k.len = k.matlen = sizeof(mat);
+	rc = pgp_pub_load(&k, why, whysz);
+	pgp_pub_free(&k);
+	return rc;
+}
+
+/* Ed25519 points of small order (the identity, y = -1, y = 0 and one of
+ * order 8) are not keys: for them anyone makes signatures that verify. A
+ * real key's point is. */
+static void
+test_eddsa_small_order(void **state)
+{
+	static const uint8_t small[4][32] = {
+		{ 0x01 },
+		{ 0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f },
+		{ 0x00 },
+		{ 0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b,
+		  0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39,
+		  0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0xfa },
+	};
+	EVP_PKEY *real = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	uint8_t pk[32];
+	size_t len = sizeof(pk), i;
+	char why[256];
+
+	(void)state;
+	assert_non_null(real);
+	assert_int_equal(EVP_PKEY_get_raw_public_key(real, pk, &len), 1);
+	assert_int_equal(eddsa_load(pk, why, sizeof(why)), 0);
+	for (i = 0; i < 4; i++) {
+		why[0] = '\0';
+		assert_int_equal(eddsa_load(small[i], why, sizeof(why)), -1);
+		assert_non_null(strstr(why, "not a valid public key"));
+	}
+	EVP_PKEY_free(real);
+}
+
 /* An ECDSA key must be a point of its curve other than the point at
  * infinity (for which anyone can make a signature that verifies, so a
  * self-signature proves nothing); the generator of P-256 is one. */
@@ -440,6 +501,7 @@ main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_ecdsa_point),
 		cmocka_unit_test(test_rsa_exponent),
+		cmocka_unit_test(test_eddsa_small_order),
 		cmocka_unit_test(test_enc_key_refusals),
 	};
 
