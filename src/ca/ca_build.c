@@ -4,6 +4,7 @@
  */
 
 #include "ca_int.h"
+#include "crl_x509.h"
 #include "crypto.h"
 
 static const struct {
@@ -413,38 +414,6 @@ ca_sigalg(EVP_PKEY_CTX *pctx, X509_ALGOR *alg)
 	    q == aid + params[0].return_size ? 0 : -1;
 }
 
-/* Certificate ::= SEQUENCE { tbs, AlgorithmIdentifier, BIT STRING } */
-static int
-ca_der_cert(struct buf *out, const unsigned char *tbs, int tbslen,
-    const X509_ALGOR *alg, const unsigned char *sig, size_t siglen)
-{
-	unsigned char *aid = NULL, *p;
-	int aidlen, bitlen, inner, total, rc = -1;
-
-	if ((aidlen = i2d_X509_ALGOR(alg, &aid)) <= 0 || siglen > INT_MAX / 2)
-		goto done;
-	bitlen = ASN1_object_size(0, (int)siglen + 1, V_ASN1_BIT_STRING);
-	if (bitlen <= 0 || tbslen > INT_MAX / 4 || aidlen > INT_MAX / 4)
-		goto done;
-	inner = tbslen + aidlen + bitlen;
-	if ((total = ASN1_object_size(1, inner, V_ASN1_SEQUENCE)) <= 0 ||
-	    buf_reserve(out, (size_t)total) == -1)
-		goto done;
-	p = out->p + out->len;
-	ASN1_put_object(&p, 1, inner, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
-	memcpy(p, tbs, (size_t)tbslen), p += tbslen;
-	memcpy(p, aid, (size_t)aidlen), p += aidlen;
-	ASN1_put_object(&p, 0, (int)siglen + 1, V_ASN1_BIT_STRING,
-	    V_ASN1_UNIVERSAL);
-	*p++ = 0;	/* no unused bits */
-	memcpy(p, sig, siglen), p += siglen;
-	out->len = (size_t)(p - out->p);
-	rc = 0;
-done:
-	OPENSSL_free(aid);
-	return rc;
-}
-
 /*
  * Signs x and puts its DER in out, encoding the TBS part once: X509_sign
  * encodes it to sign it and i2d_X509 would encode it again (at P-256 rates
@@ -455,13 +424,13 @@ done:
 static int
 ca_sign_der(X509 *x, EVP_PKEY *key, struct buf *out, char *why, size_t whysz)
 {
-	unsigned char *tbs = NULL, *sig = NULL;
+	unsigned char *tbs = NULL, *sig = NULL, *aid = NULL;
 	EVP_MD_CTX *mctx = NULL;
 	EVP_PKEY_CTX *pctx = NULL;
 	X509_ALGOR *alg = NULL;
 	const EVP_MD *md;
 	size_t siglen = 0;
-	int tbslen = 0, rc = -1;
+	int tbslen = 0, aidlen, rc = -1;
 
 	if (ca_sign_md(key, &md, why, whysz) == -1)
 		return -1;
@@ -483,7 +452,11 @@ ca_sign_der(X509 *x, EVP_PKEY *key, struct buf *out, char *why, size_t whysz)
 	    (sig = OPENSSL_malloc(siglen)) == NULL ||
 	    EVP_DigestSign(mctx, sig, &siglen, tbs, (size_t)tbslen) <= 0)
 		goto fail;
-	if (ca_der_cert(out, tbs, tbslen, alg, sig, siglen) == -1) {
+	/* Certificate ::= SEQUENCE { tbs, AlgorithmIdentifier, BIT STRING },
+	 * put together as a CRL is */
+	if ((aidlen = i2d_X509_ALGOR(alg, &aid)) <= 0 ||
+	    crl_assemble(tbs, (size_t)tbslen, aid, (size_t)aidlen, sig, siglen,
+	    out) == -1) {
 		say(why, whysz, "cannot encode the certificate");
 		goto done;
 	}
@@ -494,6 +467,7 @@ fail:
 done:
 	OPENSSL_free(tbs);
 	OPENSSL_free(sig);
+	OPENSSL_free(aid);
 	X509_ALGOR_free(alg);
 	EVP_MD_CTX_free(mctx);
 	return rc;
