@@ -565,12 +565,14 @@ ca_issue(struct ca *ca, const struct cfg_profile *pr,
     const struct ca_request *req, const uint8_t *serial, size_t serial_len,
     struct ca_issued *out, char *why, size_t whysz)
 {
+	struct ca_certinfo check;
 	struct csr c;
 	X509 *x = NULL;
 	time_t not_after = 0;
 	int rc;
 
 	memset(&c, 0, sizeof(c));
+	memset(&check, 0, sizeof(check));
 	buf_init(&out->der);
 	out->not_before = out->not_after = 0;
 	out->subject[0] = '\0';
@@ -583,6 +585,18 @@ ca_issue(struct ca *ca, const struct cfg_profile *pr,
 	    why, whysz)) == NULL || ca_sign_der(x, ca->key, &out->der, why,
 	    whysz) == -1)
 		goto done;
+	/* a key on a token could misbehave, and a faulty RSA signature can give
+	 * the key away to whoever receives it: checked with the CA
+	 * certificate's key before the certificate leaves, as the CRL builder
+	 * checks its signatures (a key in memory: OpenSSL checks its own RSA
+	 * computation) */
+	if (ca->engine != NULL && ca_cert_info(out->der.p, out->der.len, ca,
+	    &check, why, whysz) == -1) {
+		say(why, whysz, "the token's signature on the certificate does "
+		    "not verify with the CA certificate; nothing was issued");
+		goto done;
+	}
+	ca_certinfo_free(&check);
 	/* the certificate's subject is the request's, printed by csr_check */
 	memcpy(out->subject, c.subject_line, sizeof(out->subject));
 	out->not_before = req->now;

@@ -70,8 +70,9 @@ for spec in "t1 hsm-ec sslserver" "t2 hsm-ec sslclient" "t3 hsm-rsa sslserver"; 
 	check "$n: openssl verify -purpose $pu" \
 		'openssl verify -x509_strict -purpose $pu -CAfile "$D/ca/root/ca.crt" -untrusted "$D/ca/$r/ca.crt" "$out/$n.crt" >/dev/null'
 	cat "$out/$n.crt" "$D/ca/$r/ca.crt" "$D/ca/root/ca.crt" > "$D/full-$n.pem" 2>/dev/null
+	# the leaf first: without it certtool verifies the CA certificates alone
 	check "$n: certtool --verify-chain" \
-		'certtool --verify-chain --infile "$D/full-$n.pem" 2>&1 | grep -q "Verified"'
+		'[ -s "$out/$n.crt" ] && certtool --verify-chain --infile "$D/full-$n.pem" 2>&1 | grep -q "Verified"'
 done
 check "the signer says nothing went wrong" '! grep -qi "error\|cannot" "$D/log/signerd.log"'
 al_stop "$D"
