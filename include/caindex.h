@@ -58,5 +58,19 @@ int	 caindex_import(struct db *, const struct ca *, const char *root,
  * written to fd as it goes (in pieces of 256 KiB). */
 int	 caindex_export(struct db *, const char *root, time_t now, int fd,
 	    char *why, size_t whysz);
+/* An entry's certificate file, opened read-only (path: the file's name, or
+ * on failure newcerts/SERIAL.pem); -1 with errno if there is none. */
+int	 caindex_cert_open(const char *dir, const struct caindex_entry *,
+	    char *path);
+
+/* caindex_ahead.c: the certificate files of index.txt's lines from + 1 to
+ * to asked of the kernel ahead of the import, at most window lines past
+ * the line given to caindex_ahead_taken. NULL if its threads cannot start
+ * (the import goes on without). _stop returns the files asked for. */
+struct caindex_ahead;
+struct caindex_ahead *caindex_ahead_start(const char *dir, int64_t from,
+	    int64_t to, int64_t window);
+void	 caindex_ahead_taken(struct caindex_ahead *, int64_t lineno);
+uint64_t caindex_ahead_stop(struct caindex_ahead *);
 
 #endif

@@ -52,6 +52,7 @@ uint64_t mono_ms(void);				/* CLOCK_MONOTONIC in ms */
 uint64_t real_ns(void);				/* CLOCK_REALTIME in ns */
 /* The whole file (at most max bytes) in b: 0; or -1 (errno set), b freed. */
 int	 read_file(const char *, struct buf *, size_t max);
+int	 read_fd_close(int, struct buf *, size_t max);	/* closes the fd */
 int	 write_file_atomic(const char *, const void *, size_t, int mode);
 /* A new file (O_EXCL, no link followed) written whole, with mode whatever
  * the umask, fsynced when sync: 0, or -1 with errno and nothing left. */

@@ -25,6 +25,7 @@
  * is most of an import's work).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -391,6 +392,7 @@ struct caindex_import {
 	struct caindex_chunk *committing;	/* its committer thread runs */
 	pthread_t	 committer;
 	int		 joinable;	/* committer is a thread of its own */
+	struct caindex_ahead *ahead;	/* reads the next chunks' files ahead */
 	char		*why;
 	size_t		 whysz;
 };
@@ -408,29 +410,51 @@ caindex_path(char *out, const char *dir, const char *a, const char *b)
 	return n < 0 || n >= PATH_MAX ? -1 : 0;
 }
 
+/* A certificate file, opened for reading without touching its access
+ * time where the caller may (an import reads a million files once: under
+ * relatime each first read in a day would dirty an inode to be written). */
+static int
+caindex_open(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOATIME);
+
+	if (fd == -1 && errno == EPERM)		/* not the file's owner */
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd;
+}
+
+int
+caindex_cert_open(const char *dir, const struct caindex_entry *e, char *path)
+{
+	static const char *const where[] = { "newcerts/", "certs/", "" };
+	size_t i;
+	int fd;
+
+	if (strcmp(e->file, "unknown") != 0 && strchr(e->file, '/') == NULL &&
+	    caindex_path(path, dir, "", e->file) == 0 &&
+	    (fd = caindex_open(path)) != -1)
+		return fd;
+	for (i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+		if (caindex_path(path, dir, where[i], e->serial_hex) == -1 ||
+		    strlen(path) + 5 > PATH_MAX)
+			return -1;
+		strcat(path, ".pem");
+		if ((fd = caindex_open(path)) != -1)
+			return fd;
+	}
+	caindex_path(path, dir, "newcerts/", e->serial_hex);
+	strcat(path, ".pem");
+	return -1;
+}
+
 /* The certificate of an entry: where openssl ca puts it, or the named file. */
 static int
 caindex_read_cert(const struct caindex_import *im, const struct caindex_entry *e,
     struct buf *b, char *path)
 {
-	static const char *const where[] = { "newcerts/", "certs/", "" };
-	size_t i;
+	int fd = caindex_cert_open(im->dir, e, path);
 
-	if (strcmp(e->file, "unknown") != 0 && strchr(e->file, '/') == NULL &&
-	    caindex_path(path, im->dir, "", e->file) == 0 &&
-	    read_file(path, b, 1 << 20) == 0)
-		return 0;
-	for (i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
-		if (caindex_path(path, im->dir, where[i], e->serial_hex) == -1 ||
-		    strlen(path) + 5 > PATH_MAX)
-			return -1;
-		strcat(path, ".pem");
-		if (read_file(path, b, 1 << 20) == 0)
-			return 0;
-	}
-	caindex_path(path, im->dir, "newcerts/", e->serial_hex);
-	strcat(path, ".pem");
-	return -1;
+	return fd == -1 ? -1 : read_fd_close(fd, b, 1 << 20);
 }
 
 /* Reads and checks slot i's certificate; on any thread. */
@@ -567,6 +591,7 @@ caindex_flush(struct caindex_import *im, struct caindex_chunk *c,
 {
 	size_t i;
 
+	caindex_ahead_taken(im->ahead, c->slot[c->n - 1].lineno);
 	caindex_take_all(c);
 	if (caindex_commit_wait(im, res, progress, arg) == -1) {
 		caindex_free_chunk(c);
@@ -755,8 +780,13 @@ caindex_import(struct db *d, const struct ca *ca, const char *root,
 	    res->lines;
 	if (progress != NULL)
 		progress(arg, res->done, res->lines);
-	if (caindex_walk(im, f, res->done, to, res, progress, arg) == -1)
+	/* the next two chunks' files are read ahead while one is checked */
+	im->ahead = caindex_ahead_start(dir, res->done, to, 2 * CAINDEX_CHUNK);
+	rc = caindex_walk(im, f, res->done, to, res, progress, arg);
+	caindex_ahead_stop(im->ahead);
+	if (rc == -1)
 		goto done;
+	rc = -1;
 	if (to == res->lines) {
 		caindex_small(dir, "serial", serial, sizeof(serial));
 		caindex_small(dir, "crlnumber", crlnumber, sizeof(crlnumber));

@@ -127,6 +127,7 @@ static const int sandbox_common[] = {
 	SCMP_SYS(futex), SCMP_SYS(sched_yield), SCMP_SYS(sysinfo),
 	SCMP_SYS(recvfrom), SCMP_SYS(recvmsg), SCMP_SYS(shutdown),
 	SCMP_SYS(getsockopt), SCMP_SYS(statfs), SCMP_SYS(fstatfs),
+	SCMP_SYS(fadvise64),	/* a hint: an import's files read ahead */
 };
 
 static const int sandbox_cable[] = { SCMP_SYS(flock) };

@@ -151,8 +151,6 @@ int
 read_file(const char *path, struct buf *b, size_t max)
 {
 	int fd, saved;
-	ssize_t r;
-	uint8_t tmp[4096];
 
 	buf_reset(b);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
@@ -161,6 +159,17 @@ read_file(const char *path, struct buf *b, size_t max)
 		errno = saved;
 		return -1;
 	}
+	return read_fd_close(fd, b, max);
+}
+
+int
+read_fd_close(int fd, struct buf *b, size_t max)
+{
+	int saved;
+	ssize_t r;
+	uint8_t tmp[4096];
+
+	buf_reset(b);
 	for (;;) {
 		r = read(fd, tmp, sizeof(tmp));
 		if (r == -1 && errno == EINTR)
