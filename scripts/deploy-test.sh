@@ -291,6 +291,47 @@ webapp_submit web2 server
 eventually 60 answered web2
 check "4-link-works-after-root-commands" test -e "$W$spool/out/web2.crt"
 
+# the operator migrates an old `openssl ca` directory of class1 into ca.db,
+# as root, while the signer runs (its files read ahead, O_NOATIME, inside
+# airlockctl's sandbox): the certificates are in ca.db, ca.db and the files
+# SQLite keeps beside it stay the signer's, and the signer signs on after
+old_ca() {	# $S/root/oldca (where root keeps it): three certificates of class1, as openssl ca leaves them
+	local o=$S/root/oldca d=$S/var/lib/airlock/signer/ca/class1 i sn end
+	mkdir -p "$o/newcerts" && : > "$o/index.txt" || return 1
+	for i in 1 2 3; do
+		sn=$(printf '%04X' $((0x5000 + i)))
+		csr "old$i" "/CN=old$i.deploy.example" &&
+		openssl x509 -req -in "$T/old$i.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
+			-passin "file:$S/etc/airlock/class1.pass" -set_serial "0x$sn" \
+			-days 30 -out "$o/newcerts/$sn.pem" 2>>"$L/oldca.log" || return 1
+		end=$(date -u -d "$(openssl x509 -in "$o/newcerts/$sn.pem" -noout -enddate |
+			cut -d= -f2)" +%y%m%d%H%M%SZ) || return 1
+		printf 'V\t%s\t\t%s\tunknown\t/CN=old%d.deploy.example\n' "$end" "$sn" "$i" \
+			>> "$o/index.txt"
+	done
+	echo 01 > "$o/crlnumber"
+}
+import_as_root() {
+	local db=/var/lib/airlock/signer/ca.db u f
+	u=$(uid_of "$S" airlock-signer)
+	old_ca || return 1
+	in_s "$ctl" -c /etc/airlock/airlock.conf import-openssl-ca class1 "$S/root/oldca" \
+		>"$L/import.log" 2>&1 || { cat "$L/import.log"; return 1; }
+	grep -q "imported 3 certificates" "$L/import.log" || { cat "$L/import.log"; return 1; }
+	[ "$(sqlite3 "$S$db" "select count(*) from certs where serial in
+		(x'5001', x'5002', x'5003')")" = 3 ] || { echo "not in ca.db"; return 1; }
+	for f in "$S$db" "$S$db-wal" "$S$db-shm"; do
+		[ ! -e "$f" ] || [ "$(stat -c %u "$f")" = "$u" ] ||
+			{ echo "$f: owner $(stat -c %U "$f")"; return 1; }
+	done
+	alive airlock-signerd
+}
+check "import-openssl-ca-beside-the-signer" import_as_root
+csr web3 "/CN=www3.deploy.example" -addext "subjectAltName=DNS:www3.deploy.example"
+webapp_submit web3 server
+eventually 60 answered web3
+check "signer-signs-after-the-import" test -e "$W$spool/out/web3.crt"
+
 # 5. a damaged ca.db stops the signer and shows in status and audit verify
 damaged_db() {
 	local db=$S/var/lib/airlock/signer/ca.db rc=0
