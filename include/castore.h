@@ -59,6 +59,13 @@ int	 castore_prune(struct db *, int64_t before, int max, int64_t *n);
 int	 castore_begin(struct db *);
 int	 castore_commit(struct db *);
 void	 castore_rollback(struct db *);
+/* cert_counts for certificates just inserted into certs (the code that
+ * inserts them counts them: there is no trigger on insert) */
+int	 castore_count_add(struct db *, const char *root, int64_t issued,
+	    int64_t revoked);
+/* db_flat and db_doomed (db.h): a transaction without inner savepoints */
+int	 castore_flat(struct db *);
+int	 castore_doomed(const struct db *);
 struct castore_counts {
 	int64_t		 issued;	/* every certificate of the root */
 	int64_t		 valid;		/* not revoked, not expired */

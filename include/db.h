@@ -12,6 +12,8 @@ struct db {
 	sqlite3		*h;
 	char		 path[4096];
 	int		 depth;		/* open db_begin levels; above 1 they are savepoints */
+	int		 flat;		/* this transaction's inner levels: no savepoints */
+	int		 doomed;	/* an inner level was rolled back while flat */
 	int64_t		 begin_changes;	/* sqlite3_total_changes64 at the outer BEGIN */
 	struct {
 		const char	*sql;	/* a string literal: its address is the key */
@@ -29,6 +31,12 @@ int	 db_exec(struct db *, const char *sql);
 int	 db_begin(struct db *);
 int	 db_commit(struct db *);
 void	 db_rollback(struct db *);
+/* Inside a transaction: its inner levels make no savepoints from now on
+ * until it ends (a savepoint copies every page it changes first, SQLite's
+ * sub-journal). An inner level rolled back then cannot be undone alone: the
+ * transaction is doomed (db_doomed), and its db_commit rolls it back. */
+int	 db_flat(struct db *);
+int	 db_doomed(const struct db *);
 int	 db_step_done(struct db *, sqlite3_stmt *);	/* step, expect DONE, finalize */
 int	 db_blob(sqlite3_stmt *, int col, struct buf *);
 /* The integer in the first column of a query's one row (NULL reads 0): 0, or -1. */

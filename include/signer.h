@@ -27,6 +27,7 @@ struct signer_stats {
 	uint64_t	 storage_errors;
 	uint64_t	 time_samples;
 	uint64_t	 pgp_certified;	/* OpenPGP keys certified */
+	uint64_t	 batches_again;	/* recorded again, a savepoint a request */
 };
 
 #define SIGNER_SERIAL_LEN	16	/* 126 random bits: positive, fixed length */
@@ -209,5 +210,7 @@ int	 signer_pre_take(struct signer *, const struct msg *m, uint8_t *serial,
 	    struct ca_issued *, int *code, char *why, size_t whysz);
 /* After the ordered pass: what nobody took is dropped. */
 void	 signer_pre_clear(struct signer *);
+/* After signer_pre_wait: were all n requests of the batch signed ahead? */
+int	 signer_pre_all(const struct signer *, size_t n);
 
 #endif

@@ -11,7 +11,11 @@
  *
  * Counts (schema step "counts", made once by the first writer that opens a
  * ca.db without it, in one transaction): cert_counts holds per root the
- * certificates issued and revoked, kept by triggers on certs, and the
+ * certificates issued and revoked, kept by triggers on certs when a row is
+ * revoked or deleted and by the code that inserts rows (castore_count_add;
+ * schema step "counts-insert" drops the insert trigger of older ca.db: it
+ * had SQLite keep a statement journal for every certificate, about 40 % of
+ * the signer's bookkeeping a certificate at P-256 rates), and the
  * partial index certs_live orders the certificates not revoked by expiry;
  * together they answer airlockctl status and roots without reading a
  * million rows. A reader opening a ca.db that has not had the step yet
@@ -89,6 +93,10 @@ static const char castore_counts_step[] =
 static const char castore_order_step[] =
 	"CREATE INDEX certs_by_root ON certs(root);";
 
+/* Since "counts-insert" the code that inserts certificates counts them. */
+static const char castore_counts_insert_step[] =
+	"DROP TRIGGER cert_counts_insert;";
+
 /* the SQL says "type = 3" literally, or the partial index is not used */
 _Static_assert(MSG_CRL_FETCH == 3, "answers_crl holds the answers to CRL_FETCH");
 
@@ -119,35 +127,39 @@ castore_has_counts(struct db *d)
 
 static const struct {
 	const char	*step;
-	const char	*type, *name;	/* what the step makes */
+	const char	*type, *name;	/* what the step makes, or drops (gone) */
 	const char	*sql;
 	const char	*what;		/* for the log */
+	int		 gone;
 } castore_steps[] = {
 	{ "counts", "table", "cert_counts", castore_counts_step,
-	    "certificate counts per root, kept by triggers" },
+	    "certificate counts per root, kept by triggers", 0 },
 	{ "order", "index", "certs_by_root", castore_order_step,
-	    "each root's certificates in the order stored, for SERIALS_FETCH" },
+	    "each root's certificates in the order stored, for SERIALS_FETCH", 0 },
+	{ "counts-insert", "trigger", "cert_counts_insert",
+	    castore_counts_insert_step, "certificates counted as they are "
+	    "inserted, without a trigger", 1 },
 };
 
 /* Step i, once: 0 (made now or before), -1 on error. */
 static int
 castore_step(struct db *d, size_t i)
 {
-	int r;
+	int r, todo = castore_steps[i].gone ? 1 : 0;	/* castore_has's */
 
-	if ((r = castore_has(d, castore_steps[i].type, castore_steps[i].name)) != 0)
-		return r == 1 ? 0 : -1;
+	if ((r = castore_has(d, castore_steps[i].type, castore_steps[i].name)) != todo)
+		return r == -1 ? -1 : 0;
 	if (db_begin(d) == -1)
 		return -1;
 	/* again inside the transaction: another writer may have done it */
 	if ((r = castore_has(d, castore_steps[i].type, castore_steps[i].name)) == -1 ||
-	    (r == 0 && db_exec(d, castore_steps[i].sql) == -1)) {
+	    (r == todo && db_exec(d, castore_steps[i].sql) == -1)) {
 		db_rollback(d);
 		return -1;
 	}
 	if (db_commit(d) == -1)
 		return -1;
-	if (r == 0)
+	if (r == todo)
 		log_info("%s: schema step \"%s\" made (%s)", d->path,
 		    castore_steps[i].step, castore_steps[i].what);
 	return 0;
@@ -278,7 +290,35 @@ castore_put_cert(struct db *d, const struct castore_cert *c)
 	sqlite3_bind_int64(st, 5, c->not_after);
 	sqlite3_bind_text(st, 6, c->subject, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 7, c->der, (int)c->der_len, SQLITE_STATIC);
-	return db_step_reset(d, st);
+	if (db_step_reset(d, st) == -1)
+		return -1;
+	return castore_count_add(d, c->root, 1, 0);
+}
+
+int
+castore_count_add(struct db *d, const char *root, int64_t issued,
+    int64_t revoked)
+{
+	sqlite3_stmt *st;
+	int i;
+
+	if (issued == 0 && revoked == 0)
+		return 0;
+	for (i = 0; i < 2; i++) {
+		if (db_cached(d, &st, i == 0 ? "UPDATE cert_counts SET issued ="
+		    " issued + ?2, revoked = revoked + ?3 WHERE root = ?1" :
+		    "INSERT INTO cert_counts (root, issued, revoked)"
+		    " VALUES (?1, ?2, ?3)") == -1)
+			return -1;
+		sqlite3_bind_text(st, 1, root, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, issued);
+		sqlite3_bind_int64(st, 3, revoked);
+		if (db_step_reset(d, st) == -1)
+			return -1;
+		if (sqlite3_changes(d->h) == 1)
+			return 0;	/* the root's row, or a new one */
+	}
+	return -1;
 }
 
 int

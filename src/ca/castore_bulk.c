@@ -48,6 +48,18 @@ castore_commit(struct db *d)
 	return db_commit(d);
 }
 
+int
+castore_flat(struct db *d)
+{
+	return db_flat(d);
+}
+
+int
+castore_doomed(const struct db *d)
+{
+	return db_doomed(d);
+}
+
 void
 castore_rollback(struct db *d)
 {
@@ -352,7 +364,7 @@ castore_import_chunk(struct db *d, const char *root, const char *src,
     size_t *conflict)
 {
 	sqlite3_stmt *ins = NULL, *same = NULL;
-	int64_t added = 0;
+	int64_t added = 0, revoked = 0;
 	size_t i;
 	int rc = -1, r;
 
@@ -374,8 +386,10 @@ castore_import_chunk(struct db *d, const char *root, const char *src,
 			goto done;
 		}
 		added += r;
+		revoked += r == 1 && rows[i].revoked != 0;
 	}
-	rc = castore_import_progress(d, root, src, lines_done, added);
+	if (castore_count_add(d, root, added, revoked) == 0)
+		rc = castore_import_progress(d, root, src, lines_done, added);
 done:
 	sqlite3_finalize(ins);
 	sqlite3_finalize(same);

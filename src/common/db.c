@@ -280,19 +280,37 @@ db_begin(struct db *d)
 	if ((d->depth == 0) != (sqlite3_get_autocommit(d->h) != 0) ||
 	    d->depth == DB_DEPTH_MAX)
 		return -1;
-	if (d->depth == 0)
+	if (d->depth == 0) {
 		d->begin_changes = sqlite3_total_changes64(d->h);
-	if (db_tx(d, db_sp_begin, d->depth) == -1)
+		d->flat = d->doomed = 0;
+	}
+	if ((d->depth == 0 || !d->flat) && db_tx(d, db_sp_begin, d->depth) == -1)
 		return -1;
 	d->depth++;
 	return 0;
 }
 
 int
+db_flat(struct db *d)
+{
+	if (d->depth != 1 || sqlite3_get_autocommit(d->h))
+		return -1;
+	d->flat = 1;
+	return 0;
+}
+
+int
+db_doomed(const struct db *d)
+{
+	return d->doomed;
+}
+
+int
 db_commit(struct db *d)
 {
 	if (d->depth == 0 || sqlite3_get_autocommit(d->h) ||
-	    db_tx(d, db_sp_end, d->depth - 1) == -1) {
+	    (d->depth == 1 && d->doomed) || ((d->depth == 1 || !d->flat) &&
+	    db_tx(d, db_sp_end, d->depth - 1) == -1)) {
 		db_rollback(d);
 		return -1;
 	}
@@ -311,6 +329,10 @@ db_rollback(struct db *d)
 		return;
 	}
 	d->depth--;
+	if (d->flat) {		/* no savepoint to go back to: all of it goes */
+		d->doomed = 1;
+		return;
+	}
 	if (!sqlite3_get_autocommit(d->h) && db_tx(d, db_sp_undo, d->depth) == 0)
 		db_tx(d, db_sp_end, d->depth);
 }

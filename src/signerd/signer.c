@@ -725,12 +725,49 @@ signer_handle_one(struct signer *s, const uint8_t *req, size_t len,
  * id seen twice in one batch finds the first one's answer (uncommitted,
  * on the same connection) and is not processed again. Its SIGN requests
  * were signed ahead on the pool's threads (signer_pool.c), when there are.
+ *
+ * A batch whose requests were all signed ahead (SIGN requests of profiles
+ * without approvals, none answered before) is recorded without those
+ * savepoints: SQLite copies every page a savepoint changes before changing
+ * it, about ten pages of 8 KiB a certificate, which was a third of the
+ * main thread's work a request at P-256 rates. If one of its requests then
+ * cannot be recorded, the transaction is doomed (db_flat): it is rolled
+ * back and the batch recorded again, each request in its savepoint as
+ * above, so the failure stays that request's (signer_batch_again).
  */
+static void
+signer_batch_again(struct signer *s, const struct signer_req *r, size_t n,
+    struct buf *ans)
+{
+	size_t i;
+
+	castore_rollback(s->db);		/* the whole transaction */
+	buf_reset(&s->outcomes);		/* none of them happened */
+	s->st = s->batch.before;
+	s->st.batches_again++;
+	s->batch.failed = 0;
+	log_warnx("a request of a batch of %zu could not be recorded: the "
+	    "batch is recorded again, each request in a savepoint of its own", n);
+	if (castore_begin(s->db) == -1) {
+		log_warnx("cannot start a transaction: %s", db_last_error(s->db));
+		s->batch.open = 0;
+		s->st.requests += n;
+		for (i = 0; i < n; i++)
+			signer_retry_later(s, r[i].p, r[i].len, &ans[i]);
+		s->batch.failed = (int)n;
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (signer_handle_one(s, r[i].p, r[i].len, &ans[i]) == -1)
+			s->batch.failed++;
+}
+
 void
 signer_batch_record(struct signer *s, const struct signer_req *r, size_t n,
     struct buf *ans)
 {
 	size_t i;
+	int flat;
 
 	s->batch.before = s->st;
 	s->batch.failed = 0;
@@ -751,9 +788,15 @@ signer_batch_record(struct signer *s, const struct signer_req *r, size_t n,
 	s->batch.open = 1;
 	buf_reset(&s->outcomes);
 	signer_pre_wait(s, r, n);	/* signed ahead, on every core */
-	for (i = 0; i < n; i++)
+	flat = signer_pre_all(s, n) && castore_flat(s->db) == 0;
+	for (i = 0; i < n; i++) {
 		if (signer_handle_one(s, r[i].p, r[i].len, &ans[i]) == -1)
 			s->batch.failed++;
+		if (flat && castore_doomed(s->db)) {
+			signer_batch_again(s, r, n, ans);
+			break;
+		}
+	}
 	signer_pre_clear(s);		/* what nobody took was never issued */
 }
 

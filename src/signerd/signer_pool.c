@@ -425,6 +425,14 @@ signer_pre_take(struct signer *s, const struct msg *m, uint8_t *serial,
 	return 0;
 }
 
+int
+signer_pre_all(const struct signer *s, size_t n)
+{
+	const struct signer_pool *pl = s->pool;
+
+	return pl != NULL && n > 0 && pl->cur_to - pl->cur_from == n;
+}
+
 void
 signer_pre_clear(struct signer *s)
 {

@@ -297,9 +297,12 @@ main(int argc, char **argv)
 	ipc_close(&d.req);
 	ipc_close(&d.ans);
 	log_info("stopping: %llu requests, %llu issued, %llu rejected, %llu replayed, "
-	    "%llu CRL answers pruned", (unsigned long long)d.s.st.requests,
+	    "%llu storage errors, %llu batches recorded again, %llu CRL answers "
+	    "pruned", (unsigned long long)d.s.st.requests,
 	    (unsigned long long)d.s.st.issued, (unsigned long long)d.s.st.rejected,
-	    (unsigned long long)d.s.st.replayed, (unsigned long long)d.ret.pruned);
+	    (unsigned long long)d.s.st.replayed,
+	    (unsigned long long)d.s.st.storage_errors,
+	    (unsigned long long)d.s.st.batches_again, (unsigned long long)d.ret.pruned);
 	signer_record_stop(&d.s);
 	signer_pool_stop(&d.s);
 	signer_free(&d.s);

@@ -11,7 +11,9 @@
  * and it goes through once the fault is gone; a failure that loses the
  * whole transaction (a trigger rolls it back) answers every request of the
  * batch 501 and leaves nothing of it in ca.db, and the same batch sent
- * again is signed exactly once.
+ * again is signed exactly once. With the signing threads a batch signed
+ * ahead is recorded without a savepoint a request; one of its requests
+ * failing has it recorded again with them, with the same answers.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -438,6 +440,52 @@ test_pipeline_lost_batch(void **state)
 	signer_pool_stop(&T.s);
 }
 
+/* A batch signed ahead is recorded without a savepoint a request: when
+ * one of its requests cannot be recorded, the batch is recorded again,
+ * each request in its savepoint, and the failure stays that request's */
+static void
+test_pipeline_one_fails(void **state)
+{
+	struct buf ra[3], ans[NB];
+	struct signer_req a[3];
+	uint8_t ida[3][AIRLOCK_REQID_LEN];
+	int64_t certs = count("certs"), answers = count("answers");
+	uint64_t again = T.s.st.batches_again;
+	size_t i;
+	int code;
+
+	(void)state;
+	for (i = 0; i < NB; i++)
+		buf_init(&ans[i]);
+	assert_int_equal(signer_pool_start(&T.s), 0);
+	on_db("CREATE TRIGGER poison1 BEFORE INSERT ON certs "
+	    "WHEN NEW.subject LIKE '%ppoison1%' BEGIN SELECT RAISE(ABORT, "
+	    "'disk says no'); END");
+	make_batch(ra, a, ida, 3, "ppoison");	/* ppoison1 cannot be recorded */
+	signer_batch_ahead(&T.s, a, 3);
+	signer_batch_record(&T.s, a, 3, ans);
+	assert_int_equal(T.s.st.batches_again, again + 1);
+	assert_int_equal(signer_batch_commit(&T.s, a, 3, ans), 1);
+	assert_int_equal(answer_type(&ans[0], &code), MSG_CERT);
+	assert_int_equal(answer_type(&ans[1], &code), MSG_ERROR);
+	assert_int_equal(code, AL_E_STORAGE);
+	assert_int_equal(answer_type(&ans[2], &code), MSG_CERT);
+	assert_int_equal(count("certs"), certs + 2);
+	assert_int_equal(count("answers"), answers + 2);
+	free_all(ans, 3);
+	/* repaired: the three again, the two answered from the store and the
+	 * third signed, once; no batch recorded twice */
+	on_db("DROP TRIGGER poison1");
+	assert_int_equal(signer_handle_batch(&T.s, a, 3, ans), 0);
+	all_certs(ans, 3);
+	assert_int_equal(count("certs"), certs + 3);
+	assert_int_equal(count("answers"), answers + 3);
+	assert_int_equal(T.s.st.batches_again, again + 1);
+	free_all(ans, 3);
+	free_all(ra, 3);
+	signer_pool_stop(&T.s);
+}
+
 #define PB	48		/* requests per batch */
 #define PN	10		/* batches: more than the ring's slots */
 
@@ -449,7 +497,7 @@ test_pipeline_ring(void **state)
 	static struct signer_req r[PN][PB];
 	static uint8_t id[PN][PB][AIRLOCK_REQID_LEN];
 	int64_t certs = count("certs");
-	uint64_t replayed = T.s.st.replayed;
+	uint64_t replayed = T.s.st.replayed, again = T.s.st.batches_again;
 	char tag[16];
 	int head = 0, next = 0, recorded = 0, i;
 
@@ -478,6 +526,7 @@ test_pipeline_ring(void **state)
 	}
 	assert_int_equal(count("certs"), certs + PN * PB);
 	assert_int_equal(T.s.st.replayed, replayed);
+	assert_int_equal(T.s.st.batches_again, again);	/* none failed */
 	free_all(ans, PB);
 	for (i = 0; i < PN; i++)
 		free_all(req[i], PB);
@@ -551,6 +600,7 @@ main(void)
 		cmocka_unit_test(test_single_handle),
 		cmocka_unit_test(test_pipeline_order),
 		cmocka_unit_test(test_pipeline_lost_batch),
+		cmocka_unit_test(test_pipeline_one_fails),
 		cmocka_unit_test(test_pipeline_ring),
 	};
 

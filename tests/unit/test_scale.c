@@ -7,8 +7,11 @@
  *    algorithm that differs from the outer one;
  *  - the schema step "counts" (src/ca/castore.c): a ca.db made before it
  *    gets cert_counts filled from its rows on the first writer's open, and
- *    the triggers keep issued, revoked, valid and expired equal to a count
- *    of the rows through inserts, revocations, un-revocations and deletes;
+ *    issued, revoked, valid and expired stay equal to a count of the rows
+ *    through inserts (a signed certificate, castore_record, and an imported
+ *    revoked one, castore_import_chunk: counted by the code that inserts,
+ *    the step "counts-insert" having dropped the insert trigger), and
+ *    revocations, un-revocations and deletes (the triggers);
  *    a reader on a ca.db without the step counts rows;
  *  - castore_each_recent lists the newest first, at most max.
  */
@@ -257,6 +260,22 @@ exec(const char *path, const char *sql)
 	sqlite3_close(h);
 }
 
+static int64_t
+one_int(const char *path, const char *sql)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
+}
+
 static int
 newest(void *arg, const struct castore_row *r)
 {
@@ -274,8 +293,17 @@ test_counts_step(void **state)
 	struct db *d;
 	int64_t seen[8];
 	int i;
+	static const uint8_t s9999[] = { 0x99, 0x99 }, s01[] = { 0x01 },
+	    der[] = { 0x30 }, one[] = { 0x01 };
+	uint8_t reqid[AIRLOCK_REQID_LEN];
+	const struct castore_cert signed_c = { "a", s9999, sizeof(s9999), reqid,
+	    1, 2, "CN=y", der, sizeof(der), 0 };
+	const struct castore_row imported = { s01, sizeof(s01), der, sizeof(der),
+	    1, 9999999999, "CN=z", 1700000001, 1, 0 };
+	size_t conflict;
 
 	(void)state;
+	memset(reqid, 0x5c, sizeof(reqid));
 	snprintf(path, sizeof(path), "%s/old-ca.db", tmp);
 	unlink(path);
 	/* ca.db as main made it: certs without the counts */
@@ -301,12 +329,18 @@ test_counts_step(void **state)
 	assert_int_equal(castore_has_counts(d), 1);
 	counts_agree(d, path, now);
 	db_close(d);
-	/* kept by the triggers */
-	exec(path, "INSERT INTO certs VALUES ('a', x'9999', NULL, 1, 2, 'CN=y',"
-	    " x'30', NULL, NULL, NULL);"
-	    "INSERT INTO certs VALUES ('none', x'01', NULL, 1, 9999999999, 'CN=z',"
-	    " x'30', 1700000001, 1, NULL);"
-	    "UPDATE certs SET revoked = 1700000002 WHERE serial = x'0005';"
+	/* kept by the code that inserts: a certificate signed, one imported
+	 * (revoked, of a root without certificates so far) */
+	assert_int_equal(castore_open(path, 0, &d), 0);
+	assert_int_equal(castore_record(d, reqid, 1, "a", 0, one, 1, &signed_c), 0);
+	assert_int_equal(castore_import_start(d, "none", "old", 1), 0);
+	assert_int_equal(castore_import_chunk(d, "none", "old", &imported, 1, 1,
+	    &conflict), 0);
+	db_close(d);
+	assert_int_equal(one_int(path, "SELECT count(*) FROM sqlite_master WHERE"
+	    " type = 'trigger' AND name = 'cert_counts_insert'"), 0);
+	/* and by the triggers */
+	exec(path, "UPDATE certs SET revoked = 1700000002 WHERE serial = x'0005';"
 	    "UPDATE certs SET revoked = NULL WHERE serial = x'0007';"
 	    "UPDATE certs SET revoked = 1700000003 WHERE serial = x'000e';"
 	    "DELETE FROM certs WHERE serial IN (x'0003', x'0015', x'0008');");
