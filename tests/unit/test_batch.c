@@ -218,6 +218,21 @@ test_batch_bad_request(void **state)
 	free_all(req, 3);
 }
 
+/* Three answers: the middle one 501, not recorded; the others recorded. */
+static void
+middle_failed(struct buf *ans, int64_t certs, int64_t answers)
+{
+	int code;
+
+	assert_int_equal(answer_type(&ans[0], &code), MSG_CERT);
+	assert_int_equal(answer_type(&ans[1], &code), MSG_ERROR);
+	assert_int_equal(code, AL_E_STORAGE);
+	assert_int_equal(answer_type(&ans[2], &code), MSG_CERT);
+	assert_int_equal(count("certs"), certs + 2);
+	assert_int_equal(count("answers"), answers + 2);
+	free_all(ans, 3);
+}
+
 static void
 test_batch_one_fails(void **state)
 {
@@ -236,13 +251,7 @@ test_batch_one_fails(void **state)
 	make_sign(&req[1], id[1], "poison.example.test");
 	make_sign(&req[2], id[2], "fine2.example.test");
 	run_batch(req, 3, ans, 1);
-	assert_int_equal(answer_type(&ans[0], &code), MSG_CERT);
-	assert_int_equal(answer_type(&ans[1], &code), MSG_ERROR);
-	assert_int_equal(code, AL_E_STORAGE);
-	assert_int_equal(answer_type(&ans[2], &code), MSG_CERT);
-	assert_int_equal(count("certs"), certs + 2);
-	assert_int_equal(count("answers"), answers + 2);
-	free_all(ans, 3);
+	middle_failed(ans, certs, answers);
 
 	/* repaired: the same request goes through, once */
 	on_db("DROP TRIGGER poison");
@@ -336,6 +345,19 @@ all_certs(struct buf *ans, size_t n)
 		assert_int_equal(answer_type(&ans[i], &code), MSG_CERT);
 }
 
+/* The pool started, ans ready, and fault (SQL on ca.db) in place if any. */
+static void
+pipeline_begin(struct buf *ans, const char *fault)
+{
+	size_t i;
+
+	for (i = 0; i < NB; i++)
+		buf_init(&ans[i]);
+	assert_int_equal(signer_pool_start(&T.s), 0);
+	if (fault != NULL)
+		on_db(fault);
+}
+
 static void
 test_pipeline_order(void **state)
 {
@@ -344,12 +366,9 @@ test_pipeline_order(void **state)
 	uint8_t ida[3][AIRLOCK_REQID_LEN], idb[2][AIRLOCK_REQID_LEN],
 	    idc[2][AIRLOCK_REQID_LEN];
 	int64_t certs = count("certs"), answers = count("answers");
-	size_t i;
 
 	(void)state;
-	for (i = 0; i < NB; i++)
-		buf_init(&ans[i]);
-	assert_int_equal(signer_pool_start(&T.s), 0);
+	pipeline_begin(ans, NULL);
 	make_batch(ra, a, ida, 3, "pa");
 	make_batch(rb, b, idb, 2, "pb");
 	make_batch(rc, c, idc, 2, "pc");
@@ -404,10 +423,7 @@ test_pipeline_lost_batch(void **state)
 	int code;
 
 	(void)state;
-	for (i = 0; i < NB; i++)
-		buf_init(&ans[i]);
-	assert_int_equal(signer_pool_start(&T.s), 0);
-	on_db("CREATE TRIGGER lose2 BEFORE INSERT ON certs "
+	pipeline_begin(ans, "CREATE TRIGGER lose2 BEFORE INSERT ON certs "
 	    "WHEN NEW.subject LIKE '%plost2%' BEGIN SELECT RAISE(ROLLBACK, "
 	    "'gone'); END");
 	make_batch(ra, a, ida, 3, "plost");	/* plost2 takes the batch with it */
@@ -451,14 +467,9 @@ test_pipeline_one_fails(void **state)
 	uint8_t ida[3][AIRLOCK_REQID_LEN];
 	int64_t certs = count("certs"), answers = count("answers");
 	uint64_t again = T.s.st.batches_again;
-	size_t i;
-	int code;
 
 	(void)state;
-	for (i = 0; i < NB; i++)
-		buf_init(&ans[i]);
-	assert_int_equal(signer_pool_start(&T.s), 0);
-	on_db("CREATE TRIGGER poison1 BEFORE INSERT ON certs "
+	pipeline_begin(ans, "CREATE TRIGGER poison1 BEFORE INSERT ON certs "
 	    "WHEN NEW.subject LIKE '%ppoison1%' BEGIN SELECT RAISE(ABORT, "
 	    "'disk says no'); END");
 	make_batch(ra, a, ida, 3, "ppoison");	/* ppoison1 cannot be recorded */
@@ -466,13 +477,7 @@ test_pipeline_one_fails(void **state)
 	signer_batch_record(&T.s, a, 3, ans);
 	assert_int_equal(T.s.st.batches_again, again + 1);
 	assert_int_equal(signer_batch_commit(&T.s, a, 3, ans), 1);
-	assert_int_equal(answer_type(&ans[0], &code), MSG_CERT);
-	assert_int_equal(answer_type(&ans[1], &code), MSG_ERROR);
-	assert_int_equal(code, AL_E_STORAGE);
-	assert_int_equal(answer_type(&ans[2], &code), MSG_CERT);
-	assert_int_equal(count("certs"), certs + 2);
-	assert_int_equal(count("answers"), answers + 2);
-	free_all(ans, 3);
+	middle_failed(ans, certs, answers);
 	/* repaired: the three again, the two answered from the store and the
 	 * third signed, once; no batch recorded twice */
 	on_db("DROP TRIGGER poison1");
