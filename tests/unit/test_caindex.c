@@ -6,7 +6,8 @@
  * conversions must follow RFC 5280's two-digit-year rule (UTCTime up to
  * 2049, GeneralizedTime from 2050). And caindex_ahead.c: an import's
  * certificate files are in the page cache before the import reads them
- * (mincore), exactly the lines asked for, within the window given.
+ * (mincore), exactly the lines asked for, within the window given; a
+ * garbage line, an oversize one or a serial that is a path is passed over.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -151,6 +152,9 @@ test_times(void **state)
 
 static char ah_dir[PATH_MAX];
 
+/* lines that must never be read ahead: no file (9), bad lines (5, 50, 60) */
+#define AH_BAD(i)	((i) == 9 || (i) == 5 || (i) == 50 || (i) == 60)
+
 static void
 ah_name(int line, char *path, size_t n)
 {
@@ -221,8 +225,19 @@ ah_make(void)
 	assert_non_null(f = fopen(path, "w"));
 	memset(data, 'c', sizeof(data));
 	for (i = 1; i <= AH_LINES; i++) {
-		fprintf(f, "V\t271122064845Z\t\t%04X\t%s\t/CN=line %d\n",
-		    0x1000 + i, i == 7 ? "named-7.pem" : "unknown", i);
+		/* bad lines, each with a file the read-ahead must not touch:
+		 * 5 garbage, 50 over 20,000 bytes, 60 a serial that is a path */
+		if (i == 5)
+			fprintf(f, "garbage \x01\x02\t\t\n");
+		else if (i == 50)
+			fprintf(f, "V\t271122064845Z\t\t%04X\tunknown\t/CN=%020000d\n",
+			    0x1000 + i, 0);
+		else if (i == 60)
+			fprintf(f, "V\t271122064845Z\t\t../%04X\tunknown\t/CN=x\n",
+			    0x1000 + i);
+		else
+			fprintf(f, "V\t271122064845Z\t\t%04X\t%s\t/CN=line %d\n",
+			    0x1000 + i, i == 7 ? "named-7.pem" : "unknown", i);
 		if (i == 9)
 			continue;
 		ah_name(i, path, sizeof(path));
@@ -247,7 +262,7 @@ ah_wait(int a, int b)
 
 	for (k = 0; k < 20000; k++) {
 		for (i = a; i <= b; i++)
-			if (i != 9 && ah_cached(i) != 1)
+			if (!AH_BAD(i) && ah_cached(i) != 1)
 				break;
 		if (i > b)
 			return 0;
@@ -296,10 +311,14 @@ test_ahead(void **state)
 		assert_true(ah_cached(i) == 0 || ah_evict(i) == 0);
 	assert_non_null(a = caindex_ahead_start(ah_dir, 0, AH_LINES, 100));
 	assert_int_equal(ah_wait(1, 100), 0);
-	assert_int_equal(caindex_ahead_stop(a), 99);
+	/* lines 1..100 but the four bad ones, which it went past */
+	assert_int_equal(caindex_ahead_stop(a), 96);
 	for (i = 101; i <= AH_LINES; i++)
 		assert_int_equal(ah_cached(i), 0);
 	assert_int_equal(ah_cached(7), 1);
+	assert_int_equal(ah_cached(5), 0);
+	assert_int_equal(ah_cached(50), 0);
+	assert_int_equal(ah_cached(60), 0);
 
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", ah_dir);
 	assert_int_equal(system(cmd), 0);
