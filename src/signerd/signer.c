@@ -735,6 +735,20 @@ signer_handle_one(struct signer *s, const uint8_t *req, size_t len,
  * back and the batch recorded again, each request in its savepoint as
  * above, so the failure stays that request's (signer_batch_again).
  */
+/* No transaction for the batch: every request of it is to be asked again. */
+static void
+signer_batch_lost(struct signer *s, const struct signer_req *r, size_t n,
+    struct buf *ans)
+{
+	size_t i;
+
+	log_warnx("cannot start a transaction: %s", db_last_error(s->db));
+	s->st.requests += n;
+	for (i = 0; i < n; i++)
+		signer_retry_later(s, r[i].p, r[i].len, &ans[i]);
+	s->batch.failed = (int)n;
+}
+
 static void
 signer_batch_again(struct signer *s, const struct signer_req *r, size_t n,
     struct buf *ans)
@@ -749,12 +763,8 @@ signer_batch_again(struct signer *s, const struct signer_req *r, size_t n,
 	log_warnx("a request of a batch of %zu could not be recorded: the "
 	    "batch is recorded again, each request in a savepoint of its own", n);
 	if (castore_begin(s->db) == -1) {
-		log_warnx("cannot start a transaction: %s", db_last_error(s->db));
 		s->batch.open = 0;
-		s->st.requests += n;
-		for (i = 0; i < n; i++)
-			signer_retry_later(s, r[i].p, r[i].len, &ans[i]);
-		s->batch.failed = (int)n;
+		signer_batch_lost(s, r, n, ans);
 		return;
 	}
 	for (i = 0; i < n; i++)
@@ -776,13 +786,9 @@ signer_batch_record(struct signer *s, const struct signer_req *r, size_t n,
 	if (audit_last_seq(s->db, &s->audit_committed) == -1)
 		s->audit_committed = -1;	/* AUDIT_FETCH: a storage error */
 	if (castore_begin(s->db) == -1) {
-		log_warnx("cannot start a transaction: %s", db_last_error(s->db));
 		signer_pre_wait(s, r, n);
 		signer_pre_clear(s);
-		s->st.requests += n;
-		for (i = 0; i < n; i++)
-			signer_retry_later(s, r[i].p, r[i].len, &ans[i]);
-		s->batch.failed = (int)n;
+		signer_batch_lost(s, r, n, ans);
 		return;
 	}
 	s->batch.open = 1;
